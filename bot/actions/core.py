@@ -1,0 +1,142 @@
+"""Actions of the core conversation: hand-off, repeat, slow speech, fallback."""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+# Plain-Chinese names of intents, for "您是想问……吗？".
+INTENT_DESCRIPTIONS = {
+    "greet": "打个招呼",
+    "goodbye": "结束通话",
+    "thank": "表示感谢",
+    "request_human": "转人工服务",
+    "bot_challenge": "我是不是机器人",
+    "repeat": "让我再说一遍",
+    "slow_down": "让我说慢一点",
+    "emergency_fire": "报火警",
+    "emergency_medical": "叫救护车",
+    "emergency_police": "报警",
+    "emergency_traffic": "报交通事故",
+}
+
+HANDOFF_TEXT = "好的，马上为您转接人工服务，请不要挂机，工作人员马上就来。"
+
+
+def handoff_events(dispatcher: CollectingDispatcher, reason: str) -> list[dict[str, Any]]:
+    """Tell the channel to hand the user to a person; every hand-off goes through here."""
+    dispatcher.utter_message(text=HANDOFF_TEXT)
+    dispatcher.utter_message(json_message={"event": "handoff", "reason": reason})
+    return [SlotSet("handoff", True)]
+
+
+def last_bot_turn(tracker: Tracker) -> list[str]:
+    """Texts the bot said between the previous user message and the latest one."""
+    events = list(tracker.events)
+    user_seen = 0
+    texts: list[str] = []
+    for event in reversed(events):
+        if event.get("event") == "user":
+            user_seen += 1
+            if user_seen == 2:
+                break
+            continue
+        if user_seen == 1 and event.get("event") == "bot" and event.get("text"):
+            texts.append(event["text"])
+    return list(reversed(texts))
+
+
+class ActionHandoff(Action):
+    def name(self) -> str:
+        return "action_handoff"
+
+    def run(self, dispatcher, tracker, domain):
+        return handoff_events(dispatcher, "user_request")
+
+
+class ActionRepeatLast(Action):
+    def name(self) -> str:
+        return "action_repeat_last"
+
+    def run(self, dispatcher, tracker, domain):
+        texts = last_bot_turn(tracker)
+        if not texts:
+            dispatcher.utter_message(text="我刚才还没说什么。您想办什么事？")
+        for text in texts:
+            dispatcher.utter_message(text=text)
+        return []
+
+
+class ActionSlowDown(Action):
+    def name(self) -> str:
+        return "action_slow_down"
+
+    def run(self, dispatcher, tracker, domain):
+        dispatcher.utter_message(response="utter_slow_down")
+        for text in last_bot_turn(tracker):
+            dispatcher.utter_message(text=text)
+        return [SlotSet("speech_rate", "slow")]
+
+
+class ActionOutOfScope(Action):
+    """First time: say what we can do; second time in a row: hand off to a person."""
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    def run(self, dispatcher, tracker, domain):
+        count = int(tracker.get_slot("out_of_scope_count") or 0) + 1
+        if count >= 2:
+            return handoff_events(dispatcher, "out_of_scope") + [SlotSet("out_of_scope_count", 0)]
+        dispatcher.utter_message(
+            text="这个我帮不上忙。我能帮您查办事指南、登记办事、查进度。要找人工，请说“转人工”。"
+        )
+        return [SlotSet("out_of_scope_count", count)]
+
+
+class ActionDefaultAskAffirmation(Action):
+    """First stage of the two-stage fallback: "您是想问……吗？" with yes/no buttons."""
+
+    def name(self) -> str:
+        return "action_default_ask_affirmation"
+
+    def run(self, dispatcher, tracker, domain):
+        ranking = tracker.latest_message.get("intent_ranking", [])
+        guess = next((r["name"] for r in ranking if r.get("name") != "nlu_fallback"), None)
+        description = describe_intent(guess, tracker)
+        if description is None:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        dispatcher.utter_message(
+            text=f"您是想问{description}吗？",
+            buttons=[
+                {"title": "是的", "payload": f"/{guess}"},
+                {"title": "不是", "payload": "/deny"},
+            ],
+        )
+        return []
+
+
+def describe_intent(intent: str | None, tracker: Tracker) -> str | None:
+    if not intent or intent in ("affirm", "deny", "out_of_scope"):
+        return None
+    if intent in INTENT_DESCRIPTIONS:
+        return INTENT_DESCRIPTIONS[intent]
+    # Intents added by later flows describe themselves in bot.actions.intent_text.
+    try:
+        from bot.actions.intent_text import describe
+    except ImportError:
+        return None
+    return describe(intent, tracker)
+
+
+class ActionDefaultFallback(Action):
+    """Second stage: still not understood -> a person takes over."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    def run(self, dispatcher, tracker, domain):
+        return handoff_events(dispatcher, "not_understood")

@@ -1,0 +1,1 @@
+"""Shared building blocks: settings, embedded Redis, process launching, privacy."""

@@ -1,0 +1,213 @@
+"""Start and stop the product's processes; shared by `make run` and the tests.
+
+Each service is a child process in its own process group so that stopping the
+launcher (Ctrl-C / SIGTERM) stops everything it started and nothing else.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common.redis_embedded import start_embedded_redis, wait_for_port
+from common.settings import DATA_DIR, PORTS, ROOT, parse_redis_url
+
+
+@dataclass
+class Service:
+    name: str
+    cmd: list[str]
+    health_url: str | None = None
+    port: int | None = None
+    proc: subprocess.Popen | None = field(default=None, repr=False)
+
+
+def service_env(redis_url: str, ports=PORTS, extra: dict | None = None) -> dict:
+    """Environment for children: endpoints.yml reads REDIS_* and ACTION_ENDPOINT_URL."""
+    target = parse_redis_url(redis_url)
+    env = dict(os.environ)
+    env.update(
+        REDIS_URL=redis_url,
+        REDIS_HOST=target.host,
+        REDIS_PORT=str(target.port),
+        REDIS_DB=str(target.db),
+        REDIS_PASSWORD=target.password,
+        RASA_PORT=str(ports.rasa),
+        ACTION_PORT=str(ports.actions),
+        STAFF_API_PORT=str(ports.staff_api),
+        VOICE_PORT=str(ports.voice),
+        AUDIOSOCKET_PORT=str(ports.audiosocket),
+        ACTION_ENDPOINT_URL=f"http://localhost:{ports.actions}/webhook",
+        RASA_URL=f"http://localhost:{ports.rasa}",
+        STAFF_API_URL=f"http://localhost:{ports.staff_api}",
+        PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+        # Rasa must not phone home (no internet here) and must not prompt.
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+    )
+    if extra:
+        env.update(extra)
+    return env
+
+
+def core_services(model: Path, ports=PORTS) -> list[Service]:
+    py = sys.executable
+    services = [
+        Service("actions", [py, "-m", "rasa_sdk", "--actions", "bot.actions", "--port", str(ports.actions)],
+                f"http://localhost:{ports.actions}/health", ports.actions),
+        Service("rasa", [py, "-m", "rasa", "run", "--enable-api", "--cors", "*",
+                         "--port", str(ports.rasa), "--model", str(model),
+                         "--endpoints", str(ROOT / "endpoints.yml"),
+                         "--credentials", str(ROOT / "credentials.yml")],
+                f"http://localhost:{ports.rasa}/status", ports.rasa),
+    ]
+    return services
+
+
+def optional_services(ports=PORTS) -> list[Service]:
+    """Services added by later parts of the product; started when their module exists."""
+    py = sys.executable
+    candidates = [
+        Service("staff-api", [py, "-m", "workorders.api"], f"http://localhost:{ports.staff_api}/health", ports.staff_api),
+        Service("voice", [py, "-m", "voice.gateway"], f"http://localhost:{ports.voice}/health", ports.voice),
+    ]
+    return [s for s in candidates if importlib.util.find_spec(s.cmd[2]) is not None]
+
+
+def wait_healthy(service: Service, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if service.proc is not None and service.proc.poll() is not None:
+            raise RuntimeError(f"{service.name} exited with code {service.proc.returncode}")
+        try:
+            with urllib.request.urlopen(service.health_url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except Exception as exc:  # noqa: BLE001 - not up yet
+            last_error = exc
+        time.sleep(0.3)
+    raise TimeoutError(f"{service.name} not healthy after {timeout}s: {last_error}")
+
+
+def start(service: Service, env: dict, log_dir: Path | None = None) -> Service:
+    stdout = None
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        stdout = open(log_dir / f"{service.name}.log", "ab")
+    service.proc = subprocess.Popen(service.cmd, env=env, cwd=ROOT, stdout=stdout,
+                                    stderr=subprocess.STDOUT if stdout else None,
+                                    start_new_session=True)
+    return service
+
+
+def stop(service: Service, grace: float = 10.0) -> None:
+    proc = service.proc
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass
+
+
+class Stack:
+    """Redis (embedded unless REDIS_URL is set) + actions + Rasa + optional services."""
+
+    def __init__(self, ports=PORTS, data_dir: Path = DATA_DIR, model: Path | None = None,
+                 with_optional: bool = True, log_dir: Path | None = None, extra_env: dict | None = None):
+        self.ports = ports
+        self.data_dir = Path(data_dir)
+        self.model = model
+        self.with_optional = with_optional
+        self.log_dir = log_dir
+        self.extra_env = extra_env or {}
+        self.redis_proc: subprocess.Popen | None = None
+        self.services: list[Service] = []
+        self.redis_url = os.environ.get("REDIS_URL", "")
+
+    def start_redis(self) -> None:
+        if self.redis_url:
+            return
+        self.redis_proc = start_embedded_redis(self.data_dir / "redis", self.ports.redis)
+        self.redis_url = f"redis://localhost:{self.ports.redis}/0"
+
+    def env(self) -> dict:
+        return service_env(self.redis_url, self.ports, self.extra_env)
+
+    def start(self) -> "Stack":
+        from common.training import ensure_model
+
+        self.start_redis()
+        if self.model is None:
+            self.model = ensure_model()
+        env = self.env()
+        wanted = core_services(self.model, self.ports)
+        if self.with_optional:
+            wanted += optional_services(self.ports)
+        for service in wanted:
+            self.services.append(start(service, env, self.log_dir))
+        for service in self.services:
+            wait_healthy(service)
+        return self
+
+    def restart(self, name: str) -> None:
+        service = next(s for s in self.services if s.name == name)
+        stop(service)
+        start(service, self.env(), self.log_dir)
+        wait_healthy(service)
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            stop(service)
+        self.services.clear()
+        if self.redis_proc is not None and self.redis_proc.poll() is None:
+            self.redis_proc.terminate()
+            self.redis_proc.wait(10)
+
+
+def main() -> int:
+    stack = Stack(log_dir=DATA_DIR / "logs")
+    stopping = False
+
+    def _stop(signum, frame):  # noqa: ARG001
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        stack.start()
+        print("\n政务智能前台 is up / 已启动:", flush=True)
+        print(f"  Rasa REST channel : POST http://localhost:{stack.ports.rasa}/webhooks/rest/webhook  "
+              '{"sender": "u1", "message": "你好"}')
+        print(f"  Rasa HTTP API     : http://localhost:{stack.ports.rasa}/")
+        for s in stack.services:
+            if s.name in ("staff-api", "voice"):
+                print(f"  {s.name:<17} : http://localhost:{s.port}/")
+        print(f"  Redis             : {stack.redis_url}")
+        print(f"  Logs              : {stack.log_dir}")
+        print("Ctrl-C to stop / 按 Ctrl-C 停止", flush=True)
+        while not stopping:
+            for s in stack.services:
+                if s.proc.poll() is not None:
+                    print(f"[run] {s.name} exited ({s.proc.returncode}); stopping", flush=True)
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

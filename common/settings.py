@@ -1,0 +1,71 @@
+"""One place for ports, paths and service URLs; environment variables override.
+
+The same names are used by `make run`, the tests and docker-compose.yml.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class Ports:
+    rasa: int = _int("RASA_PORT", 5005)
+    actions: int = _int("ACTION_PORT", 5055)
+    staff_api: int = _int("STAFF_API_PORT", 8000)
+    voice: int = _int("VOICE_PORT", 8765)
+    audiosocket: int = _int("AUDIOSOCKET_PORT", 9092)
+    redis: int = _int("REDIS_PORT", 6379)
+
+
+PORTS = Ports()
+
+DATA_DIR = Path(os.environ.get("GOVDESK_DATA_DIR", ROOT / "var"))
+MODELS_DIR = Path(os.environ.get("GOVDESK_MODELS_DIR", ROOT / "models"))
+BOT_DIR = ROOT / "bot"
+
+
+@dataclass(frozen=True)
+class RedisTarget:
+    host: str
+    port: int
+    db: int
+    password: str
+
+    @property
+    def url(self) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}{self.host}:{self.port}/{self.db}"
+
+
+def parse_redis_url(url: str) -> RedisTarget:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("redis", "rediss"):
+        raise ValueError(f"REDIS_URL must start with redis://, got {url!r}")
+    db = int(parsed.path.lstrip("/") or 0)
+    return RedisTarget(parsed.hostname or "localhost", parsed.port or 6379, db, parsed.password or "")
+
+
+def redis_url() -> str:
+    """The Redis every component talks to (set by the launcher when embedded)."""
+    return os.environ.get("REDIS_URL", f"redis://localhost:{PORTS.redis}/0")
+
+
+def rasa_url() -> str:
+    return os.environ.get("RASA_URL", f"http://localhost:{PORTS.rasa}")
+
+
+def staff_api_url() -> str:
+    return os.environ.get("STAFF_API_URL", f"http://localhost:{PORTS.staff_api}")
+
+
+def voice_url() -> str:
+    return os.environ.get("VOICE_URL", f"http://localhost:{PORTS.voice}")

