@@ -98,3 +98,16 @@ def decrypt(token: str) -> str:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken as exc:
         raise ValueError("personal data could not be decrypted (wrong key or tampered)") from exc
+
+
+def caller_key(phone: str) -> str:
+    """Stable pseudonymous conversation id for a phone number (HMAC, not reversible).
+
+    Channels use it as the Rasa sender id so that a caller who rings back within
+    24 h resumes the same conversation without the number being stored in clear.
+    """
+    import hashlib
+    import hmac
+
+    digest = hmac.new(_fernet()._signing_key, phone.encode(), hashlib.sha256).hexdigest()
+    return f"tel-{digest[:20]}"

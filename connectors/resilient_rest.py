@@ -1,0 +1,58 @@
+"""The REST channel, guarded: a caller never gets silence when a backend fails.
+
+Rasa swallows a failing custom action (action server down) or tracker store
+(Redis restarting) and answers with an empty list. Here an empty answer after
+such a failure becomes a short apology plus a hand-off event, so every channel
+built on the REST webhook (voice gateway, consoles) can put a person on the line.
+Registered in credentials.yml under its module path; its name stays "rest" so the
+URL is the standard /webhooks/rest/webhook.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import urllib.parse
+
+import aiohttp
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.rest import RestInput
+
+logger = logging.getLogger(__name__)
+
+APOLOGY = "抱歉，系统出了点问题。我马上为您转人工，请不要挂机。"
+
+
+async def action_server_alive(timeout: float = 1.5) -> bool:
+    url = os.environ.get("ACTION_ENDPOINT_URL", "http://localhost:5055/webhook")
+    parts = urllib.parse.urlsplit(url)
+    health = f"{parts.scheme}://{parts.netloc}/health"
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
+            async with session.get(health) as resp:
+                return resp.status == 200
+    except Exception:  # noqa: BLE001 - any failure means "not reachable"
+        return False
+
+
+class ResilientRestInput(RestInput):
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def blueprint(self, on_new_message):
+        async def guarded(message: UserMessage) -> None:
+            collector = message.output_channel
+            before = len(getattr(collector, "messages", []))
+            failed = False
+            try:
+                await on_new_message(message)
+            except Exception:  # noqa: BLE001 - logged; the caller gets the apology below
+                logger.exception("message handling failed")
+                failed = True
+            if len(collector.messages) == before and (failed or not await action_server_alive()):
+                await collector.send_text_message(message.sender_id, APOLOGY)
+                await collector.send_custom_json(
+                    message.sender_id, {"event": "handoff", "reason": "backend_unavailable"}
+                )
+
+        return super().blueprint(guarded)
