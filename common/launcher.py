@@ -77,7 +77,14 @@ def optional_services(ports=PORTS) -> list[Service]:
         Service("staff-api", [py, "-m", "workorders.api"], f"http://localhost:{ports.staff_api}/health", ports.staff_api),
         Service("voice", [py, "-m", "voice.gateway"], f"http://localhost:{ports.voice}/health", ports.voice),
     ]
-    return [s for s in candidates if importlib.util.find_spec(s.cmd[2]) is not None]
+    return [s for s in candidates if _module_exists(s.cmd[2])]
+
+
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # parent package absent
+        return False
 
 
 def wait_healthy(service: Service, timeout: float = 180.0) -> None:

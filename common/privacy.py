@@ -111,3 +111,11 @@ def caller_key(phone: str) -> str:
 
     digest = hmac.new(_fernet()._signing_key, phone.encode(), hashlib.sha256).hexdigest()
     return f"tel-{digest[:20]}"
+
+
+def derive_key(purpose: str) -> bytes:
+    """A separate 32-byte key per purpose (token signing, phone lookup...), from the one secret."""
+    import hashlib
+    import hmac
+
+    return hmac.new(_fernet()._signing_key, b"govdesk:" + purpose.encode(), hashlib.sha256).digest()
