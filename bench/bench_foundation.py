@@ -15,7 +15,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.common import summary_ms
+from bench.stats import summary_ms
 from common.launcher import Stack
 from common.settings import Ports
 

@@ -1,0 +1,148 @@
+"""workorders.classify: rules for emergencies/refusals/urgency/emotion + the trained model."""
+from __future__ import annotations
+
+import pytest
+
+from workorders import classify as C
+from workorders.classify import classify
+
+
+@pytest.mark.parametrize("text,number", [
+    ("救命啊，我家厨房着火了，火窜到房顶上了", "119"),
+    ("我爸突然倒在地上叫不醒，嘴唇发紫", "120"),
+    ("有人拿着刀在村口砍人", "110"),
+    ("国道上两辆车追尾了，有人受伤", "122"),
+    ("一百多人在乡政府门口堵着路打着横幅", "110"),
+])
+def test_emergencies_are_transferred_not_work_orders(text, number):
+    c = classify(text)
+    assert c.emergency == number
+    assert not c.is_work_order
+    assert c.urgency == "特急"
+    assert c.emergency_reason_zh and number in c.emergency_reason_zh
+    from workorders.dispatch import route
+    a = route(c)
+    assert a.lead_unit_id is None and a.transfer_to == number
+
+
+def test_gas_stove_that_will_not_light_is_not_a_fire():
+    c = classify("家里燃气灶打不着火，燃气公司电话打不通")
+    assert c.emergency is None and c.is_work_order
+
+
+@pytest.mark.parametrize("text,code", [
+    ("我跟邻居的土地纠纷已经在法院起诉了，你们帮我催一下", "in_legal_process"),
+    ("这个事我已经申请劳动仲裁了，还没判", "in_legal_process"),
+    ("我对法院的判决不服，法官偏向对方", "outside_remit"),
+    ("我要举报村党支部书记违反党纪", "outside_remit"),
+    ("哈哈，我就是打着玩的，没啥事", "harassment"),
+    ("你们都是废物，蠢猪", "harassment"),
+])
+def test_refusals_have_code_and_plain_reason(text, code):
+    c = classify(text)
+    assert c.refusal is not None and c.refusal["code"] == code
+    assert c.refusal["reason_zh"] and "不" in c.refusal["reason_zh"]
+    assert not c.is_work_order
+
+
+def test_rude_words_with_a_real_problem_are_not_refused():
+    c = classify("他妈的停电三天了你们管不管，全村都没电")
+    assert c.refusal is None
+    assert c.emotion == "愤怒"
+
+
+def test_veterans_are_not_military_refusals():
+    assert classify("我是退伍老兵，优待证在哪里申请").refusal is None
+
+
+@pytest.mark.parametrize("text", ["杨湾村停水两天了", "我们这片停电了", "家里暖气一点都不热"])
+def test_utility_cut_raises_to_urgent(text):
+    c = classify(text)
+    assert c.urgency == "紧急"
+    assert any("中断" in r for r in c.urgency_reasons)
+
+
+@pytest.mark.parametrize("text", ["楼道里一股煤气味，燃气管子漏气了", "电线掉到地上了还在打火花",
+                                  "后山在往下掉石头，怕是要滑坡"])
+def test_danger_to_life_is_top_urgency(text):
+    c = classify(text)
+    assert c.urgency == "特急" and c.urgency_reasons
+    assert c.emergency is None   # hazards are urgent work orders for the utility / bureau
+
+
+def test_many_residents_and_agitation_raise_urgency():
+    calm = classify("村口的路灯坏了")
+    many = classify("村口的路灯坏了，全村几百户晚上都黑着走路")
+    angry = classify("村口的路灯坏了，反映八回了到底有没有人管")
+    assert calm.urgency == "一般"
+    assert many.urgency == "紧急" and "影响群众较多" in many.urgency_reasons
+    assert angry.urgency == "紧急" and angry.emotion == "愤怒"
+
+
+def test_emotion_levels():
+    assert classify("请问身份证补办要带什么").emotion == "平静"
+    assert classify("我爸八十多了一个人在家，停电了，我好担心").emotion == "焦虑"
+
+
+def test_location_and_department_and_dict():
+    c = classify("柳树镇王家村的自来水管子爆了")
+    assert c.location["village"] == "王家村" and c.location["township"] == "柳树镇"
+    assert c.location["county"] == "松溪县"
+    assert c.department == "gongshui"
+    d = c.to_dict()
+    assert d["is_work_order"] is True and d["category"] in C.CATEGORIES and d["type"] in C.TYPES
+
+
+def test_location_from_context_when_text_has_none():
+    c = classify("我家门口的路灯坏了", {"location": {"township": "大坪乡"}})
+    assert c.location["township"] == "大坪乡" and c.location["source"] == "context"
+
+
+def test_matter_from_catalogue_when_clearly_meant():
+    from workorders.dispatch import get_catalogue
+    if get_catalogue() is None or "gongan.idcard_reissue" not in get_catalogue():
+        pytest.skip("service catalogue not available")
+    c = classify("身份证丢了咋补办，要带啥东西")
+    assert c.matter_id == "gongan.idcard_reissue" and c.department == "gongan"
+    assert classify("你们都是废物，蠢猪").matter_id is None
+
+
+def test_bad_input():
+    with pytest.raises(ValueError):
+        classify("   ")
+    with pytest.raises(TypeError):
+        classify(None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        classify("停电了", context="大坪乡")  # type: ignore[arg-type]
+
+
+def test_latency_after_warm_up():
+    import time
+    C.warm_up()
+    texts = ["村里停电了", "身份证丢了咋补办", "养殖场往河里排粪水，鱼都死了", "邻居占了我家的地"] * 25
+    times = []
+    for t in texts:
+        t0 = time.perf_counter()
+        classify(t)
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    # target 5 ms; 8 ms here because ~8 engineers share 2 CPU cores while tests run
+    assert times[len(times) // 2] < 0.008, f"median {times[len(times) // 2] * 1000:.2f} ms"
+
+
+def test_held_out_accuracy_floors():
+    """Computed on the test split the model never saw; floors set below the measured values."""
+    from bench.bench_classify import evaluate
+    res = evaluate("test")
+    acc = res["accuracy"]
+    # measured (docs/benchmarks/classify_dispatch.md): category .71, type .78, urgency .81,
+    # emotion .72, refusal 1.0, emergency .98, matter .81
+    assert res["n"] >= 200
+    assert acc["category"] >= 0.65, acc
+    assert acc["type"] >= 0.70, acc
+    assert acc["urgency"] >= 0.75, acc
+    assert acc["emotion"] >= 0.65, acc
+    assert acc["refusal"] >= 0.95, acc
+    assert acc["emergency"] >= 0.95, acc
+    if res["matter_gold_known"] >= 30:   # the catalogue is optional and still growing
+        assert acc["matter"] >= 0.65, acc

@@ -1,0 +1,84 @@
+"""Unit / department performance indicators over a period (orders created in [since, until)).
+
+Population: orders dispatched to the unit (current lead unit), merged duplicates excluded.
+  签收率 sign_rate          signed / dispatched
+  反馈率 reply_rate         replied (state 反馈 or later) / dispatched
+  办结率 completion_rate    completed (办结, 回访, 归档) / dispatched
+  回访率 callback_rate      called back (回访, 归档) / completed
+  质量合格率 quality_rate   completed, never reopened (重办/整改) and not rated 不满意/非常不满意 / completed
+  按时办结率 on_time_rate   completed whose reply came before its deadline / completed
+  满意率 satisfaction_rate  rated 非常满意+满意+基本满意 / rated
+A rate is null when its denominator is 0.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from workorders.lifecycle import parse_time
+from workorders.model import BAD_LEVELS, SATISFIED_LEVELS
+
+DONE = {"completed", "callback_done", "archived"}
+REPLIED_OR_LATER = {"replied"} | DONE
+RATES = {
+    "sign_rate": ("签收率", "signed", "dispatched"),
+    "reply_rate": ("反馈率", "replied", "dispatched"),
+    "completion_rate": ("办结率", "completed", "dispatched"),
+    "callback_rate": ("回访率", "called_back", "completed"),
+    "quality_rate": ("质量合格率", "quality_ok", "completed"),
+    "on_time_rate": ("按时办结率", "on_time", "completed"),
+    "satisfaction_rate": ("满意率", "satisfied", "rated"),
+}
+
+
+def _counts(orders: list[dict]) -> dict:
+    c = defaultdict(int)
+    for o in orders:
+        c["dispatched"] += 1
+        c["signed"] += bool(o.get("signed_at") or o["state"] in {"in_progress"} | REPLIED_OR_LATER)
+        c["replied"] += o["state"] in REPLIED_OR_LATER
+        done = o["state"] in DONE
+        c["completed"] += done
+        c["called_back"] += o["state"] in {"callback_done", "archived"}
+        c["quality_ok"] += done and not o.get("reopened_count") and o.get("rating") not in BAD_LEVELS
+        c["on_time"] += done and bool(o.get("on_time"))
+        if o.get("rating"):
+            c["rated"] += 1
+            c["satisfied"] += o["rating"] in SATISFIED_LEVELS
+    return dict(c)
+
+
+def _row(key: str, orders: list[dict]) -> dict:
+    c = _counts(orders)
+    row = {"key": key, "counts": {k: c.get(k, 0) for k in
+                                  ("dispatched", "signed", "replied", "completed", "called_back",
+                                   "quality_ok", "on_time", "rated", "satisfied")}}
+    for name, (label, num, den) in RATES.items():
+        d = c.get(den, 0)
+        row[name] = round(c.get(num, 0) / d, 4) if d else None
+    return row
+
+
+def compute(orders: list[dict], group_by: str = "unit", since=None, until=None) -> list[dict]:
+    if group_by not in ("unit", "department"):
+        raise ValueError("group_by must be unit or department")
+    lo, hi = parse_time(since), parse_time(until)
+    groups: dict[str, list] = defaultdict(list)
+    for o in orders:
+        if o["state"] == "merged" or not o.get("lead_unit_id"):
+            continue
+        created = parse_time(o["created_at"])
+        if lo and created < lo or hi and created >= hi:
+            continue
+        key = o["lead_unit_id"] if group_by == "unit" else (o.get("lead_department") or "未知部门")
+        groups[key].append(o)
+    return [_row(k, v) for k, v in sorted(groups.items())]
+
+
+async def kpi_report(svc, group_by: str = "unit", since=None, until=None, unit: str | None = None) -> dict:
+    listing = await svc.list(since=since, until=until, unit=unit, limit=10 ** 9)
+    rows = compute(listing["items"], group_by, since, until)
+    for row in rows:
+        if group_by == "unit":
+            row["name"] = svc.unit_info(row["key"]).get("name")
+    return {"group_by": group_by, "since": since, "until": until,
+            "definitions": {k: v[0] for k, v in RATES.items()}, "rows": rows}

@@ -1,0 +1,95 @@
+"""Work-order vocabulary: states, actions, categories, rating levels and the error type."""
+from __future__ import annotations
+
+# --- states (English code -> Chinese label) --------------------------------------------------
+ACCEPTED, DISPATCHED, SIGNED, IN_PROGRESS = "accepted", "dispatched", "signed", "in_progress"
+REPLIED, COMPLETED, CALLBACK_DONE, ARCHIVED, MERGED = "replied", "completed", "callback_done", "archived", "merged"
+
+STATE_LABELS = {
+    ACCEPTED: "受理",
+    DISPATCHED: "派单",
+    SIGNED: "签收",
+    IN_PROGRESS: "办理",
+    REPLIED: "反馈",
+    COMPLETED: "办结",
+    CALLBACK_DONE: "回访",
+    ARCHIVED: "归档",
+    MERGED: "已并单",
+}
+STATES = tuple(STATE_LABELS)
+OPEN_STATES = frozenset({ACCEPTED, DISPATCHED, SIGNED, IN_PROGRESS, REPLIED})
+CLOSED_STATES = frozenset({COMPLETED, CALLBACK_DONE, ARCHIVED, MERGED})
+
+# --- actions (English code -> Chinese label) --------------------------------------------------
+ACTION_LABELS = {
+    "create": "受理",
+    "instant_answer": "即时答复",
+    "dispatch": "派单",
+    "sign": "签收",
+    "start": "办理",
+    "reply": "反馈",
+    "complete": "办结",
+    "return": "退单",
+    "request_extension": "申请延期",
+    "approve_extension": "批准延期",
+    "refuse_extension": "驳回延期",
+    "supervise": "督办",
+    "warn": "预警",
+    "callback": "回访",
+    "reopen": "重办",
+    "merge": "并单",
+    "archive": "归档",
+    "rate": "评价",
+}
+ACTIONS = tuple(a for a in ACTION_LABELS if a != "create")
+
+# --- classification vocabulary (shared with workorders.classify) ------------------------------
+CATEGORIES = ("政务类", "警务类", "咨询类", "意见建议类", "投诉类", "综治类")
+TYPES = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
+URGENCIES = ("特急", "紧急", "一般")
+EMOTIONS = ("平静", "焦虑", "愤怒")
+CHANNELS = ("voice", "wechat", "miniprogram", "web", "frontdesk", "hotline", "api")
+
+# --- 好差评 ------------------------------------------------------------------------------------
+RATING_LEVELS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
+SATISFIED_LEVELS = frozenset(RATING_LEVELS[:3])
+BAD_LEVELS = frozenset(RATING_LEVELS[3:])
+
+# Personal fields: stored only encrypted (common.privacy.encrypt).
+PII_FIELDS = ("caller_name", "caller_phone", "caller_id_number", "address_detail")
+
+
+class WorkOrderError(Exception):
+    """A refused request: `code` is a stable English code, `message` plain Chinese for people."""
+
+    status = 400
+
+    def __init__(self, code: str, message: str, status: int | None = None, **details):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        if status is not None:
+            self.status = status
+        self.details = details
+
+    def to_dict(self) -> dict:
+        body = {"error": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class NotFound(WorkOrderError):
+    status = 404
+
+
+class IllegalTransition(WorkOrderError):
+    status = 409
+
+
+class Conflict(WorkOrderError):
+    status = 409
+
+
+class Forbidden(WorkOrderError):
+    status = 403

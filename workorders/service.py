@@ -1,0 +1,522 @@
+"""WorkOrderService: the ONE write path for 12345 work orders.
+
+The staff API, the bot's actions, the consoles and the scheduler all call this class.
+
+    svc = WorkOrderService(redis.asyncio.from_url(url))          # or WorkOrderService.from_url()
+    order = await svc.create("村口路灯坏了", caller_phone="13800001111", place={"township": "城关镇"},
+                             channel="voice", client_request_id="conv-42-1")
+    order["id"]                 # "12345202603020001" (also order["spoken_reference"] for TTS)
+    await svc.transition(order["id"], "dispatch", actor, unit_id="...")
+    await svc.rate(order["id"], "4", channel="sms")
+    await svc.progress_for_caller("1111", "13800001111")
+
+Returned orders are the stored dicts (personal fields encrypted under "pii"); use
+`svc.present(order, viewer)` for a masked/decrypted view for a given viewer.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+
+from common.privacy import decrypt, encrypt, mask_id, mask_name, mask_phone, mask_text
+from workorders import auth
+from workorders.calendar import now as default_now
+from workorders.chain import ChainReport, make_event, verify_events
+from workorders.deadlines import DeadlinePolicy, default_policy
+from workorders.lifecycle import check, iso, parse_time, plan
+from workorders.model import (
+    ACTION_LABELS, BAD_LEVELS, CATEGORIES, CHANNELS, EMOTIONS, OPEN_STATES, PII_FIELDS, STATE_LABELS, TYPES,
+    URGENCIES, Conflict, Forbidden, NotFound, WorkOrderError,
+)
+from workorders.rating import normalize_level
+from workorders.store import WorkOrderStore, deadline_entries
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 2000
+SPOKEN_DIGITS = dict(zip("0123456789", "零幺二三四五六七八九"))
+_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def spoken_reference(ref: str) -> str:
+    """Digits read one by one in groups (12345 2026 0302 0001) for TTS and the phone."""
+    groups = [ref[:5], ref[5:9], ref[9:13], ref[13:]]
+    return "，".join(" ".join(SPOKEN_DIGITS.get(c, c) for c in g) for g in groups if g)
+
+
+def similarity(a: str, b: str) -> float:
+    """Dice coefficient over character bigrams (punctuation ignored)."""
+    a, b = _PUNCT.sub("", a or ""), _PUNCT.sub("", b or "")
+    if not a or not b:
+        return 0.0
+    ga = {a[i:i + 2] for i in range(max(1, len(a) - 1))}
+    gb = {b[i:i + 2] for i in range(max(1, len(b) - 1))}
+    return 2 * len(ga & gb) / (len(ga) + len(gb))
+
+
+def phone_digits(phone: str | None) -> str:
+    return re.sub(r"\D", "", str(phone or ""))
+
+
+def _lookup_key() -> bytes:
+    from common import privacy
+
+    derive = getattr(privacy, "derive_key", None)
+    if derive:
+        return derive("phone-lookup")
+    base = privacy._fernet()._signing_key  # noqa: SLF001 - see report: add privacy.derive_key()
+    return hmac.new(base, b"govdesk phone lookup v1", hashlib.sha256).digest()
+
+
+def phone_hash(phone: str) -> str:
+    return hmac.new(_lookup_key(), phone_digits(phone).encode(), hashlib.sha256).hexdigest()
+
+
+# --- seams to the classify/dispatch engineer's modules (imported lazily) ----------------------
+def _default_classifier():
+    try:
+        from workorders.classify import classify
+    except ImportError:
+        return None
+    return classify
+
+
+def _default_router():
+    try:
+        from workorders.dispatch import route
+    except ImportError:
+        return None
+    return route
+
+
+def _default_directory():
+    try:
+        from workorders.directory import default_directory
+    except ImportError:
+        return None
+    try:
+        return default_directory()
+    except Exception:  # noqa: BLE001 - a broken directory must not stop intake
+        log.exception("directory could not be loaded")
+        return None
+
+
+def _field(obj, *names):
+    for name in names:
+        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+class WorkOrderService:
+    def __init__(self, redis, prefix: str = "wo", policy: DeadlinePolicy | None = None, clock=None,
+                 classifier="default", router="default", directory="default"):
+        self.redis = redis
+        self.store = WorkOrderStore(redis, prefix)
+        self.policy = policy or default_policy()
+        self.clock = clock or default_now
+        self._classifier = classifier
+        self._router = router
+        self._directory = directory
+
+    @classmethod
+    def from_url(cls, url: str | None = None, **kwargs) -> "WorkOrderService":
+        import redis.asyncio as aioredis
+
+        from common.settings import redis_url
+
+        return cls(aioredis.from_url(url or redis_url()), **kwargs)
+
+    # lazily resolved collaborators
+    @property
+    def classifier(self):
+        if self._classifier == "default":
+            self._classifier = _default_classifier()
+        return self._classifier
+
+    @property
+    def router(self):
+        if self._router == "default":
+            self._router = _default_router()
+        return self._router
+
+    @property
+    def directory(self):
+        if self._directory == "default":
+            self._directory = _default_directory()
+        return self._directory
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def unit_info(self, unit_id: str | None) -> dict:
+        if not unit_id:
+            return {}
+        unit = None
+        if self.directory is not None:
+            try:
+                unit = self.directory.get(unit_id)
+            except Exception:  # noqa: BLE001
+                unit = None
+        if unit is None:
+            return {"id": unit_id, "name": unit_id}
+        return {"id": unit.id, "name": unit.name, "department": unit.department, "level": unit.level}
+
+    # --- create ----------------------------------------------------------------------------------
+    async def create(self, text: str, *, channel: str = "api", caller_name: str | None = None,
+                     caller_phone: str | None = None, caller_id_number: str | None = None,
+                     address_detail: str | None = None, place: dict | None = None,
+                     category: str | None = None, type: str | None = None,  # noqa: A002
+                     urgency: str | None = None, emotion: str | None = None, matter_id: str | None = None,
+                     title: str | None = None, client_request_id: str | None = None,
+                     actor: dict | None = None, instant_answer: str | None = None,
+                     unit_id: str | None = None, co_unit_ids: list | None = None,
+                     allow_refused: bool = False) -> dict:
+        actor = auth.actor_of(actor)
+        if actor["role"] not in auth.CREATE_ROLES | {"system"}:
+            raise Forbidden("forbidden", "您的岗位无权受理工单。")
+        text = str(text or "").strip()
+        if not text:
+            raise WorkOrderError("text_required", "请填写诉求内容。", 400)
+        if len(text) > MAX_TEXT:
+            raise WorkOrderError("text_too_long", f"诉求内容不能超过{MAX_TEXT}字。", 400)
+        if channel not in CHANNELS:
+            raise WorkOrderError("bad_channel", f"渠道只能是：{'、'.join(CHANNELS)}。", 400)
+        if client_request_id is not None:
+            client_request_id = str(client_request_id).strip()[:128] or None
+            if client_request_id:
+                existing = await self.store.id_for_request(client_request_id)
+                if existing and (found := await self.store.load(existing)):
+                    return {**found, "_created": False}
+        for value, allowed, label in ((category, CATEGORIES, "分类"), (type, TYPES, "类型"),
+                                      (urgency, URGENCIES, "紧急程度"), (emotion, EMOTIONS, "情绪")):
+            if value is not None and value not in allowed:
+                raise WorkOrderError("bad_field", f"{label}只能是：{'、'.join(allowed)}。", 400)
+        place = {k: str(v) for k, v in (place or {}).items() if k in ("county", "township", "village") and v}
+        if unit_id and actor["role"] != "system" and actor["role"] not in auth.ACTION_ROLES["dispatch"]:
+            raise Forbidden("forbidden", "您的岗位无权派单，请只受理，由派单员派单。")
+        if caller_phone is not None and not 7 <= len(phone_digits(caller_phone)) <= 15:
+            raise WorkOrderError("bad_phone", "联系电话格式不正确。", 400)
+
+        classification, source = None, "given"
+        if not (category and type and urgency) and self.classifier is not None:
+            try:
+                classification = self.classifier(text, {"place": place, "channel": channel})
+                source = "classifier"
+            except Exception:  # noqa: BLE001 - intake must go on; a person reviews it
+                log.exception("classify() failed")
+        emergency = refusal = None
+        if classification is not None:
+            category = category or _field(classification, "category")
+            type = type or _field(classification, "type", "kind", "order_type")  # noqa: A001
+            urgency = urgency or _field(classification, "urgency")
+            emotion = emotion or _field(classification, "emotion")
+            matter_id = matter_id or _field(classification, "matter_id")
+            refusal = _field(classification, "refusal", "refusal_reason", "refused")
+            emergency = _field(classification, "emergency", "emergency_number")
+            loc = _field(classification, "location")
+            if isinstance(loc, dict) and not place:
+                place = {k: str(v) for k, v in loc.items() if k in ("county", "township", "village") and v}
+        if refusal and not allow_refused:
+            raise WorkOrderError("not_accepted", f"该诉求不属于12345受理范围：{refusal}", 422)
+        needs_review = not (category and type and urgency)
+        category = category if category in CATEGORIES else "政务类"
+        type = type if type in TYPES else "求助"  # noqa: A001
+        urgency = urgency if urgency in URGENCIES else "一般"
+        if instant_answer and type != "咨询" and category != "咨询类":
+            raise WorkOrderError("instant_needs_consultation", "只有咨询类诉求可以即时答复办结。", 400)
+
+        now = self.now()
+        oid = await self.store.next_reference(now.date())
+        masked = mask_text(text)
+        pii = {f: encrypt(str(v)) for f, v in (("caller_name", caller_name), ("caller_phone", caller_phone),
+                                                ("caller_id_number", caller_id_number),
+                                                ("address_detail", address_detail)) if v}
+        if masked != text:
+            pii["text"] = encrypt(text)
+        order = {
+            "id": oid, "spoken_reference": spoken_reference(oid), "created_at": iso(now), "updated_at": iso(now),
+            "channel": channel, "title": (title or masked[:30]).strip(), "text": masked, "place": place,
+            "category": category, "type": type, "urgency": urgency, "emotion": emotion or "平静",
+            "matter_id": matter_id, "classification_source": source, "needs_review": needs_review,
+            "emergency_number": emergency, "refusal": refusal, "state": "accepted",
+            "deadline": iso(self.policy.handling_deadline(now, type, urgency)), "deadline_kind": "handle",
+            "pii": pii, "phone_hash": phone_hash(caller_phone) if caller_phone else None,
+            "client_request_id": client_request_id, "created_by": actor.get("username"),
+        }
+        dup = await self.find_duplicate(masked, place, category=category, matter_id=matter_id)
+        if dup:
+            order["possible_duplicate_of"] = dup["id"]
+            order["duplicate_score"] = round(dup["score"], 3)
+        suggestion = self._suggest(order, classification)
+        if suggestion:
+            order["suggestion"] = suggestion
+        public = {k: v for k, v in order.items() if k not in ("pii", "phone_hash")}
+        public["pii_fields"] = sorted(pii)
+        event = make_event(None, at=iso(now), actor=actor, action="create", before={}, after=public)
+        order["event_count"], order["chain_head"] = 1, event["hash"]
+        stored, created = await self.store.create(order, event, client_request_id)
+        if not created:
+            return {**stored, "_created": False}
+        if instant_answer:
+            stored = await self.transition(oid, "instant_answer", actor, answer=instant_answer)
+        elif unit_id:
+            stored = await self.transition(oid, "dispatch", actor, unit_id=unit_id, co_unit_ids=co_unit_ids or [])
+        return {**stored, "_created": True}
+
+    def _suggest(self, order: dict, classification) -> dict | None:
+        if self.router is None:
+            return None
+        try:
+            cls = classification or SimpleNamespace(
+                category=order["category"], type=order["type"], urgency=order["urgency"],
+                emotion=order["emotion"], matter_id=order["matter_id"], location=order["place"],
+                text=order["text"], refusal=None, emergency=None)
+            a = self.router(cls, order["place"], self.directory)
+        except Exception:  # noqa: BLE001 - a routing failure leaves the order to the dispatcher
+            log.exception("route() failed")
+            return None
+        if a is None:
+            return None
+        lead = _field(a, "lead_unit_id")
+        if not lead:
+            return None
+        return {"lead_unit_id": lead, "co_unit_ids": list(_field(a, "co_unit_ids") or []),
+                "level": _field(a, "level"), "reason": _field(a, "reason", "reason_zh"),
+                "department": _field(a, "department")}
+
+    # --- reads -----------------------------------------------------------------------------------
+    async def get(self, order_id: str) -> dict:
+        order = await self.store.load(str(order_id))
+        if order is None:
+            raise NotFound("order_not_found", f"找不到工单 {order_id}。")
+        return order
+
+    async def events(self, order_id: str) -> list[dict]:
+        await self.get(order_id)
+        return await self.store.events(order_id)
+
+    def is_overdue(self, order: dict, now: datetime | None = None) -> bool:
+        now = now or self.now()
+        return any(ts < now.timestamp() for ts in deadline_entries(order).values())
+
+    async def list(self, *, state=None, unit=None, category=None, type=None, urgency=None,  # noqa: A002
+                   township=None, village=None, overdue: bool | None = None, since=None, until=None,
+                   text: str | None = None, viewer: dict | None = None, limit: int = 50,
+                   offset: int = 0) -> dict:
+        keys = []
+        for name, value in (("state", state), ("unit", unit), ("category", category), ("type", type),
+                            ("urgency", urgency), ("township", township), ("village", village)):
+            if value:
+                keys.append(self.store.k("idx", name, value))
+        if viewer and viewer.get("role") == "unit_handler":
+            keys.append(self.store.k("idx", "unit", viewer.get("unit_id") or "-"))
+        since_t, until_t = parse_time(since), parse_time(until)
+        if keys:
+            ids = await self.store.intersect(keys)
+            orders = await self.store.load_many(sorted(ids))
+        else:
+            lo = since_t.timestamp() if since_t else float("-inf")
+            hi = until_t.timestamp() if until_t else float("inf")
+            orders = await self.store.load_many(await self.store.ids_by_time(lo, hi))
+        now = self.now()
+        out = []
+        for o in orders:
+            created = parse_time(o["created_at"])
+            if since_t and created < since_t or until_t and created > until_t:
+                continue
+            if overdue is not None and self.is_overdue(o, now) != overdue:
+                continue
+            if text and text not in o.get("text", "") and text not in o.get("title", "") and text != o["id"]:
+                continue
+            out.append(o)
+        out.sort(key=lambda o: o["created_at"], reverse=True)
+        return {"total": len(out), "items": out[offset:offset + limit]}
+
+    # --- transitions -----------------------------------------------------------------------------
+    async def transition(self, order_id: str, action: str, actor: dict | None = None, **data) -> dict:
+        """Apply a lifecycle action; raises WorkOrderError subclasses (status 400/403/404/409)."""
+        new, _ = await self.transition_with_event(order_id, action, actor, **data)
+        return new
+
+    async def transition_with_event(self, order_id: str, action: str, actor: dict | None = None,
+                                    **data) -> tuple[dict, dict | None]:
+        """Like transition(); also returns the appended event (None when nothing changed)."""
+        actor = auth.actor_of(actor)
+        order_id = str(order_id)
+        current = await self.get(order_id)
+        check(current, action)  # fail fast; re-checked under WATCH in mutate()
+        if action == "rate":
+            data["level"] = normalize_level(data.get("level"))
+        if action == "dispatch" and not data.get("unit_id"):
+            sug = current.get("suggestion") or self._suggest(current, None)
+            if not sug:
+                raise WorkOrderError("unit_required", "系统无法自动确定承办单位，请手工指定。", 400)
+            data.update(unit_id=sug["lead_unit_id"], co_unit_ids=data.get("co_unit_ids") or sug["co_unit_ids"],
+                        level=sug.get("level"), reason=sug.get("reason"), department=sug.get("department"))
+        if action == "dispatch":
+            info = self.unit_info(data["unit_id"])
+            if not data.get("department"):
+                data["department"] = info.get("department")
+        if action == "merge":
+            master = await self.get(str(data.get("master_id") or "").strip() or "-")
+            if master["state"] not in OPEN_STATES or master["id"] == order_id:
+                raise Conflict("bad_master", "主工单已办结或已并单，不能并入。")
+        now = self.now()
+        trigger = data.get("trigger")
+
+        def mutate(old: dict, last_event):
+            auth.authorize_action(actor, action, old)
+            if trigger and any(e.get("trigger") == trigger for e in old.get("supervision") or []):
+                return None  # this supervision was raised before: idempotent
+            ch = plan(old, action, data, now, self.policy, actor)
+            before = {k: old.get(k) for k in ch}
+            new = {**old, **ch, "updated_at": iso(now)}
+            return new, action, actor, before, ch, iso(now)
+
+        def extra(pipe, new, event):
+            if action in ("supervise", "warn"):
+                self.store.queue_supervision(pipe, {
+                    "order_id": new["id"], "kind": action, "label": ACTION_LABELS[action],
+                    "trigger": trigger or f"manual:{event['seq']}", "at": iso(now),
+                    "by": actor.get("username"), "note": data.get("note"), "unit_id": new.get("lead_unit_id"),
+                    "deadline": new.get("deadline"), "title": new.get("title")}, now.timestamp())
+            if action == "rate" and data["level"] in BAD_LEVELS:
+                self.store.queue_supervision(pipe, {
+                    "order_id": new["id"], "kind": "rectification", "label": "差评整改",
+                    "trigger": f"rectification:{event['seq']}", "at": iso(now), "by": actor.get("username"),
+                    "note": f"评价：{data['level']}", "unit_id": new.get("lead_unit_id"),
+                    "deadline": new.get("deadline"), "title": new.get("title")}, now.timestamp())
+
+        new, event = await self.store.update(order_id, mutate, extra)
+        if action == "merge" and event is not None:
+            await self._link_merge(data["master_id"], order_id, actor, now)
+        return new, event
+
+    async def _link_merge(self, master_id: str, dup_id: str, actor: dict, now: datetime) -> None:
+        def mutate(old, last_event):
+            merged = list(old.get("merged_orders") or [])
+            if dup_id in merged:
+                return None
+            new = {**old, "merged_orders": merged + [dup_id], "updated_at": iso(now)}
+            return new, "merge_in", actor, {"merged_orders": old.get("merged_orders")}, \
+                {"merged_orders": new["merged_orders"]}, iso(now)
+
+        await self.store.update(master_id, mutate)
+
+    async def rate(self, order_id: str, level, channel: str | None = None, actor: dict | None = None) -> dict:
+        return await self.transition(order_id, "rate", actor, level=level, channel=channel)
+
+    # --- duplicates and callers ------------------------------------------------------------------
+    async def find_duplicate(self, text: str, place: dict | None, *, category: str | None = None,
+                             matter_id: str | None = None, exclude: str | None = None,
+                             threshold: float = 0.35) -> dict | None:
+        """The most similar OPEN order at the same place with the same matter (or category) in the
+        duplicate window, as {"id", "score"}; None when there is none."""
+        key = (place or {}).get("village") or (place or {}).get("township")
+        if not key:
+            return None
+        now = self.now()
+        lo = (now - self.policy.duplicate_window).timestamp()
+        ids = await self.redis.zrangebyscore(self.store.k("idx", "dup", key), lo, now.timestamp() + 1)
+        best = None
+        for o in await self.store.load_many([i.decode() if isinstance(i, bytes) else i for i in ids]):
+            if o["id"] == exclude or o["state"] not in OPEN_STATES:
+                continue
+            if matter_id and o.get("matter_id"):
+                if o["matter_id"] != matter_id:
+                    continue
+            elif category and o.get("category") != category:
+                continue
+            score = similarity(text, o.get("text", ""))
+            if score >= threshold and (best is None or score > best["score"]):
+                best = {"id": o["id"], "score": score}
+        return best
+
+    async def progress_for_caller(self, phone_last4: str, phone: str) -> dict:
+        """Orders of the caller with `phone`, released only when `phone_last4` matches its last
+        four digits. Returns {"verified", "orders": [...], "message"} in plain Chinese."""
+        digits, last4 = phone_digits(phone), phone_digits(phone_last4)
+        if len(last4) != 4 or len(digits) < 7:
+            raise WorkOrderError("bad_phone", "请提供登记的手机号码和号码后四位。", 400)
+        if digits[-4:] != last4:
+            return {"verified": False, "orders": [], "message": "手机号码后四位核对不一致，暂时无法查询，请转人工。"}
+        ids = await self.store.members(self.store.k("idx", "phone", phone_hash(digits)))
+        orders = [o for o in await self.store.load_many(sorted(ids))
+                  if "caller_phone" in o.get("pii", {}) and phone_digits(decrypt(o["pii"]["caller_phone"])) == digits]
+        orders.sort(key=lambda o: o["created_at"], reverse=True)
+        items = [self._progress_item(o) for o in orders]
+        if not items:
+            message = "没有查到用这个号码登记的工单。"
+        else:
+            message = f"查到您的{len(items)}件工单。" + "".join(i["message"] for i in items[:3])
+        return {"verified": True, "orders": items, "message": message}
+
+    def _progress_item(self, o: dict) -> dict:
+        created = parse_time(o["created_at"])
+        unit = self.unit_info(o.get("lead_unit_id"))
+        state = o["state"]
+        msg = f"您{created.month}月{created.day}日反映的“{o['title']}”，工单号{o['id']}，目前处于“{STATE_LABELS[state]}”阶段"
+        if unit:
+            msg += f"，承办单位是{unit['name']}"
+        if state in OPEN_STATES and o.get("deadline"):
+            d = parse_time(o["deadline"])
+            msg += f"，办理期限是{d.month}月{d.day}日"
+        if o.get("reply") and state not in OPEN_STATES - {"replied"}:
+            msg += f"。答复意见：{o['reply']}"
+        msg += "。"
+        return {"id": o["id"], "spoken_reference": o["spoken_reference"], "created_at": o["created_at"],
+                "state": state, "state_label": STATE_LABELS[state], "title": o["title"],
+                "unit": unit.get("name"), "deadline": o.get("deadline"), "reply": o.get("reply"), "message": msg}
+
+    # --- chain -----------------------------------------------------------------------------------
+    async def verify(self, order_id: str) -> ChainReport:
+        order = await self.store.load(order_id)
+        events = await self.store.events(order_id)
+        heads = [await self.store.head(order_id)]
+        if order is not None:
+            heads.append(f"{order.get('event_count')}:{order.get('chain_head')}")
+        else:
+            report = verify_events(order_id, events, heads)
+            report.fail("工单记录缺失 (order record missing)")
+            return report
+        return verify_events(order_id, events, heads)
+
+    async def verify_all(self) -> list[ChainReport]:
+        ids = set(await self.store.all_ids())
+        heads = await self.redis.hkeys(self.store.k("chain", "heads"))
+        ids |= {h.decode() if isinstance(h, bytes) else h for h in heads}
+        return [await self.verify(i) for i in sorted(ids)]
+
+    # --- presentation ----------------------------------------------------------------------------
+    def present(self, order: dict, viewer: dict | None = None, reveal_id: bool = False) -> dict:
+        """A copy for `viewer` (None = system: everything in clear). Contact details in clear only for
+        roles allowed by auth.sees_full_contact; the ID number is always masked unless reveal_id."""
+        full = auth.sees_full_contact(viewer, order)
+        pii = {}
+        for name, token in (order.get("pii") or {}).items():
+            try:
+                pii[name] = decrypt(token)
+            except ValueError:
+                pii[name] = None
+        caller = {
+            "name": pii.get("caller_name") if full else mask_name(pii.get("caller_name")),
+            "phone": pii.get("caller_phone") if full else mask_phone(pii.get("caller_phone")),
+            "id_number": pii.get("caller_id_number") if (reveal_id or viewer is None)
+            else mask_id(pii.get("caller_id_number")),
+            "address_detail": pii.get("address_detail") if full else ("***" if pii.get("address_detail") else ""),
+        }
+        out = {k: v for k, v in order.items() if k not in ("pii", "phone_hash", "_created")}
+        if full and "text" in pii:
+            out["text"] = pii["text"]
+        out["caller"] = {k: v for k, v in caller.items() if v}
+        out["state_label"] = STATE_LABELS.get(order["state"], order["state"])
+        out["overdue"] = self.is_overdue(order)
+        if order.get("lead_unit_id"):
+            out["lead_unit"] = self.unit_info(order["lead_unit_id"])
+        return out

@@ -1,0 +1,232 @@
+"""Redis persistence for work orders (redis.asyncio; every write is one MULTI/EXEC).
+
+Keys (prefix P, default "wo"):
+  P:order:{id}            JSON of the order (personal fields only as ciphertext under "pii")
+  P:events:{id}           list of chain events (JSON)            P:chain:heads  hash id -> "seq:hash"
+  P:seq:{yyyymmdd}        daily sequence for reference numbers   P:idem:{client_request_id} -> id
+  P:idx:all               zset id -> created epoch
+  P:idx:{field}:{value}   sets: state, unit, category, type, urgency, township, village, phone (HMAC)
+  P:idx:deadline          zset "id|kind" -> deadline epoch (open work only; read by the scheduler)
+  P:idx:dup:{place}       zset id -> created epoch (open orders only; duplicate detection)
+  P:supervision           zset "id|trigger" -> epoch;  P:supervision:entry hash "id|trigger" -> JSON
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import date
+
+from redis.exceptions import WatchError
+
+from workorders.chain import make_event
+from workorders.lifecycle import parse_time
+from workorders.model import ACCEPTED, DISPATCHED, IN_PROGRESS, OPEN_STATES, SIGNED, Conflict, NotFound
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def epoch(value) -> float | None:
+    t = parse_time(value)
+    return t.timestamp() if t else None
+
+
+def place_key(order: dict) -> str | None:
+    place = order.get("place") or {}
+    key = place.get("village") or place.get("township")
+    return key or None
+
+
+def deadline_entries(order: dict) -> dict[str, float]:
+    """The deadlines that are running now, as zset members "id|kind" -> epoch."""
+    state, oid, out = order.get("state"), order["id"], {}
+    if state == DISPATCHED and order.get("sign_deadline"):
+        out[f"{oid}|sign"] = epoch(order["sign_deadline"])
+    if state in (ACCEPTED, DISPATCHED, SIGNED, IN_PROGRESS) and order.get("deadline"):
+        out[f"{oid}|{order.get('deadline_kind') or 'handle'}"] = epoch(order["deadline"])
+    return out
+
+
+def index_sets(order: dict, prefix: str) -> set[str]:
+    keys = {f"{prefix}:idx:state:{order['state']}"}
+    for unit in [order.get("lead_unit_id"), *(order.get("co_unit_ids") or [])]:
+        if unit:
+            keys.add(f"{prefix}:idx:unit:{unit}")
+    for name in ("category", "type", "urgency"):
+        if order.get(name):
+            keys.add(f"{prefix}:idx:{name}:{order[name]}")
+    place = order.get("place") or {}
+    for name in ("township", "village"):
+        if place.get(name):
+            keys.add(f"{prefix}:idx:{name}:{place[name]}")
+    if order.get("phone_hash"):
+        keys.add(f"{prefix}:idx:phone:{order['phone_hash']}")
+    return keys
+
+
+
+
+class WorkOrderStore:
+    def __init__(self, redis, prefix: str = "wo"):
+        self.redis = redis
+        self.p = prefix
+
+    def k(self, *parts) -> str:
+        return ":".join([self.p, *map(str, parts)])
+
+    # --- reads ------------------------------------------------------------------------------
+    async def load(self, order_id: str) -> dict | None:
+        raw = await self.redis.get(self.k("order", order_id))
+        return json.loads(raw) if raw else None
+
+    async def load_many(self, ids: list[str]) -> list[dict]:
+        if not ids:
+            return []
+        raws = await self.redis.mget([self.k("order", i) for i in ids])
+        return [json.loads(r) for r in raws if r]
+
+    async def events(self, order_id: str) -> list[dict]:
+        return [json.loads(e) for e in await self.redis.lrange(self.k("events", order_id), 0, -1)]
+
+    async def head(self, order_id: str) -> str | None:
+        head = await self.redis.hget(self.k("chain", "heads"), order_id)
+        return head.decode() if isinstance(head, bytes) else head
+
+    async def all_ids(self) -> list[str]:
+        return [_s(i) for i in await self.redis.zrevrange(self.k("idx", "all"), 0, -1)]
+
+    async def ids_by_time(self, start: float, end: float) -> list[str]:
+        return [_s(i) for i in await self.redis.zrevrangebyscore(self.k("idx", "all"), end, start)]
+
+    async def members(self, key: str) -> set[str]:
+        return {_s(m) for m in await self.redis.smembers(key)}
+
+    async def intersect(self, keys: list[str]) -> set[str]:
+        return {_s(m) for m in await self.redis.sinter(keys)}
+
+    async def id_for_request(self, client_request_id: str) -> str | None:
+        value = await self.redis.get(self.k("idem", client_request_id))
+        return _s(value) if value else None
+
+    async def next_reference(self, day: date) -> str:
+        stamp = day.strftime("%Y%m%d")
+        key = self.k("seq", stamp)
+        seq = await self.redis.incr(key)
+        await self.redis.expire(key, 3 * 86400)
+        return f"12345{stamp}{seq:04d}"
+
+    # --- writes -----------------------------------------------------------------------------
+    def _index_ops(self, pipe, old: dict | None, new: dict) -> None:
+        oid = new["id"]
+        old_sets = index_sets(old, self.p) if old else set()
+        new_sets = index_sets(new, self.p)
+        for key in old_sets - new_sets:
+            pipe.srem(key, oid)
+        for key in new_sets - old_sets:
+            pipe.sadd(key, oid)
+        old_dl = deadline_entries(old) if old else {}
+        new_dl = deadline_entries(new)
+        stale = [m for m in old_dl if m not in new_dl]
+        if stale:
+            pipe.zrem(self.k("idx", "deadline"), *stale)
+        if new_dl:
+            pipe.zadd(self.k("idx", "deadline"), new_dl)
+        old_place, new_place = place_key(old) if old else None, place_key(new)
+        is_open = new["state"] in OPEN_STATES
+        if old_place and (old_place != new_place or not is_open):
+            pipe.zrem(self.k("idx", "dup", old_place), oid)
+        if new_place and is_open:
+            pipe.zadd(self.k("idx", "dup", new_place), {oid: epoch(new["created_at"])})
+
+    def _write_ops(self, pipe, old: dict | None, new: dict, event: dict) -> None:
+        oid = new["id"]
+        pipe.set(self.k("order", oid), dumps(new))
+        pipe.rpush(self.k("events", oid), dumps(event))
+        pipe.hset(self.k("chain", "heads"), oid, f"{event['seq']}:{event['hash']}")
+        self._index_ops(pipe, old, new)
+
+    async def create(self, order: dict, event: dict, client_request_id: str | None) -> tuple[dict, bool]:
+        """Store a new order atomically; with a client_request_id, a repeat returns the first order."""
+        idem_key = self.k("idem", client_request_id) if client_request_id else None
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    if idem_key:
+                        await pipe.watch(idem_key)
+                        existing = await pipe.get(idem_key)
+                        if existing:
+                            await pipe.unwatch()
+                            found = await self.load(_s(existing))
+                            if found:
+                                return found, False
+                    pipe.multi()
+                    if idem_key:
+                        pipe.set(idem_key, order["id"])
+                    pipe.zadd(self.k("idx", "all"), {order["id"]: epoch(order["created_at"])})
+                    self._write_ops(pipe, None, order, event)
+                    await pipe.execute()
+                    return order, True
+                except WatchError:
+                    continue
+
+    async def update(self, order_id: str,
+                     mutate: Callable[[dict, dict | None], Awaitable | object],
+                     extra: Callable | None = None, retries: int = 20) -> tuple[dict, dict | None]:
+        """Optimistic update: WATCH the order, let `mutate(order, last_event)` return
+        (new_order, action, actor, before, after) or None (no change), then MULTI/EXEC.
+        `extra(pipe, new_order, event)` may queue more writes in the same transaction."""
+        key = self.k("order", order_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(retries):
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    if not raw:
+                        await pipe.unwatch()
+                        raise NotFound("order_not_found", f"找不到工单 {order_id}。")
+                    old = json.loads(raw)
+                    last = await pipe.lindex(self.k("events", order_id), -1)
+                    last_event = json.loads(last) if last else None
+                    result = mutate(old, last_event)
+                    if result is None:
+                        await pipe.unwatch()
+                        return old, None
+                    new, action, actor, before, after, at = result
+                    event = make_event(last_event, at=at, actor=actor, action=action, before=before, after=after)
+                    new["event_count"] = event["seq"]
+                    new["chain_head"] = event["hash"]
+                    pipe.multi()
+                    self._write_ops(pipe, old, new, event)
+                    if extra:
+                        extra(pipe, new, event)
+                    await pipe.execute()
+                    return new, event
+                except WatchError:
+                    continue
+        raise Conflict("busy", "工单正被其他人同时修改，请稍后重试。")
+
+    # --- supervision queue ---------------------------------------------------------------------
+    def queue_supervision(self, pipe, entry: dict, at_epoch: float) -> None:
+        member = f"{entry['order_id']}|{entry['trigger']}"
+        pipe.zadd(self.k("supervision"), {member: at_epoch})
+        pipe.hset(self.k("supervision", "entry"), member, dumps(entry))
+
+    async def supervision_queue(self, limit: int = 200) -> list[dict]:
+        members = await self.redis.zrevrange(self.k("supervision"), 0, limit - 1)
+        if not members:
+            return []
+        raws = await self.redis.hmget(self.k("supervision", "entry"), members)
+        return [json.loads(r) for r in raws if r]
+
+    async def due_before(self, until: float) -> list[tuple[str, str, float]]:
+        rows = await self.redis.zrangebyscore(self.k("idx", "deadline"), "-inf", until, withscores=True)
+        out = []
+        for member, score in rows:
+            oid, _, kind = _s(member).partition("|")
+            out.append((oid, kind, score))
+        return out
+
+
+def _s(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
