@@ -162,10 +162,14 @@ class Stack:
         wanted = core_services(self.model, self.ports)
         if self.with_optional:
             wanted += optional_services(self.ports)
-        for service in wanted:
-            self.services.append(start(service, env, self.log_dir))
-        for service in self.services:
-            wait_healthy(service)
+        try:
+            for service in wanted:
+                self.services.append(start(service, env, self.log_dir))
+            for service in self.services:
+                wait_healthy(service)
+        except BaseException:
+            self.stop()  # never leave half a stack running
+            raise
         return self
 
     def restart(self, name: str) -> None:
