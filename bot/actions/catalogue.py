@@ -1,0 +1,88 @@
+"""action_answer_matter: answer a question about one matter from the catalogue facts."""
+from __future__ import annotations
+
+import logging
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from catalogue.answers import INTENT_ASPECT, aspect_payload, chat_answer, voice_answer
+from catalogue.loader import load_catalogue
+from catalogue.search import ACCEPT_SCORE_HINT, clarify, search, short_label
+
+log = logging.getLogger(__name__)
+
+# Search results below this are not trusted as "the matter the caller means".
+ACCEPT_SCORE = ACCEPT_SCORE_HINT
+ASK_WHICH = "您想办什么事？说个名字就行，比如“补办身份证”“办低保”。"
+
+
+def _channel(tracker: Tracker) -> str:
+    return ((tracker.latest_message or {}).get("metadata") or {}).get("channel") or ""
+
+
+def resolve_matter(tracker: Tracker, catalogue) -> tuple[dict | None, list]:
+    """The matter the latest message is about, and the search hits when it is unclear.
+
+    Order: the `matter` entity (a matter id via synonyms) -> searching the entity text ->
+    searching the user's words -> the `matter` slot of the conversation (follow-ups).
+    """
+    message = tracker.latest_message or {}
+    text = (message.get("text") or "").strip()
+    for ent in message.get("entities") or []:
+        if ent.get("entity") != "matter":
+            continue
+        value = str(ent.get("value") or "")
+        if value in catalogue:
+            return catalogue.get(value), []
+        hits = search(value, 3)
+        if hits and hits[0].score >= ACCEPT_SCORE and not clarify(hits):
+            return catalogue.get(hits[0].matter_id), []
+    hits = search(text, 3) if text and not text.startswith("/") else []
+    if hits and hits[0].score >= ACCEPT_SCORE:
+        if clarify(hits):
+            return None, hits
+        return catalogue.get(hits[0].matter_id), []
+    slot = tracker.get_slot("matter")
+    if slot in catalogue:
+        return catalogue.get(slot), []
+    return None, hits
+
+
+class ActionAnswerMatter(Action):
+    def name(self) -> str:
+        return "action_answer_matter"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain):
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name") or "ask_matter"
+        offer = tracker.get_slot("matter_offer")
+        aspect = "materials" if intent == "affirm" and offer == "materials" else INTENT_ASPECT.get(intent, "overview")
+        try:
+            catalogue = load_catalogue(strict=False)
+        except Exception:  # noqa: BLE001 - a broken catalogue must not break the call
+            log.exception("catalogue could not be loaded")
+            dispatcher.utter_message(text="办事指南暂时查不到，我帮您转人工好吗？")
+            return []
+        matter, hits = resolve_matter(tracker, catalogue)
+        if matter is None:
+            question = clarify(hits) if hits else None
+            if question:
+                buttons = [{"title": short_label(catalogue.get(h.matter_id)),
+                            "payload": aspect_payload(h.matter_id, aspect)} for h in hits[:2]]
+                dispatcher.utter_message(text=question, buttons=buttons)
+            else:
+                dispatcher.utter_message(text=ASK_WHICH)
+            return [SlotSet("matter_offer", None)]
+        if _channel(tracker) == "voice":
+            dispatcher.utter_message(text=voice_answer(matter, aspect))
+        else:
+            answer = chat_answer(matter, aspect, catalogue)
+            dispatcher.utter_message(text=answer["text"], buttons=answer["buttons"])
+        if aspect != "materials" and matter["materials"]["items"] and _channel(tracker) == "voice":
+            next_offer = "materials"
+        elif matter.get("registrable"):
+            next_offer = "register"
+        else:
+            next_offer = None
+        return [SlotSet("matter", matter["id"]), SlotSet("matter_offer", next_offer)]

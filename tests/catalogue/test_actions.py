@@ -1,0 +1,60 @@
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.catalogue import ActionAnswerMatter
+from bot.actions.intent_text import describe
+
+
+def tracker(text, intent, entities=(), slots=None, channel=None):
+    message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": list(entities)}
+    if channel:
+        message["metadata"] = {"channel": channel}
+    return Tracker("u1", slots or {}, message, [], False, None, {}, "action_listen")
+
+
+def run(t):
+    d = CollectingDispatcher()
+    events = ActionAnswerMatter().run(d, t, {})
+    return d.messages, {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def test_entity_id_answers_in_chat_with_buttons():
+    msgs, slots = run(tracker("补办身份证要带什么", "ask_materials",
+                              [{"entity": "matter", "value": "gongan.idcard_reissue"}]))
+    assert "所需材料" in msgs[0]["text"] and msgs[0]["buttons"]
+    assert slots["matter"] == "gongan.idcard_reissue"
+
+
+def test_voice_channel_gets_spoken_answer_and_offer():
+    msgs, slots = run(tracker("补办身份证要多少钱", "ask_fee", channel="voice"))
+    assert "40元" in msgs[0]["text"] and not msgs[0]["buttons"]
+    assert msgs[0]["text"].endswith("要不要我一条一条说材料？")
+    assert slots["matter_offer"] == "materials"
+
+
+def test_yes_to_offer_reads_materials_of_slot_matter():
+    msgs, slots = run(tracker("要", "affirm", slots={"matter": "gongan.idcard_reissue", "matter_offer": "materials"},
+                              channel="voice"))
+    assert msgs[0]["text"].startswith("要带")
+
+
+def test_follow_up_without_matter_uses_the_slot():
+    msgs, _ = run(tracker("要多少钱", "ask_fee", slots={"matter": "gongan.idcard_temporary"}, channel="voice"))
+    assert msgs[0]["text"].startswith("要交10元") or "10元" in msgs[0]["text"]
+
+
+def test_unknown_entity_text_is_searched():
+    msgs, slots = run(tracker("身份正掉了咋办", "ask_matter", [{"entity": "matter", "value": "身份正掉了"}]))
+    assert slots["matter"] == "gongan.idcard_reissue"
+
+
+def test_nothing_found_asks_which_matter():
+    msgs, slots = run(tracker("嗯那个", "ask_matter"))
+    assert "您想办什么事" in msgs[0]["text"] and "matter" not in slots
+
+
+def test_describe_for_fallback():
+    t = tracker("补身份证", "ask_materials", [{"entity": "matter", "value": "gongan.idcard_reissue"}])
+    assert describe("ask_materials", t) == "补办身份证要带什么材料"
+    assert describe("ask_fee", tracker("x", "ask_fee")) == "办事要多少钱"
+    assert describe("unknown_intent", t) is None
