@@ -49,15 +49,24 @@ def manifest(folder: str) -> list[dict]:
     return [dict(zip(head, l.split("\t"))) for l in lines[1:] if l.strip()]
 
 
-def pcm16k(path: Path) -> bytes:
+def pcm16k(path: Path, via_phone: bool = False) -> bytes:
+    """16 kHz PCM; via_phone: through an 8 kHz telephone band first (AudioSocket path)."""
     with wave.open(str(path)) as w:
         x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
         rate = w.getframerate()
+    if via_phone:
+        from voice.audio import StreamResampler
+
+        pcm8 = to_rate(x, rate, 8000)
+        up = StreamResampler(8000, 16000)
+        return b"".join(up.push(pcm8[i:i + 320]) for i in range(0, len(pcm8), 320)) + up.push(b"\x00" * 320)
     return x.tobytes() if rate == 16000 else to_rate(x, rate, 16000)
 
 
 def clean(text: str) -> str:
-    return re.sub(r"[^\u3400-\u9fff0-9A-Za-z]", "", text or "")
+    """Characters only; Arabic digits read as Chinese digits (ASR writes 1-2线 for 一二线)."""
+    text = (text or "").translate(str.maketrans("0123456789", "零一二三四五六七八九"))
+    return re.sub(r"[^\u3400-\u9fff0-9A-Za-z]", "", text)
 
 
 def cer(ref: str, hyp: str) -> tuple[int, int]:
@@ -117,7 +126,7 @@ def matter_of(parsed: dict, text: str) -> str | None:
     return None
 
 
-def bench_accuracy(engine, rasa: str) -> dict:
+def bench_accuracy(engine, rasa: str, via_phone: bool = False) -> dict:
     from voice.engines.asr import Hints, to_audio_data
     from voice.frontend import Frontend, default_lexicon
 
@@ -126,7 +135,7 @@ def bench_accuracy(engine, rasa: str) -> dict:
     res = {"on": {"intent": 0, "matter": 0, "exact": 0}, "off": {"intent": 0, "matter": 0, "exact": 0},
            "n": len(rows), "n_matter": 0, "detail": [], "asr_s": []}
     for row in rows:
-        audio = to_audio_data(pcm16k(AUDIO / "synth" / row["file"]))
+        audio = to_audio_data(pcm16k(AUDIO / "synth" / row["file"], via_phone))
         expect = EXPECT.get(row["kind"], "free")
         ref = parse(rasa, row["utterance"])
         ref_matter = matter_of(ref, row["utterance"]) if row["kind"] == "matter" else None
@@ -149,26 +158,34 @@ def bench_accuracy(engine, rasa: str) -> dict:
     return res
 
 
-async def one_call(port: int, name: str, results: list, greet_wait: float = 0.8) -> None:
+TIMINGS: list[dict] = []
+
+
+async def one_call(port: int, name: str, results: list, greet_wait: float = 0.8, http: str | None = None) -> None:
     call = await AudioSocketCall(port).connect()
     try:
         await asyncio.wait_for(call.audio_event.wait(), 60)
         await call.silence(greet_wait)
         x = np.frombuffer(synth(name, 8000), dtype="<i2")
-        await call.say(x.tobytes(), trailing_silence_s=2.5)
+        await call.say(x.tobytes(), trailing_silence_s=4.0)
         if call.log.first_audio_after:
             results.append(call.log.first_audio_after[0])
         else:
             results.append(float("inf"))
     finally:
         await call.hangup()
+    if http:
+        from tests.voice.client import events
+
+        TIMINGS.extend(e for e in await asyncio.to_thread(events, http, str(call.call_id))
+                       if e["type"] == "timing")
 
 
-async def bench_latency(port: int, calls: int, levels: list[int]) -> dict:
+async def bench_latency(port: int, calls: int, levels: list[int], http: str | None = None) -> dict:
     out = {}
     seq: list[float] = []
     for i in range(calls):
-        await one_call(port, LATENCY_SET[i % len(LATENCY_SET)], seq)
+        await one_call(port, LATENCY_SET[i % len(LATENCY_SET)], seq, http=http)
     out["sequential"] = seq
     for level in levels:
         lat: list[float] = []
@@ -224,19 +241,28 @@ def main() -> int:
                           f"{c['stock'][0] / c['stock'][1]:.1%} ({statistics.mean(c['stock_s']):.2f} s/utt)")
             for ref, fast, stock in c["rows"]:
                 print(f"  {ref} | {fast} | {stock}")
-            a = bench_accuracy(engine, rasa)
-            for key, label in (("off", "without front end"), ("on", "with front end")):
-                r = a[key]
-                report.append(f"35 synth utterances {label}: intent {r['intent']}/{a['n']} "
-                              f"({r['intent'] / a['n']:.0%}), matter {r['matter']}/{a['n_matter']}, "
-                              f"exact transcript {r['exact']}/{a['n']}")
-            for line in a["detail"]:
-                print("  " + " | ".join(line))
-            report.append(f"ASR time per synth utterance: {fmt(a['asr_s'])}")
+            for via_phone in (False, True):
+                a = bench_accuracy(engine, rasa, via_phone)
+                band = "8 kHz phone band" if via_phone else "16 kHz"
+                for key, label in (("off", "without front end"), ("on", "with front end")):
+                    r = a[key]
+                    report.append(f"35 synth utterances, {band}, {label}: intent {r['intent']}/{a['n']} "
+                                  f"({r['intent'] / a['n']:.0%}), matter {r['matter']}/{a['n_matter']}, "
+                                  f"exact transcript {r['exact']}/{a['n']}")
+                print(f"--- {band}: file | reference | no front end: text, intent | with: text, intent | ref intent")
+                for line in a["detail"]:
+                    print("  " + " | ".join(line))
+                report.append(f"ASR time per synth utterance ({band}): {fmt(a['asr_s'])}")
         if args.only in (None, "latency"):
             levels = [int(v) for v in args.levels.split(",") if v]
-            lat = asyncio.run(bench_latency(ports.audiosocket, args.calls, levels))
+            lat = asyncio.run(bench_latency(ports.audiosocket, args.calls, levels, f"http://127.0.0.1:{ports.voice}"))
             report.append(f"AudioSocket end of speech -> first bot audio, 1 call at a time: {fmt(lat['sequential'])}")
+            if TIMINGS:
+                parts = {k: statistics.median(t[k] for t in TIMINGS if k in t)
+                         for k in ("vad_end_to_first_audio", "asr", "asr_wait", "rasa", "tracker")
+                         if any(k in t for t in TIMINGS)}
+                report.append("  median per turn inside the gateway (s, from the VAD's end-of-turn): "
+                              + ", ".join(f"{k} {v:.3f}" for k, v in parts.items()))
             for level in levels:
                 report.append(f"  {level} simultaneous calls: {fmt(lat[f'concurrent_{level}'])}")
     finally:

@@ -87,7 +87,7 @@ def _module_exists(name: str) -> bool:
         return False
 
 
-def wait_healthy(service: Service, timeout: float = 180.0) -> None:
+def wait_healthy(service: Service, timeout: float = 420.0) -> None:
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:

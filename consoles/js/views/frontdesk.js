@@ -1,0 +1,289 @@
+// 数字虚拟前台: search a matter as the resident says it, walk the guided script (all facts from the
+// catalogue matter JSON), fill the form with live validation, create the request through the staff
+// API, print a receipt; the bot conversation runs side by side.
+import { clear, field, fmtTime, h, run, section, toast } from "../ui.js";
+import { validateIdNumber, validatePhone } from "../validate.js";
+import { places } from "../places.js";
+
+const ELDERLY_AGE = 60;
+
+function uid() {
+  return (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`).replace(/[^a-zA-Z0-9-]/g, "");
+}
+
+function fact(label, f, { testid, highlight } = {}) {
+  if (!f || !f.text) return null;
+  return h("div", { class: `fact${highlight ? " highlight" : ""}`, "data-testid": testid },
+    h("div", { class: "fact-label" }, label),
+    h("div", { class: "fact-text" }, f.text),
+    f.basis ? h("div", { class: "basis" }, `依据：${f.basis}`) : null);
+}
+
+export async function render(root, { api }) {
+  const state = { matter: null, step: 0, ticked: new Set(), age: null, requestId: uid(), created: null };
+
+  const searchInput = h("input", { type: "search", placeholder: "居民怎么说就怎么输，如：身份证丢了", "data-testid": "matter-search",
+    autocomplete: "off" });
+  const hits = h("div", { class: "hits", "data-testid": "matter-hits" });
+  const searchForm = h("form", { class: "row search", role: "search" },
+    field("居民要办什么？", searchInput).wrap,
+    h("button", { class: "primary", type: "submit", "data-testid": "matter-search-go" }, "查找事项"));
+  const script = h("div", { id: "script", "data-testid": "script" });
+  const bot = botPanel(api, () => state.matter);
+  const botToggle = h("button", { type: "button", "data-testid": "bot-toggle", "aria-expanded": "false" }, "打开机器人对话");
+  botToggle.addEventListener("click", () => {
+    const open = bot.el.hidden;
+    bot.el.hidden = !open;
+    botToggle.setAttribute("aria-expanded", String(open));
+    botToggle.textContent = open ? "收起机器人对话" : "打开机器人对话";
+    layout.classList.toggle("with-bot", open);
+    if (open) bot.start();
+  });
+
+  searchForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const q = searchInput.value.trim();
+    if (!q) { toast("请先输入居民要办的事。", "error"); return; }
+    const res = await run(null, () => api.searchMatters(q, 5));
+    if (!res) return;
+    clear(hits);
+    if (!res.hits.length) { hits.append(h("p", { class: "empty" }, "没有找到相关事项，请换个说法，或直接转人工登记。")); return; }
+    if (res.clarify) hits.append(h("p", { class: "clarify", "data-testid": "clarify" }, `可以问居民：${res.clarify}`));
+    hits.append(h("ul", { class: "hit-list" }, res.hits.map((hit) => h("li", {},
+      h("button", { type: "button", class: "hit", "data-testid": "matter-hit", "data-matter": hit.matter_id,
+        onclick: () => choose(hit.matter_id) },
+      h("span", { class: "hit-name" }, hit.name),
+      hit.matched && hit.matched !== hit.name ? h("span", { class: "hit-matched" }, `（居民说法：${hit.matched}）`) : null)))));
+  });
+
+  async function choose(id) {
+    const matter = await run(null, () => api.matter(id));
+    if (!matter) return;
+    Object.assign(state, { matter, step: 0, ticked: new Set(), requestId: uid(), created: null });
+    drawScript();
+    script.scrollIntoView({ block: "start" });
+  }
+
+  function steps() {
+    const m = state.matter;
+    const elderly = state.age !== null && state.age >= ELDERLY_AGE;
+    return [
+      { title: "核对事项", body: () => [
+        h("p", { class: "say" }, `请问居民：“您要办的是「${m.name}」，对吗？”`),
+        h("p", { class: "summary" }, m.summary),
+        fact("在哪里办", m.where, { testid: "fact-where" }),
+        fact("谁可以办", m.eligibility, { testid: "fact-eligibility" }),
+        m.department ? h("p", { class: "basis" }, `主管部门：${m.department.full_name || m.department.name}`) : null] },
+      { title: "问清情况", body: () => [
+        h("p", { class: "say" }, "请逐条问居民，并按下面的规定答复："),
+        fact("是否本人到场", m.in_person),
+        fact("能否代办", m.proxy),
+        fact("能否异地办理", m.cross_province),
+        fact("能否网上办", m.online),
+        fact("老年人便利", m.elderly, { testid: "fact-elderly", highlight: elderly })] },
+      { title: "核对材料", body: () => [
+        h("p", { class: "say" }, "请逐项核对居民带来的材料，带了的打勾："),
+        h("ul", { class: "checklist", "data-testid": "materials" }, (m.materials.items || []).map((it, i) => {
+          const box = h("input", { type: "checkbox", id: `mat-${i}`, "data-testid": "material", checked: state.ticked.has(i) });
+          box.addEventListener("change", () => (box.checked ? state.ticked.add(i) : state.ticked.delete(i)));
+          return h("li", {}, h("label", { for: `mat-${i}` }, box,
+            h("span", {}, it.name, it.optional ? h("span", { class: "tag" }, "非必需") : null,
+              it.note ? h("span", { class: "note" }, `（${it.note}）`) : null)));
+        })),
+        m.materials.basis ? h("p", { class: "basis" }, `依据：${m.materials.basis}`) : null] },
+      { title: "费用和时限", body: () => [
+        h("p", { class: "say" }, "请告诉居民费用、办理时限和办理流程："),
+        fact("费用", m.fee, { testid: "fact-fee" }),
+        fact("办理时限", m.time_limit, { testid: "fact-time-limit" }),
+        h("div", { class: "fact" }, h("div", { class: "fact-label" }, "办理流程"),
+          h("ol", { class: "steps-list" }, (m.steps.items || []).map((s) => h("li", {}, s))),
+          m.steps.basis ? h("div", { class: "basis" }, `依据：${m.steps.basis}`) : null)] },
+      { title: "登记信息", body: () => [m.registrable === false
+        ? h("p", { class: "hint error" }, "该事项不能在前台登记，请按上面的规定引导居民办理。")
+        : orderForm()] },
+    ];
+  }
+
+  function drawScript() {
+    const m = state.matter;
+    if (!m) { clear(script); return; }
+    const all = steps();
+    const cur = all[state.step];
+    const nav = h("ol", { class: "stepper", "aria-label": "引导步骤" }, all.map((s, i) =>
+      h("li", { class: i === state.step ? "current" : i < state.step ? "done" : "" },
+        h("button", { type: "button", "aria-current": i === state.step ? "step" : null, "data-testid": `stepper-${i + 1}`,
+          onclick: () => { state.step = i; drawScript(); } }, `${i + 1}. ${s.title}`))));
+    const buttons = h("div", { class: "row step-buttons" },
+      state.step > 0 ? h("button", { type: "button", "data-testid": "prev-step",
+        onclick: () => { state.step -= 1; drawScript(); } }, "上一步") : null,
+      state.step < all.length - 1 ? h("button", { type: "button", class: "primary", "data-testid": "next-step",
+        onclick: () => { state.step += 1; drawScript(); } }, "下一步") : null);
+    clear(script, section(`引导办理：${m.name}`,
+      nav,
+      h("div", { class: "step", "data-testid": `step-${state.step + 1}` }, h("h3", {}, `第${state.step + 1}步　${cur.title}`), cur.body()),
+      buttons),
+    state.created ? receipt() : null);
+  }
+
+  function orderForm() {
+    const name = h("input", { autocomplete: "off", "data-testid": "f-name", maxlength: 50 });
+    const phone = h("input", { inputmode: "numeric", autocomplete: "off", "data-testid": "f-phone", maxlength: 20 });
+    const idno = h("input", { autocomplete: "off", "data-testid": "f-id", maxlength: 22 });
+    const town = h("select", { "data-testid": "f-township" }, h("option", { value: "" }, "请选择乡镇"));
+    const village = h("select", { "data-testid": "f-village" }, h("option", { value: "" }, "请选择村（社区）"));
+    const address = h("input", { autocomplete: "off", "data-testid": "f-address", maxlength: 200 });
+    const mode = h("select", { "data-testid": "f-mode" },
+      h("option", { value: "request" }, "登记诉求（由工作人员跟进）"),
+      h("option", { value: "appointment" }, "预约办理（约时间到窗口或上门）"));
+    const when = h("input", { type: "date", "data-testid": "f-date" });
+    const notes = h("textarea", { rows: 3, "data-testid": "f-notes", maxlength: 1000,
+      placeholder: "例如：老人行动不便，希望上门采集" });
+    const fName = field("居民姓名", name);
+    const fPhone = field("手机号", phone, "11位手机号");
+    const fId = field("身份证号", idno, "18位，最后一位可以是X");
+    const fWhen = field("预约日期（预约办理时填写）", when);
+    const formMsg = h("p", { class: "hint error", role: "alert", "data-testid": "form-error" });
+    let towns = [];
+
+    places().then((list) => {
+      towns = list;
+      town.append(...list.map((t, i) => h("option", { value: String(i) }, `${t.county} ${t.township}`)));
+    }).catch((e) => toast(e.message, "error"));
+    town.addEventListener("change", () => {
+      clear(village, h("option", { value: "" }, "请选择村（社区）"));
+      const t = towns[Number(town.value)];
+      if (t && town.value !== "") village.append(...t.villages.map((v) => h("option", { value: v }, v)));
+    });
+
+    function show(f, res, okText) {
+      f.hint.textContent = res.ok ? okText : res.message;
+      f.hint.className = `hint ${res.ok ? "ok" : "error"}`;
+      f.input.setAttribute("aria-invalid", String(!res.ok));
+    }
+    const checkPhone = () => { const r = validatePhone(phone.value); show(fPhone, r, "手机号格式正确"); return r; };
+    const checkId = () => {
+      const r = validateIdNumber(idno.value);
+      state.age = r.ok ? r.age : null;
+      show(fId, r, r.ok ? `号码校验通过（${r.age}周岁${r.age >= ELDERLY_AGE ? "，老年人：可告知上门/优先等便利" : ""}）` : "");
+      return r;
+    };
+    phone.addEventListener("input", () => { if (phone.value.replace(/\D/g, "").length >= 11) checkPhone(); });
+    phone.addEventListener("blur", checkPhone);
+    idno.addEventListener("input", () => { if (idno.value.replace(/\s/g, "").length >= 18) checkId(); else fId.hint.textContent = "18位，最后一位可以是X"; });
+    idno.addEventListener("blur", () => { if (idno.value.trim()) checkId(); });
+
+    const submit = h("button", { type: "submit", class: "primary big", "data-testid": "submit-order" }, "提交登记");
+    const form = h("form", { class: "order-form", novalidate: true, "data-testid": "order-form" },
+      h("div", { class: "grid2" }, fName.wrap, fPhone.wrap, fId.wrap,
+        field("办理方式", mode).wrap, field("乡镇", town).wrap, field("村（社区）", village).wrap,
+        field("详细地址（可不填）", address).wrap, fWhen.wrap),
+      field("补充说明", notes).wrap, formMsg, submit);
+
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      formMsg.textContent = "";
+      const problems = [];
+      if (name.value.trim().length < 2) problems.push("请填写居民姓名。");
+      const p = checkPhone(); if (!p.ok) problems.push(`手机号：${p.message}`);
+      const r = checkId(); if (!r.ok) problems.push(`身份证号：${r.message}`);
+      const t = towns[Number(town.value)];
+      if (town.value === "" || !t) problems.push("请选择乡镇。");
+      if (mode.value === "appointment" && !when.value) problems.push("预约办理请选择日期。");
+      if (problems.length) { formMsg.textContent = problems.join(" "); return; }
+      const m = state.matter;
+      const missing = (m.materials.items || []).filter((it, i) => !it.optional && !state.ticked.has(i)).map((it) => it.name);
+      const ticked = (m.materials.items || []).filter((_, i) => state.ticked.has(i)).map((it) => it.name);
+      const modeLabel = mode.value === "appointment" ? `预约办理（${when.value}）` : "登记办理";
+      const text = [`${modeLabel}：${m.name}。`, ticked.length ? `已核材料：${ticked.join("、")}。` : "",
+        missing.length ? `尚缺材料：${missing.join("、")}。` : "", notes.value.trim()].filter(Boolean).join("");
+      const payload = {
+        text, title: `${m.name}（${mode.value === "appointment" ? "预约" : "登记"}）`, matter_id: m.id, channel: "frontdesk",
+        caller: { name: name.value.trim(), phone: p.value, id_number: r.value, address_detail: address.value.trim() || undefined },
+        place: { county: t.county, township: t.township, village: village.value || undefined },
+        client_request_id: `frontdesk-${state.requestId}`,
+      };
+      const order = await run(submit, () => api.createOrder(payload));
+      if (!order) return;
+      state.created = { order, ticked, missing, modeLabel };
+      toast(order.created ? `已登记，工单号 ${order.id}` : `这份登记已提交过，工单号 ${order.id}`, "ok");
+      drawScript();
+      document.getElementById("receipt")?.scrollIntoView({ block: "start" });
+    });
+    return form;
+  }
+
+  function receipt() {
+    const { order, ticked, missing, modeLabel } = state.created;
+    const m = state.matter;
+    const c = order.caller || {};
+    return h("section", { class: "card receipt", id: "receipt", "data-testid": "receipt" },
+      h("h2", {}, "办事回执"),
+      h("dl", { class: "facts" },
+        h("dt", {}, "事项"), h("dd", {}, `${m.name}（${modeLabel}）`),
+        h("dt", {}, "工单号"), h("dd", { class: "order-id", "data-testid": "receipt-order-id" }, order.id),
+        h("dt", {}, "登记时间"), h("dd", {}, fmtTime(order.created_at)),
+        h("dt", {}, "居民"), h("dd", {}, [c.name, c.phone].filter(Boolean).join("　")),
+        h("dt", {}, "办理地点"), h("dd", {}, m.where.text),
+        h("dt", {}, "费用"), h("dd", {}, m.fee.text),
+        h("dt", {}, "办理时限"), h("dd", {}, m.time_limit.text),
+        h("dt", {}, "已带材料"), h("dd", {}, ticked.join("、") || "—"),
+        h("dt", {}, "还需准备"), h("dd", {}, missing.join("、") || "无"),
+        h("dt", {}, "答复期限"), h("dd", {}, fmtTime(order.deadline))),
+      h("p", { class: "basis" }, "查询进度请拨打12345，报工单号。"),
+      h("div", { class: "row no-print" },
+        h("button", { type: "button", class: "primary", "data-testid": "print", onclick: () => window.print() }, "打印回执"),
+        h("button", { type: "button", "data-testid": "new-resident", onclick: () => {
+          Object.assign(state, { matter: null, step: 0, ticked: new Set(), requestId: uid(), created: null, age: null });
+          searchInput.value = ""; clear(hits); drawScript(); searchInput.focus();
+        } }, "接待下一位")));
+  }
+
+  const layout = h("div", { class: "frontdesk" },
+    h("div", { class: "fd-main" },
+      section("查找事项", searchForm, hits, h("div", { class: "row" }, botToggle)), script),
+    bot.el);
+  root.append(layout);
+  searchInput.focus();
+}
+
+function botPanel(api, currentMatter) {
+  const sessionId = uid().replace(/-/g, "").slice(0, 24);
+  const log = h("ol", { class: "chat", "data-testid": "bot-log", "aria-live": "polite" });
+  const suggestion = h("div", { class: "suggested", "data-testid": "bot-suggested" }, "（机器人还没有回复）");
+  const input = h("input", { autocomplete: "off", placeholder: "把居民的话输入给机器人", "data-testid": "bot-input", maxlength: 500 });
+  const send = h("button", { type: "submit", class: "primary", "data-testid": "bot-send" }, "发送");
+  const form = h("form", { class: "row" }, field("居民说", input).wrap, send);
+  let started = false;
+
+  async function say(text, shown = true) {
+    if (shown) log.append(h("li", { class: "me" }, text));
+    const res = await run(send, () => api.bot(text, sessionId));
+    if (!res) { suggestion.textContent = "（机器人暂时不可用，请直接按左侧引导办理）"; return; }
+    for (const msg of res.messages) {
+      if (msg.text) log.append(h("li", { class: "bot" }, msg.text));
+      const custom = msg.custom || {};
+      if (custom.event === "handoff") log.append(h("li", { class: "bot flag" }, "机器人建议转人工办理"));
+      if (custom.event === "emergency") log.append(h("li", { class: "bot flag" }, `紧急情况：请拨打 ${custom.number}`));
+    }
+    suggestion.textContent = res.suggested || "（机器人没有给出下一句）";
+    log.lastElementChild?.scrollIntoView({ block: "nearest" });
+  }
+
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    say(text);
+  });
+  const ask = h("button", { type: "button", "data-testid": "bot-ask-matter", onclick: () => {
+    const m = currentMatter();
+    if (m) say(`我想办${m.name}`); else toast("请先选择事项。", "error");
+  } }, "用当前事项问机器人");
+
+  const el = h("aside", { class: "card bot-panel", hidden: true, "aria-label": "机器人对话", "data-testid": "bot-panel" },
+    h("h2", {}, "机器人对话（前台渠道）"),
+    h("div", { class: "suggested-wrap" }, h("div", { class: "fact-label" }, "机器人建议的下一句"), suggestion),
+    log, form, h("div", { class: "row" }, ask));
+  return { el, start: () => { if (!started) { started = true; say("/call_start", false); } } };
+}

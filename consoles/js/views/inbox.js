@@ -1,0 +1,63 @@
+// 本单位工单 (unit inbox): the API returns only this unit's orders. Sign for, start handling, reply
+// (反馈办结 — the dispatcher then confirms 办结), request an extension, return with a reason.
+import { clear, empty, fmtTime, h, orderBody, orderHead, prompt, run, section } from "../ui.js";
+
+const GROUPS = [
+  ["dispatched", "待签收"], ["signed", "已签收，待办理"], ["in_progress", "办理中"], ["replied", "已反馈，待办结确认"],
+];
+
+function actionButtons(o, api, reload) {
+  const act = (label, action, testid, { primary = false, ask = null } = {}) =>
+    h("button", { type: "button", class: primary ? "primary" : "", "data-testid": testid, onclick: async (ev) => {
+      const btn = ev.currentTarget;
+      let body = {};
+      if (ask) {
+        const text = await prompt(ask.title, ask.label, { minLength: 2, placeholder: ask.placeholder || "" });
+        if (!text) return;
+        body = { [ask.field]: text };
+      }
+      const res = await run(btn, () => api.action(o.id, action, body), `${label}成功：${o.id}`);
+      if (res) reload();
+    } }, label);
+  const ret = ["退单", "return", "return", { ask: { title: "退单", label: "退单理由（派单中心会看到）", field: "reason",
+    placeholder: "例如：不属于本单位职责，应由……办理" } }];
+  const ext = ["申请延期", "request_extension", "request-extension", { ask: { title: "申请延期", label: "延期理由", field: "reason" } }];
+  const pending = (o.extension_request || {}).status === "pending";
+  const buttons = {
+    dispatched: [act("签收", "sign", "sign", { primary: true }), act(...ret), pending ? null : act(...ext)],
+    signed: [act("开始办理", "start", "start", { primary: true }), act(...ret), pending ? null : act(...ext)],
+    in_progress: [act("反馈办结", "reply", "reply", { primary: true, ask: { title: "反馈办理结果", label: "答复内容（回复给居民）",
+      field: "reply", placeholder: "例如：已为居民受理补领，新证60日内寄出" } }), pending ? null : act(...ext)],
+    replied: [],
+  }[o.state] || [];
+  return h("div", { class: "row actions" }, buttons);
+}
+
+function card(o, api, reload) {
+  const ext = o.extension_request;
+  return h("article", { class: "card order", "data-testid": "unit-order", "data-order": o.id, "data-state": o.state },
+    orderHead(o),
+    o.sign_deadline && o.state === "dispatched" ? h("p", { class: "note" }, `签收期限：${fmtTime(o.sign_deadline)}`) : null,
+    ext ? h("p", { class: "note", "data-testid": "extension" },
+      `延期申请：${{ pending: "审批中", approved: "已批准", refused: "已驳回" }[ext.status] || ext.status}（${ext.reason}）`) : null,
+    o.rectification && o.rectification.status === "open" ? h("div", { class: "alert" }, `差评整改：${o.rectification.level}，请重新办理并反馈`) : null,
+    orderBody(o), actionButtons(o, api, reload));
+}
+
+export async function render(root, { api, user }) {
+  const lists = h("div", {});
+  async function reload() {
+    const res = await api.orders({ limit: 200 });
+    const open = res.items.filter((o) => GROUPS.some(([s]) => s === o.state));
+    clear(lists, GROUPS.map(([state, label]) => {
+      const items = open.filter((o) => o.state === state);
+      return section(`${label}（${items.length}）`,
+        h("div", { "data-testid": `group-${state}` }, items.length ? items.map((o) => card(o, api, reload)) : empty("暂无。")));
+    }));
+  }
+  root.append(h("h1", {}, `本单位工单${user.unit_name ? "：" + user.unit_name : ""}`),
+    h("p", { class: "note" }, "只显示派给本单位（主办或协办）的工单。"),
+    h("div", { class: "row" }, h("button", { type: "button", "data-testid": "refresh", onclick: (ev) => run(ev.currentTarget, reload) }, "刷新")),
+    lists);
+  await reload();
+}

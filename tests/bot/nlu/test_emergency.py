@@ -1,0 +1,36 @@
+import pytest
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.emergency import EmergencyOverride, emergency_intent
+
+
+@pytest.mark.parametrize("text,intent", [
+    ("我家着火了", "emergency_fire"),
+    ("我老伴晕倒了叫不醒", "emergency_medical"),
+    ("有人拿刀砍人", "emergency_police"),
+    ("村口出车祸了", "emergency_traffic"),
+])
+def test_emergency_wording_maps_to_intent(text, intent):
+    assert emergency_intent(text) == intent
+
+
+@pytest.mark.parametrize("text", ["我想补办身份证", "火车票怎么买", "没着火，就是问问消防检查", "高龄补贴怎么领"])
+def test_ordinary_requests_are_untouched(text):
+    assert emergency_intent(text) is None
+
+
+def test_override_replaces_model_intent_and_ranking():
+    message = Message({"text": "我老伴晕倒了叫不醒"})
+    message.set("intent", {"name": "provide_info", "confidence": 0.9})
+    message.set("intent_ranking", [{"name": "provide_info", "confidence": 0.9},
+                                   {"name": "emergency_medical", "confidence": 0.05}])
+    EmergencyOverride().process([message])
+    assert message.get("intent") == {"name": "emergency_medical", "confidence": 1.0}
+    assert [r["name"] for r in message.get("intent_ranking")] == ["emergency_medical", "provide_info"]
+
+
+def test_payload_messages_are_not_rewritten():
+    message = Message({"text": "/call_start"})
+    message.set("intent", {"name": "call_start", "confidence": 1.0})
+    EmergencyOverride().process([message])
+    assert message.get("intent")["name"] == "call_start"

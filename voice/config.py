@@ -1,0 +1,55 @@
+"""Gateway settings from the environment (ports come from common.settings)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from common.settings import DATA_DIR, MODELS_DIR, PORTS, rasa_url
+
+
+def _f(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def _i(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+@dataclass
+class VoiceConfig:
+    voice_port: int = field(default_factory=lambda: _i("VOICE_PORT", PORTS.voice))
+    audiosocket_port: int = field(default_factory=lambda: _i("AUDIOSOCKET_PORT", PORTS.audiosocket))
+    host: str = field(default_factory=lambda: os.environ.get("VOICE_HOST", "0.0.0.0"))
+    rasa_url: str = field(default_factory=rasa_url)
+    rasa_timeout_s: float = field(default_factory=lambda: _f("VOICE_RASA_TIMEOUT", 15.0))
+    # ASR
+    asr_engine: str = field(default_factory=lambda: os.environ.get("VOICE_ASR_ENGINE", "whisper"))
+    asr_model_dir: str = field(default_factory=lambda: os.environ.get(
+        "VOICE_ASR_MODEL", str(MODELS_DIR / "asr" / "whisper-base")))
+    asr_beam: int = field(default_factory=lambda: _i("VOICE_ASR_BEAM", 1))
+    asr_threads: int = field(default_factory=lambda: _i("VOICE_ASR_THREADS", 2))
+    asr_workers: int = field(default_factory=lambda: _i("VOICE_ASR_WORKERS", 1))
+    # TTS
+    tts_engine: str = field(default_factory=lambda: os.environ.get("VOICE_TTS_ENGINE", "espeak"))
+    tts_rate: int = field(default_factory=lambda: _i("VOICE_TTS_RATE", 130))
+    tts_rate_slow: int = field(default_factory=lambda: _i("VOICE_TTS_RATE_SLOW", 100))
+    tts_cache_dir: str = field(default_factory=lambda: os.environ.get(
+        "VOICE_TTS_CACHE", str(DATA_DIR / "voice" / "tts-cache")))
+    prompts_dir: str = field(default_factory=lambda: os.environ.get(
+        "VOICE_PROMPTS_DIR", os.path.join(os.path.dirname(__file__), "prompts")))
+    # Turn taking
+    vad_engine: str = field(default_factory=lambda: os.environ.get("VOICE_VAD_ENGINE", "silero"))
+    end_of_turn_ms: int = field(default_factory=lambda: _i("VOICE_EOT_MS", 400))
+    max_utterance_s: float = field(default_factory=lambda: _f("VOICE_MAX_UTTERANCE_S", 15.0))
+    reprompt_s: float = field(default_factory=lambda: _f("VOICE_REPROMPT_S", 8.0))
+    # Front end on/off (bench compares both)
+    frontend: bool = field(default_factory=lambda: os.environ.get("VOICE_FRONTEND", "1") != "0")
+    # HTTP upload
+    max_upload_bytes: int = field(default_factory=lambda: _i("VOICE_MAX_UPLOAD", 2 * 1024 * 1024))
+    event_log_size: int = 200

@@ -1,0 +1,1 @@
+"""Swappable engines behind small interfaces: ASR (asr.py), TTS (tts.py), VAD (vad.py)."""

@@ -1,0 +1,258 @@
+"""Text-to-speech engines behind one interface, plus the cache / pre-recorded prompt layer.
+
+Debian 12's espeak-ng reads Chinese characters badly with its ``cmn`` voice; the
+usable voice is ``cmn-latn-pinyin`` fed with tone-numbered pinyin, so
+``to_speech_pinyin`` converts the reply first (numbers digit by digit, 1 as "幺").
+
+``EspeakTTS`` drives espeak-ng through pyttsx3's espeak driver.  pyttsx3 is blocking
+and not thread-safe: all calls run in ONE dedicated worker thread owned by
+``TTSService``.  If pyttsx3 cannot start (no libespeak-ng), the same interface falls
+back to the espeak-ng command line.
+
+``TTSService`` adds: pre-recorded WAVs for fixed prompts (voice/prompts/<key>.wav,
+key = prompt_key(text) - record them with a human voice), a memory LRU + disk cache
+of synthesized sentences, and sentence splitting so the first sentence can play
+while the next is synthesized.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from voice.audio import AudioFormatError, read_wav, resample, wav_bytes
+
+log = logging.getLogger("voice.tts")
+
+OUT_RATE = 16000
+_DIGIT_PINYIN = {"0": "ling2", "1": "yao1", "2": "er4", "3": "san1", "4": "si4", "5": "wu3",
+                 "6": "liu4", "7": "qi1", "8": "ba1", "9": "jiu3"}
+_LETTER_PINYIN = {"x": "cha1", "X": "cha1"}
+_SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
+_PAUSE = {"，": ",", ",": ",", "、": ",", "：": ",", ":": ",", "。": ".", "！": ".", "!": ".",
+          "？": "?", "?": "?", "；": ".", ";": "."}
+
+
+def to_speech_pinyin(text: str) -> str:
+    """Chinese text -> tone-numbered pinyin for espeak-ng's cmn-latn-pinyin voice.
+
+    Digits are read one by one ("12345" -> yao1 er4 san1 si4 wu3); punctuation becomes
+    a pause; quotes and brackets are dropped.
+    """
+    from pypinyin import Style, lazy_pinyin
+
+    out: list[str] = []
+    for chunk in re.findall(r"[\u3400-\u9fff]+|[0-9]|[A-Za-z]+|[，,、：:。！!？?；;]", text or ""):
+        if chunk.isdigit():
+            out.append(_DIGIT_PINYIN[chunk])
+        elif chunk in _PAUSE:
+            if out and out[-1] not in (",", ".", "?"):
+                out.append(_PAUSE[chunk])
+        elif chunk.isascii():
+            out.append(" ".join(_LETTER_PINYIN.get(c, c.lower()) for c in chunk) if len(chunk) == 1 else chunk.lower())
+        else:
+            out.extend(lazy_pinyin(chunk, style=Style.TONE3, neutral_tone_with_five=True))
+    return " ".join(out).replace(" ,", ",").replace(" .", ".").replace(" ?", "?")
+
+
+def split_sentences(text: str) -> list[str]:
+    parts = [p.strip() for p in _SENTENCE_RE.findall(text or "")]
+    return [p for p in parts if re.search(r"[\u3400-\u9fff0-9A-Za-z]", p)]
+
+
+def prompt_key(text: str) -> str:
+    """File name stem of a pre-recorded prompt for exactly this text."""
+    return hashlib.sha1(text.strip().encode("utf-8")).hexdigest()[:16]
+
+
+class TTSEngine:
+    name = "base"
+
+    def synthesize(self, text: str, rate: int) -> tuple[bytes, int]:
+        """Blocking: (pcm16 mono, sample rate)."""
+        raise NotImplementedError
+
+
+class EspeakTTS(TTSEngine):
+    """espeak-ng cmn-latn-pinyin through pyttsx3 (CLI fallback). Call from ONE thread only."""
+
+    name = "espeak"
+    VOICE = "cmn-latn-pinyin"
+
+    def __init__(self, use_pyttsx3: bool = True):
+        self._engine = None
+        self._tmp = Path(tempfile.mkdtemp(prefix="govdesk-tts-"))
+        self.driver = "cli"
+        if use_pyttsx3:
+            try:
+                import pyttsx3
+
+                engine = pyttsx3.init("espeak")
+                engine.setProperty("voice", self.VOICE)
+                self._engine = engine
+                self.driver = "pyttsx3"
+            except Exception as exc:  # noqa: BLE001 - no libespeak-ng: use the CLI
+                log.warning("pyttsx3/espeak unavailable (%s); using the espeak-ng CLI", exc)
+        if self._engine is None and not shutil.which("espeak-ng"):
+            raise RuntimeError("espeak-ng is not installed (apt-get install espeak-ng)")
+
+    def synthesize(self, text: str, rate: int) -> tuple[bytes, int]:
+        spoken = to_speech_pinyin(text)
+        if not spoken.strip(" ,.?"):
+            return b"", OUT_RATE
+        out = self._tmp / f"{threading.get_ident()}.wav"
+        if self._engine is not None:
+            # pyttsx3's espeak driver occasionally returns from runAndWait without having
+            # written the file (seen on the first utterance after init): retry, then the CLI.
+            for _ in range(2):
+                self._engine.setProperty("rate", rate)
+                self._engine.save_to_file(spoken, str(out))
+                self._engine.runAndWait()
+                if out.exists() and out.stat().st_size > 44:
+                    break
+        if not out.exists() or out.stat().st_size <= 44:
+            subprocess.run(["espeak-ng", "-v", self.VOICE, "-s", str(rate), "-w", str(out), spoken],
+                           check=True, capture_output=True, timeout=30)
+        data = out.read_bytes()
+        out.unlink(missing_ok=True)
+        return read_wav(data)
+
+
+class ToneTTS(TTSEngine):
+    """Test double: a tone whose length follows the text (no espeak needed)."""
+
+    name = "tone"
+
+    def synthesize(self, text: str, rate: int) -> tuple[bytes, int]:
+        import numpy as np
+
+        n = int(OUT_RATE * 0.03 * max(1, len(text)) * 130 / max(rate, 1))
+        t = np.arange(n) / OUT_RATE
+        return (0.3 * np.sin(2 * np.pi * 440 * t) * 32767).astype("<i2").tobytes(), OUT_RATE
+
+
+def create_tts(name: str) -> TTSEngine:
+    if name == "espeak":
+        return EspeakTTS()
+    if name == "espeak-cli":
+        return EspeakTTS(use_pyttsx3=False)
+    if name == "tone":
+        return ToneTTS()
+    raise ValueError(f"unknown TTS engine {name!r} (VOICE_TTS_ENGINE=espeak|espeak-cli|tone)")
+
+
+class TTSService:
+    """Async front of a TTS engine: prompts folder, LRU + disk cache, one worker thread."""
+
+    def __init__(self, engine_name: str = "espeak", cache_dir: str | Path | None = None,
+                 prompts_dir: str | Path | None = None, memory_items: int = 256):
+        self._engine_name = engine_name
+        self._engine: TTSEngine | None = None
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tts")
+        self._memory: OrderedDict[str, bytes] = OrderedDict()
+        self._memory_items = memory_items
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.prompts_dir = Path(prompts_dir) if prompts_dir else None
+        self.stats = {"prompt": 0, "memory": 0, "disk": 0, "synth": 0}
+
+    def _get_engine(self) -> TTSEngine:  # runs in the worker thread only
+        if self._engine is None:
+            self._engine = create_tts(self._engine_name)
+        return self._engine
+
+    def _key(self, text: str, rate: int) -> str:
+        return hashlib.sha256(f"{self._engine_name}|{rate}|{text}".encode()).hexdigest()[:24]
+
+    def _prompt_file(self, text: str) -> Path | None:
+        if self.prompts_dir is None:
+            return None
+        path = self.prompts_dir / f"{prompt_key(text)}.wav"
+        return path if path.exists() else None
+
+    def _synth_blocking(self, text: str, rate: int, key: str) -> bytes:
+        if self.cache_dir is not None:
+            path = self.cache_dir / f"{key}.pcm"
+            if path.exists():
+                self.stats["disk"] += 1
+                return path.read_bytes()
+        prompt = self._prompt_file(text)
+        if prompt is not None:
+            try:
+                pcm, src = read_wav(prompt.read_bytes())
+                self.stats["prompt"] += 1
+                return resample(pcm, src, OUT_RATE)
+            except AudioFormatError:
+                log.warning("bad pre-recorded prompt %s ignored", prompt.name)
+        pcm, src = self._get_engine().synthesize(text, rate)
+        pcm = resample(pcm, src, OUT_RATE)
+        self.stats["synth"] += 1
+        if self.cache_dir is not None and pcm:
+            try:
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                tmp = self.cache_dir / f".{key}.{os.getpid()}.tmp"
+                tmp.write_bytes(pcm)
+                os.replace(tmp, self.cache_dir / f"{key}.pcm")
+            except OSError as exc:
+                log.warning("TTS cache write failed: %s", exc)
+        return pcm
+
+    async def synthesize(self, text: str, rate: int = 130) -> bytes:
+        """pcm16 mono at 16 kHz for one sentence."""
+        key = self._key(text, rate)
+        cached = self._memory.get(key)
+        if cached is not None:
+            self._memory.move_to_end(key)
+            self.stats["memory"] += 1
+            return cached
+        loop = asyncio.get_running_loop()
+        pcm = await loop.run_in_executor(self._worker, self._synth_blocking, text, rate, key)
+        self._memory[key] = pcm
+        while len(self._memory) > self._memory_items:
+            self._memory.popitem(last=False)
+        return pcm
+
+    async def warm(self, texts: list[str], rate: int) -> None:
+        for text in texts:
+            for sentence in split_sentences(text):
+                await self.synthesize(sentence, rate)
+
+    def export_prompt_wav(self, pcm: bytes) -> bytes:
+        return wav_bytes(pcm, OUT_RATE)
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=False, cancel_futures=True)
+
+
+def fixed_prompts() -> list[str]:
+    """Sentences worth recording with a human voice: the gateway's own and the bot's fixed responses."""
+    import yaml
+
+    from common.settings import BOT_DIR
+    from voice import pipeline
+
+    texts = [pipeline.HANDOFF_TEXT, pipeline.APOLOGY_TEXT, pipeline.REPROMPT_TEXT, pipeline.OFFER_PERSON_TEXT,
+             pipeline.ELDERLY_OFFER_TEXT, pipeline.FAIL_OFFER_TEXT, pipeline.GOODBYE_TEXT]
+    for path in sorted((BOT_DIR / "domain").glob("*.yml")):
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        for variants in (doc.get("responses") or {}).values():
+            for v in variants or []:
+                if isinstance(v, dict) and v.get("text") and "{" not in v["text"]:
+                    texts.append(v["text"])
+    return list(dict.fromkeys(s for t in texts for s in split_sentences(t)))
+
+
+if __name__ == "__main__":  # python -m voice.engines.tts  -> "<key>.wav<TAB>sentence" to record
+    for sentence in fixed_prompts():
+        print(f"{prompt_key(sentence)}.wav\t{sentence}")

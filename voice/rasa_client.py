@@ -1,0 +1,54 @@
+"""Async client for Rasa's REST channel and tracker API (one shared aiohttp session)."""
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+import aiohttp
+
+log = logging.getLogger("voice.rasa")
+
+
+class RasaUnavailable(RuntimeError):
+    pass
+
+
+class RasaClient:
+    def __init__(self, base_url: str, timeout_s: float = 15.0):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+        return self._session
+
+    async def send(self, sender: str, text: str, metadata: dict) -> list[dict]:
+        payload = {"sender": sender, "message": text, "metadata": metadata}
+        try:
+            s = await self.session()
+            async with s.post(f"{self.base_url}/webhooks/rest/webhook", json=payload) as resp:
+                if resp.status != 200:
+                    raise RasaUnavailable(f"Rasa answered HTTP {resp.status}")
+                data = await resp.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
+        return data if isinstance(data, list) else []
+
+    async def tracker(self, sender: str) -> dict:
+        """Slots and latest message (no events); {} when unavailable."""
+        try:
+            s = await self.session()
+            url = f"{self.base_url}/conversations/{quote(sender, safe='')}/tracker?include_events=NONE"
+            async with s.get(url, timeout=aiohttp.ClientTimeout(total=3)) as resp:
+                if resp.status != 200:
+                    return {}
+                data = await resp.json(content_type=None)
+                return data if isinstance(data, dict) else {}
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            return {}
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()

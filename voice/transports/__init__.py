@@ -1,0 +1,1 @@
+"""Thin serializers between a wire format and voice.pipeline.CallSession."""
