@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from catalogue.answers import INTENT_ASPECT, aspect_payload, chat_answer, voice_answer
@@ -50,6 +50,18 @@ def resolve_matter(tracker: Tracker, catalogue) -> tuple[dict | None, list]:
     return None, hits
 
 
+def start_flow_on_mention(dispatcher, tracker):
+    """Flows marked start_on_mention (the lost ID card: safety check first) start as soon as
+    the situation is mentioned, instead of answering with the guide."""
+    from bot.actions import flow_specs
+    from bot.actions.flows import start_flow
+
+    flow = flow_specs.pick_flow(tracker.latest_message.get("text") or "")
+    if flow is None or not flow_specs.spec(flow).get("start_on_mention"):
+        return None
+    return start_flow(dispatcher, tracker, flow) + [FollowupAction("flow_form")]
+
+
 class ActionAnswerMatter(Action):
     def name(self) -> str:
         return "action_answer_matter"
@@ -57,6 +69,10 @@ class ActionAnswerMatter(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain):
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name") or "ask_matter"
         offer = tracker.get_slot("matter_offer")
+        if intent == "ask_matter":
+            started = start_flow_on_mention(dispatcher, tracker)
+            if started is not None:
+                return started
         aspect = "materials" if intent == "affirm" and offer == "materials" else INTENT_ASPECT.get(intent, "overview")
         try:
             catalogue = load_catalogue(strict=False)

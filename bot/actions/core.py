@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 # Plain-Chinese names of intents, for "您是想问……吗？".
@@ -139,4 +139,7 @@ class ActionDefaultFallback(Action):
         return "action_default_fallback"
 
     def run(self, dispatcher, tracker, domain):
-        return handoff_events(dispatcher, "not_understood")
+        # Revert the unclear message (as Rasa's default does) so it cannot trigger the
+        # fallback again and again; the hand-off flag is set after the revert.
+        events = handoff_events(dispatcher, "not_understood")
+        return [UserUtteranceReverted()] + events

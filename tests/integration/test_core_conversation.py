@@ -121,3 +121,17 @@ def test_redis_restart_loses_no_conversation(stack, redis_server, conversation):
     tracker = c.tracker()
     assert tracker["slots"]["speech_rate"] == "slow"
     assert [e["text"] for e in tracker["events"] if e["event"] == "user"][:2] == ["你好", "说慢一点"]
+
+
+def test_conversations_are_encrypted_at_rest(conversation, redis_server):
+    import redis as redis_lib
+
+    c = conversation()
+    c.say("我的电话是13912345678")
+    raw = redis_lib.Redis.from_url(redis_server.url)
+    keys = [k for k in raw.keys("govdesk:*") if c.sender.encode() in k]
+    assert keys, "tracker not stored under the configured prefix"
+    stored = raw.get(keys[0])
+    assert b"13912345678" not in stored and b"sender_id" not in stored
+    # ... and still readable through Rasa.
+    assert any(e.get("text") == "我的电话是13912345678" for e in c.tracker()["events"])

@@ -90,4 +90,5 @@ def test_second_fallback_stage_hands_off():
     dispatcher = CollectingDispatcher()
     events = ActionDefaultFallback().run(dispatcher, make_tracker([]), {})
     assert {"event": "handoff", "reason": "not_understood"} in [m.get("custom") for m in dispatcher.messages]
-    assert any(e.get("name") == "handoff" for e in events)
+    assert events[0]["event"] == "rewind"
+    assert any(e.get("name") == "handoff" for e in events[1:])

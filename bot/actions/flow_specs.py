@@ -1,0 +1,128 @@
+"""Flow specs (bot/actions/flow_specs.yaml) + catalogue facts rendered into sentences.
+
+A spec says which questions to ask; every fact in a sentence is a {alias.field}
+placeholder filled from the catalogue at run time (one source of truth).
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+SPEC_PATH = Path(__file__).with_name("flow_specs.yaml")
+QUESTION_SLOTS = ("flow_q1", "flow_q2", "flow_q3")
+FOR_WHOM_LABELS = {"self": "您本人", "parent": "老人", "spouse": "您爱人", "child": "孩子",
+                   "relative": "家里人", "other": "别人"}
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\.([a-z_]+)\}")
+
+
+@lru_cache(maxsize=1)
+def load_specs() -> dict:
+    data = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    return data
+
+
+def flows() -> dict[str, dict]:
+    return load_specs()["flows"]
+
+
+def spec(flow_id: str | None) -> dict | None:
+    return flows().get(flow_id or "")
+
+
+def common(key: str) -> str:
+    return load_specs()["common"][key]
+
+
+def catalogue():
+    from catalogue.loader import load_catalogue  # lazy: owned by the catalogue engineer
+
+    return load_catalogue(strict=False)
+
+
+def matter(flow_id: str) -> dict | None:
+    s = spec(flow_id)
+    return catalogue().get(s["matter"]) if s else None
+
+
+def _strip_end(text: str) -> str:
+    return (text or "").strip().rstrip("。；;，,")
+
+
+def fact(m: dict, field: str) -> str:
+    """One field of a matter as a plain phrase (no trailing full stop)."""
+    if field == "materials":
+        return "、".join(it["name"] for it in m["materials"]["items"] if not it.get("optional")
+                        and it["name"] != "本人到场") or "不用带材料"
+    if field == "related":
+        cat = catalogue()
+        names = [cat.get(r)["name"] for r in m.get("related", []) if cat.get(r)]
+        return "、".join(names)
+    if field == "steps":
+        return "；".join(m["steps"]["items"])
+    if field in ("name", "summary"):
+        return _strip_end(m[field])
+    key = {"time": "time_limit"}.get(field, field)
+    value = m.get(key)
+    if isinstance(value, dict):
+        return _strip_end(value.get("text", ""))
+    raise KeyError(field)
+
+
+def render(flow_id: str, template: str | None) -> str:
+    """Fill {alias.field} from the catalogue; alias 'matter' = the flow's matter."""
+    if not template:
+        return ""
+    s = spec(flow_id)
+    cat = catalogue()
+    aliases = {"matter": s["matter"], **(s.get("uses") or {})}
+
+    def sub(match: re.Match) -> str:
+        m = cat.get(aliases.get(match.group(1), ""))
+        if m is None:
+            return ""
+        return fact(m, match.group(2))
+
+    text = _PLACEHOLDER.sub(sub, template)
+    text = re.sub(r"[，。]{2,}", lambda x: x.group(0)[-1], text)
+    return text.replace("。。", "。")
+
+
+def pick_flow(text: str, matter_id: str | None = None) -> str | None:
+    """The flow for what the caller said: trigger words first, then the matter id
+    (entity or slot), then the catalogue search limited to matters with a flow."""
+    compact = re.sub(r"\s+", "", text or "")
+    best, best_len = None, 0
+    for fid, s in flows().items():
+        for word in s.get("triggers", []):
+            if word in compact and len(word) > best_len:
+                best, best_len = fid, len(word)
+    if best:
+        return best
+    if matter_id:
+        for fid, s in flows().items():
+            if s["matter"] == matter_id:
+                return fid
+    if compact:
+        try:
+            from catalogue.search import search
+        except ImportError:
+            return None
+        by_matter = {s["matter"]: fid for fid, s in flows().items()}
+        hits = search(compact, top_k=1)
+        if hits and hits[0].matter_id in by_matter and hits[0].score > 0:
+            return by_matter[hits[0].matter_id]
+    return None
+
+
+def min_age(flow_id: str, question: dict) -> int | None:
+    """'满60周岁' / '80周岁以上' read from the catalogue field named in min_age_from."""
+    field = question.get("min_age_from")
+    m = matter(flow_id)
+    if not field or m is None:
+        return None
+    text = fact(m, field)
+    found = re.search(r"满(\d{2,3})\s*周岁", text)  # "多数地方从80周岁起" varies: no gate
+    return int(found.group(1)) if found else None

@@ -1,0 +1,641 @@
+"""12345 work orders from the conversation: intake, progress query and 好差评 rating.
+
+- Intake (workorder_form): the caller's own words -> township/village -> callback phone with
+  read-back -> classify(); refusals get the reason, emergencies the right line (never an
+  order); a duplicate of an open order is created and merged into it; otherwise a new order.
+- Progress (wo_progress_form): last four digits of the phone used -> progress_for_caller.
+- Rating (wo_rating_form): which order (given reference, or the caller's latest completed
+  and unrated one), then the level (words or keypad 1-5) -> WorkOrderService.rate.
+
+Everything is written through workorders.service.WorkOrderService (the ONE write path).
+Phone numbers appear in clear only in the read-back the caller is asked to check; logs
+carry order ids only.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.core import handoff_events
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("voice", "wechat", "miniprogram", "web", "frontdesk")
+KIND_BY_INTENT = {"report_problem": "report", "complain": "complain", "suggest": "suggest", "praise": "praise"}
+INTAKE_SLOTS = ("wo_description", "wo_place", "wo_phone", "wo_phone_confirm", "wo_kind", "wo_township",
+                "wo_village", "wo_class", "wo_request_id", "wo_tries")
+QUERY_SLOTS = ("wo_query_phone", "wo_last4", "wo_verify_fails", "wo_rating", "wo_rate_order")
+RATEABLE_STATES = ("completed", "callback_done", "archived")
+LEVEL_PROMPT = "您对办理结果满意吗？请说：非常满意、满意、基本满意、不满意、非常不满意。也可以按1到5。"
+DUPLICATE_TEXT = "这个问题已经有人反映过了，我们已经把您的意见合并进去，一起督促办理。"
+EMERGENCY_RESPONSES = {"119": "utter_emergency_fire", "120": "utter_emergency_medical",
+                       "110": "utter_emergency_police", "122": "utter_emergency_traffic"}
+VERIFY_FAILED = "failed"
+NO_PHONE = "none"
+UNKNOWN_PLACE = "unknown"
+
+# Words that only say "I want to report something" (no content of their own).
+_FILLER = re.compile(
+    r"我要|我想|我得|想要|想|要|给你们|跟你们|向你们|向|你们|政府|领导|投诉|反映|举报|报告|提|个|一个|一下|建议|表扬|"
+    r"感谢|意见|问题|情况|事情|事儿|事|的|了|啊|呀|吧|呢|我|有|件|点|帮|帮忙|求助|请|说|说说|喂|你好|下|条|"
+    r"一件|能不能|可以|吗|这里|这|那|在|给|找|12345|热线")
+_NO_WORDS = ("不对", "不是", "错了", "不对的", "不行", "不要", "换一个", "换个")
+_YES_WORDS = ("对", "是", "没错", "好", "行", "可以", "嗯", "中", "要得", "就这个", "打这个")
+_NO_PHONE_WORDS = ("没有手机", "没手机", "不留", "不想留", "不方便留", "没有电话", "没电话")
+_UNKNOWN_WORDS = ("不知道", "不清楚", "说不清", "不晓得", "记不得", "不记得")
+
+
+# --- shared helpers --------------------------------------------------------------------------
+_SERVICE = None
+
+
+def service():
+    """One WorkOrderService (one redis.asyncio client) per process, created on first use."""
+    global _SERVICE
+    if _SERVICE is None:
+        import redis.asyncio as aioredis
+
+        from common.settings import redis_url
+        from workorders.service import WorkOrderService
+
+        _SERVICE = WorkOrderService(aioredis.from_url(redis_url()))
+    return _SERVICE
+
+
+def set_service(svc) -> None:
+    """Tests: use this service (e.g. bound to the test's Redis and event loop)."""
+    global _SERVICE
+    _SERVICE = svc
+
+
+def _last_user_metadata(tracker: Tracker) -> dict:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return event.get("metadata") or {}
+    return (tracker.latest_message or {}).get("metadata") or {}
+
+
+def channel_of(tracker: Tracker) -> str:
+    channel = _last_user_metadata(tracker).get("channel")
+    return channel if channel in CHANNELS else "api"
+
+
+def is_voice(tracker: Tracker) -> bool:
+    return channel_of(tracker) == "voice"
+
+
+def caller_phone(tracker: Tracker) -> str | None:
+    """The caller's mobile number from the channel metadata, when it is a valid one."""
+    raw = _last_user_metadata(tracker).get("caller")
+    if not raw:
+        return None
+    ok, number, _ = _validate_phone(str(raw))
+    return number if ok else None
+
+
+def _validate_phone(text: str) -> tuple[bool, str, str]:
+    try:
+        from textnorm.phone import validate_phone
+    except ImportError:  # pragma: no cover - textnorm is part of the product
+        digits = re.sub(r"\D", "", text or "")
+        if len(digits) == 13 and digits.startswith("86"):
+            digits = digits[2:]
+        if not re.fullmatch(r"1[3-9]\d{9}", digits):
+            return False, digits, "位数不对" if len(digits) != 11 else "手机号开头不对"
+        return True, digits, ""
+    return validate_phone(text)
+
+
+def _digits(text: str) -> str:
+    from textnorm.spoken_numbers import to_digits
+
+    return re.sub(r"\D", "", to_digits(text or ""))
+
+
+def read_phone_back(number: str, voice: bool) -> str:
+    """'13812345678' -> 3-4-4 groups read digit by digit."""
+    from textnorm.spoken_numbers import read_phone
+
+    return read_phone(number, voice=voice)
+
+
+def has_content(text: str) -> bool:
+    """True when the message says what happened, not only "我要投诉"."""
+    rest = _FILLER.sub("", re.sub(r"[\s，。,.!！?？、~]", "", text or ""))
+    return len(re.findall(r"[\u4e00-\u9fff]", rest)) >= 3
+
+
+def short_date(iso_text: str | None) -> str:
+    if not iso_text:
+        return ""
+    m = re.match(r"\d{4}-(\d{2})-(\d{2})", iso_text)
+    return f"{int(m.group(1))}月{int(m.group(2))}号" if m else ""
+
+
+def reference_text(order: dict, voice: bool) -> str:
+    return (order.get("spoken_reference") or order["id"]) if voice else order["id"]
+
+
+def _user_turns(tracker: Tracker) -> int:
+    return sum(1 for e in tracker.events if e.get("event") == "user")
+
+
+def _reset(names) -> list[dict[str, Any]]:
+    return [SlotSet(n, None) for n in names]
+
+
+async def _run_blocking(func, *args):
+    return await asyncio.get_running_loop().run_in_executor(None, func, *args)
+
+
+def _classify(text: str, place: dict) -> Any:
+    from workorders.classify import classify
+
+    return classify(text, {"location": place} if place else None)
+
+
+def _locate(text: str) -> dict:
+    from workorders.directory import default_directory
+
+    return default_directory().locate(text)
+
+
+# --- intake ----------------------------------------------------------------------------------
+class ActionStartWorkorder(Action):
+    """Start intake: remember the kind, prefill the description when the message has content
+    and the callback phone when the channel knows the caller."""
+
+    def name(self) -> str:
+        return "action_start_workorder"
+
+    def run(self, dispatcher, tracker, domain):
+        message = tracker.latest_message or {}
+        intent = (message.get("intent") or {}).get("name")
+        text = (message.get("text") or "").strip()
+        events = _reset(INTAKE_SLOTS)
+        events += [SlotSet("wo_kind", KIND_BY_INTENT.get(intent, "report")),
+                   SlotSet("wo_request_id", f"{tracker.sender_id}-{_user_turns(tracker)}")]
+        if has_content(text):
+            events.append(SlotSet("wo_description", text))
+        phone = caller_phone(tracker)
+        if phone:
+            events.append(SlotSet("wo_phone", phone))
+        return events
+
+
+def apply_kind(cls: dict, kind: str | None) -> dict:
+    """The intent the caller used says more about the type than the text model does."""
+    out = dict(cls)
+    if kind == "complain":
+        out.update(type="投诉", category="投诉类")
+    elif kind == "suggest":
+        out.update(type="建议", category="意见建议类")
+    elif kind == "praise":
+        out.update(type="表扬", category="意见建议类")
+    return out
+
+
+class ValidateWorkorderForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_workorder_form"
+
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
+        cls = tracker.get_slot("wo_class") or {}
+        if cls.get("refusal") or cls.get("emergency"):
+            return []  # action_submit_workorder says why; no order
+        slots = ["wo_description"]
+        if not (tracker.get_slot("wo_township") or tracker.get_slot("wo_village")):
+            slots.append("wo_place")
+        slots.append("wo_phone")
+        if tracker.get_slot("wo_phone") != NO_PHONE:
+            slots.append("wo_phone_confirm")
+        return slots
+
+    async def validate_wo_description(self, value, dispatcher, tracker, domain):
+        text = str(value or "").strip()
+        if not has_content(text):
+            dispatcher.utter_message(text="请您说详细一点：是什么事，出了什么问题？")
+            return {"wo_description": None}
+        place = {k: v for k, v in (("township", tracker.get_slot("wo_township")),
+                                   ("village", tracker.get_slot("wo_village"))) if v}
+        try:
+            c = await _run_blocking(_classify, text, place)
+        except Exception:  # noqa: BLE001 - a person classifies it later
+            log.exception("classify() failed during intake")
+            return {"wo_description": text[:2000], "wo_class": {}}
+        if c.emergency:
+            return {"wo_description": text[:2000], "wo_class": {"emergency": c.emergency}}
+        if c.refusal:
+            return {"wo_description": text[:2000], "wo_class": {"refusal": c.refusal.get("reason_zh")}}
+        cls = apply_kind({"category": c.category, "type": c.type, "urgency": c.urgency, "emotion": c.emotion,
+                          "matter_id": c.matter_id}, tracker.get_slot("wo_kind"))
+        out = {"wo_description": text[:2000], "wo_class": cls}
+        loc = c.location or {}
+        if loc.get("township") or loc.get("village"):
+            out.update(wo_township=loc.get("township"), wo_village=loc.get("village"),
+                       wo_place="".join(x for x in (loc.get("township"), loc.get("village")) if x))
+        return out
+
+    async def validate_wo_place(self, value, dispatcher, tracker, domain):
+        text = re.sub(r"[，。,.!！?？\s]", "", str(value or ""))
+        tries = int(tracker.get_slot("wo_tries") or 0)
+        try:
+            loc = await _run_blocking(_locate, text) if text else {}
+        except Exception:  # noqa: BLE001 - directory broken: keep the caller's words
+            log.exception("directory lookup failed")
+            loc = {}
+        if loc.get("township") or loc.get("village"):
+            return {"wo_place": text, "wo_township": loc.get("township"), "wo_village": loc.get("village"),
+                    "wo_tries": 0}
+        if any(w in text for w in _UNKNOWN_WORDS) or tries >= 1:
+            if re.search(r"[\u4e00-\u9fff]{2,}(?:镇|乡|村|街道|社区|组|屯)", text):
+                # Not in the directory, but a place in the caller's words: a person checks it.
+                return {"wo_place": text[:40], "wo_village": text[:40], "wo_tries": 0}
+            return {"wo_place": UNKNOWN_PLACE, "wo_tries": 0}
+        dispatcher.utter_message(text="没听清是哪里。请说镇的名字和村的名字，比如：某某镇某某村。")
+        return {"wo_place": None, "wo_tries": tries + 1}
+
+    async def validate_wo_phone(self, value, dispatcher, tracker, domain):
+        text = str(value or "")
+        tries = int(tracker.get_slot("wo_tries") or 0)
+        if text == NO_PHONE or any(w in text for w in _NO_PHONE_WORDS):
+            return {"wo_phone": NO_PHONE, "wo_tries": 0}
+        ok, number, reason = _validate_phone(text)
+        if ok:
+            return {"wo_phone": number, "wo_tries": 0}
+        if tries >= 1:
+            dispatcher.utter_message(text="号码没听清，先不留电话。您以后可以打12345查办理结果。")
+            return {"wo_phone": NO_PHONE, "wo_tries": 0}
+        if reason == "位数不对":
+            hint = f"手机号是11位，我听到的是{len(number)}位。" if number else "没听到号码。"
+        else:
+            hint = "手机号要1开头，第二位是3到9。"
+        dispatcher.utter_message(text=hint + "请再说一遍，一个数字一个数字地说。")
+        return {"wo_phone": None, "wo_tries": tries + 1}
+
+    async def validate_wo_phone_confirm(self, value, dispatcher, tracker, domain):
+        text = str(value or "").strip()
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        ok, number, _ = _validate_phone(text)
+        if ok:  # "不对，是139……": a new number, read it back again
+            return {"wo_phone": number, "wo_phone_confirm": None}
+        if intent == "deny" or any(w in text for w in _NO_WORDS):
+            return {"wo_phone": None, "wo_phone_confirm": None}
+        if intent == "affirm" or any(w in text for w in _YES_WORDS):
+            return {"wo_phone_confirm": "yes"}
+        dispatcher.utter_message(text="请说“对”或者“不对”。")
+        return {"wo_phone_confirm": None}
+
+
+class ActionAskWoPhoneConfirm(Action):
+    def name(self) -> str:
+        return "action_ask_wo_phone_confirm"
+
+    def run(self, dispatcher, tracker, domain):
+        number = tracker.get_slot("wo_phone") or ""
+        said = read_phone_back(number, is_voice(tracker))
+        if number and number == caller_phone(tracker):
+            dispatcher.utter_message(text=f"办好了打您现在这个号码：{said}，可以吗？")
+        else:
+            dispatcher.utter_message(text=f"您的号码是：{said}，对吗？")
+        return []
+
+
+def intake_reply(order: dict, kind: str | None, voice: bool) -> str:
+    ref = reference_text(order, voice)
+    if kind == "praise":
+        head = "谢谢您的表扬，我们会转告他们。"
+    elif kind == "suggest":
+        head = "谢谢您的建议，已经登记好了。"
+    else:
+        head = "已经帮您登记好了。"
+    tail = "请记好，查进度时用得上。"
+    if kind not in ("praise", "suggest") and order.get("deadline"):
+        tail += f"有关部门会在{short_date(order['deadline'])}前办理，办好了会告诉您。"
+    return f"{head}您的工单号是：{ref}。{tail}"
+
+
+class ActionSubmitWorkorder(Action):
+    def name(self) -> str:
+        return "action_submit_workorder"
+
+    async def run(self, dispatcher, tracker, domain):
+        cls = dict(tracker.get_slot("wo_class") or {})
+        text = tracker.get_slot("wo_description")
+        if cls.get("emergency"):
+            number = str(cls["emergency"])
+            response = EMERGENCY_RESPONSES.get(number)
+            if response:
+                dispatcher.utter_message(response=response)
+            else:
+                dispatcher.utter_message(text=f"这是紧急情况，请马上打{number}！",
+                                         json_message={"event": "emergency", "number": number})
+            return _reset(INTAKE_SLOTS)
+        if cls.get("refusal"):
+            dispatcher.utter_message(text=f"对不起，这件事我们不能登记。{cls['refusal']}")
+            return _reset(INTAKE_SLOTS)
+        if not text:
+            return _reset(INTAKE_SLOTS)
+        place = {k: v for k, v in (("township", tracker.get_slot("wo_township")),
+                                   ("village", tracker.get_slot("wo_village"))) if v}
+        phone = tracker.get_slot("wo_phone")
+        phone = phone if phone and phone != NO_PHONE else None
+        request_id = tracker.get_slot("wo_request_id") or f"{tracker.sender_id}-{_user_turns(tracker)}"
+        given = {k: cls[k] for k in ("category", "type", "urgency", "emotion", "matter_id") if cls.get(k)}
+        svc = service()
+        try:
+            from common.privacy import mask_text
+
+            dup = await svc.find_duplicate(mask_text(text), place, category=given.get("category"),
+                                           matter_id=given.get("matter_id"))
+            order = await svc.create(text, channel=channel_of(tracker), caller_phone=phone, place=place,
+                                     client_request_id=request_id, **given)
+            merged = order.get("state") == "merged"
+            if order.get("_created") and dup:
+                order = await svc.transition(order["id"], "merge", None, master_id=dup["id"])
+                merged = True
+        except Exception as exc:  # noqa: BLE001 - Redis down, refused...: a person takes it
+            log.warning("work order intake failed: %s", type(exc).__name__)
+            dispatcher.utter_message(text="对不起，系统暂时登记不上。")
+            return handoff_events(dispatcher, "workorder_failed") + _reset(INTAKE_SLOTS)
+        log.info("work order %s from conversation (created=%s, merged=%s)", order["id"],
+                 order.get("_created", True), merged)
+        if merged:
+            dispatcher.utter_message(text=DUPLICATE_TEXT + "办理结果会通知您。")
+        else:
+            dispatcher.utter_message(text=intake_reply(order, tracker.get_slot("wo_kind"), is_voice(tracker)))
+        return _reset(INTAKE_SLOTS) + [SlotSet("wo_ref", order["id"])]
+
+
+# --- progress and rating: who is asking ------------------------------------------------------
+def _known_phone(tracker: Tracker) -> str | None:
+    return tracker.get_slot("wo_verified_phone") or caller_phone(tracker)
+
+
+def _start_query_events(tracker: Tracker) -> list[dict[str, Any]]:
+    events = _reset(("wo_query_phone", "wo_last4", "wo_verify_fails"))
+    phone = _known_phone(tracker)
+    if phone:
+        events.append(SlotSet("wo_query_phone", phone))
+    return events
+
+
+class ActionStartProgress(Action):
+    def name(self) -> str:
+        return "action_start_progress"
+
+    def run(self, dispatcher, tracker, domain):
+        return _start_query_events(tracker) + _reset(("wo_rate_order", "wo_rating"))
+
+
+class QueryValidation:
+    """Shared by the progress and rating forms: phone used, then its last four digits."""
+
+    async def validate_wo_query_phone(self, value, dispatcher, tracker, domain):
+        ok, number, _ = _validate_phone(str(value or ""))
+        if not ok:
+            fails = int(tracker.get_slot("wo_verify_fails") or 0) + 1
+            if fails >= 2:
+                dispatcher.utter_message(text="号码两次都没听清，我帮您找工作人员查。")
+                return {"wo_query_phone": NO_PHONE, "wo_last4": VERIFY_FAILED, "wo_verify_fails": fails}
+            dispatcher.utter_message(text="号码没听清。请说11位手机号，一个数字一个数字地说。")
+            return {"wo_query_phone": None, "wo_verify_fails": fails}
+        out = {"wo_query_phone": number}
+        if number != caller_phone(tracker) and number != tracker.get_slot("wo_verified_phone"):
+            # Typed in full by the caller: the full number is what identifies them.
+            out["wo_last4"] = number[-4:]
+        return out
+
+    async def validate_wo_last4(self, value, dispatcher, tracker, domain):
+        phone = tracker.get_slot("wo_query_phone")
+        if value == VERIFY_FAILED:
+            return {"wo_last4": VERIFY_FAILED}
+        last4 = _digits(str(value or ""))
+        if len(last4) != 4 or not phone:
+            dispatcher.utter_message(text="请说4个数字，就是手机号的最后四位。")
+            return {"wo_last4": None}
+        if phone[-4:] == last4:
+            return {"wo_last4": last4, "wo_verified_phone": phone, "wo_verify_fails": 0}
+        fails = int(tracker.get_slot("wo_verify_fails") or 0) + 1
+        if fails >= 2:
+            dispatcher.utter_message(text="后四位两次都对不上，我帮您找工作人员查。")
+            return {"wo_last4": VERIFY_FAILED, "wo_verify_fails": fails}
+        dispatcher.utter_message(text="后四位对不上。请再说一遍手机号的最后四位。")
+        return {"wo_last4": None, "wo_verify_fails": fails}
+
+
+class ActionAskWoLast4(Action):
+    def name(self) -> str:
+        return "action_ask_wo_last4"
+
+    def run(self, dispatcher, tracker, domain):
+        if tracker.get_slot("wo_query_phone") and tracker.get_slot("wo_query_phone") == caller_phone(tracker):
+            dispatcher.utter_message(text="为了保护您的信息，请说一下您现在这个手机号的最后四位。")
+        else:
+            dispatcher.utter_message(text="请说一下这个手机号的最后四位。")
+        return []
+
+
+class ValidateWoProgressForm(QueryValidation, FormValidationAction):
+    def name(self) -> str:
+        return "validate_wo_progress_form"
+
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
+        return ["wo_query_phone", "wo_last4"]
+
+
+STATE_WORDS = {
+    "accepted": "已经受理了，正在安排部门办理",
+    "dispatched": "已经交给{unit}办理了",
+    "signed": "{unit}已经接手，正在办",
+    "in_progress": "{unit}正在办",
+    "replied": "{unit}已经办好并答复了",
+    "completed": "已经办完了",
+    "callback_done": "已经办完了",
+    "archived": "已经办完了",
+    "merged": "和别人反映的同一件事合在一起办",
+}
+OPEN = ("accepted", "dispatched", "signed", "in_progress", "replied")
+
+
+def progress_sentence(item: dict) -> str:
+    """One order's status in plain words (titles are stored masked)."""
+    unit = item.get("unit") or "有关部门"
+    words = STATE_WORDS.get(item["state"], item.get("state_label") or "正在办").format(unit=unit)
+    title = (item.get("title") or "").strip()
+    title = title if len(title) <= 12 else title[:12] + "……"
+    s = f"您{short_date(item.get('created_at'))}反映的“{title}”，{words}"
+    if item["state"] in OPEN[:4] and item.get("deadline"):
+        s += f"，预计{short_date(item['deadline'])}前办完"
+    return s + "。"
+
+
+def needs_rating(order: dict) -> bool:
+    if order.get("state") not in RATEABLE_STATES:
+        return False
+    ratings = order.get("ratings") or []
+    if not ratings:
+        return True
+    return bool(order.get("completed_at")) and ratings[-1].get("at", "") < order["completed_at"]
+
+
+async def rateable_order(svc, items: list[dict]) -> dict | None:
+    """The most recent completed order the caller has not rated yet."""
+    for item in items:  # newest first
+        if item["state"] in RATEABLE_STATES:
+            order = await svc.get(item["id"])
+            if needs_rating(order):
+                return order
+    return None
+
+
+class ActionWorkorderProgress(Action):
+    def name(self) -> str:
+        return "action_workorder_progress"
+
+    async def run(self, dispatcher, tracker, domain):
+        phone, last4 = tracker.get_slot("wo_query_phone"), tracker.get_slot("wo_last4")
+        done = _reset(("wo_query_phone", "wo_last4", "wo_verify_fails"))
+        if last4 == VERIFY_FAILED:
+            return done + handoff_events(dispatcher, "verification_failed")
+        if not phone or not last4:
+            return done
+        svc = service()
+        try:
+            result = await svc.progress_for_caller(last4, phone)
+            items = result["orders"] if result["verified"] else []
+            rate = await rateable_order(svc, items)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("progress query failed: %s", type(exc).__name__)
+            dispatcher.utter_message(text="对不起，系统暂时查不了。")
+            return done + handoff_events(dispatcher, "progress_failed")
+        if not items:
+            dispatcher.utter_message(text="没有查到用这个号码反映的事。要是用别的号码登记的，请再说一次“查进度”。")
+            return done
+        text = "".join(progress_sentence(i) for i in items[:2])
+        if len(items) > 2:
+            text += f"另外还有{len(items) - 2}件，要详细情况请转人工。"
+        dispatcher.utter_message(text=text)
+        if rate is not None:
+            return done + [SlotSet("wo_rate_order", rate["id"]), SlotSet("wo_rating", None),
+                           FollowupAction("wo_rating_form")]
+        return done
+
+
+# --- rating ----------------------------------------------------------------------------------
+def _level(value) -> str | None:
+    from workorders.rating import normalize_level
+
+    try:
+        return normalize_level(value)
+    except Exception:  # noqa: BLE001 - WorkOrderError: not a rating
+        return None
+
+
+class ActionStartRating(Action):
+    """"我要评价" / "我对处理结果不满意" / "给12345202603020001打个满意": find the order first."""
+
+    def name(self) -> str:
+        return "action_start_rating"
+
+    def run(self, dispatcher, tracker, domain):
+        text = (tracker.latest_message or {}).get("text") or ""
+        events = _start_query_events(tracker) + [SlotSet("wo_rate_order", None)]
+        m = re.search(r"12345\d{12}", re.sub(r"\s", "", text))
+        if m:
+            events.append(SlotSet("wo_rate_order", m.group(0)))
+        level = tracker.get_slot("wo_rating")
+        events.append(SlotSet("wo_rating", _level(level) if level else None))
+        return events
+
+
+class ValidateWoRatingForm(QueryValidation, FormValidationAction):
+    def name(self) -> str:
+        return "validate_wo_rating_form"
+
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
+        if tracker.get_slot("wo_rate_order"):
+            return ["wo_rating"]
+        if tracker.get_slot("wo_last4") == VERIFY_FAILED:
+            return []
+        return ["wo_query_phone", "wo_last4", "wo_rating"]
+
+    async def validate_wo_query_phone(self, value, dispatcher, tracker, domain):
+        out = await super().validate_wo_query_phone(value, dispatcher, tracker, domain)
+        if out.get("wo_last4") not in (None, VERIFY_FAILED):  # identified by the full number: find the order
+            return await self._with_order(out, out["wo_query_phone"], dispatcher)
+        return out
+
+    async def validate_wo_last4(self, value, dispatcher, tracker, domain):
+        out = await super().validate_wo_last4(value, dispatcher, tracker, domain)
+        if not out.get("wo_last4") or out["wo_last4"] == VERIFY_FAILED:
+            return out
+        return await self._with_order(out, tracker.get_slot("wo_query_phone"), dispatcher)
+
+    @staticmethod
+    async def _with_order(out: dict, phone: str, dispatcher) -> dict:
+        svc = service()
+        try:
+            result = await svc.progress_for_caller(out["wo_last4"], phone)
+            order = await rateable_order(svc, result["orders"]) if result["verified"] else None
+        except Exception as exc:  # noqa: BLE001
+            log.warning("rating lookup failed: %s", type(exc).__name__)
+            order = None
+        if order is None:
+            dispatcher.utter_message(text="没有查到办完了、还没评价的事。")
+            return {**out, "wo_last4": VERIFY_FAILED, "wo_verify_fails": 0}
+        return {**out, "wo_rate_order": order["id"]}
+
+    async def validate_wo_rating(self, value, dispatcher, tracker, domain):
+        level = _level(value)
+        if level is None:
+            dispatcher.utter_message(text="没听清。请说：满意，或者不满意。按键也行：1非常满意，5非常不满意。")
+            return {"wo_rating": None}
+        return {"wo_rating": level}
+
+
+class ActionSubmitRating(Action):
+    def name(self) -> str:
+        return "action_submit_rating"
+
+    async def run(self, dispatcher, tracker, domain):
+        order_id, level = tracker.get_slot("wo_rate_order"), _level(tracker.get_slot("wo_rating") or "")
+        done = _reset(QUERY_SLOTS)
+        if tracker.get_slot("wo_last4") == VERIFY_FAILED and not order_id:
+            if int(tracker.get_slot("wo_verify_fails") or 0) >= 2:
+                return done + handoff_events(dispatcher, "verification_failed")
+            return done
+        if not order_id or not level:
+            return done
+        try:
+            await service().rate(order_id, level, channel=channel_of(tracker))
+        except Exception as exc:  # noqa: BLE001 - not found / not rateable / Redis down
+            log.warning("rating of %s failed: %s", order_id, type(exc).__name__)
+            dispatcher.utter_message(text="对不起，这件事现在评价不了，我帮您转给工作人员。")
+            return done + handoff_events(dispatcher, "rating_failed")
+        log.info("work order %s rated %s", order_id, level)
+        if level in ("不满意", "非常不满意"):
+            dispatcher.utter_message(text="对不起，让您不满意了。我们会督促部门重新办理，工作人员会打电话给您。")
+        else:
+            dispatcher.utter_message(text="谢谢您的评价！还有别的事吗？")
+        return done
+
+
+class ActionWoResume(Action):
+    """`/call_start` while one of our forms is open: welcome back, the form asks again."""
+
+    def name(self) -> str:
+        return "action_wo_resume"
+
+    def run(self, dispatcher, tracker, domain):
+        loop = (tracker.active_loop or {}).get("name")
+        what = {"workorder_form": "登记您反映的事", "wo_progress_form": "查进度",
+                "wo_rating_form": "评价"}.get(loop, "刚才的事")
+        dispatcher.utter_message(text=f"欢迎回来，我们接着{what}。")
+        return []

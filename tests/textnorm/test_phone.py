@@ -1,0 +1,45 @@
+import pytest
+
+from textnorm.phone import correct_name, parse_name, read_back_name, validate_name, validate_phone
+
+
+@pytest.mark.parametrize("text", ["13812345678", "幺三八 幺二三四 五六七八", "+86 138-1234-5678", "一三八一二三四五六七八"])
+def test_phone_ok(text):
+    assert validate_phone(text) == (True, "13812345678", "")
+
+
+@pytest.mark.parametrize("text,reason", [("1381234567", "位数不对"), ("12812345678", "手机号开头不对"),
+                                         ("23812345678", "手机号开头不对")])
+def test_phone_bad(text, reason):
+    ok, _, got = validate_phone(text)
+    assert not ok and got == reason
+
+
+@pytest.mark.parametrize("text,name", [
+    ("我叫陈小明", "陈小明"),
+    ("耳东陈，大小的小，明天的明", "陈小明"),
+    ("程小明，耳东陈", "陈小明"),        # ASR homophone fixed by the description
+    ("弓长张，张三", "张三"),
+    ("立早章，章华", "章华"),
+    ("木子李 李秀兰", "李秀兰"),
+    ("口天吴，吴国", "吴国"),
+    ("名字叫王秀兰", "王秀兰"),
+])
+def test_parse_name(text, name):
+    assert parse_name(text) == name
+
+
+def test_correct_name():
+    assert correct_name("程小明", "名字是耳东陈") == "陈小明"
+    assert correct_name("章华", "不对，是弓长张") == "张华"
+    assert correct_name("李四", "名字是陈小明") == "陈小明"
+
+
+def test_validate_name():
+    assert validate_name("陈小明") == (True, "")
+    assert not validate_name("陈")[0]
+    assert not validate_name("abc")[0]
+
+
+def test_read_back_name():
+    assert read_back_name("陈小明").startswith("陈，耳东陈；小，大小的小")

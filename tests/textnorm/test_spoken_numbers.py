@@ -1,0 +1,62 @@
+import pytest
+
+from textnorm.spoken_numbers import (Correction, DigitBuffer, parse_correction, read_id, read_phone,
+                                     small_number, to_digits)
+
+
+@pytest.mark.parametrize("text,digits", [
+    ("幺三八幺二三四五六七八", "13812345678"),
+    ("一三八 1234-5678", "13812345678"),
+    ("洞拐勾两", "0792"),
+    ("零〇五", "005"),
+    ("叉", "X"),
+    ("爱克斯", "X"),
+    ("１３８", "138"),
+    ("我的号码是幺三八", "138"),
+    ("1o1", "101"),
+])
+def test_to_digits(text, digits):
+    assert to_digits(text) == digits
+
+
+def test_ten_is_not_a_digit():
+    assert to_digits("十") == ""
+
+
+@pytest.mark.parametrize("token,value", [("四", 4), ("十", 10), ("十七", 17), ("二十", 20), ("4", 4), ("两", 2)])
+def test_small_number(token, value):
+    assert small_number(token) == value
+
+
+def test_corrections():
+    assert parse_correction("不对，最后四位是一二三叉") == Correction("last", 4, "123X")
+    assert parse_correction("第七位是五") == Correction("nth", 7, "5")
+    assert parse_correction("前三位是幺三九") == Correction("first", 3, "139")
+    assert parse_correction("最后一位是叉") == Correction("last", 1, "X")
+    assert parse_correction("对") is None
+    assert parse_correction("幺三八") is None
+
+
+def test_apply_corrections():
+    assert Correction("last", 4, "123X").apply("110105194912310000") == "11010519491231123X"
+    assert Correction("nth", 7, "5").apply("110105194912310000") == "110105594912310000"
+    assert Correction("last", 4, "12").apply("110105194912310000") is None  # count mismatch
+    assert Correction("nth", 30, "1").apply("123") is None
+
+
+def test_buffer_collects_pieces_across_turns():
+    buf = DigitBuffer(18)
+    buf.add("幺幺零幺零五")
+    assert buf.missing == 12 and not buf.complete
+    buf = DigitBuffer(18, buf.digits)
+    buf.add("一九四九一二三幺")
+    buf.add("零零二叉")
+    assert buf.complete and buf.digits == "11010519491231002X"
+    buf.add("五")
+    assert buf.too_long
+
+
+def test_read_back_grouping():
+    assert read_id("11010519491231002X") == "幺幺零，幺零五，幺九四九，幺二三幺，零零二叉"
+    assert read_phone("13812345678") == "幺三八，幺二三四，五六七八"
+    assert read_phone("13812345678", voice=False) == "一三八，一二三四，五六七八"

@@ -1,0 +1,145 @@
+"""Mobile numbers (^1[3-9]\\d{9}$) from spoken or typed text; names read out by parts.
+
+Names: callers describe characters ("耳东陈", "弓长张", "大小的小"); `parse_name` turns
+that into characters, `read_back_name` says a name back with the known descriptions.
+(Names live here, next to phone numbers, because both are the contact data a form asks for.)
+"""
+from __future__ import annotations
+
+import re
+
+from textnorm.spoken_numbers import to_digits
+
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def validate_phone(text: str) -> tuple[bool, str, str]:
+    """(ok, normalized, reason_zh) for a mobile number; +86/86 prefixes dropped."""
+    n = to_digits(text)
+    if len(n) == 13 and n.startswith("86"):
+        n = n[2:]
+    if len(n) != 11:
+        return False, n, "位数不对"
+    if not MOBILE_RE.match(n):
+        return False, n, "手机号开头不对"
+    return True, n, ""
+
+
+def explain_phone(reason: str, heard: int) -> str:
+    if reason == "位数不对":
+        return f"手机号是11位，我听到的是{heard}位。"
+    return "手机号要1开头，第二位是3到9。"
+
+
+# ---------------------------------------------------------------- names
+# How people spell a character out loud -> the character.
+NAME_PARTS = {
+    "耳东陈": "陈", "弓长张": "张", "立早章": "章", "木子李": "李", "口天吴": "吴", "双木林": "林",
+    "草头黄": "黄", "言午许": "许", "三横王": "王", "文刀刘": "刘", "古月胡": "胡", "人可何": "何",
+    "双口吕": "吕", "子小孙": "孙", "走肖赵": "赵", "关耳郑": "郑", "禾呈程": "程", "木易杨": "杨",
+    "双人徐": "徐", "耳刀邓": "邓", "又耳邓": "邓", "口十叶": "叶", "宝盖宋": "宋", "三点水沈": "沈",
+    "提土王": "王", "日月明": "明", "女良娘": "娘", "双十林": "林", "马路的马": "马",
+    "高低的高": "高", "周末的周": "周", "朱红的朱": "朱", "曹操的曹": "曹", "冯": "冯",
+}
+# Descriptions used when reading back (first listed per character wins).
+CHAR_DESCRIPTIONS: dict[str, str] = {}
+for _desc, _ch in NAME_PARTS.items():
+    if len(_desc) > 1:
+        CHAR_DESCRIPTIONS.setdefault(_ch, _desc)
+CHAR_DESCRIPTIONS.update({"小": "大小的小", "明": "明天的明", "华": "中华的华", "国": "国家的国",
+                          "红": "红色的红", "英": "英雄的英", "军": "解放军的军", "芳": "芬芳的芳",
+                          "秀": "优秀的秀", "兰": "兰花的兰", "玉": "玉米的玉", "春": "春天的春",
+                          "建": "建设的建", "平": "平安的平", "东": "东西的东", "文": "文化的文"})
+
+_HAN = r"[\u3400-\u9fff]"
+_PREFIX_RE = re.compile(r"^(?:不对|不是|错了|对)?[，,。\s]*(?:(?:我的?|他的?|她的?)?名字(?:叫|是|应该是)|姓名(?:是|叫)?|"
+                        r"我叫|他叫|她叫|我是|他是|她是|老人叫|老人家叫|孩子叫|叫|是)?")
+_OF_RE = re.compile(rf"^({_HAN}+)的({_HAN})$")           # 大小的小 -> 小
+_SURNAME_RE = re.compile(rf"^(?:姓|我姓|他姓|她姓)({_HAN})$")
+
+
+def _syllable(ch: str) -> str:
+    """Accent-merged toneless syllable, so ASR homophones (程/陈, 张/章) meet."""
+    from textnorm.pinyin import merge_accent, syllables  # lazy: only names need pinyin
+
+    syl = syllables(ch)
+    return merge_accent(syl[0]) if syl else ch
+
+
+def _piece_char(piece: str) -> str | None:
+    """A described single character, or None when `piece` is plain name text."""
+    if piece in NAME_PARTS:
+        return NAME_PARTS[piece]
+    m = _OF_RE.match(piece)
+    if m and m.group(2) in m.group(1):
+        return m.group(2)
+    m = _SURNAME_RE.match(piece)
+    if m:
+        return m.group(1)
+    for desc, ch in NAME_PARTS.items():  # "耳东陈的陈"
+        if len(desc) > 1 and piece.startswith(desc):
+            return ch
+    return None
+
+
+def parse_name(text: str) -> str:
+    """'陈小明，耳东陈' -> 陈小明; '耳东陈，大小的小，明天的明' -> 陈小明; '程小明，耳东陈' -> 陈小明."""
+    s = _PREFIX_RE.sub("", (text or "").strip())
+    name: list[str] = []                 # characters said plainly
+    described: list[tuple[int, str]] = []  # (position among plain chars, described char)
+    for piece in re.split(r"[，,。、；;\s]+", s):
+        piece = re.sub(r"[^\u3400-\u9fff·]", "", piece)
+        if not piece:
+            continue
+        ch = _piece_char(piece)
+        if ch is None:
+            name.extend(piece)
+        else:
+            described.append((len(name), ch))
+    inserted = 0
+    for pos, ch in described:
+        if ch in name:
+            continue  # confirms a character already heard
+        syl = _syllable(ch)
+        hit = next((i for i, old in enumerate(name) if old != "·" and _syllable(old) == syl), None)
+        if hit is not None:
+            name[hit] = ch  # clarifies a homophone (程 -> 陈)
+        else:
+            name.insert(pos + inserted, ch)
+            inserted += 1
+    return "".join(name)
+
+
+def correct_name(current: str, text: str) -> str:
+    """Apply '名字是耳东陈' to `current`: a single described character replaces its homophone
+    (or the surname); a full name replaces everything."""
+    new = parse_name(text)
+    if len(new) >= 2 or not current:
+        return new
+    if len(new) == 1:
+        syl = _syllable(new)
+        for i, old in enumerate(current):
+            if _syllable(old) == syl:
+                return current[:i] + new + current[i + 1:]
+        return new + current[1:]  # "是耳东陈" with no homophone: the surname was meant
+    return current
+
+
+def validate_name(name: str) -> tuple[bool, str]:
+    """(ok, reason_zh). Chinese names of 2-6 characters (· allowed for minority names)."""
+    if not name:
+        return False, "没听清名字"
+    if not re.fullmatch(r"[\u3400-\u9fff·]{2,12}", name):
+        return False, "名字要说中文"
+    if len(name.replace("·", "")) < 2:
+        return False, "请说全名，姓和名都要"
+    return True, ""
+
+
+def read_back_name(name: str) -> str:
+    """'陈小明' -> '陈，耳东陈；小，大小的小；明，明天的明' (plain character when no description)."""
+    parts = []
+    for ch in name:
+        desc = CHAR_DESCRIPTIONS.get(ch)
+        parts.append(f"{ch}，{desc}" if desc else ch)
+    return "；".join(parts)
