@@ -1,4 +1,5 @@
-"""Run `rasa data validate` and `rasa test core` on bot/tests/*.yml against the trained model."""
+"""Run `rasa data validate` and `rasa test core` on every story in bot/tests/ (core, flows,
+work orders) against the trained model."""
 from __future__ import annotations
 
 import subprocess
