@@ -96,6 +96,17 @@ class ActionOutOfScope(Action):
         return [SlotSet("out_of_scope_count", count)]
 
 
+class ActionDecline(Action):
+    """"不用/不要" with nothing pending: drop any offer and ask what else, never a fallback."""
+
+    def name(self) -> str:
+        return "action_decline"
+
+    def run(self, dispatcher, tracker, domain):
+        dispatcher.utter_message(text="好的。您还有什么要办的？没有的话，说“再见”就行。")
+        return [SlotSet("matter_offer", None)] if "matter_offer" in tracker.slots else []
+
+
 class ActionDefaultAskAffirmation(Action):
     """First stage of the two-stage fallback: "您是想问……吗？" with yes/no buttons."""
 

@@ -180,6 +180,7 @@ def test_unit_handler_returns_with_reason_and_dispatcher_redispatches(open_page,
     back.locator("summary", has_text="改派").click()
     back.get_by_test_id("unit-filter").fill("城关 派出所")
     back.get_by_test_id("unit-select").select_option(POLICE_UNIT)
+    expect(back.get_by_test_id("unit-select")).to_have_value(POLICE_UNIT)
     shot(disp, "dispatch-returned-redispatch")
     back.get_by_test_id("dispatch-chosen").click()
     expect(disp.locator("#toast")).to_contain_text(f"已派单：{oid}")

@@ -92,3 +92,12 @@ def test_second_fallback_stage_hands_off():
     assert {"event": "handoff", "reason": "not_understood"} in [m.get("custom") for m in dispatcher.messages]
     assert events[0]["event"] == "rewind"
     assert any(e.get("name") == "handoff" for e in events[1:])
+
+
+def test_decline_clears_a_pending_offer():
+    from bot.actions.core import ActionDecline
+
+    dispatcher = CollectingDispatcher()
+    events = ActionDecline().run(dispatcher, make_tracker([], {"matter_offer": "register"}), {})
+    assert "还有什么要办的" in dispatcher.messages[0]["text"]
+    assert events == [{"event": "slot", "name": "matter_offer", "value": None, "timestamp": None}]
