@@ -65,8 +65,12 @@ def _ensure_model_locked(models_dir: Path, quiet: bool) -> Path:
         "--out", str(models_dir), "--fixed-model-name", target.name[: -len(".tar.gz")],
     ]
     print(f"[train] training Rasa model -> {target.name}", flush=True)
-    subprocess.run(cmd, check=True, cwd=ROOT,
-                   stdout=subprocess.DEVNULL if quiet else None)
+    result = subprocess.run(cmd, cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE if quiet else None,
+                            stderr=subprocess.STDOUT if quiet else None)
+    if result.returncode != 0:
+        tail = (result.stdout or "")[-4000:]
+        raise RuntimeError(f"rasa train failed (exit {result.returncode}):\n{tail}")
     if not target.exists():
         raise RuntimeError(f"rasa train did not produce {target}")
     # Drop stale models so the folder does not grow without bound.
