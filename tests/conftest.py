@@ -65,11 +65,22 @@ def redis_server(tmp_path_factory):
     server.stop()
 
 
+_TRAINING_FAILURE: list[BaseException] = []
+
+
 @pytest.fixture(scope="session")
 def trained_model():
     from common.training import ensure_model
 
-    return ensure_model(quiet=True)
+    # pytest re-runs a failed session fixture for every test that needs it; a broken
+    # training set should fail those tests at once, not retrain dozens of times.
+    if _TRAINING_FAILURE:
+        raise _TRAINING_FAILURE[0]
+    try:
+        return ensure_model(quiet=True)
+    except Exception as exc:
+        _TRAINING_FAILURE.append(exc)
+        raise
 
 
 @pytest.fixture(scope="session")
