@@ -22,6 +22,9 @@ INTENT_DESCRIPTIONS = {
     "emergency_traffic": "报交通事故",
 }
 
+# Openings of the fallback's questions (action_default_ask_affirmation, utter_ask_rephrase).
+CLARIFY_PREFIXES = ("您是想问", "不好意思，我没听明白")
+
 HANDOFF_TEXT = "好的，马上为您转接人工服务，请不要挂机，工作人员马上就来。"
 
 
@@ -46,6 +49,17 @@ def last_bot_turn(tracker: Tracker) -> list[str]:
         if user_seen == 1 and event.get("event") == "bot" and event.get("text"):
             texts.append(event["text"])
     return list(reversed(texts))
+
+
+def last_bot_text(tracker: Tracker) -> str:
+    """The last thing the bot said before the latest user message (across fallback replays)."""
+    seen_user = False
+    for event in reversed(list(tracker.events)):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "bot" and event.get("text"):
+            return event["text"]
+    return ""
 
 
 class ActionHandoff(Action):
@@ -103,6 +117,10 @@ class ActionDecline(Action):
         return "action_decline"
 
     def run(self, dispatcher, tracker, domain):
+        # "不是" right after the fallback's "您是想问……吗？" / "换个说法" is the second stage:
+        # still not understood -> a person (Rasa's loop treats a deny as a clarification).
+        if last_bot_text(tracker).startswith(CLARIFY_PREFIXES):
+            return handoff_events(dispatcher, "not_understood")
         dispatcher.utter_message(text="好的。您还有什么要办的？没有的话，说“再见”就行。")
         return [SlotSet("matter_offer", None)] if "matter_offer" in tracker.slots else []
 
@@ -124,7 +142,8 @@ class ActionDefaultAskAffirmation(Action):
             text=f"您是想问{description}吗？",
             buttons=[
                 {"title": "是的", "payload": f"/{guess}"},
-                {"title": "不是", "payload": "/deny"},
+                # Rasa's fallback loop treats out_of_scope as "still not understood".
+                {"title": "不是", "payload": "/out_of_scope"},
             ],
         )
         return []

@@ -181,7 +181,7 @@ def test_unit_handler_returns_with_reason_and_dispatcher_redispatches(open_page,
     back.get_by_test_id("unit-filter").fill("城关 派出所")
     back.get_by_test_id("unit-select").select_option(POLICE_UNIT)
     expect(back.get_by_test_id("unit-select")).to_have_value(POLICE_UNIT)
-    shot(disp, "dispatch-returned-redispatch")
+    shot(disp, "dispatch-returned-redispatch", full_page=False)
     back.get_by_test_id("dispatch-chosen").click()
     expect(disp.locator("#toast")).to_contain_text(f"已派单：{oid}")
     expect(back).to_have_count(0)

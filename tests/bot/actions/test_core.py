@@ -77,7 +77,7 @@ def test_ask_affirmation_names_the_best_guess_in_chinese():
     ActionDefaultAskAffirmation().run(dispatcher, make_tracker([], latest_message=latest), {})
     message = dispatcher.messages[0]
     assert message["text"] == "您是想问转人工服务吗？"
-    assert [b["payload"] for b in message["buttons"]] == ["/request_human", "/deny"]
+    assert [b["payload"] for b in message["buttons"]] == ["/request_human", "/out_of_scope"]
 
 
 def test_ask_affirmation_without_guess_asks_to_rephrase():
@@ -101,3 +101,14 @@ def test_decline_clears_a_pending_offer():
     events = ActionDecline().run(dispatcher, make_tracker([], {"matter_offer": "register"}), {})
     assert "还有什么要办的" in dispatcher.messages[0]["text"]
     assert events == [{"event": "slot", "name": "matter_offer", "value": None, "timestamp": None}]
+
+
+def test_no_after_the_clarifying_question_goes_to_a_person():
+    from bot.actions.core import ActionDecline
+
+    dispatcher = CollectingDispatcher()
+    # As Rasa leaves it: the loop reverts the "不是" and replays it as a clarification.
+    events = [user("阿巴阿巴"), bot("您是想问转人工服务吗？"), user("不是"), {"event": "rewind"},
+              {"event": "action", "name": "action_listen"}, user("不是")]
+    ActionDecline().run(dispatcher, make_tracker(events), {})
+    assert {"event": "handoff", "reason": "not_understood"} in [m.get("custom") for m in dispatcher.messages]
