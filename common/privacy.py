@@ -109,7 +109,7 @@ def caller_key(phone: str) -> str:
     import hashlib
     import hmac
 
-    digest = hmac.new(_fernet()._signing_key, phone.encode(), hashlib.sha256).hexdigest()
+    digest = hmac.new(derive_key("caller-id"), phone.encode(), hashlib.sha256).hexdigest()
     return f"tel-{digest[:20]}"
 
 

@@ -293,22 +293,25 @@ class ValidateFlowForm(FormValidationAction):
                               id_partial=None, flow_pending=f"id_heard:{number}")
         return self._ok("id_number", number, id_partial=None, flow_pending=None)
 
-    def validate_id_confirm(self, value, dispatcher, tracker, domain) -> dict:
-        text = str(value or "")
-        number = tracker.get_slot("id_number")
-        if parse_correction(text) or len(to_digits(text)) == 18:
-            fixed = self._fix_id(number, text)
+    def _confirm_number(self, text, tracker, dispatcher, slot: str, confirm: str, fixer, is_full,
+                        cleared: dict) -> dict:
+        """The read-back answer for a number: a correction, a whole new number, yes, or no."""
+        if parse_correction(text) or is_full(to_digits(text)):
+            fixed = fixer(tracker.get_slot(slot), text)
             if fixed:
-                return {"id_number": fixed, "id_confirm": None}
-            return self._fail("id_confirm", dispatcher, tracker, "改完以后号码还是不对。请从头再说一遍。",
-                              id_number=None)
+                return {slot: fixed, confirm: None}
+            return self._fail(confirm, dispatcher, tracker, "改完以后号码还是不对。请从头再说一遍。", **{slot: None})
         answer = yes_no(text, self._intent(tracker))
         if answer is True:
-            return self._ok("id_confirm", "yes")
+            return self._ok(confirm, "yes")
         if answer is False:
             dispatcher.utter_message(text="好的，那请您再说一遍。")
-            return {"id_number": None, "id_confirm": None, "id_partial": None}
-        return self._fail("id_confirm", dispatcher, tracker, "您说“对”或者“不对”就行。")
+            return {slot: None, confirm: None, **cleared}
+        return self._fail(confirm, dispatcher, tracker, "您说“对”或者“不对”就行。")
+
+    def validate_id_confirm(self, value, dispatcher, tracker, domain) -> dict:
+        return self._confirm_number(str(value or ""), tracker, dispatcher, "id_number", "id_confirm", self._fix_id,
+                                    lambda digits: len(digits) == 18, {"id_partial": None})
 
     def validate_phone(self, value, dispatcher, tracker, domain) -> dict:
         text = str(value or "")
@@ -321,21 +324,8 @@ class ValidateFlowForm(FormValidationAction):
         return self._ok("phone", number)
 
     def validate_phone_confirm(self, value, dispatcher, tracker, domain) -> dict:
-        text = str(value or "")
-        phone = tracker.get_slot("phone")
-        if parse_correction(text) or len(to_digits(text)) >= 11:
-            fixed = self._fix_phone(phone, text)
-            if fixed:
-                return {"phone": fixed, "phone_confirm": None}
-            return self._fail("phone_confirm", dispatcher, tracker, "改完以后号码还是不对。请从头再说一遍。",
-                              phone=None)
-        answer = yes_no(text, self._intent(tracker))
-        if answer is True:
-            return self._ok("phone_confirm", "yes")
-        if answer is False:
-            dispatcher.utter_message(text="好的，那请您再说一遍。")
-            return {"phone": None, "phone_confirm": None}
-        return self._fail("phone_confirm", dispatcher, tracker, "您说“对”或者“不对”就行。")
+        return self._confirm_number(str(value or ""), tracker, dispatcher, "phone", "phone_confirm", self._fix_phone,
+                                    lambda digits: len(digits) >= 11, {})
 
     def validate_village(self, value, dispatcher, tracker, domain) -> dict:
         text = str(value or "")
