@@ -1,8 +1,10 @@
 """Build step: Rasa NLU data derived from the catalogue -> bot/data/generated/catalogue.yml.
 
-Generates a lookup table `matter` (names + aliases), synonyms alias -> matter id, and
-examples for the ask_* intents (templates x a bounded, seeded sample of aliases),
-with the alias annotated as entity `matter` whose value is the matter id.
+Generates plain examples for the ask_* intents (templates x a bounded, seeded sample of
+aliases) so the model knows what asking about a matter sounds like. Which matter a sentence
+names is not learnt from these: bot/nlu/matter.py ranks the whole catalogue at parse time,
+so there are no entity annotations, lookup tables or synonyms here (they made training slow
+and let template sentences override the catalogue's search).
 Output is deterministic so the training fingerprint only changes with the data.
 Run: PYTHONPATH=. .venv/bin/python -m catalogue.nlu_build
 """
@@ -19,8 +21,8 @@ from common.settings import BOT_DIR
 
 OUT = BOT_DIR / "data" / "generated" / "catalogue.yml"
 SEED = 20240607
-PER_MATTER_ASK = 3          # ask_matter examples per matter
-PER_ASPECT_INTENT = 190     # examples per aspect intent (sampled over matters)
+PER_MATTER_ASK = 1          # ask_matter examples per matter
+PER_ASPECT_INTENT = 80      # examples per aspect intent (sampled over matters)
 
 TEMPLATES = {
     "ask_matter": [
@@ -79,7 +81,7 @@ def matter_surfaces(catalogue: Catalogue) -> dict[str, list[str]]:
 
 
 def _annotate(template: str, alias: str, matter_id: str) -> str:
-    return template.replace("{x}", f'[{alias}]{{"entity": "matter", "value": "{matter_id}"}}')
+    return template.replace("{x}", alias)
 
 
 def _aligned(template: str, alias: str) -> bool:
@@ -151,12 +153,6 @@ def build(catalogue: Catalogue) -> str:
         uniq = sorted(set(examples[intent]))
         if uniq:
             out += [f"  - intent: {intent}", "    examples: |"] + [f"      - {e}" for e in uniq]
-    lookup = sorted({s for names in surfaces.values() for s in names})
-    out += ["  - lookup: matter", "    examples: |"] + [f"      - {s}" for s in lookup]
-    for mid in ids:
-        syn = sorted(s for s in surfaces[mid])
-        if syn:
-            out += [f"  - synonym: {mid}", "    examples: |"] + [f"      - {s}" for s in syn]
     return "\n".join(out) + "\n"
 
 

@@ -54,8 +54,18 @@ def ensure_model(models_dir: Path = MODELS_DIR, quiet: bool = False) -> Path:
         return _ensure_model_locked(models_dir, quiet)
 
 
+def warm_caches() -> None:
+    """Embed the catalogue once (cached on disk) so Rasa's first parse does not pay for it."""
+    try:
+        from catalogue import semantic
+    except ImportError:
+        return
+    semantic.vectors()
+
+
 def _ensure_model_locked(models_dir: Path, quiet: bool) -> Path:
     generate_training_data()
+    warm_caches()
     target = model_path(models_dir)
     if target.exists():
         return target

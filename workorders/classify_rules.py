@@ -26,29 +26,8 @@ def _r(code: str, pattern: str, reason: str) -> Rule:
 
 
 # ------------------------------------------------------------------ emergencies (not work orders)
-# 国办发〔2022〕12号: crime, public order, traffic, group incidents -> 110; fire/rescue -> 119;
-# medical -> 120; traffic accident -> 122. Order matters: traffic before medical (an injured
-# motorcyclist is a 122 case), fire before medical.
-_NOT_DONE = r"(?<!差点)(?<!差一点)"
-EMERGENCY_RULES: tuple[Rule, ...] = (
-    _r("122", r"车祸|追尾|侧翻|翻车|翻到沟|交通事故|撞了人|撞到人|撞到护栏|肇事|"
-              r"(车|摩托|三轮|拖拉机|电动车|面包车|货车|轿车)[^，。,！!？?]{0,6}" + _NOT_DONE + r"(撞了|撞上|相撞|撞在)|"
-              r"被[^，。,]{0,6}车撞了",
-       "交通事故，请立即拨打122（有人受伤同时拨打120）"),
-    _r("119", r"(?<![不没])着火|起火|失火|火灾|烧起来|烧着了|着了火|火窜|大火|"
-              r"(掉|落|跌)(到|进)(河|水|塘|井|江)|落水|"
-              r"电梯[^，。]{0,8}(卡|困|关着)|(困|关)在电梯",
-       "火灾或需要救援，请立即拨打119"),
-    _r("120", r"叫不醒|昏迷|昏过去|晕过去|晕倒|倒地上|倒在地上|不省人事|喘不上气|喘不过气来|心脏病犯|"
-              r"中风|抽筋|翻白眼|喝了农药|吃了[^，。]{0,8}药[^，。]{0,4}(好几|很多|一把)|大出血|流了好多血|"
-              r"摔得很重|触电了|被蛇咬|噎住|憋紫|要生了|羊水|中毒了|是死是活|不动了",
-       "有人生命危险，请立即拨打120急救电话"),
-    _r("110", r"砍人|持刀|拿刀|拿着刀|打架|打群架|打出血|撬[^，。]{0,4}门|抢了|抢劫|绑架|被人绑|绑在|"
-              r"跟踪我|在打我|打我[，。！]|要杀|同归于尽|跳河|跳楼|"
-              r"刚[刚才]?[^，。]{0,4}被骗|转了[^，。]{0,6}万|被人?带走|(娃|孩子|小孩)[^，。]{0,6}(不见了|找不到了)|"
-              r"走丢|(上百|一百多|几百|好多)人[^，。]{0,10}(堵|围|聚集|打着横幅)|横幅",
-       "涉及违法犯罪、人身安全或群体性事件，请立即拨打110报警"),
-)
+# One component for the bot and for intake: safety/emergency.py with its data (kinds, near-misses)
+# in safety/emergencies.yaml.
 
 # ------------------------------------------------------------------ refusals (12345 does not take)
 LEGAL_PROCESS = _r(
@@ -86,11 +65,10 @@ def refusal(text: str) -> dict | None:
 
 def emergency(text: str) -> tuple[str, str, str] | None:
     """(number, reason_zh, matched words) for calls that belong to 110/119/120/122."""
-    for rule in EMERGENCY_RULES:
-        m = rule.search(text)
-        if m:
-            return rule.code, rule.reason_zh, m.group(0)
-    return None
+    from safety.emergency import detect
+
+    found = detect(text)
+    return (found.number, found.reason_zh, found.matched) if found else None
 
 
 # ------------------------------------------------------------------ urgency

@@ -9,13 +9,20 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from catalogue.answers import INTENT_ASPECT, aspect_payload, chat_answer, voice_answer
 from catalogue.loader import load_catalogue
-from catalogue.search import ACCEPT_SCORE_HINT, clarify, search, short_label
+from catalogue.search import ACCEPT_SCORE_HINT, Hit, clarify, search, short_label
 
 log = logging.getLogger(__name__)
 
 # Search results below this are not trusted as "the matter the caller means".
 ACCEPT_SCORE = ACCEPT_SCORE_HINT
 ASK_WHICH = "您想办什么事？说个名字就行，比如“补办身份证”“办低保”。"
+
+
+def ask_which(catalogue, hits) -> str:
+    a, b = (short_label(catalogue.get(h.matter_id)) for h in hits[:2])
+    if a == b:
+        a, b = (catalogue.get(h.matter_id)["name"] for h in hits[:2])
+    return f"您是要{a}，还是{b}？"
 
 
 def _channel(tracker: Tracker) -> str:
@@ -30,6 +37,11 @@ def resolve_matter(tracker: Tracker, catalogue) -> tuple[dict | None, list]:
     """
     message = tracker.latest_message or {}
     text = (message.get("text") or "").strip()
+    ents = {e.get("entity"): str(e.get("value") or "") for e in message.get("entities") or []}
+    # The NLU ranked the whole catalogue (bot/nlu/matter.py): the best matter, and the
+    # runner-up when the two are too close to call (then the caller is asked which).
+    if ents.get("matter") in catalogue and ents.get("matter_alt") in catalogue:
+        return None, [Hit(ents[k], catalogue.get(ents[k])["name"], 1.0, "") for k in ("matter", "matter_alt")]
     for ent in message.get("entities") or []:
         if ent.get("entity") != "matter":
             continue
@@ -83,6 +95,8 @@ class ActionAnswerMatter(Action):
         matter, hits = resolve_matter(tracker, catalogue)
         if matter is None:
             question = clarify(hits) if hits else None
+            if question is None and len(hits) == 2 and hits[0].score == hits[1].score == 1.0:
+                question = ask_which(catalogue, hits)
             if question:
                 buttons = [{"title": short_label(catalogue.get(h.matter_id)),
                             "payload": aspect_payload(h.matter_id, aspect)} for h in hits[:2]]

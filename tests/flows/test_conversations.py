@@ -14,10 +14,8 @@ PHONE = "13812345678"
 
 
 def start_idcard_flow(c) -> str:
-    """'我身份证丢了' -> the safety question (directly, or after the catalogue answer + '帮我登记')."""
+    """'我身份证丢了' -> at once the safety question of the lost-ID flow (no second phrasing)."""
     reply = c.texts("我身份证丢了")
-    if "偷" not in reply:
-        reply = c.texts("帮我登记")
     assert "偷" in reply and reply.endswith("？"), reply
     return reply
 

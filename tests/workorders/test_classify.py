@@ -62,12 +62,17 @@ def test_utility_cut_raises_to_urgent(text):
     assert any("中断" in r for r in c.urgency_reasons)
 
 
-@pytest.mark.parametrize("text", ["楼道里一股煤气味，燃气管子漏气了", "电线掉到地上了还在打火花",
+@pytest.mark.parametrize("text", ["村口挡土墙裂了好宽的缝，怕是要垮", "电线掉到地上了还在打火花",
                                   "后山在往下掉石头，怕是要滑坡"])
 def test_danger_to_life_is_top_urgency(text):
     c = classify(text)
     assert c.urgency == "特急" and c.urgency_reasons
     assert c.emergency is None   # hazards are urgent work orders for the utility / bureau
+
+
+def test_gas_leaking_indoors_now_is_119_not_a_work_order():
+    c = classify("楼道里一股煤气味，燃气管子漏气了")
+    assert c.emergency == "119"
 
 
 def test_many_residents_and_agitation_raise_urgency():

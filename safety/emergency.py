@@ -1,0 +1,171 @@
+"""Emergency detection shared by the bot's NLU and 12345 intake, explainable by design.
+
+Data: safety/emergencies.yaml (kinds in priority order, each with a number, a bot intent and
+regular expressions; vetoes for near-misses). `detect(text)` returns an `Emergency` with the
+kind, the number to ring, any further number (an injured person in a traffic accident also
+needs 120) and the matched words, or None. A match is dropped when the words around it show
+a near-miss: a past event told as background, a hypothetical or prevention question, praise,
+an administrative follow-up (claims, certificates, fees), a negation, a name or a place.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+DATA = Path(__file__).with_name("emergencies.yaml")
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]")
+MEDICAL_NUMBER = "120"
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    number: str
+    intent: str
+    reason_zh: str
+    patterns: tuple[re.Pattern, ...]
+    also: str | None = None
+    also_if_injured: str | None = None
+    injured: re.Pattern | None = None
+
+
+@dataclass(frozen=True)
+class Emergency:
+    kind: str
+    number: str
+    intent: str
+    reason_zh: str
+    matched: str
+    also: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        return (self.number, *self.also)
+
+
+@dataclass(frozen=True)
+class Rules:
+    kinds: tuple[Kind, ...]
+    past: re.Pattern
+    present: re.Pattern
+    hypothetical: re.Pattern
+    habitual: re.Pattern
+    praise: re.Pattern
+    admin: re.Pattern
+    negation: re.Pattern
+    name_prefix: re.Pattern
+    place_suffix: re.Pattern
+
+
+@lru_cache(maxsize=1)
+def rules() -> Rules:
+    data = yaml.safe_load(DATA.read_text(encoding="utf-8"))
+    kinds = tuple(
+        Kind(name=name, number=str(k["number"]), intent=k["intent"], reason_zh=k["reason_zh"],
+             patterns=tuple(re.compile(p) for p in k["patterns"]),
+             also=str(k["also"]) if k.get("also") else None,
+             also_if_injured=str(k["also_if_injured"]) if k.get("also_if_injured") else None,
+             injured=re.compile(k["injured"]) if k.get("injured") else None)
+        for name, k in data["kinds"].items())
+    v = data["vetoes"]
+    return Rules(
+        kinds=kinds, past=re.compile(v["past"]), present=re.compile(v["present"]),
+        hypothetical=re.compile(v["hypothetical"]), habitual=re.compile(v["habitual"]), praise=re.compile(v["praise"]),
+        admin=re.compile(v["admin"]), negation=re.compile(f"(?:{v['negation']})$"),
+        name_prefix=re.compile(f"(?:{v['name_prefix']})[\u4e00-\u9fff]{{0,2}}$"),
+        place_suffix=re.compile(f"^(?:{v['place_suffix']})"))
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
+
+
+def _sentence_bounds(text: str, pos: int) -> tuple[int, int]:
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.end() <= pos:
+            start = m.end()
+        else:
+            return start, m.start()
+    return start, len(text)
+
+
+def veto(text: str, start: int, end: int, r: Rules | None = None) -> str | None:
+    """Why the match text[start:end] is not an emergency now, or None when it is."""
+    r = r or rules()
+    s0, s1 = _sentence_bounds(text, start)
+    before, after = text[s0:start], text[end:s1]
+    sentence = text[s0:s1]
+    if r.negation.search(before[-2:]) or r.negation.search(before[-1:]):
+        return "negation"
+    if r.name_prefix.search(before[-4:]) and end - start <= 3:
+        return "name"
+    if end - start <= 2 and r.place_suffix.search(after):
+        return "place"
+    if r.praise.search(sentence):
+        return "praise"
+    upto = text[s0:end]   # markers inside the match count too ("三轮车上个月让人撞了")
+    last_past = None
+    for m in r.past.finditer(upto):
+        last_past = m
+    if last_past is not None and not r.present.search(upto, last_past.end()):
+        return "past"
+    last_hypo = None
+    for m in r.hypothetical.finditer(before):
+        last_hypo = m
+    if last_hypo is not None and not r.present.search(before, last_hypo.end()):
+        return "hypothetical"
+    if r.habitual.search(sentence) and not r.present.search(sentence):
+        return "habitual"
+    # An administrative question about the event ("交通事故认定书怎么拿"): the admin words
+    # come after it; "我想问补贴，我老伴突然晕倒了" asks nothing about the fall.
+    if r.admin.search(after) and not r.present.search(sentence):
+        return "admin"
+    return None
+
+
+def detect(text: str) -> Emergency | None:
+    """The emergency in `text`, or None (see the module docstring)."""
+    r = rules()
+    t = normalise(text)
+    if not t or t.startswith("/"):
+        return None
+    found: list[tuple[Kind, str]] = []
+    for kind in r.kinds:
+        for pattern in kind.patterns:
+            hit = next((m for m in pattern.finditer(t) if m.end() > m.start()
+                        and veto(t, m.start(), m.end(), r) is None), None)
+            if hit:
+                found.append((kind, hit.group(0)))
+                break
+    if not found:
+        return None
+    kind, matched = found[0]
+    also: list[str] = []
+    if kind.also:
+        also.append(kind.also)
+    if kind.also_if_injured and (any(k.number == MEDICAL_NUMBER for k, _ in found[1:])
+                                 or (kind.injured is not None and kind.injured.search(t))):
+        also.append(kind.also_if_injured)
+    for k, _ in found[1:]:
+        if k.number != kind.number and k.number not in also and not kind.also_if_injured:
+            also.append(k.number)
+    return Emergency(kind=kind.name, number=kind.number, intent=kind.intent, reason_zh=kind.reason_zh,
+                     matched=matched, also=tuple(also))
+
+
+def explain(text: str) -> list[dict]:
+    """Every candidate match with its kind and, when dropped, the near-miss reason (for staff)."""
+    r, t, out = rules(), normalise(text), []
+    for kind in r.kinds:
+        for pattern in kind.patterns:
+            for m in pattern.finditer(t):
+                if m.end() > m.start():
+                    out.append({"kind": kind.name, "number": kind.number, "matched": m.group(0),
+                                "veto": veto(t, m.start(), m.end(), r)})
+    return out

@@ -1,0 +1,30 @@
+"""Matters ranked over the whole catalogue (bot/nlu/matter.py), without any trained model."""
+import pytest
+
+from bot.nlu.matter import aspect_intent, decide
+
+
+@pytest.mark.parametrize("text,matter", [
+    ("我身份证丢了", "gongan.idcard_reissue"),
+    ("我想办个残疾证", "canlian.disability_card"),
+    ("身份证到期了要换", "gongan.idcard_renewal"),
+    ("俺娘八十了，那个高龄今天咋领", "minzheng.elderly_allowance"),
+    ("家里困难，想申请低保", "minzheng.dibao"),
+])
+def test_best_matter(text, matter):
+    _intent, best, _alt, _hits = decide(text, None, 0.0, False)
+    assert best.matter_id == matter
+
+
+def test_names_in_a_form_are_not_matters():
+    assert decide("他叫张德贵", None, 0.0, False)[1] is None
+
+
+def test_a_rule_decided_act_keeps_its_intent():
+    assert decide("我身份证丢了", "affirm", 1.0, True)[0] is None
+
+
+@pytest.mark.parametrize("text,intent", [("办低保要带啥", "ask_materials"), ("补身份证多少钱", "ask_fee"),
+                                         ("残疾证在哪办", "ask_where"), ("我想办低保", "ask_matter")])
+def test_aspect(text, intent):
+    assert aspect_intent(text) == intent
