@@ -30,6 +30,8 @@ sys.path.insert(0, str(ROOT))
 DATA = ROOT / "bench" / "data" / "understanding"
 OUT = ROOT / "docs" / "benchmarks" / "understanding.md"
 EMERGENCY_INTENTS = {"emergency_fire", "emergency_medical", "emergency_police", "emergency_traffic"}
+# "如果现在有人……，请马上打120。不是的话，您接着说。": the number is named, the conversation goes on.
+CHECK_INTENT = "emergency_check"
 
 
 def rows(name: str, split: str) -> list[dict]:
@@ -72,6 +74,11 @@ def numbers(parse: dict) -> set[str]:
     return out | set(found.numbers if found else ())
 
 
+def named(parse: dict, number: str) -> bool:
+    intent = (parse.get("intent") or {}).get("name")
+    return (intent in EMERGENCY_INTENTS or intent == CHECK_INTENT) and number in numbers(parse)
+
+
 def bench_matters(p: Parser, split: str):
     from catalogue.loader import load_catalogue
 
@@ -96,23 +103,26 @@ def bench_matters(p: Parser, split: str):
 
 
 def bench_emergencies(p: Parser, split: str):
-    hit, misses = 0, []
+    hit, firm, misses = 0, 0, []
     em = rows("emergencies", split)
     for r in em:
         parse = p.parse(r["utterance"])
         intent = (parse.get("intent") or {}).get("name")
-        if intent in EMERGENCY_INTENTS and r["number"] in numbers(parse):
+        if named(parse, r["number"]):
             hit += 1
+            firm += intent in EMERGENCY_INTENTS
         else:
             misses.append((r["utterance"], r["kind"], r["number"], intent, sorted(numbers(parse))))
-    false_alarms = []
+    false_alarms, checks = [], []
     nm = rows("near_misses", split)
     for r in nm:
         parse = p.parse(r["utterance"])
         intent = (parse.get("intent") or {}).get("name")
         if intent in EMERGENCY_INTENTS:
             false_alarms.append((r["utterance"], r["kind"], intent))
-    return (hit, len(em), misses), (len(false_alarms), len(nm), false_alarms)
+        elif intent == CHECK_INTENT:
+            checks.append((r["utterance"], r["kind"], intent))
+    return (hit, firm, len(em), misses), (len(false_alarms), len(checks), len(nm), false_alarms + checks)
 
 
 def bench_acts(p: Parser, split: str):
@@ -132,6 +142,12 @@ def rate(a: int, n: int) -> str:
 
 
 def main() -> int:
+    import logging
+
+    logging.disable(logging.INFO)  # Rasa logs every parse at debug level through structlog
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", default="test", choices=["dev", "test", "all"])
     ap.add_argument("--no-write", action="store_true")
@@ -141,7 +157,7 @@ def main() -> int:
     p.latency.clear()
     load = os.getloadavg()
     by, by_style, mmiss = bench_matters(p, args.split)
-    (eh, en, emiss), (fa, fn, falarms) = bench_emergencies(p, args.split)
+    (eh, efirm, en, emiss), (fa, fcheck, fn, falarms) = bench_emergencies(p, args.split)
     acts, amiss = bench_acts(p, args.split)
     a_ok, a_n = sum(v[1] for v in acts.values()), sum(v[0] for v in acts.values())
     lines = [
@@ -161,8 +177,10 @@ def main() -> int:
         f"| matter top-1, ASR slips | {rate(by_style['asr'][1], by_style['asr'][0])} | ≥ 90 % |",
         f"| matter top-1, all | {rate(by_style['all'][1], by_style['all'][0])} | — |",
         f"| matter top-3, all | {rate(by_style['all'][2], by_style['all'][0])} | ≥ 99 % |",
-        f"| emergency recall with the right number | {rate(eh, en)} | 100 % |",
-        f"| false alarms on near-misses | {rate(fa, fn)} | ≤ 0.5 % |",
+        f"| emergency recall: the right number named | {rate(eh, en)} | 100 % |",
+        f"| … of which answered as an emergency outright | {rate(efirm, en)} | — |",
+        f"| false alarms on near-misses (emergency answer) | {rate(fa, fn)} | ≤ 0.5 % |",
+        f"| near-misses asked \"如果现在…请马上打…\" and then served | {rate(fcheck, fn)} | — |",
         f"| dialogue acts | {rate(a_ok, a_n)} | ≥ 97 % |",
         f"| parse latency p50 / p95 | {pct(p.latency, .5):.1f} ms / {pct(p.latency, .95):.1f} ms | p95 ≤ 30 ms |",
         "",
@@ -176,11 +194,11 @@ def main() -> int:
     lines += ["", "Dialogue acts per act:", "", "| act | n | accuracy |", "|---|---|---|"]
     for act, (n, ok) in sorted(acts.items()):
         lines.append(f"| {act} | {n} | {100.0 * ok / n:.1f} % |")
-    lines += ["", f"Misses ({len(mmiss)} matters, {len(emiss)} emergencies, {len(falarms)} false alarms, "
+    lines += ["", f"Misses ({len(mmiss)} matters, {len(emiss)} emergencies, {fa} false alarms, {fcheck} checks, "
               f"{len(amiss)} acts):", "", "```"]
     lines += [f"matter   {u}  want={w} got={g} intent={i}" for u, w, g, i in mmiss]
     lines += [f"emerg    {u}  kind={k} want={n} intent={i} numbers={ns}" for u, k, n, i, ns in emiss]
-    lines += [f"false    {u}  ({k}) -> {i}" for u, k, i in falarms]
+    lines += [f"{'false' if i != CHECK_INTENT else 'check'}    {u}  ({k}) -> {i}" for u, k, i in falarms]
     lines += [f"act      {u}  want={w} got={g}" for u, w, g in amiss]
     lines += ["```", ""]
     text = "\n".join(lines)

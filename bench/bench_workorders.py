@@ -91,7 +91,7 @@ def main() -> int:
     redis_proc = start_embedded_redis(tmp / "redis", redis_port)
     from cryptography.fernet import Fernet
 
-    env = dict(os.environ, PYTHONPATH=str(ROOT), REDIS_URL=f"redis://localhost:{redis_port}/0",
+    env = dict(os.environ, PYTHONPATH=str(ROOT), GOVDESK_DEMO="1", REDIS_URL=f"redis://localhost:{redis_port}/0",
                STAFF_API_PORT=str(api_port), GOVDESK_SECRET_KEY=Fernet.generate_key().decode(),
                GOVDESK_TOKEN_SECRET="bench", LOG_LEVEL="WARNING")
     api = subprocess.Popen([sys.executable, "-m", "workorders.api"], cwd=ROOT, env=env,

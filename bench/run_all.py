@@ -15,6 +15,7 @@ from common.settings import ROOT
 
 BENCHES = {
     "foundation": ["bench.bench_foundation"],
+    "understanding": ["bench.bench_understanding"],
     "catalogue": ["bench.bench_catalogue"],
     "workorders": ["bench.bench_workorders"],
     "classify_dispatch": ["bench.bench_classify", "bench.bench_dispatch"],

@@ -5,8 +5,10 @@ launcher (Ctrl-C / SIGTERM) stops everything it started and nothing else.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.redis_embedded import start_embedded_redis, wait_for_port
-from common.settings import DATA_DIR, PORTS, ROOT, parse_redis_url
+from common.settings import DATA_DIR, PORTS, ROOT, parse_redis_url, rasa_token
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @dataclass
@@ -39,12 +49,23 @@ def service_env(redis_url: str, ports=PORTS, extra: dict | None = None) -> dict:
         REDIS_DB=str(target.db),
         REDIS_PASSWORD=target.password,
         RASA_PORT=str(ports.rasa),
+        RASA_INTERNAL_PORT=str(ports.rasa_internal),
+        RASA_TOKEN=rasa_token(),
+        # rasa-sdk's Sanic binds here: the action server is reachable from this host only.
+        SANIC_HOST=os.environ.get("ACTION_HOST", "127.0.0.1"),
+        EDGE_DIR=str(ROOT / "edge"),
+        EDGE_BIND=os.environ.get("EDGE_BIND", "127.0.0.1"),
+        RASA_BACKEND=f"127.0.0.1:{ports.rasa_internal}",
+        EDGE_MAX_BODY=os.environ.get("EDGE_MAX_BODY", "8192"),
+        EDGE_MAX_VOICE_BODY=os.environ.get("EDGE_MAX_VOICE_BODY", str(2 * 1024 * 1024)),
+        EDGE_RATE_10S=os.environ.get("EDGE_RATE_10S", "200"),
         ACTION_PORT=str(ports.actions),
         STAFF_API_PORT=str(ports.staff_api),
         VOICE_PORT=str(ports.voice),
         AUDIOSOCKET_PORT=str(ports.audiosocket),
         ACTION_ENDPOINT_URL=f"http://localhost:{ports.actions}/webhook",
-        RASA_URL=f"http://localhost:{ports.rasa}",
+        RASA_URL=f"http://127.0.0.1:{ports.rasa_internal}",
+        RASA_PUBLIC_URL=f"http://localhost:{ports.rasa}",
         STAFF_API_URL=f"http://localhost:{ports.staff_api}",
         PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
         # Rasa must not phone home (no internet here) and must not prompt.
@@ -61,11 +82,17 @@ def core_services(model: Path, ports=PORTS) -> list[Service]:
     services = [
         Service("actions", [py, "-m", "rasa_sdk", "--actions", "bot.actions", "--port", str(ports.actions)],
                 f"http://localhost:{ports.actions}/health", ports.actions),
-        Service("rasa", [py, "-m", "rasa", "run", "--enable-api", "--cors", "*",
-                         "--port", str(ports.rasa), "--model", str(model),
+        # Rasa on loopback with a token on its HTTP API (conversations, model, training);
+        # callers and WeChat reach its channels only through the edge below.
+        Service("rasa", [py, "-m", "rasa", "run", "--enable-api", "--auth-token", rasa_token(),
+                         "--interface", "127.0.0.1", "--port", str(ports.rasa_internal), "--model", str(model),
                          "--endpoints", str(ROOT / "endpoints.yml"),
                          "--credentials", str(ROOT / "credentials.yml")],
-                f"http://localhost:{ports.rasa}/status", ports.rasa),
+                f"http://127.0.0.1:{ports.rasa_internal}/status?token={rasa_token()}", ports.rasa_internal),
+        # The public edge: HAProxy with path/method allow-lists, body and header limits,
+        # a sane Content-Length and per-client rate limits (edge/haproxy.cfg).
+        Service("edge", [shutil.which("haproxy") or "haproxy", "-db", "-f", str(ROOT / "edge" / "haproxy.cfg")],
+                f"http://localhost:{ports.rasa}/", ports.rasa),
     ]
     return services
 
@@ -155,6 +182,8 @@ class Stack:
     def start(self) -> "Stack":
         from common.training import ensure_model
 
+        if not self.ports.rasa_internal:
+            self.ports = dataclasses.replace(self.ports, rasa_internal=free_port())
         self.start_redis()
         if self.model is None:
             self.model = ensure_model()
@@ -188,7 +217,11 @@ class Stack:
 
 
 def main() -> int:
-    stack = Stack(log_dir=DATA_DIR / "logs")
+    # `make run` is the local demonstration: demo staff accounts are on unless the operator
+    # configured real ones (GOVDESK_STAFF_USERS/_FILE) or said GOVDESK_DEMO=0.
+    demo = os.environ.get("GOVDESK_DEMO") or (
+        "0" if os.environ.get("GOVDESK_STAFF_USERS") or os.environ.get("GOVDESK_STAFF_USERS_FILE") else "1")
+    stack = Stack(log_dir=DATA_DIR / "logs", extra_env={"GOVDESK_DEMO": demo})
     stopping = False
 
     def _stop(signum, frame):  # noqa: ARG001
@@ -202,12 +235,14 @@ def main() -> int:
         print("\n政务智能前台 is up / 已启动:", flush=True)
         print(f"  Rasa REST channel : POST http://localhost:{stack.ports.rasa}/webhooks/rest/webhook  "
               '{"sender": "u1", "message": "你好"}')
-        print(f"  Rasa HTTP API     : http://localhost:{stack.ports.rasa}/")
+        print(f"  Rasa HTTP API     : http://127.0.0.1:{stack.ports.rasa_internal}/  (loopback, ?token=$RASA_TOKEN)")
         for s in stack.services:
             if s.name in ("staff-api", "voice"):
                 print(f"  {s.name:<17} : http://localhost:{s.port}/")
         print(f"  Redis             : {stack.redis_url}")
         print(f"  Logs              : {stack.log_dir}")
+        if demo == "1":
+            print("  演示账号已开启 / demo staff accounts ON (GOVDESK_DEMO=1; set GOVDESK_STAFF_USERS for real ones)")
         print("Ctrl-C to stop / 按 Ctrl-C 停止", flush=True)
         while not stopping:
             for s in stack.services:

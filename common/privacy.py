@@ -42,16 +42,51 @@ def mask_name(name: str | None) -> str:
     return name[:keep] + "*" * (len(name) - keep)
 
 
+# Digits as people and recognisers write them: Arabic, full-width, spoken Chinese (幺 1, 两 2,
+# 洞 0, 拐 7, 勾 9), possibly split by spaces or dashes ("138 0000 1111", "幺三八…").
+_DIGITS = "0123456789０１２３４５６７８９零〇一二三四五六七八九幺两洞拐勾"
+_DIGIT_VALUES = "0123456789" * 2 + "00123456789" + "1207" + "9"
+_TO_DIGIT = {c: v for c, v in zip(_DIGITS, _DIGIT_VALUES)}
+_D = "[" + _DIGITS + "]"
+_NUMBER_RUN = re.compile(rf"(?<![0-9０-９]){_D}(?:[\s\-－—·]{{0,2}}{_D}){{6,}}(?:[\s]?[XxＸｘ叉])?(?![0-9０-９])")
+# Names said after 我叫/他叫/名字是…: the surname stays (张*), the rest is masked.
+_NAME = re.compile(r"((?:我|俺|他|她|老人|我妈|我爸|我爱人|我老伴)?(?:叫|名叫|名字叫|名字是|姓名是))"
+                   r"(?!不|救|人|个|车|醒|他|她|我|你|啥|什么|了)([\u4e00-\u9fff])([\u4e00-\u9fff]{1,3}?)"
+                   r"(?=$|[，。,.!！?？\s的是了吧呢啊嘛，]|[0-9一二三四五六七八九幺])")
+
+
+def _mask_number_run(m: re.Match) -> str:
+    raw = m.group(0)
+    digits = "".join(_TO_DIGIT.get(c, "X" if c in "XxＸｘ叉" else "") for c in raw)
+    n = len(digits)
+    if n in (15, 18) and digits[0] != "0" and digits[:-1].isdigit():
+        return digits[:6] + "*" * (n - 10) + digits[-4:]
+    if n == 11 and digits[0] == "1" and digits[1] in "3456789":
+        return digits[:3] + "****" + digits[-4:]
+    if n == 13 and digits.startswith("861") and digits[3] in "3456789":
+        return digits[:5] + "****" + digits[-4:]
+    if 10 <= n <= 12 and digits[0] == "0" and not digits.startswith("00"):
+        return digits[:4] + "*" * (n - 6) + digits[-2:]      # landline with area code
+    return raw
+
+
 def mask_text(text: str) -> str:
-    """Mask every ID or mobile number found inside free text."""
+    """Mask every ID, mobile or landline number and every name said after 我叫 in free text.
+
+    The one masking function for logs, screens, events and stored free text. Numbers are
+    found however they are written (Arabic, full-width, Chinese spoken digits, with spaces
+    or dashes); 17-digit work-order references and shorter numbers are left alone.
+    """
     if not text:
         return text
     text = ID_RE.sub(lambda m: m.group(1) + "*" * 8 + m.group(3) + m.group(4), text)
-    return PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+    text = PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+    text = _NUMBER_RUN.sub(_mask_number_run, text)
+    return _NAME.sub(lambda m: m.group(1) + m.group(2) + "*" * len(m.group(3)), text)
 
 
 class MaskingFilter(logging.Filter):
-    """Attach to handlers so that no ID or phone number reaches a log file."""
+    """Attach to handlers so that no ID, phone or name reaches a log: message, exception and stack."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -61,16 +96,27 @@ class MaskingFilter(logging.Filter):
         masked = mask_text(message)
         if masked != message:
             record.msg, record.args = masked, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_text(record.stack_info)
         return True
 
 
 def install_log_masking() -> None:
+    """Mask on every handler of the root logger and of loggers that do not propagate
+    (Rasa and Sanic configure their own), and on handlers added later through the factory."""
     root = logging.getLogger()
-    for handler in root.handlers or [logging.StreamHandler()]:
-        handler.addFilter(MaskingFilter())
     if not root.handlers:
         root.addHandler(logging.StreamHandler())
-        root.handlers[0].addFilter(MaskingFilter())
+    loggers = [root] + [lg for lg in logging.Logger.manager.loggerDict.values()
+                        if isinstance(lg, logging.Logger) and lg.handlers]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if not any(isinstance(f, MaskingFilter) for f in handler.filters):
+                handler.addFilter(MaskingFilter())
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,8 @@ def _int(name: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class Ports:
-    rasa: int = _int("RASA_PORT", 5005)
+    rasa: int = _int("RASA_PORT", 5005)           # the public edge (edge/haproxy.cfg) in front of Rasa
+    rasa_internal: int = _int("RASA_INTERNAL_PORT", 0)  # Rasa itself, loopback only; 0: a free port
     actions: int = _int("ACTION_PORT", 5055)
     staff_api: int = _int("STAFF_API_PORT", 8000)
     voice: int = _int("VOICE_PORT", 8765)
@@ -60,7 +61,19 @@ def redis_url() -> str:
 
 
 def rasa_url() -> str:
+    """Rasa itself (loopback, set by the launcher); its HTTP API needs rasa_token()."""
     return os.environ.get("RASA_URL", f"http://localhost:{PORTS.rasa}")
+
+
+def rasa_token() -> str:
+    """Token of Rasa's HTTP API (`rasa run --auth-token`): env RASA_TOKEN, else derived from
+    the project secret, so every process of one installation agrees with no setup."""
+    token = os.environ.get("RASA_TOKEN")
+    if token:
+        return token
+    from common.privacy import derive_key
+
+    return derive_key("rasa-api").hex()
 
 
 def staff_api_url() -> str:
@@ -69,3 +82,14 @@ def staff_api_url() -> str:
 
 def voice_url() -> str:
     return os.environ.get("VOICE_URL", f"http://localhost:{PORTS.voice}")
+
+
+def rest_channel_token() -> str:
+    """Header X-Govdesk-Channel-Token of internal callers of the REST channel (voice gateway,
+    staff API): with it `metadata.caller` is trusted (connectors/resilient_rest.py)."""
+    token = os.environ.get("GOVDESK_CHANNEL_TOKEN")
+    if token:
+        return token
+    from common.privacy import derive_key
+
+    return derive_key("rest-channel").hex()

@@ -6,6 +6,13 @@ such a failure becomes a short apology plus a hand-off event, so every channel
 built on the REST webhook (voice gateway, consoles) can put a person on the line.
 Registered in credentials.yml under its module path; its name stays "rest" so the
 URL is the standard /webhooks/rest/webhook.
+
+Bounds and trust (issue 12): a message longer than MAX_MESSAGE_CHARS is not parsed (NLU
+memory grows with the square of its length); the caller hears a short Chinese sentence.
+`metadata.caller` (the phone a call comes from, which unlocks "my orders") is kept only when
+the request carries the internal channel token (header X-Govdesk-Channel-Token: the voice
+gateway and staff API, which know the number from the PBX or a verified login); from anyone
+else it is dropped, so knowing a phone number lists nothing.
 """
 from __future__ import annotations
 
@@ -20,6 +27,12 @@ from rasa.core.channels.rest import RestInput
 logger = logging.getLogger(__name__)
 
 APOLOGY = "抱歉，系统出了点问题。我马上为您转人工，请不要挂机。"
+MAX_MESSAGE_CHARS = 500
+TOO_LONG = "您说的话太长了。请分几句说，一次说一件事。"
+TRUSTED_METADATA = ("caller",)
+
+
+from common.settings import rest_channel_token as channel_token  # noqa: E402 - one home for the token
 
 
 async def action_server_alive(timeout: float = 1.5) -> bool:
@@ -39,9 +52,23 @@ class ResilientRestInput(RestInput):
     def name(cls) -> str:
         return "rest"
 
+    def get_metadata(self, request):
+        metadata = super().get_metadata(request)
+        if not isinstance(metadata, dict):
+            return metadata
+        import hmac
+
+        given = request.headers.get("X-Govdesk-Channel-Token", "")
+        if not (given and hmac.compare_digest(given, channel_token())):
+            metadata = {k: v for k, v in metadata.items() if k not in TRUSTED_METADATA}
+        return metadata
+
     def blueprint(self, on_new_message):
         async def guarded(message: UserMessage) -> None:
             collector = message.output_channel
+            if isinstance(message.text, str) and len(message.text) > MAX_MESSAGE_CHARS:
+                await collector.send_text_message(message.sender_id, TOO_LONG)
+                return
             before = len(getattr(collector, "messages", []))
             failed = False
             try:

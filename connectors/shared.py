@@ -4,6 +4,7 @@ voice gateway upload, and turning Rasa's bot messages into channel replies.
 from __future__ import annotations
 
 import asyncio
+import os
 import hashlib
 import hmac
 import logging
@@ -69,6 +70,14 @@ def mask_openid(openid: str) -> str:
     return (openid[:4] + "****" + openid[-2:]) if len(openid) > 8 else "****"
 
 
+def voice_channel_token() -> str:
+    """The voice gateway's channel token (voice/security.py): env VOICE_CHANNEL_TOKEN, else the
+    same key derived from the project secret, so connectors and gateway agree with no setup."""
+    from common.privacy import derive_key
+
+    return os.environ.get("VOICE_CHANNEL_TOKEN") or derive_key("voice-channel-token").hex()
+
+
 async def voice_turn(voice_url: str, audio: bytes, content_type: str, sender_id: str,
                      channel: str) -> dict | None:
     """Send a voice message to the voice gateway's HTTP upload, which runs the turn.
@@ -83,7 +92,8 @@ async def voice_turn(voice_url: str, audio: bytes, content_type: str, sender_id:
     try:
         async with http().post(f"{voice_url.rstrip('/')}/api/utterance", data=audio,
                                params={"sender": sender_id, "channel": channel, "audio": "0"},
-                               headers={"Content-Type": content_type or "application/octet-stream"},
+                               headers={"Content-Type": content_type or "application/octet-stream",
+                                        "Authorization": f"Bearer {voice_channel_token()}"},
                                timeout=aiohttp.ClientTimeout(total=30)) as resp:
             if resp.status != 200:
                 log.warning("voice gateway answered HTTP %s", resp.status)

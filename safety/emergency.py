@@ -55,6 +55,9 @@ class Rules:
     present: re.Pattern
     hypothetical: re.Pattern
     habitual: re.Pattern
+    thing: re.Pattern
+    resolved: re.Pattern
+    idiom: re.Pattern
     praise: re.Pattern
     admin: re.Pattern
     negation: re.Pattern
@@ -75,7 +78,7 @@ def rules() -> Rules:
     v = data["vetoes"]
     return Rules(
         kinds=kinds, past=re.compile(v["past"]), present=re.compile(v["present"]),
-        hypothetical=re.compile(v["hypothetical"]), habitual=re.compile(v["habitual"]), praise=re.compile(v["praise"]),
+        hypothetical=re.compile(v["hypothetical"]), habitual=re.compile(v["habitual"]), thing=re.compile(v["thing"]), resolved=re.compile(v["resolved"]), idiom=re.compile(v["idiom"]), praise=re.compile(v["praise"]),
         admin=re.compile(v["admin"]), negation=re.compile(f"(?:{v['negation']})$"),
         name_prefix=re.compile(f"(?:{v['name_prefix']})[\u4e00-\u9fff]{{0,2}}$"),
         place_suffix=re.compile(f"^(?:{v['place_suffix']})"))
@@ -95,6 +98,18 @@ def _sentence_bounds(text: str, pos: int) -> tuple[int, int]:
     return start, len(text)
 
 
+# Who it happened to: the last of these before the words decides between a person and a thing.
+_PERSON = re.compile(r"人|孩子|娃|老人|爸|妈|爹|娘|老伴|老公|老婆|儿子|女儿|爷|奶|我|他|她|婆|公|姐|哥|弟|妹")
+_THING_AFTER = re.compile(r"^[^，。]{0,2}(一只|一条|一头|只|条)(狗|猫|鸡|鸭|羊|猪|牛)")
+
+
+def _last(pattern: re.Pattern, text: str, default=None):
+    found = default
+    for m in pattern.finditer(text):
+        found = m.start()
+    return found
+
+
 def veto(text: str, start: int, end: int, r: Rules | None = None) -> str | None:
     """Why the match text[start:end] is not an emergency now, or None when it is."""
     r = r or rules()
@@ -109,6 +124,17 @@ def veto(text: str, start: int, end: int, r: Rules | None = None) -> str | None:
         return "place"
     if r.praise.search(sentence):
         return "praise"
+    if r.idiom.search(sentence):
+        return "idiom"
+    thing = _last(r.thing, before[-8:])
+    if thing is not None and thing > _last(_PERSON, before[-8:], default=-1):
+        return "thing"
+    if _THING_AFTER.search(after[:8]):
+        return "thing"
+    if r.resolved.search(sentence) and not r.present.search(text[s0:start]):
+        return "resolved"
+    if after.startswith("过") and not r.present.search(sentence):
+        return "past"
     upto = text[s0:end]   # markers inside the match count too ("三轮车上个月让人撞了")
     last_past = None
     for m in r.past.finditer(upto):
@@ -116,15 +142,15 @@ def veto(text: str, start: int, end: int, r: Rules | None = None) -> str | None:
     if last_past is not None and not r.present.search(upto, last_past.end()):
         return "past"
     last_hypo = None
-    for m in r.hypothetical.finditer(before):
+    for m in r.hypothetical.finditer(upto):
         last_hypo = m
-    if last_hypo is not None and not r.present.search(before, last_hypo.end()):
+    if last_hypo is not None and not r.present.search(upto, last_hypo.end()):
         return "hypothetical"
     if r.habitual.search(sentence) and not r.present.search(sentence):
         return "habitual"
     # An administrative question about the event ("交通事故认定书怎么拿"): the admin words
     # come after it; "我想问补贴，我老伴突然晕倒了" asks nothing about the fall.
-    if r.admin.search(after) and not r.present.search(sentence):
+    if r.admin.search(after) and not r.present.search(text[s0:end]):
         return "admin"
     return None
 

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
-DEB_PACKAGES="espeak-ng sox libsox-fmt-all ffmpeg chromium fonts-wqy-microhei"
+DEB_PACKAGES="espeak-ng sox libsox-fmt-all ffmpeg chromium fonts-wqy-microhei haproxy"
 
 missing=""
 for pkg in $DEB_PACKAGES; do

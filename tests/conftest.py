@@ -85,15 +85,17 @@ def trained_model():
 
 @pytest.fixture(scope="session")
 def stack_ports() -> Ports:
-    return Ports(rasa=free_port(), actions=free_port(), staff_api=free_port(), voice=free_port(),
+    return Ports(rasa=free_port(), rasa_internal=free_port(), actions=free_port(), staff_api=free_port(),
+                 voice=free_port(),
                  audiosocket=free_port(), redis=free_port())
 
 
 @pytest.fixture(scope="session")
 def stack(trained_model, redis_server, stack_ports, tmp_path_factory, monkeypatch_session):
     monkeypatch_session.setenv("REDIS_URL", redis_server.url)
+    # Demo accounts (clerk/clerk123 ...) exist only in demo mode (workorders/auth.py).
     s = Stack(ports=stack_ports, data_dir=tmp_path_factory.mktemp("stack"), model=trained_model,
-              log_dir=ARTIFACTS / "logs")
+              log_dir=ARTIFACTS / "logs", extra_env={"GOVDESK_DEMO": "1"})
     s.start()
     yield s
     s.stop()
@@ -106,18 +108,31 @@ def monkeypatch_session():
     mp.undo()
 
 
-def post_json(url: str, payload: dict, timeout: float = 60) -> object:
+def post_json(url: str, payload: dict, timeout: float = 60, headers: dict | None = None) -> object:
     req = urllib.request.Request(url, data=json.dumps(payload).encode(),
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json", **(headers or {})})
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         return json.loads(resp.read())
+
+
+def rasa_api(api_base: str, path: str) -> str:
+    """URL of a Rasa HTTP API path on the loopback server, with the installation's token."""
+    from common.settings import rasa_token
+
+    sep = "&" if "?" in path else "?"
+    return f"{api_base}{path}{sep}token={rasa_token()}"
 
 
 class RestConversation:
     """One caller talking to the real Rasa server through the REST channel."""
 
-    def __init__(self, base_url: str, sender: str | None = None, metadata: dict | None = None):
-        self.base_url = base_url
+    def __init__(self, base_url: str, sender: str | None = None, metadata: dict | None = None,
+                 api_url: str | None = None, trusted: bool | None = None):
+        self.base_url = base_url          # the public edge: channels only
+        self.api_url = api_url or base_url  # Rasa itself on loopback: the HTTP API, with its token
+        # A conversation that names the calling number plays the voice gateway, which may:
+        # it sends the internal channel token (connectors/resilient_rest.py).
+        self.trusted = ("caller" in (metadata or {})) if trusted is None else trusted
         self.sender = sender or f"test-{uuid.uuid4().hex[:10]}"
         self.metadata = metadata or {}
         self.replies: list[list[dict]] = []
@@ -126,7 +141,12 @@ class RestConversation:
         payload = {"sender": self.sender, "message": text}
         if self.metadata:
             payload["metadata"] = self.metadata
-        reply = post_json(f"{self.base_url}/webhooks/rest/webhook", payload)
+        headers = {}
+        if self.trusted:
+            from common.settings import rest_channel_token
+
+            headers["X-Govdesk-Channel-Token"] = rest_channel_token()
+        reply = post_json(f"{self.base_url}/webhooks/rest/webhook", payload, headers=headers)
         self.replies.append(reply)
         return reply
 
@@ -135,15 +155,17 @@ class RestConversation:
         return "".join(m.get("text", "") for m in self.say(text))
 
     def tracker(self) -> dict:
-        with urllib.request.urlopen(f"{self.base_url}/conversations/{self.sender}/tracker") as resp:
+        with urllib.request.urlopen(rasa_api(self.api_url, f"/conversations/{self.sender}/tracker")) as resp:
             return json.loads(resp.read())
 
 
 @pytest.fixture
 def conversation(stack):
     base = f"http://localhost:{stack.ports.rasa}"
+    api = f"http://127.0.0.1:{stack.ports.rasa_internal}"
 
-    def make(sender: str | None = None, metadata: dict | None = None) -> RestConversation:
-        return RestConversation(base, sender, metadata)
+    def make(sender: str | None = None, metadata: dict | None = None,
+             trusted: bool | None = None) -> RestConversation:
+        return RestConversation(base, sender, metadata, api_url=api, trusted=trusted)
 
     return make

@@ -53,3 +53,17 @@ class VoiceConfig:
     # HTTP upload
     max_upload_bytes: int = field(default_factory=lambda: _i("VOICE_MAX_UPLOAD", 2 * 1024 * 1024))
     event_log_size: int = 200
+    # Safety limits (voice/security.py, voice/audio.py): see docs in voice/README.md
+    token: str | None = field(default_factory=lambda: os.environ.get("VOICE_TOKEN") or None, repr=False)
+    channel_token: str | None = field(default_factory=lambda: os.environ.get("VOICE_CHANNEL_TOKEN") or None,
+                                      repr=False)
+    audiosocket_allow: str = field(default_factory=lambda: os.environ.get(
+        "VOICE_AUDIOSOCKET_ALLOW", "127.0.0.0/8,::1"))
+    max_calls: int = field(default_factory=lambda: _i("VOICE_MAX_CALLS", 20))
+    max_audio_s: float = field(default_factory=lambda: _f("VOICE_MAX_AUDIO_S", 30.0))
+    max_queued_turns: int = field(default_factory=lambda: _i("VOICE_MAX_QUEUED_TURNS", 4))
+    header_timeout_s: float = field(default_factory=lambda: _f("VOICE_HEADER_TIMEOUT_S", 10.0))
+    read_timeout_s: float = field(default_factory=lambda: _f("VOICE_READ_TIMEOUT_S", 30.0))
+    keepalive_s: float = field(default_factory=lambda: _f("VOICE_KEEPALIVE_S", 15.0))
+    tts_cache_ttl_s: float = field(default_factory=lambda: _f("VOICE_TTS_CACHE_TTL_S", 30 * 86400.0))
+    tts_cache_max_mb: float = field(default_factory=lambda: _f("VOICE_TTS_CACHE_MAX_MB", 100.0))

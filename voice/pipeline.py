@@ -8,6 +8,11 @@ frame, paced in real time by the session), ``send_event(dict)``, ``close()``.
 Flow per caller turn: VAD end-of-turn -> ASR (executor) -> front end -> Rasa REST ->
 hand-off / emergency handling -> TTS sentence by sentence (synthesis overlaps playback)
 -> paced playback, cancelled at once when the caller speaks (barge-in).
+
+Bounded per call: at most ``VOICE_MAX_QUEUED_TURNS`` (4) turns wait for the bot
+(``TurnQueue``: when full the oldest waiting audio turn is dropped, a hand-off never),
+an utterance is cut at ``VOICE_MAX_UTTERANCE_S`` (15 s), the pre-roll at ~300 ms and a
+keyed number at ``MAX_DTMF_DIGITS`` digits.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import asyncio
 import logging
 import re
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from common.privacy import caller_key, mask_text
@@ -34,9 +40,52 @@ ELDERLY_OFFER_TEXT = "您要是觉得跟我说话不方便，可以说“转人�
 FAIL_OFFER_TEXT = "不好意思，我没听清。您可以说“转人工”或者按0找工作人员，也可以再说一遍。"
 GOODBYE_TEXT = "您好像不在了，我先挂了。有事请再打过来，再见。"
 DTMF_PROMPT_TEXT = "好的，请按号码，按井号键结束。"
+BUSY_TEXT = "您好，现在线路繁忙，请稍后再拨。"
+MAX_DTMF_DIGITS = 32
 NOT_UNDERSTOOD = ("没听明白", "您是想问")
 _ELDERLY_RE = re.compile(r"(六十[五六七八九]|[七八九]十|[七八九]十多|6[5-9]|[7-9][0-9]|1[0-1][0-9])岁|年纪大|老年人|上了年纪")
 FRAME_MS = 20
+
+
+class TurnQueue:
+    """Bounded FIFO of turns waiting for the bot.
+
+    ``put_nowait`` never blocks and never grows past ``maxsize``: when full it drops the
+    oldest audio turn (else the oldest turn that is not a hand-off) and returns it.
+    """
+
+    def __init__(self, maxsize: int = 4):
+        self.maxsize = max(1, int(maxsize))
+        self._items: deque = deque()
+        self._ready = asyncio.Event()
+        self.dropped = 0
+
+    def put_nowait(self, item: tuple):
+        dropped = None
+        if len(self._items) >= self.maxsize:
+            victims = [i for i, it in enumerate(self._items) if it[0] == "audio"] or \
+                [i for i, it in enumerate(self._items) if it[0] != "handoff"] or [0]
+            dropped = self._items[victims[0]]
+            del self._items[victims[0]]
+            self.dropped += 1
+        self._items.append(item)
+        self._ready.set()
+        return dropped
+
+    async def put(self, item: tuple):
+        return self.put_nowait(item)
+
+    async def get(self) -> tuple:
+        while not self._items:
+            self._ready.clear()
+            await self._ready.wait()
+        return self._items.popleft()
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items)
 
 
 class CallSink:
@@ -92,7 +141,7 @@ class CallSession:
         self._preroll: list[bytes] = []
         self._utterance: list[bytes] = []
         self._utt_bytes = 0
-        self._turns: asyncio.Queue = asyncio.Queue()
+        self._turns = TurnQueue(getattr(self.cfg, "max_queued_turns", 4))
         self._playback: asyncio.Task | None = None
         self._tasks: list[asyncio.Task] = []
         self._last_activity = time.monotonic()
@@ -111,7 +160,7 @@ class CallSession:
         if self.vad is not None:
             self._tasks.append(asyncio.create_task(self._silence_watchdog()))
         if send_call_start:
-            await self._turns.put(("text", "/call_start"))
+            self._enqueue(("text", "/call_start"))
 
     async def hangup(self) -> None:
         """The caller hung up (or the transport died): stop everything, never raise."""
@@ -171,13 +220,23 @@ class CallSession:
             pcm = b"".join(self._utterance)
             self._spec = (len(pcm), asyncio.create_task(self.s.recognize(pcm, self.expectation)))
 
+    def _enqueue(self, item: tuple) -> None:
+        dropped = self._turns.put_nowait(item)
+        if dropped is None:
+            return
+        if dropped[0] == "audio" and dropped[1][1] is not None:
+            dropped[1][1].cancel()             # its speculative ASR is not needed any more
+        log.warning("call %s: %d turns waiting, oldest %s turn dropped", self.call_id,
+                    self._turns.qsize(), dropped[0])
+        self.record.log({"type": "turn_dropped", "kind": dropped[0]})
+
     def _finish_utterance(self) -> None:
         pcm = b"".join(self._utterance)
         self._utterance, self._utt_bytes = [], 0
         self.speech_end_at = time.monotonic()
         spec, self._spec = self._spec, None
         if len(pcm) >= 32000 * 0.2:
-            self._turns.put_nowait(("audio", (pcm, spec[1] if spec else None)))
+            self._enqueue(("audio", (pcm, spec[1] if spec else None)))
         elif spec:
             spec[1].cancel()
 
@@ -192,18 +251,18 @@ class CallSession:
             if digit == "#":
                 digits, self._dtmf = self._dtmf, None
                 if digits:
-                    await self._turns.put(("text", digits))
+                    self._enqueue(("text", digits))
             elif digit == "*":
                 self._dtmf = ""
-            elif digit.isdigit():
+            elif digit.isdigit() and len(self._dtmf) < MAX_DTMF_DIGITS:
                 self._dtmf += digit
             return
         if digit == "0" and self.expectation != DIGITS:
-            await self._turns.put(("handoff", "dtmf_0"))
+            self._enqueue(("handoff", "dtmf_0"))
         elif digit.isdigit():
             self._dtmf = digit           # keying a number; '#' ends it
         elif digit == "*":
-            await self._turns.put(("text", "再说一遍"))
+            self._enqueue(("text", "再说一遍"))
 
     # ------------------------------------------------------------ turns
     async def _turn_worker(self) -> None:

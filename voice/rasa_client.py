@@ -28,7 +28,10 @@ class RasaClient:
         payload = {"sender": sender, "message": text, "metadata": metadata}
         try:
             s = await self.session()
-            async with s.post(f"{self.base_url}/webhooks/rest/webhook", json=payload) as resp:
+            from common.settings import rest_channel_token as channel_token
+
+            async with s.post(f"{self.base_url}/webhooks/rest/webhook", json=payload,
+                              headers={"X-Govdesk-Channel-Token": channel_token()}) as resp:
                 if resp.status != 200:
                     raise RasaUnavailable(f"Rasa answered HTTP {resp.status}")
                 data = await resp.json(content_type=None)
@@ -40,7 +43,10 @@ class RasaClient:
         """Slots and latest message (no events); {} when unavailable."""
         try:
             s = await self.session()
-            url = f"{self.base_url}/conversations/{quote(sender, safe='')}/tracker?include_events=NONE"
+            from common.settings import rasa_token
+
+            url = (f"{self.base_url}/conversations/{quote(sender, safe='')}/tracker"
+                   f"?include_events=NONE&token={quote(rasa_token(), safe='')}")
             async with s.get(url, timeout=aiohttp.ClientTimeout(total=3)) as resp:
                 if resp.status != 200:
                     return {}

@@ -116,7 +116,9 @@ class Services:
         self.asr_executor = ThreadPoolExecutor(max_workers=max(1, self.config.asr_workers),
                                                thread_name_prefix="asr")
         self.cpu_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="voice-cpu")
-        self.tts = tts or TTSService(self.config.tts_engine, self.config.tts_cache_dir, self.config.prompts_dir)
+        self.tts = tts or TTSService(self.config.tts_engine, self.config.tts_cache_dir, self.config.prompts_dir,
+                                     cache_ttl_s=self.config.tts_cache_ttl_s,
+                                     cache_max_bytes=int(self.config.tts_cache_max_mb * 1024 * 1024))
         self.rasa = RasaClient(self.config.rasa_url, self.config.rasa_timeout_s)
         self.registry = CallRegistry(redis_url=os.environ.get("REDIS_URL"))
         self.frontend = Frontend(enabled=self.config.frontend)
@@ -140,12 +142,14 @@ class Services:
         self._warm_task = asyncio.create_task(self._warm_tts())
 
     async def _warm_tts(self) -> None:
-        """Pre-synthesize the fixed sentences (disk cache survives restarts)."""
+        """Pre-synthesize the fixed sentences; only they may live in the disk cache (no personal data)."""
         try:
             from voice.engines.tts import fixed_prompts
 
             loop = asyncio.get_running_loop()
             sentences = await loop.run_in_executor(self.cpu_executor, fixed_prompts)
+            rates = (self.config.tts_rate, self.config.tts_rate_slow)
+            await loop.run_in_executor(self.cpu_executor, self.tts.set_persistent, sentences, rates)
             for sentence in sentences:
                 await self.tts.synthesize(sentence, self.config.tts_rate)
         except Exception as exc:  # noqa: BLE001 - warming is an optimisation only

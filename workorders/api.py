@@ -1,9 +1,16 @@
 """Staff API (aiohttp) for 12345 work orders: `python -m workorders.api` on PORTS.staff_api.
 
 GET /health is open; everything under /api/ except /api/login and /api/openapi.json needs
-`Authorization: Bearer <token>` from POST /api/login. Errors are JSON {"error": code, "message": 中文}.
-The OpenAPI 3 document (GET /api/openapi.json) is built from DOCS below plus every route the
-app serves (catalogue routes and static files included), so it cannot silently miss one.
+`Authorization: Bearer <token>` from POST /api/login. Errors are JSON {"error": code, "message": 中文}
+with a 4xx status for anything the client sent (429 and 503 carry Retry-After); a 5xx only for a
+real server fault. Request bodies are capped at MAX_BODY (413), JSON bodies must be objects nested at
+most apischema.MAX_DEPTH deep and match the schema of their route (workorders/apischema.py), which is
+also what the OpenAPI document (GET /api/openapi.json) shows. The document is built from DOCS below
+plus every route the app serves (catalogue routes and static files included), so it cannot silently
+miss one.
+
+Staff login (workorders/login_guard.py): per-username and per-IP lockout kept in Redis, one audit
+line per attempt. Staff accounts come from workorders/auth.py (demo accounts only with GOVDESK_DEMO=1).
 """
 from __future__ import annotations
 
@@ -15,68 +22,142 @@ import os
 from functools import wraps
 
 from aiohttp import web
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from common.privacy import mask_text
 from common.settings import PORTS, ROOT, redis_url
-from workorders import auth, hotspots, kpi, scheduler
-from workorders.model import ACTIONS, CATEGORIES, STATES, TYPES, URGENCIES, Forbidden, WorkOrderError
+from workorders import apischema, auth, hotspots, kpi, scheduler
+from workorders.csvsafe import neutralise_csv
+from workorders.login_guard import LoginGuard, Limits, audit, client_ip, mask_username
+from workorders.model import ACTIONS, Forbidden, WorkOrderError
 from workorders.service import WorkOrderService
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
+STORAGE_RETRY_AFTER = 5
 SVC = web.AppKey("svc", WorkOrderService)
 USERS = web.AppKey("users", dict)
 SIGNER = web.AppKey("signer", auth.TokenSigner)
 DUMMY_HASH = web.AppKey("dummy_hash", str)
+GUARD = web.AppKey("login_guard", LoginGuard)
 CONSOLES = ROOT / "consoles"
 API_ACTIONS = tuple(a for a in ACTIONS if a != "warn")  # 预警 is raised by the scheduler only
-ACTION_FIELDS = {"unit_id", "co_unit_ids", "reply", "reason", "note", "satisfied", "master_id", "level",
-                 "channel", "answer", "force", "department"}
+ACTION_FIELDS = frozenset(apischema.ACTION["properties"])
+# Staff free text: masked (common.privacy.mask_text) before it is stored in the order and its events.
+FREE_TEXT_FIELDS = ("reply", "reason", "note", "answer", "department", "channel")
+HTTP_ERRORS = {400: ("bad_request", "请求格式不正确。"), 403: ("forbidden", "无权访问。"),
+               404: ("not_found", "没有这个地址。"), 408: ("request_timeout", "请求超时。"),
+               411: ("length_required", "请求需要 Content-Length。"),
+               415: ("unsupported_media_type", "不支持的内容类型。")}
 
 
-def error(status: int, code: str, message: str, **details) -> web.Response:
+def error(status: int, code: str, message: str, headers: dict | None = None, **details) -> web.Response:
     body = {"error": code, "message": message}
     if details:
         body["details"] = details
-    return web.json_response(body, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    return web.json_response(body, status=status, headers=headers,
+                             dumps=lambda o: json.dumps(o, ensure_ascii=False, default=str))
 
 
 def ok(data, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False, default=str))
 
 
+def too_large() -> web.Response:
+    resp = error(413, "body_too_large", f"请求内容过大（上限 {MAX_BODY // 1024} KB）。", max_bytes=MAX_BODY)
+    resp.force_close()  # the rest of the body is not read: this connection cannot carry another request
+    return resp
+
+
+def _is_static(request: web.Request) -> bool:
+    route = request.match_info.route
+    return isinstance(getattr(route, "resource", None), web.StaticResource)
+
+
+async def _api_methods(request: web.Request) -> set[str]:
+    """Methods the API routes (static files aside) serve at this path: the static mount at "/" must not
+    turn GET /api/login into a file lookup nor advertise GET in a 405's Allow header."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if not isinstance(resource, web.StaticResource):
+            allowed |= (await resource.resolve(request))[1]
+    return allowed
+
+
+def method_not_allowed(request: web.Request, allowed: set[str]) -> web.Response:
+    methods = sorted(allowed)
+    return error(405, "method_not_allowed", f"不支持 {request.method} 方法。",
+                 headers={"Allow": ", ".join(methods)}, allowed=methods)
+
+
 @web.middleware
 async def errors_middleware(request: web.Request, handler):
+    # Refuse an announced oversized body before authentication or routing reads anything.
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return too_large()
+    if _is_static(request):
+        allowed = await _api_methods(request)
+        if allowed:  # an API path asked with another method
+            return method_not_allowed(request, allowed)
     try:
         return await handler(request)
     except WorkOrderError as exc:
-        return error(exc.status, exc.code, exc.message, **exc.details)
+        headers = None
+        if exc.status in (429, 503):
+            headers = {"Retry-After": str(int(exc.details.get("retry_after", 30)))}
+        return error(exc.status, exc.code, exc.message, headers=headers, **exc.details)
     except web.HTTPRequestEntityTooLarge:
-        return error(413, "body_too_large", f"请求内容过大（上限 {MAX_BODY // 1024} KB）。")
+        return too_large()
     except web.HTTPNotFound:
         return error(404, "not_found", "没有这个地址。")
     except web.HTTPMethodNotAllowed as exc:
-        return error(405, "method_not_allowed", f"不支持 {request.method} 方法。", allowed=sorted(exc.allowed_methods))
-    except web.HTTPException:
-        raise
+        return method_not_allowed(request, await _api_methods(request) or set(exc.allowed_methods))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code, message = HTTP_ERRORS.get(exc.status, (f"http_{exc.status}", "请求无法处理。"))
+        return error(exc.status, code, message)
+    except (RedisConnectionError, RedisTimeoutError):
+        log.warning("storage unavailable on %s %s", request.method, request.path)
+        return error(503, "storage_unavailable", "数据存储暂时不可用，请稍后重试。",
+                     headers={"Retry-After": str(STORAGE_RETRY_AFTER)}, retry_after=STORAGE_RETRY_AFTER)
     except asyncio.CancelledError:
         raise
+    except (OSError, ValueError):
+        if _is_static(request):  # e.g. a 300-character file name (ENAMETOOLONG), a NUL byte
+            return error(404, "not_found", "没有这个地址。")
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error(500, "internal_error", "系统内部错误，请稍后重试。")
     except Exception:  # noqa: BLE001 - last resort: never leak a traceback
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error(500, "internal_error", "系统内部错误，请稍后重试。")
 
 
+def _reject_constant(name: str):
+    raise ValueError(f"JSON constant {name} is not allowed")
+
+
 async def json_body(request: web.Request, required: bool = True) -> dict:
+    """The request's JSON object: 400 for anything that is not one (bad UTF-8, not JSON, NaN,
+    a list or number, nesting deeper than apischema.MAX_DEPTH), 413 over MAX_BODY."""
     if not request.can_read_body:
         if required:
             raise WorkOrderError("body_required", "请求需要 JSON 内容。", 400)
         return {}
     raw = await request.read()  # raises HTTPRequestEntityTooLarge over client_max_size
+    if not raw.strip() and not required:
+        return {}
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except RecursionError:
+        raise WorkOrderError("bad_json", f"JSON 嵌套层数过多（最多 {apischema.MAX_DEPTH} 层）。", 400) from None
+    except (UnicodeDecodeError, ValueError):  # JSONDecodeError, NaN/Infinity, over-long integers
         raise WorkOrderError("bad_json", "请求内容不是有效的 JSON。", 400) from None
     if not isinstance(data, dict):
         raise WorkOrderError("bad_json", "请求内容必须是 JSON 对象。", 400)
+    if not apischema.json_depth_ok(data):
+        raise WorkOrderError("bad_json", f"JSON 嵌套层数过多（最多 {apischema.MAX_DEPTH} 层）。", 400)
     return data
 
 
@@ -90,7 +171,7 @@ def requires(roles=None):
             if not header.startswith("Bearer "):
                 raise WorkOrderError("unauthenticated", "请先登录。", 401)
             claims = request.app[SIGNER].verify(header[7:].strip())
-            user = request.app[USERS].get(claims["sub"])
+            user = request.app[USERS].get(claims.get("sub"))
             if user is None or user.role != claims.get("role"):
                 raise WorkOrderError("bad_token", "登录凭证无效，请重新登录。", 401)
             if roles and user.role not in roles:
@@ -112,16 +193,29 @@ async def health(request):
 
 
 async def login(request):
-    data = await json_body(request)
-    username, password = data.get("username"), data.get("password")
-    if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
-        raise WorkOrderError("credentials_required", "请输入用户名和密码。", 400)
-    user = request.app[USERS].get(username)
+    ip = client_ip(request)
+    try:
+        data = await json_body(request)
+        apischema.check_body(apischema.LOGIN, data)
+    except WorkOrderError as exc:
+        audit.warning("event=login_failure user=- ip=%s reason=%s", ip, exc.code)
+        raise
+    username, password = data["username"], data["password"]
+    users = request.app[USERS]
+    if not users:
+        audit.error("event=login_failure user=%s ip=%s reason=no_accounts", mask_username(username), ip)
+        raise WorkOrderError("no_accounts", "系统尚未配置工作人员账号，请联系系统管理员。", 503, retry_after=300)
+    guard = request.app[GUARD]
+    tries = await guard.attempt(username, ip)  # 429 while the username or this IP is locked: no password check
+    user = users.get(username)
     loop = asyncio.get_running_loop()
     stored = user.password_hash if user else request.app[DUMMY_HASH]  # same cost for unknown users
     good = await loop.run_in_executor(None, auth.check_password, password, stored)
     if not user or not good:
-        raise WorkOrderError("bad_credentials", "用户名或密码错误。", 401)
+        left = await guard.failed(username, ip, tries, "unknown_user" if user is None else "bad_password")
+        raise WorkOrderError("bad_credentials", f"用户名或密码错误，还可尝试 {left} 次。" if left <= 3
+                             else "用户名或密码错误。", 401, attempts_left=left)
+    await guard.succeeded(username, ip, user.role)
     token, exp = request.app[SIGNER].issue(user)
     return ok({"token": token, "token_type": "Bearer", "expires_at": exp, "user": _me(user)})
 
@@ -135,94 +229,67 @@ async def me(request):
     return ok(_me(request["user"]))
 
 
-def _str(data: dict, key: str, limit: int = 200):
-    value = data.get(key)
+def _clean(value, limit: int | None = None):
+    """A schema-checked optional string: stripped, None when empty."""
     if value is None:
         return None
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        raise WorkOrderError("bad_field", f"字段 {key} 格式不正确。", 400)
     value = str(value).strip()
-    if len(value) > limit:
-        raise WorkOrderError("bad_field", f"字段 {key} 过长。", 400)
-    return value or None
+    return (value[:limit] if limit else value) or None
+
+
+async def _check_units(request, unit_ids) -> None:
+    """400 for a unit id that is neither in the directory nor the unit of a staff account."""
+    ids = [u for u in unit_ids if u]
+    if not ids:
+        return
+    directory = request.app[SVC].directory
+    if directory is None:  # cannot tell: the service's own checks apply (logged at load time)
+        return
+    staff_units = {u.unit_id for u in request.app[USERS].values() if u.unit_id}
+    unknown = [u for u in ids if u not in staff_units and directory.get(u) is None]
+    if unknown:
+        raise WorkOrderError("unknown_unit", f"找不到承办单位：{'、'.join(unknown)}。请从单位名录中选择。", 400,
+                             unit_ids=unknown)
 
 
 @requires(auth.CREATE_ROLES)
 async def create_order(request):
     data = await json_body(request)
+    apischema.check_body(apischema.CREATE_ORDER, data)
     svc = request.app[SVC]
     caller = data.get("caller") or {}
     place = data.get("place") or {}
-    if not isinstance(caller, dict) or not isinstance(place, dict):
-        raise WorkOrderError("bad_field", "caller 和 place 必须是对象。", 400)
     co = data.get("co_unit_ids") or []
-    if not isinstance(co, list):
-        raise WorkOrderError("bad_field", "co_unit_ids 必须是列表。", 400)
-    text = data.get("text")
-    if not isinstance(text, str):
-        raise WorkOrderError("text_required", "请填写诉求内容。", 400)
+    await _check_units(request, [data.get("unit_id"), *co])
+    title, instant = _clean(data.get("title")), _clean(data.get("instant_answer"))
     order = await svc.create(
-        text, channel=_str(data, "channel") or "api",
-        caller_name=_str(caller, "name", 50), caller_phone=_str(caller, "phone", 30),
-        caller_id_number=_str(caller, "id_number", 30), address_detail=_str(caller, "address_detail", 200),
-        place={k: _str(place, k, 50) for k in ("county", "township", "village")},
-        category=_str(data, "category"), type=_str(data, "type"), urgency=_str(data, "urgency"),
-        emotion=_str(data, "emotion"), matter_id=_str(data, "matter_id"), title=_str(data, "title"),
-        client_request_id=_str(data, "client_request_id", 128) or request.headers.get("Idempotency-Key"),
-        actor=request["actor"], instant_answer=_str(data, "instant_answer", 2000),
-        unit_id=_str(data, "unit_id"), co_unit_ids=[str(u) for u in co])
+        data["text"], channel=_clean(data.get("channel")) or "api",
+        caller_name=_clean(caller.get("name")), caller_phone=_clean(caller.get("phone")),
+        caller_id_number=_clean(caller.get("id_number")), address_detail=_clean(caller.get("address_detail")),
+        place={k: _clean(place.get(k)) for k in ("county", "township", "village")},
+        category=data.get("category"), type=data.get("type"), urgency=data.get("urgency"),
+        emotion=data.get("emotion"), matter_id=_clean(data.get("matter_id")),
+        title=mask_text(title) if title else None,
+        client_request_id=_clean(data.get("client_request_id")) or _clean(request.headers.get("Idempotency-Key"), 128),
+        actor=request["actor"], instant_answer=mask_text(instant) if instant else None,
+        unit_id=_clean(data.get("unit_id")), co_unit_ids=[str(u) for u in co])
     created = order.get("_created", True)
     view = svc.present(order, request["actor"], reveal_id=created and request["user"].role == "clerk")
     view["created"] = created
     return ok(view, status=201 if created else 200)
 
 
-def _bool(value: str | None, name: str):
-    if value is None:
-        return None
-    if value.lower() in ("1", "true", "yes"):
-        return True
-    if value.lower() in ("0", "false", "no"):
-        return False
-    raise WorkOrderError("bad_query", f"参数 {name} 只能是 true 或 false。", 400)
-
-
-def _int(value: str | None, name: str, default: int, lo: int, hi: int) -> int:
-    if value is None:
-        return default
-    try:
-        n = int(value)
-    except ValueError:
-        raise WorkOrderError("bad_query", f"参数 {name} 必须是整数。", 400) from None
-    if not lo <= n <= hi:
-        raise WorkOrderError("bad_query", f"参数 {name} 应在 {lo} 到 {hi} 之间。", 400)
-    return n
-
-
-def _time(value: str | None, name: str):
-    if not value:
-        return None
-    from workorders.lifecycle import parse_time
-
-    try:
-        return parse_time(value).isoformat()
-    except ValueError:
-        raise WorkOrderError("bad_query", f"参数 {name} 应为日期，如 2026-03-01。", 400) from None
-
-
 @requires()
 async def list_orders(request):
-    q = request.query
-    for name, allowed in (("state", STATES), ("category", CATEGORIES), ("type", TYPES), ("urgency", URGENCIES)):
-        if q.get(name) and q[name] not in allowed:
-            raise WorkOrderError("bad_query", f"参数 {name} 只能是：{'、'.join(allowed)}。", 400)
+    q = apischema.parse_query(apischema.ORDERS_QUERY, request.query)
+    text = q["q"] or request.query.get("text")
+    if text and len(text) > 200:
+        raise WorkOrderError("bad_query", "参数 q 不能超过 200 个字。", 400)
     svc = request.app[SVC]
-    res = await svc.list(state=q.get("state"), unit=q.get("unit"), category=q.get("category"), type=q.get("type"),
-                         urgency=q.get("urgency"), township=q.get("township"), village=q.get("village"),
-                         overdue=_bool(q.get("overdue"), "overdue"), since=_time(q.get("since"), "since"),
-                         until=_time(q.get("until"), "until"), text=q.get("q") or q.get("text"),
-                         viewer=request["actor"], limit=_int(q.get("limit"), "limit", 50, 1, 500),
-                         offset=_int(q.get("offset"), "offset", 0, 0, 10 ** 7))
+    res = await svc.list(state=q["state"], unit=q["unit"], category=q["category"], type=q["type"],
+                         urgency=q["urgency"], township=q["township"], village=q["village"],
+                         overdue=q["overdue"], since=q["since"], until=q["until"], text=text or None,
+                         viewer=request["actor"], limit=q["limit"], offset=q["offset"])
     return ok({"total": res["total"], "items": [svc.present(o, request["actor"]) for o in res["items"]]})
 
 
@@ -247,13 +314,14 @@ async def order_action(request):
         raise WorkOrderError("unknown_action", f"不支持的操作：{action}", 404, allowed=list(API_ACTIONS))
     await _visible(request)
     data = await json_body(request, required=False)
-    unknown = set(data) - ACTION_FIELDS
-    if unknown:
-        raise WorkOrderError("bad_field", f"不认识的字段：{'、'.join(sorted(unknown))}", 400)
-    if "co_unit_ids" in data and not isinstance(data["co_unit_ids"], list):
-        raise WorkOrderError("bad_field", "co_unit_ids 必须是列表。", 400)
+    apischema.check_body(apischema.ACTION, data)
+    data = {k: v for k, v in data.items() if v is not None}
     if "force" in data and request["user"].role not in ("supervisor", "admin"):
         raise Forbidden("forbidden", "只有督办人员可以强制归档。")
+    await _check_units(request, [data.get("unit_id"), *(data.get("co_unit_ids") or [])])
+    for name in FREE_TEXT_FIELDS:  # ID numbers and phones typed by staff are never stored in clear
+        if isinstance(data.get(name), str):
+            data[name] = mask_text(data[name])
     svc = request.app[SVC]
     order = await svc.transition(request.match_info["order_id"], action, request["actor"], **data)
     return ok(svc.present(order, request["actor"]))
@@ -273,50 +341,49 @@ async def verify_order(request):
 
 @requires(auth.ANALYTICS_ROLES | {"unit_handler"})
 async def get_kpi(request):
-    q = request.query
-    group_by = q.get("group_by", "unit")
-    if group_by not in ("unit", "department"):
-        raise WorkOrderError("bad_query", "参数 group_by 只能是 unit 或 department。", 400)
-    unit = request["user"].unit_id if request["user"].role == "unit_handler" else q.get("unit")
-    return ok(await kpi.kpi_report(request.app[SVC], group_by, _time(q.get("since"), "since"),
-                                   _time(q.get("until"), "until"), unit=unit))
+    q = apischema.parse_query(apischema.KPI_QUERY, request.query)
+    unit = request["user"].unit_id if request["user"].role == "unit_handler" else q["unit"]
+    return ok(await kpi.kpi_report(request.app[SVC], q["group_by"], q["since"], q["until"], unit=unit))
 
 
 @requires(auth.ANALYTICS_ROLES)
 async def get_hotspots(request):
-    q = request.query
-    report = await hotspots.hotspots_report(request.app[SVC], weeks=_int(q.get("weeks"), "weeks", 8, 2, 104))
-    fmt = q.get("format", "json")
-    if fmt == "csv":
-        return web.Response(text=hotspots.to_csv(report), content_type="text/csv", charset="utf-8",
+    q = apischema.parse_query(apischema.HOTSPOTS_QUERY, request.query)
+    report = await hotspots.hotspots_report(request.app[SVC], weeks=q["weeks"])
+    if q["format"] == "csv":
+        # Village names and matter ids come from callers and staff: no cell may start a formula.
+        return web.Response(text=neutralise_csv(hotspots.to_csv(report)), content_type="text/csv", charset="utf-8",
                             headers={"Content-Disposition": 'attachment; filename="hotspots.csv"'})
-    if fmt != "json":
-        raise WorkOrderError("bad_query", "参数 format 只能是 json 或 csv。", 400)
     return ok(report)
 
 
 @requires(frozenset({"supervisor", "dispatcher", "admin"}))
 async def supervision(request):
-    limit = _int(request.query.get("limit"), "limit", 200, 1, 1000)
-    return ok({"items": await request.app[SVC].store.supervision_queue(limit)})
+    q = apischema.parse_query(apischema.SUPERVISION_QUERY, request.query)
+    return ok({"items": await request.app[SVC].store.supervision_queue(q["limit"])})
 
 
 def _directory(request):
     d = request.app[SVC].directory
     if d is None:
-        raise WorkOrderError("directory_unavailable", "单位名录暂不可用。", 503)
+        raise WorkOrderError("directory_unavailable", "单位名录暂不可用。", 503, retry_after=60)
     return d
 
 
 @requires()
 async def directory_units(request):
+    q = apischema.parse_query(apischema.UNITS_QUERY, request.query)
     d = _directory(request)
-    q = request.query
-    units = d.find(department=q.get("department"), level=q.get("level")) if hasattr(d, "find") else list(d.units)
-    if q.get("place_id"):
+    if hasattr(d, "find"):
+        try:
+            units = d.find(department=q["department"], level=q["level"])
+        except ValueError as exc:  # DirectoryError: unknown level (the schema already checks it)
+            raise WorkOrderError("bad_query", f"参数不正确：{exc}", 400) from None
+    else:
+        units = list(d.units)
+    if q["place_id"]:
         units = [u for u in units if u.place_id == q["place_id"]]
-    limit = _int(q.get("limit"), "limit", 200, 1, 5000)
-    return ok({"total": len(units), "items": [u.to_dict() for u in units[:limit]]})
+    return ok({"total": len(units), "items": [u.to_dict() for u in units[:q["limit"]]]})
 
 
 @requires()
@@ -325,9 +392,6 @@ async def directory_unit(request):
     if unit is None:
         raise WorkOrderError("unit_not_found", f"找不到单位 {request.match_info['unit_id']}。", 404)
     return ok(unit.to_dict())
-
-
-BOT_SENDER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
 @requires(frozenset({"clerk", "dispatcher", "admin"}))
@@ -339,11 +403,8 @@ async def bot_message(request):
     from common.settings import rasa_url
 
     data = await json_body(request)
-    message, session = data.get("message"), data.get("session")
-    if not isinstance(message, str) or not message.strip() or len(message) > 500:
-        raise WorkOrderError("message_required", "请输入要发给机器人的话（500字以内）。", 400)
-    if not isinstance(session, str) or not 4 <= len(session) <= 64 or set(session) - BOT_SENDER_CHARS:
-        raise WorkOrderError("bad_field", "session 必须是 4-64 位字母数字。", 400)
+    apischema.check_body(apischema.BOT_MESSAGE, data)
+    message, session = data["message"], data["session"]
     sender = f"frontdesk-{request['user'].username}-{session}"
     payload = {"sender": sender, "message": message.strip(),
                "metadata": {"channel": "frontdesk", "caller": None, "speech_rate": "normal"}}
@@ -353,7 +414,7 @@ async def bot_message(request):
                 if resp.status != 200:
                     raise WorkOrderError("bot_unavailable", "对话机器人暂时不可用，请稍后重试。", 502)
                 replies = await resp.json(content_type=None)
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
         raise WorkOrderError("bot_unavailable", "对话机器人暂时不可用，请稍后重试。", 502) from None
     replies = replies if isinstance(replies, list) else []
     texts = [m["text"] for m in replies if isinstance(m, dict) and isinstance(m.get("text"), str)]
@@ -368,48 +429,118 @@ async def console_index(request):
     return web.FileResponse(CONSOLES / "index.html")
 
 
+CATALOGUE_ERRORS = {400: "bad_query", 404: "not_found", 503: "catalogue_unavailable"}
+
+
+def _catalogue_handler(handler, query: list[dict] | None = None):
+    """Mount a catalogue route (catalogue/http.py) with the staff API's contract: its query checked
+    like every other route, its errors as {"error": code, "message": 中文}."""
+
+    @wraps(handler)
+    async def wrapper(request):
+        if query:
+            apischema.parse_query(query, request.query)
+        resp = await handler(request)
+        if resp.status >= 400 and isinstance(resp, web.Response) and resp.body is not None:
+            try:
+                body = json.loads(resp.body)
+            except (TypeError, ValueError):
+                body = {}
+            if not isinstance(body, dict) or "message" not in body:
+                text = body.get("error") if isinstance(body, dict) else None
+                raise WorkOrderError(CATALOGUE_ERRORS.get(resp.status, f"http_{resp.status}"),
+                                     str(text or "请求无法处理。"), resp.status)
+        return resp
+
+    return wrapper
+
+
+def mount_catalogue(app: web.Application) -> None:
+    from catalogue import http as catalogue_http
+
+    queries = {"/api/catalogue/search": apischema.CATALOGUE_SEARCH_QUERY}
+    for route in catalogue_http.routes():
+        app.router.add_route(route.method, route.path, _catalogue_handler(route.handler, queries.get(route.path)),
+                             **route.kwargs)
+
+
 # --- OpenAPI -----------------------------------------------------------------------------------
-ORDER_ID = {"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"},
+ORDER_ID = {"name": "order_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64},
             "description": "工单号, e.g. 12345202603020001"}
-ERRORS = {str(c): {"$ref": f"#/components/responses/E{c}"} for c in (400, 401, 403, 404, 409, 413)}
+ERROR_STATUSES = {400: "Bad request (JSON error body)", 401: "Not logged in or bad token",
+                  403: "Role or unit not allowed", 404: "Not found", 409: "Not allowed in the order's state",
+                  413: "Request body over 64 KB", 422: "Not within 12345's remit",
+                  429: "Too many failed logins: locked (Retry-After)", 502: "The bot is unavailable",
+                  503: "Storage or directory unavailable (Retry-After)"}
+BASE_ERRORS = (400, 404, 413, 503)
+# The created order's id feeds the order routes (OpenAPI links: stateful fuzzing follows them).
+ORDER_LINKS = {name: {"operationId": op, "parameters": {"order_id": "$response.body#/id"}} for name, op in (
+    ("GetOrder", "get_api_orders_order_id"), ("OrderAction", "post_api_orders_order_id_actions_action"),
+    ("OrderEvents", "get_api_orders_order_id_events"), ("VerifyOrder", "get_api_orders_order_id_verify"))}
+AUTH_ERRORS = (401, 403)
+S = apischema
 DOCS: dict[tuple[str, str], dict] = {
-    ("GET", "/health"): {"summary": "Liveness (no auth)", "auth": False},
-    ("POST", "/api/login"): {"summary": "Log in; returns a bearer token", "auth": False,
-                             "body": {"username": "string", "password": "string"}},
-    ("GET", "/api/me"): {"summary": "The logged-in user"},
+    ("GET", "/health"): {"summary": "Liveness (no auth)", "auth": False,
+                         "ok": {"200": ("OK", {"type": "object", "required": ["status"], "properties": {
+                             "status": {"type": "string", "enum": ["ok"]}}})}},
+    ("POST", "/api/login"): {"summary": "Log in; returns a bearer token. 5 failures for a username (20 for a "
+                                        "client address) lock it for 15 minutes (429 + Retry-After)",
+                             "auth": False, "body": S.LOGIN, "errors": (401, 429), "ok": {"200": ("Token", S.TOKEN)}},
+    ("GET", "/api/me"): {"summary": "The logged-in user", "ok": {"200": ("The user", S.ME)}},
     ("GET", "/api/openapi.json"): {"summary": "This document (no auth)", "auth": False},
-    ("POST", "/api/orders"): {"summary": "Create (受理) a work order; idempotent by client_request_id",
-                              "roles": sorted(auth.CREATE_ROLES),
-                              "body": {"text": "string", "channel": "string", "caller": "object", "place": "object",
-                                       "category": "string", "type": "string", "urgency": "string",
-                                       "emotion": "string", "matter_id": "string", "title": "string",
-                                       "client_request_id": "string", "instant_answer": "string",
-                                       "unit_id": "string", "co_unit_ids": "array"}},
+    ("POST", "/api/orders"): {"summary": "Create (受理) a work order; idempotent by client_request_id "
+                                         "(201 created, 200 when the request id was seen before)",
+                              "roles": sorted(auth.CREATE_ROLES), "body": S.CREATE_ORDER, "errors": (409, 422),
+                              "links": {"201": ORDER_LINKS, "200": ORDER_LINKS},
+                              "ok": {"201": ("Created", S.CREATED_ORDER),
+                                     "200": ("Already created by this client_request_id", S.CREATED_ORDER)}},
     ("GET", "/api/orders"): {"summary": "List/filter orders (unit handlers see their unit only)",
-                             "query": ["state", "unit", "category", "type", "urgency", "township", "village",
-                                       "overdue", "since", "until", "q", "limit", "offset"]},
-    ("GET", "/api/orders/{order_id}"): {"summary": "One order (masked by role)", "path": [ORDER_ID]},
+                             "query": S.ORDERS_QUERY, "ok": {"200": ("Orders", S.ORDER_LIST)}},
+    ("GET", "/api/orders/{order_id}"): {"summary": "One order (masked by role)", "path": [ORDER_ID],
+                                        "ok": {"200": ("The order", S.ORDER)}},
     ("POST", "/api/orders/{order_id}/actions/{action}"): {
-        "summary": "Lifecycle action: " + ", ".join(API_ACTIONS), "path": [ORDER_ID, {
-            "name": "action", "in": "path", "required": True, "schema": {"type": "string", "enum": list(API_ACTIONS)}}],
-        "body": {k: "string" for k in sorted(ACTION_FIELDS)}},
-    ("GET", "/api/orders/{order_id}/events"): {"summary": "The order's hash-chained events", "path": [ORDER_ID]},
-    ("GET", "/api/orders/{order_id}/verify"): {"summary": "Verify the hash chain", "path": [ORDER_ID],
-                                               "roles": sorted(auth.ANALYTICS_ROLES)},
-    ("GET", "/api/kpi"): {"summary": "KPIs per unit or department", "query": ["group_by", "since", "until", "unit"],
+        "summary": "Lifecycle action: " + ", ".join(API_ACTIONS) + ". Free text (reply, reason, note, answer) is "
+                   "stored with ID numbers and phones masked; unit ids must be in the directory",
+        "path": [ORDER_ID, {"name": "action", "in": "path", "required": True,
+                            "schema": {"type": "string", "enum": list(API_ACTIONS)}}],
+        "body": S.ACTION, "body_required": False, "errors": (409,), "ok": {"200": ("The order after", S.ORDER)}},
+    ("GET", "/api/orders/{order_id}/events"): {
+        "summary": "The order's hash-chained events", "path": [ORDER_ID],
+        "ok": {"200": ("Events", {"type": "object", "required": ["events"],
+                                  "properties": {"events": {"type": "array"}}})}},
+    ("GET", "/api/orders/{order_id}/verify"): {
+        "summary": "Verify the hash chain", "path": [ORDER_ID], "roles": sorted(auth.ANALYTICS_ROLES),
+        "ok": {"200": ("Chain report", {"type": "object", "required": ["ok"],
+                                        "properties": {"ok": {"type": "boolean"}}})}},
+    ("GET", "/api/kpi"): {"summary": "KPIs per unit or department", "query": S.KPI_QUERY,
                           "roles": sorted(auth.ANALYTICS_ROLES | {"unit_handler"})},
-    ("GET", "/api/hotspots"): {"summary": "Hot spots and rising trends (?format=csv)", "query": ["weeks", "format"],
-                               "roles": sorted(auth.ANALYTICS_ROLES)},
-    ("GET", "/api/supervision"): {"summary": "Supervision queue (督办/预警/整改)", "query": ["limit"],
-                                  "roles": ["admin", "dispatcher", "supervisor"]},
-    ("GET", "/api/directory/units"): {"summary": "Organisation directory units",
-                                      "query": ["department", "level", "place_id", "limit"]},
+    ("GET", "/api/hotspots"): {"summary": "Hot spots and rising trends (?format=csv: cells that could start a "
+                                          "spreadsheet formula get a leading apostrophe)",
+                               "query": S.HOTSPOTS_QUERY, "roles": sorted(auth.ANALYTICS_ROLES),
+                               "ok": {"200": ("Report", S.OBJECT, ("application/json", "text/csv"))}},
+    ("GET", "/api/supervision"): {"summary": "Supervision queue (督办/预警/整改)", "query": S.SUPERVISION_QUERY,
+                                  "roles": ["admin", "dispatcher", "supervisor"],
+                                  "ok": {"200": ("Queue", {"type": "object", "required": ["items"],
+                                                           "properties": {"items": {"type": "array"}}})}},
+    ("GET", "/api/directory/units"): {"summary": "Organisation directory units", "query": S.UNITS_QUERY,
+                                      "ok": {"200": ("Units", S.UNIT_LIST)}},
     ("GET", "/api/directory/units/{unit_id}"): {"summary": "One unit", "path": [
-        {"name": "unit_id", "in": "path", "required": True, "schema": {"type": "string"}}]},
+        {"name": "unit_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "ok": {"200": ("The unit", S.UNIT)}},
     ("POST", "/api/bot/message"): {"summary": "Front desk: relay a message to the bot (Rasa REST, channel frontdesk)",
-                                   "roles": ["admin", "clerk", "dispatcher"],
-                                   "body": {"message": "string", "session": "string"}},
-    ("GET", "/"): {"summary": "Staff consoles (static)", "auth": False},
+                                   "roles": ["admin", "clerk", "dispatcher"], "body": S.BOT_MESSAGE,
+                                   "errors": (502,)},
+    ("GET", "/api/catalogue/search"): {"summary": "Service catalogue search (no auth)", "auth": False,
+                                       "query": S.CATALOGUE_SEARCH_QUERY},
+    ("GET", "/api/catalogue/matters/{id}"): {"summary": "One catalogue matter (no auth)", "auth": False, "path": [
+        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"},
+         "example": "gongan.idcard_reissue"}]},
+    ("GET", "/api/catalogue/departments"): {"summary": "Catalogue departments (no auth)", "auth": False},
+    ("GET", "/"): {"summary": "Staff consoles (static)", "auth": False,
+                   "ok": {"200": ("The consoles", None, ("text/html",))}},
+    ("GET", "/{filename}"): {"summary": "Console static files", "auth": False, "errors": (403,), "path": [
+        {"name": "filename", "in": "path", "required": True, "schema": {"type": "string"}, "example": "index.html"}],
+                             "ok": {"200": ("A file", None, ())}},
 }
 
 
@@ -424,39 +555,63 @@ def served_routes(app: web.Application) -> list[tuple[str, str]]:
     return sorted(out)
 
 
+def _operation_id(method: str, path: str) -> str:
+    words = "_".join(w for w in "".join(ch if ch.isalnum() else " " for ch in path).split())
+    return f"{method.lower()}_{words or 'root'}"
+
+
+def _ok_response(description: str, schema, types=("application/json",)) -> dict:
+    out = {"description": description}
+    if types:
+        out["content"] = {t: {"schema": apischema.openapi_schema(schema) if schema and t == "application/json"
+                              else {"type": "string"}} for t in types}
+    return out
+
+
 def build_openapi(app: web.Application) -> dict:
     paths: dict = {}
     for method, path in served_routes(app):
-        doc = DOCS.get((method, path), {"summary": "Mounted route (catalogue or static files)", "auth": False})
-        op = {"summary": doc["summary"], "responses": {"200": {"description": "OK"}, **ERRORS}}
+        doc = DOCS.get((method, path), {"summary": "Mounted route", "auth": False})
+        authenticated = doc.get("auth", True)
+        ok_docs = doc.get("ok", {"200": ("OK", apischema.OBJECT)})
+        responses = {status: _ok_response(*spec) for status, spec in ok_docs.items()}
+        for status, links in doc.get("links", {}).items():
+            responses[status]["links"] = links
+        statuses = set(BASE_ERRORS) | set(doc.get("errors", ())) | (set(AUTH_ERRORS) if authenticated else set())
+        responses.update({str(c): {"$ref": f"#/components/responses/E{c}"} for c in sorted(statuses)})
+        op = {"operationId": _operation_id(method, path), "summary": doc["summary"], "responses": responses}
         params = list(doc.get("path", []))
         if not doc.get("path"):
             params += [{"name": n.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
                        for n in path.split("/") if n.startswith("{")]
-        params += [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-                   for n in doc.get("query", [])]
+        params += doc.get("query", [])
         if params:
-            op["parameters"] = params
+            op["parameters"] = apischema.openapi_schema(params)
         if doc.get("body"):
-            op["requestBody"] = {"content": {"application/json": {"schema": {
-                "type": "object", "properties": {k: {"type": t} for k, t in doc["body"].items()}}}}}
-        if doc.get("auth", True):
+            op["requestBody"] = {"required": doc.get("body_required", True), "content": {
+                "application/json": {"schema": apischema.openapi_schema(doc["body"])}}}
+        if authenticated:
             op["security"] = [{"bearer": []}]
             if doc.get("roles"):
                 op["x-roles"] = doc["roles"]
         else:
             op["security"] = []
         paths.setdefault(path, {})[method.lower()] = op
-    err = {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    err = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    retry = {"Retry-After": {"required": True, "description": "Seconds to wait before retrying",
+                             "schema": {"type": "integer", "minimum": 0}}}
     return {
         "openapi": "3.0.3",
-        "info": {"title": "政务智能前台 staff API (12345 work orders)", "version": "1.0.0"},
+        "info": {"title": "政务智能前台 staff API (12345 work orders)", "version": "1.1.0",
+                 "description": "Every error is JSON {error, message[, details]}: a 4xx for anything the client "
+                                f"sent. Request bodies: at most {MAX_BODY // 1024} KB, a JSON object nested at most "
+                                f"{apischema.MAX_DEPTH} deep."},
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {"type": "object", "required": ["error", "message"], "properties": {
-                "error": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}}}},
-            "responses": {f"E{c}": err for c in (400, 401, 403, 404, 409, 413)},
+            "schemas": {"Error": apischema.openapi_schema(apischema.ERROR)},
+            "responses": {f"E{c}": {"description": d, **err, **({"headers": retry} if c in (429, 503) else {})}
+                          for c, d in ERROR_STATUSES.items()},
         },
     }
 
@@ -464,12 +619,13 @@ def build_openapi(app: web.Application) -> dict:
 # --- app ---------------------------------------------------------------------------------------
 def create_app(service: WorkOrderService | None = None, users: dict | None = None,
                signer: auth.TokenSigner | None = None, run_scheduler: bool | None = None,
-               mount_extras: bool = True) -> web.Application:
+               mount_extras: bool = True, login_limits: Limits | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY, middlewares=[errors_middleware])
     app[SVC] = service or WorkOrderService.from_url(redis_url())
     app[USERS] = users if users is not None else auth.load_users()
     app[SIGNER] = signer or auth.TokenSigner()
     app[DUMMY_HASH] = auth.hash_password("not-a-user")
+    app[GUARD] = LoginGuard(app[SVC].redis, prefix=app[SVC].store.p, limits=login_limits)
     r = app.router
     r.add_get("/health", health)
     r.add_post("/api/login", login)
@@ -489,9 +645,7 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
     r.add_post("/api/bot/message", bot_message)
     if mount_extras:
         if importlib.util.find_spec("catalogue") and importlib.util.find_spec("catalogue.http"):
-            from catalogue.http import setup_routes
-
-            setup_routes(app)
+            mount_catalogue(app)
         if (CONSOLES / "index.html").exists():
             r.add_get("/", console_index)
             r.add_static("/", CONSOLES)  # last: only paths no API route matched

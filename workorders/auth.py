@@ -3,9 +3,12 @@
 Users come from (first match wins):
   GOVDESK_STAFF_USERS       JSON list of {username, password | password_hash, role, unit_id?, name?}
   GOVDESK_STAFF_USERS_FILE  the same as a YAML/JSON file
-  otherwise the local demo accounts below (documented in docs/benchmarks/workorders.md and the README):
+  GOVDESK_DEMO=1            explicit local demo mode: the demo accounts below (documented in
+                            docs/benchmarks/workorders.md and the README):
     dispatcher/dispatcher123  unit_handler: handler/handler123 (unit from GOVDESK_DEMO_UNIT, default
-    "demo-unit")  supervisor/supervisor123  clerk/clerk123  admin/admin123
+    "demo-unit")  supervisor/supervisor123  clerk/clerk123  admin/admin123  police/police123  centre/centre123
+  otherwise no account at all (every login is refused and the staff API logs why): the demo
+  passwords are public, so they never exist unless demo mode is asked for.
 Token secret: GOVDESK_TOKEN_SECRET, else derived from the at-rest key (common.privacy).
 """
 from __future__ import annotations
@@ -14,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import time
@@ -23,6 +27,8 @@ from pathlib import Path
 import yaml
 
 from workorders.model import Forbidden, WorkOrderError
+
+log = logging.getLogger(__name__)
 
 ROLES = ("dispatcher", "unit_handler", "supervisor", "clerk", "admin")
 SYSTEM = {"username": "system", "role": "system"}
@@ -112,14 +118,25 @@ class User:
         return out
 
 
+def demo_mode() -> bool:
+    """GOVDESK_DEMO=1 (or true/yes/on): the local demo with its public demo accounts."""
+    return os.environ.get("GOVDESK_DEMO", "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def load_users(entries: list[dict] | None = None) -> dict[str, User]:
     if entries is None:
         if os.environ.get("GOVDESK_STAFF_USERS"):
             entries = json.loads(os.environ["GOVDESK_STAFF_USERS"])
         elif os.environ.get("GOVDESK_STAFF_USERS_FILE"):
             entries = yaml.safe_load(Path(os.environ["GOVDESK_STAFF_USERS_FILE"]).read_text(encoding="utf-8"))
-        else:
+        elif demo_mode():
+            log.warning("GOVDESK_DEMO is on: the public demo staff accounts (clerk/clerk123 ...) are active; "
+                        "never expose this instance to a network")
             entries = DEMO_USERS
+        else:
+            log.error("no staff accounts configured: every staff login is refused. Set GOVDESK_STAFF_USERS or "
+                      "GOVDESK_STAFF_USERS_FILE, or GOVDESK_DEMO=1 for the local demo accounts")
+            entries = []
     users = {}
     for e in entries:
         role = e.get("role")

@@ -28,7 +28,7 @@ def _rules():
     for spec in data["rules"]:
         exact = {_collapse(w) for w in (spec.get("exact") or [])}
         contains = re.compile(spec["contains"]) if spec.get("contains") else None
-        acts.append((spec["act"], exact, contains))
+        acts.append((spec["act"], exact, contains, int(spec.get("max_len") or 10**6)))
     return particles, leading, acts
 
 
@@ -60,22 +60,23 @@ def classify(text: str) -> str | None:
         return None
     _, _, acts = _rules()
     norm = unicodedata.normalize("NFKC", text).lower()
-    for act, _exact, contains in acts:
-        if contains is not None and contains.search(norm):
+    length = len(_PUNCT.sub("", norm))
+    for act, _exact, contains, max_len in acts:
+        if contains is not None and length <= max_len and contains.search(norm):
             return act
     clauses = _clauses(text)
     if not clauses:
         return None
     found = set()
     for clause in clauses:
-        act = next((a for a, exact, _ in acts if clause in exact), None)
+        act = next((a for a, exact, _c, _m in acts if clause in exact), None)
         if act is None:
             return None
         found.add(act)
     # "好的，谢谢" / "嗯，再见": the last act is what the caller does now.
     if len(found) == 1:
         return found.pop()
-    last = next(a for a, exact, _ in acts if clauses[-1] in exact)
+    last = next(a for a, exact, _c, _m in acts if clauses[-1] in exact)
     return last if last in ("thank", "goodbye") else None
 
 

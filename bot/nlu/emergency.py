@@ -8,6 +8,10 @@ the intent is set with confidence 1.0 and two entities are added:
   safety advice for that kind (a conditional response variation on the slot of that name);
 - `emergency_number` (119/120/110/122): the line to ring.
 
+When the rules find nothing but the sentence is close to known emergencies
+(safety/semantic.py), the intent is `emergency_check` with the same entities: the bot names the
+number ("如果现在有人……，请马上打120") and the conversation, or the form, goes on.
+
 Any emergency intent the model produced without the rules agreeing is withdrawn (it becomes
 nlu_fallback), so a name or a place can never ring 120.
 """
@@ -24,7 +28,12 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.acts import set_intent
 
-EMERGENCY_INTENTS = ("emergency_fire", "emergency_medical", "emergency_police", "emergency_traffic")
+EMERGENCY_INTENTS = ("emergency_fire", "emergency_medical", "emergency_police", "emergency_traffic",
+                     "emergency_check")
+# What the model may have heard when a caller describes an emergency in words the rules do
+# not know; any other confident intent (an act like "你讲得好快") is not second-guessed.
+MAY_DESCRIBE_EMERGENCY = ("nlu_fallback", "out_of_scope", "provide_info", "ask_matter")
+CONFIDENT = 0.6
 
 
 def emergency_intent(text: str) -> str | None:
@@ -41,26 +50,42 @@ class EmergencyOverride(GraphComponent):
     def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> "EmergencyOverride":
         from safety.emergency import rules
+        from safety.semantic import vectors
 
         rules()
+        vectors()
         return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
-        from safety.emergency import detect
+        from safety.emergency import detect, rules
+        from safety.semantic import suspect
 
         for message in messages:
             text = message.get(TEXT)
             if not text or text.startswith("/"):  # payloads like /call_start are exact already
                 continue
             found = detect(text)
-            if found is None:
-                if (message.get(INTENT) or {}).get("name") in EMERGENCY_INTENTS:
-                    set_intent(message, "nlu_fallback")
-                continue
-            set_intent(message, found.intent)
-            entities = [e for e in (message.get(ENTITIES) or [])
-                        if e.get("entity") not in ("emergency_kind", "emergency_number", "matter")]
-            for name, value in (("emergency_kind", found.kind), ("emergency_number", found.number)):
+            if found is not None:
+                intent, kind, number = found.intent, found.kind, found.number
+            else:
+                hint = None
+                # Only a sentence that is neither a known act nor a request about a matter.
+                named_matter = any(e.get("entity") == "matter" for e in message.get(ENTITIES) or [])
+                heard = message.get(INTENT) or {}
+                if (message.get("act_source") != "rules" and not named_matter
+                        and (heard.get("name") in MAY_DESCRIBE_EMERGENCY
+                             or float(heard.get("confidence") or 0) < CONFIDENT)):
+                    hint = suspect(text)
+                if hint is None:
+                    if (message.get(INTENT) or {}).get("name") in EMERGENCY_INTENTS:
+                        set_intent(message, "nlu_fallback")
+                    continue
+                number = next(k.number for k in rules().kinds if k.name == hint.kind)
+                intent, kind = "emergency_check", hint.kind
+            set_intent(message, intent)
+            dropped = ("emergency_kind", "emergency_number") + (("matter",) if found is not None else ())
+            entities = [e for e in (message.get(ENTITIES) or []) if e.get("entity") not in dropped]
+            for name, value in (("emergency_kind", kind), ("emergency_number", number)):
                 entities.append({"entity": name, "value": value, "start": 0, "end": len(text),
                                  "confidence": 1.0, "extractor": type(self).__name__})
             message.set(ENTITIES, entities, add_to_output=True)

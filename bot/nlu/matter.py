@@ -37,6 +37,16 @@ EMBED_WEIGHT = 0.3
 # matter, even for "你好"); below, the model's intent stands and the action asks.
 ACCEPT = 1.1
 LEXICAL_MIN = 0.1
+# When the model itself heard a question about a matter (or could not tell), a lower bar;
+# some catalogue words are still needed ("要多少钱" alone names no matter: the slot's does).
+ACCEPT_WHEN_ASKED = 1.0
+LEXICAL_MIN_WHEN_ASKED = 0.05
+# When the model heard something else (a greeting, "确认", "有劳了"), only clear catalogue
+# words in a real sentence override it ("我身份证丢了，想先挂个失" is not goodbye).
+LEXICAL_TO_OVERRIDE = 0.45
+MIN_CHARS_TO_OVERRIDE = 5
+ASKING_INTENTS = ("ask_matter", "ask_materials", "ask_fee", "ask_time", "ask_where", "ask_online", "ask_proxy",
+                  "ask_eligibility", "nlu_fallback", "request_registration", "provide_info", None)
 # Fused margin between the best two under which the bot asks "A or B?" (matter_alt is set).
 CLEAR_MARGIN = 0.05
 # Intents the model may keep when a matter is named (they act on the matter).
@@ -116,13 +126,19 @@ def decide(text: str, intent_name: str | None, intent_confidence: float, act_fro
     if not text or text.startswith("/") or _ANSWER_LIKE.search(text.strip()):
         return None, None, None, []
     hits = rank(text)
-    if not hits or hits[0].score < ACCEPT or hits[0].lexical < LEXICAL_MIN:
+    if not hits:
+        return None, None, None, hits
+    asked = intent_name in ASKING_INTENTS and not act_from_rules
+    if not ((asked and hits[0].score >= ACCEPT_WHEN_ASKED and hits[0].lexical >= LEXICAL_MIN_WHEN_ASKED)
+            or (hits[0].score >= ACCEPT and hits[0].lexical >= LEXICAL_MIN)):
         return None, None, None, hits
     best = hits[0]
     alt = hits[1] if len(hits) > 1 and hits[0].score - hits[1].score < CLEAR_MARGIN else None
     if act_from_rules:
         return None, best, alt, hits
     if intent_name in KEEP_WITH_MATTER and intent_confidence >= KEEP_MIN_CONFIDENCE:
+        return None, best, alt, hits
+    if not asked and (best.lexical < LEXICAL_TO_OVERRIDE or len(text.strip()) < MIN_CHARS_TO_OVERRIDE):
         return None, best, alt, hits
     return aspect_intent(text), best, alt, hits
 

@@ -44,3 +44,32 @@ def test_encryption_round_trip_and_tamper_detection(monkeypatch, tmp_path):
         assert "13812345678" not in privacy.caller_key("13812345678")
     finally:
         privacy._fernet.cache_clear()
+
+
+@pytest.mark.parametrize("text,clear", [
+    ("电话１３８００００１１１１", "１３８００００１１１１"),
+    ("号码是138 0000 1111", "138 0000 1111"),
+    ("手机138-0000-1111", "138-0000-1111"),
+    ("幺三八零零零零幺幺幺幺", "幺三八零零零零幺幺幺幺"),
+    ("身份证110105 19491231 002X", "110105 19491231 002X"),
+    ("8613800001111", "13800001111"),
+    ("座机0571-88886666", "88886666"),
+])
+def test_mask_text_finds_numbers_however_written(text, clear):
+    assert clear not in privacy.mask_text(text)
+
+
+def test_mask_text_masks_names_after_wo_jiao_but_not_references():
+    masked = privacy.mask_text("我叫王桂兰，编号12345202611290001")
+    assert "王桂兰" not in masked and "王" in masked and "12345202611290001" in masked
+    assert privacy.mask_text("我老伴叫不醒") == "我老伴叫不醒"
+
+
+def test_exception_text_is_masked(caplog):
+    logger = logging.getLogger("privacy-exc-test")
+    caplog.handler.addFilter(privacy.MaskingFilter())
+    try:
+        raise ValueError("bad phone 13812345678")
+    except ValueError:
+        logger.exception("failed")
+    assert "13812345678" not in caplog.text

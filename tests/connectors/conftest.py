@@ -68,7 +68,9 @@ def wechat_stack(wechat_env, stack):
 
 
 @pytest.fixture(scope="session")
-def rasa_base(wechat_stack, fake_wechat) -> str:
+def rasa_base(wechat_stack, fake_wechat, monkeypatch_session) -> str:
+    # Channels through the public edge; the HTTP API (trackers) on loopback with the token.
+    monkeypatch_session.setenv("TEST_RASA_API", f"http://127.0.0.1:{wechat_stack.ports.rasa_internal}")
     fake_wechat.rasa_url = f"http://localhost:{wechat_stack.ports.rasa}"
     return fake_wechat.rasa_url
 

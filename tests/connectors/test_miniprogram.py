@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import json
 import secrets
 import time
@@ -10,6 +11,7 @@ import aiohttp
 import pytest
 import requests
 
+from tests.conftest import rasa_api
 from connectors.shared import pseudonym
 from tests.connectors.fake_wechat import make_wav
 
@@ -28,7 +30,8 @@ def login(base: str, fake, oid: str | None = None) -> tuple[str, str, dict]:
 
 
 def user_texts(base: str, oid: str) -> list[str]:
-    tracker = requests.get(f"{base}/conversations/{pseudonym('wxmp', oid)}/tracker", timeout=30).json()
+    tracker = requests.get(rasa_api(os.environ["TEST_RASA_API"], f"/conversations/{pseudonym('wxmp', oid)}/tracker"),
+                           timeout=30).json()
     return [e.get("text") for e in tracker.get("events", []) if e.get("event") == "user"]
 
 

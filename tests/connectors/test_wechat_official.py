@@ -14,6 +14,7 @@ import time
 import pytest
 import requests
 
+from tests.conftest import rasa_api
 from connectors.shared import pseudonym
 from tests.connectors.conftest import ACCOUNT, AES_KEY, APPID, TOKEN
 from tests.connectors.fake_wechat import make_wav
@@ -48,7 +49,7 @@ def post_safe(base: str, inner: str, crypt: RefCrypt | None = None) -> requests.
 
 def user_texts(base: str, oid: str) -> list[str]:
     sender = pseudonym("wx", oid)
-    tracker = requests.get(f"{base}/conversations/{sender}/tracker", timeout=30).json()
+    tracker = requests.get(rasa_api(os.environ["TEST_RASA_API"], f"/conversations/{sender}/tracker"), timeout=30).json()
     return [e.get("text") for e in tracker.get("events", []) if e.get("event") == "user"]
 
 

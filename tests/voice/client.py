@@ -3,6 +3,9 @@
 AudioSocket: every message is [type:1][length:2, big-endian][payload]; 0x01 = 16-byte
 call UUID (first), 0x10 = 8 kHz s16le mono PCM, 0x03 = one ASCII DTMF digit,
 0x00 = hang-up, 0xff = error.
+
+Tokens (HTTP upload, WebSocket, /calls): VOICE_TOKEN / VOICE_CHANNEL_TOKEN, or when unset
+derive_key("voice-token" | "voice-channel-token").hex() from the project's secret key.
 """
 from __future__ import annotations
 
@@ -18,6 +21,26 @@ from pathlib import Path
 import numpy as np
 
 AUDIO = Path("/work/shared/audio")
+
+
+def client_token() -> str:
+    import os
+
+    from common.privacy import derive_key
+
+    return os.environ.get("VOICE_TOKEN") or derive_key("voice-token").hex()
+
+
+def channel_token() -> str:
+    import os
+
+    from common.privacy import derive_key
+
+    return os.environ.get("VOICE_CHANNEL_TOKEN") or derive_key("voice-channel-token").hex()
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def load_wav(path: Path) -> tuple[np.ndarray, int]:
@@ -151,9 +174,12 @@ class AudioSocketCall:
         return self.log.hangup
 
 
-def http_json(url: str, payload: dict | None = None, timeout: float = 30) -> tuple[int, dict]:
+def http_json(url: str, payload: dict | None = None, timeout: float = 30,
+              token: str | None = None) -> tuple[int, dict]:
+    """JSON request; `token` defaults to the channel token (the /calls API is the dialplan's)."""
     data = json.dumps(payload).encode() if payload is not None else None
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", **bearer(token or channel_token())}
+    req = urllib.request.Request(url, data=data, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return resp.status, json.loads(resp.read())
@@ -161,15 +187,16 @@ def http_json(url: str, payload: dict | None = None, timeout: float = 30) -> tup
         return exc.code, json.loads(exc.read() or b"{}")
 
 
-def events(base: str, call_id: str) -> list[dict]:
-    status, body = http_json(f"{base}/calls/{call_id}/events")
+def events(base: str, call_id: str, token: str | None = None) -> list[dict]:
+    status, body = http_json(f"{base}/calls/{call_id}/events", token=token)
     return body.get("events", []) if status == 200 else []
 
 
-async def wait_for_event(base: str, call_id: str, pred, timeout: float = 30) -> dict | None:
+async def wait_for_event(base: str, call_id: str, pred, timeout: float = 30,
+                         token: str | None = None) -> dict | None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for ev in await asyncio.to_thread(events, base, call_id):
+        for ev in await asyncio.to_thread(events, base, call_id, token):
             if pred(ev):
                 return ev
         await asyncio.sleep(0.3)

@@ -19,6 +19,8 @@ class Gateway:
     proc: subprocess.Popen
     http: str
     audiosocket_port: int
+    token: str = ""            # VOICE_TOKEN (clients)
+    channel_token: str = ""    # VOICE_CHANNEL_TOKEN (dialplan, connectors)
 
     def healthy(self) -> bool:
         try:
@@ -29,15 +31,18 @@ class Gateway:
 
 
 def start_gateway(tmp_path, extra_env: dict) -> Gateway:
+    import secrets
+
     vp, ap = free_port(), free_port()
     env = dict(os.environ, VOICE_PORT=str(vp), AUDIOSOCKET_PORT=str(ap), PYTHONPATH=str(ROOT),
-               GOVDESK_DATA_DIR=str(tmp_path), VOICE_REPROMPT_S="4")
+               GOVDESK_DATA_DIR=str(tmp_path), VOICE_REPROMPT_S="4",
+               VOICE_TOKEN=f"client-{secrets.token_hex(16)}", VOICE_CHANNEL_TOKEN=f"channel-{secrets.token_hex(16)}")
     env.pop("REDIS_URL", None)
     env.update(extra_env)
     log = open(tmp_path / "gateway.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "voice.gateway"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    gw = Gateway(proc, f"http://127.0.0.1:{vp}", ap)
+    gw = Gateway(proc, f"http://127.0.0.1:{vp}", ap, env["VOICE_TOKEN"], env["VOICE_CHANNEL_TOKEN"])
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:

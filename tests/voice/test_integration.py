@@ -13,7 +13,8 @@ import wave
 import aiohttp
 import pytest
 
-from tests.voice.client import AudioSocketCall, events, http_json, synth, wait_for_event
+from tests.voice.client import (AudioSocketCall, bearer, channel_token, client_token, events, http_json, synth,
+                                wait_for_event)
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +83,8 @@ async def test_websocket_call_with_dialect_correction(stack):
     got: list[dict] = []
     audio_bytes = 0
     async with aiohttp.ClientSession() as s:
-        async with s.ws_connect(f"{base.replace('http', 'ws')}/ws?caller=13900139000") as ws:
+        url = f"{base.replace('http', 'ws')}/ws?token={client_token()}&session={uuid.uuid4().hex}"
+        async with s.ws_connect(url) as ws:
             async def reader():
                 nonlocal audio_bytes
                 async for msg in ws:
@@ -129,8 +131,10 @@ def _multipart(fields: dict, filename: str, data: bytes) -> tuple[bytes, str]:
 def test_http_upload_voice_message(stack):
     base = _base(stack)
     wav = (pytest.importorskip("pathlib").Path("/work/shared/audio/synth/030.wav")).read_bytes()
+    # as the WeChat connector sends it: its own sender id, with the channel token
     body, ctype = _multipart({"sender": f"wx-{uuid.uuid4().hex[:8]}", "channel": "wechat"}, "a.wav", wav)
-    req = urllib.request.Request(f"{base}/api/utterance", data=body, headers={"Content-Type": ctype})
+    req = urllib.request.Request(f"{base}/api/utterance", data=body,
+                                 headers={"Content-Type": ctype, **bearer(channel_token())})
     with urllib.request.urlopen(req, timeout=60) as resp:
         answer = json.loads(resp.read())
     assert "着火" in answer["transcript"] and answer["emergency"] == "119"

@@ -10,7 +10,7 @@ import wave
 import numpy as np
 import pytest
 
-from tests.voice.client import AudioSocketCall, events, http_json, pack, synth, wait_for_event
+from tests.voice.client import AudioSocketCall, bearer, events, http_json, pack, synth, wait_for_event
 
 pytestmark = pytest.mark.integration
 
@@ -52,9 +52,9 @@ async def test_rasa_down_means_apology_and_handoff(rasa_down_gateway):
     gw = rasa_down_gateway
     call = await AudioSocketCall(gw.audiosocket_port).connect()
     assert await call.wait_hangup(40), "gateway should hang up after the hand-off sentence"
-    status, rec = http_json(f"{gw.http}/calls/{call.call_id}")
+    status, rec = http_json(f"{gw.http}/calls/{call.call_id}", token=gw.channel_token)
     assert status == 200 and rec["handoff"] is True and rec["handoff_reason"] == "bot_unavailable"
-    texts = [e.get("text", "") for e in events(gw.http, str(call.call_id)) if e["type"] == "bot"]
+    texts = [e.get("text", "") for e in events(gw.http, str(call.call_id), gw.channel_token) if e["type"] == "bot"]
     assert any("抱歉" in t for t in texts) and any("人工" in t for t in texts)
 
 
@@ -81,8 +81,8 @@ def _wav(pcm: bytes, rate: int = 16000) -> bytes:
     return buf.getvalue()
 
 
-def _post(url: str, body: bytes, ctype: str = "audio/wav") -> tuple[int, dict]:
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": ctype})
+def _post(url: str, body: bytes, ctype: str = "audio/wav", token: str = "") -> tuple[int, dict]:
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": ctype, **bearer(token)})
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:
             return resp.status, json.loads(resp.read())
@@ -91,25 +91,69 @@ def _post(url: str, body: bytes, ctype: str = "audio/wav") -> tuple[int, dict]:
 
 
 def test_http_upload_rejects_bad_input_clearly(rasa_down_gateway):
-    base = rasa_down_gateway.http
-    status, body = _post(f"{base}/api/utterance", b"\x00" * (3 * 1024 * 1024))
+    base, tok = rasa_down_gateway.http, rasa_down_gateway.token
+    status, body = _post(f"{base}/api/utterance", b"\x00" * (3 * 1024 * 1024), token=tok)
     assert status == 413 and "KB" in body["message"]
-    status, body = _post(f"{base}/api/utterance", b"this is not audio at all" * 10)
+    status, body = _post(f"{base}/api/utterance", b"this is not audio at all" * 10, token=tok)
     assert status == 415 and body["error"] == "bad_audio"
-    status, body = _post(f"{base}/api/utterance", b"")
+    status, body = _post(f"{base}/api/utterance", b"", token=tok)
     assert status == 400
     # silence: understood as nothing, no crash
-    status, body = _post(f"{base}/api/utterance?audio=0", _wav(b"\x00" * 32000))
+    status, body = _post(f"{base}/api/utterance?audio=0", _wav(b"\x00" * 32000), token=tok)
     assert status == 200 and body["transcript"] == ""
     # Rasa down: the answer is an apology plus the hand-off
-    status, body = _post(f"{base}/api/utterance?audio=0", _wav(synth("030.wav", 16000)))
+    status, body = _post(f"{base}/api/utterance?audio=0", _wav(synth("030.wav", 16000)), token=tok)
     assert status == 200 and body["handoff"] is True and body["error"] == "bot_unavailable"
     assert "着火" in body["transcript"]
     assert rasa_down_gateway.healthy()
 
 
 def test_caller_mapping_validation(rasa_down_gateway):
-    base = rasa_down_gateway.http
-    assert http_json(f"{base}/calls/abc", {"caller": "not a number"})[0] == 400
-    assert http_json(f"{base}/calls/abc", {"caller": "13800138000"})[0] == 200
-    assert http_json(f"{base}/calls/unknown-call")[0] == 404
+    base, tok = rasa_down_gateway.http, rasa_down_gateway.channel_token
+    assert http_json(f"{base}/calls/abc", {"caller": "not a number"}, token=tok)[0] == 400
+    assert http_json(f"{base}/calls/abc", {"caller": "13800138000"}, token=tok)[0] == 200
+    assert http_json(f"{base}/calls/unknown-call", token=tok)[0] == 404
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def test_real_gateway_requires_tokens_and_refuses_lying_wav_headers(rasa_down_gateway):
+    """Issue 12: no unauthenticated transport; a WAV header claiming 1 Hz, 0 Hz or 2^32-1 Hz is a 400
+    with a Chinese message before any decoding (it was 550 MB of memory, or a 500)."""
+    gw = rasa_down_gateway
+    base = gw.http
+    status, body = _post(f"{base}/api/utterance?audio=0", _wav(b"\x00" * 3200))
+    assert status == 401 and body["error"] == "unauthorized"
+    assert http_json(f"{base}/calls/abc", {"caller": "13800138000"}, token="wrong")[0] == 401
+    assert http_json(f"{base}/calls/abc", token=gw.token)[0] == 403          # a client token is not enough
+    for url in (f"{base.replace('http', 'ws')}/ws", f"{base.replace('http', 'ws')}/ws?token=wrong"):
+        req = urllib.request.Request(url.replace("ws://", "http://"), headers={
+            "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+        try:
+            urllib.request.urlopen(req, timeout=10)
+            raise AssertionError("websocket upgrade without a token")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 401
+    before = _peak_rss_mb(gw.proc.pid)
+    pcm = b"\x00\x01" * 4000                                                 # 8 KB
+    for rate in (1, 0, 2**32 - 1):
+        data = bytearray(_wav(pcm))
+        data[24:28] = rate.to_bytes(4, "little")
+        status, body = _post(f"{base}/api/utterance?audio=0", bytes(data), token=gw.token)
+        assert status == 400 and body["error"] == "bad_sample_rate", (rate, status, body)
+        assert any("\u4e00" <= c <= "\u9fff" for c in body["message"])
+    assert _peak_rss_mb(gw.proc.pid) - before < 50
+    # a negative Content-Length is refused by the parser, not a hang or a 5xx
+    import socket
+
+    host, port = base.split("//")[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(b"POST /api/utterance HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\nabc")
+        assert s.recv(100).split(b" ")[1] == b"400"
+    assert gw.healthy()

@@ -13,6 +13,15 @@ back to the espeak-ng command line.
 key = prompt_key(text) - record them with a human voice), a memory LRU + disk cache
 of synthesized sentences, and sentence splitting so the first sentence can play
 while the next is synthesized.
+
+Personal data and the disk cache: replies carry names, phone and ID numbers, so only
+the *fixed* sentences (``fixed_prompts()``: the gateway's prompts and the bot's
+responses without slots, registered with ``set_persistent``) are ever written to or
+read from ``VOICE_TTS_CACHE``; every other sentence lives in the process's memory LRU
+only.  The cache directory is 0700, its files 0600; files older than
+``VOICE_TTS_CACHE_TTL_S`` (30 days) are ignored and deleted, the directory is kept
+under ``VOICE_TTS_CACHE_MAX_MB`` (100 MB), and ``set_persistent`` deletes every file
+that is not a current fixed sentence (e.g. left by an older version).
 """
 from __future__ import annotations
 
@@ -25,6 +34,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -154,15 +164,102 @@ class TTSService:
     """Async front of a TTS engine: prompts folder, LRU + disk cache, one worker thread."""
 
     def __init__(self, engine_name: str = "espeak", cache_dir: str | Path | None = None,
-                 prompts_dir: str | Path | None = None, memory_items: int = 256):
+                 prompts_dir: str | Path | None = None, memory_items: int = 256,
+                 cache_ttl_s: float = 30 * 86400.0, cache_max_bytes: int = 100 * 1024 * 1024):
         self._engine_name = engine_name
         self._engine: TTSEngine | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tts")
         self._memory: OrderedDict[str, bytes] = OrderedDict()
         self._memory_items = memory_items
         self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.cache_ttl_s = cache_ttl_s
+        self.cache_max_bytes = cache_max_bytes
+        self._persistent: frozenset[str] = frozenset()   # cache keys allowed on disk (fixed sentences)
+        self._writes = 0
         self.prompts_dir = Path(prompts_dir) if prompts_dir else None
         self.stats = {"prompt": 0, "memory": 0, "disk": 0, "synth": 0}
+
+    # ------------------------------------------------------------ disk cache (fixed sentences only)
+    def set_persistent(self, sentences, rates) -> None:
+        """Allow these sentences (at these rates) on disk; prune everything else. Blocking."""
+        self._persistent = frozenset(self._key(s, r) for s in sentences for r in rates)
+        self.prune()
+
+    def _cache_path(self, key: str) -> Path | None:
+        if self.cache_dir is None or key not in self._persistent:
+            return None
+        return self.cache_dir / f"{key}.pcm"
+
+    def _ensure_cache_dir(self) -> None:
+        self.cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if (self.cache_dir.stat().st_mode & 0o777) != 0o700:
+            self.cache_dir.chmod(0o700)
+
+    def prune(self) -> None:
+        """Delete stale, foreign and excess cache files; fix permissions."""
+        if self.cache_dir is None or not self.cache_dir.is_dir():
+            return
+        try:
+            self._ensure_cache_dir()
+            now = time.time()
+            kept: list[tuple[float, int, Path]] = []
+            for path in self.cache_dir.iterdir():
+                try:
+                    st = path.stat()
+                    if not path.is_file():
+                        continue
+                    if (path.suffix != ".pcm" or path.stem not in self._persistent
+                            or now - st.st_mtime > self.cache_ttl_s):
+                        path.unlink(missing_ok=True)
+                        continue
+                    if st.st_mode & 0o077:
+                        path.chmod(0o600)
+                    kept.append((st.st_mtime, st.st_size, path))
+                except OSError:
+                    continue
+            total = sum(size for _, size, _ in kept)
+            for _, size, path in sorted(kept):
+                if total <= self.cache_max_bytes:
+                    break
+                path.unlink(missing_ok=True)
+                total -= size
+        except OSError as exc:
+            log.warning("TTS cache prune failed: %s", exc)
+
+    def _disk_read(self, key: str) -> bytes | None:
+        path = self._cache_path(key)
+        if path is None:
+            return None
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        if time.time() - st.st_mtime > self.cache_ttl_s:
+            path.unlink(missing_ok=True)
+            return None
+        try:
+            return path.read_bytes()
+        except OSError:
+            return None
+
+    def _disk_write(self, key: str, pcm: bytes) -> None:
+        path = self._cache_path(key)
+        if path is None or not pcm or len(pcm) > self.cache_max_bytes:
+            return
+        tmp = self.cache_dir / f".{key}.{os.getpid()}.tmp"
+        try:
+            self._ensure_cache_dir()
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(pcm)
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.warning("TTS cache write failed: %s", exc)
+            tmp.unlink(missing_ok=True)
+            return
+        self._writes += 1
+        if self._writes % 50 == 0:
+            self.prune()
 
     def _get_engine(self) -> TTSEngine:  # runs in the worker thread only
         if self._engine is None:
@@ -179,11 +276,10 @@ class TTSService:
         return path if path.exists() else None
 
     def _synth_blocking(self, text: str, rate: int, key: str) -> bytes:
-        if self.cache_dir is not None:
-            path = self.cache_dir / f"{key}.pcm"
-            if path.exists():
-                self.stats["disk"] += 1
-                return path.read_bytes()
+        cached = self._disk_read(key)
+        if cached is not None:
+            self.stats["disk"] += 1
+            return cached
         prompt = self._prompt_file(text)
         if prompt is not None:
             try:
@@ -195,14 +291,7 @@ class TTSService:
         pcm, src = self._get_engine().synthesize(text, rate)
         pcm = resample(pcm, src, OUT_RATE)
         self.stats["synth"] += 1
-        if self.cache_dir is not None and pcm:
-            try:
-                self.cache_dir.mkdir(parents=True, exist_ok=True)
-                tmp = self.cache_dir / f".{key}.{os.getpid()}.tmp"
-                tmp.write_bytes(pcm)
-                os.replace(tmp, self.cache_dir / f"{key}.pcm")
-            except OSError as exc:
-                log.warning("TTS cache write failed: %s", exc)
+        self._disk_write(key, pcm)
         return pcm
 
     async def synthesize(self, text: str, rate: int = 130) -> bytes:
@@ -240,7 +329,7 @@ def fixed_prompts() -> list[str]:
     from voice import pipeline
 
     texts = [pipeline.HANDOFF_TEXT, pipeline.APOLOGY_TEXT, pipeline.REPROMPT_TEXT, pipeline.OFFER_PERSON_TEXT,
-             pipeline.ELDERLY_OFFER_TEXT, pipeline.FAIL_OFFER_TEXT, pipeline.GOODBYE_TEXT]
+             pipeline.ELDERLY_OFFER_TEXT, pipeline.FAIL_OFFER_TEXT, pipeline.GOODBYE_TEXT, pipeline.BUSY_TEXT]
     for path in sorted((BOT_DIR / "domain").glob("*.yml")):
         try:
             doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

@@ -1,4 +1,11 @@
-"""WebSocket transport: GET /ws?caller=&sender=&call_start=1
+"""WebSocket transport: GET /ws?token=&session=&call_start=1
+
+Auth: ``Authorization: Bearer <VOICE_TOKEN>`` or ``?token=<VOICE_TOKEN>`` (browsers), else
+HTTP 401 before the upgrade (voice/security.py).  The Rasa sender id is derived from the
+client and its ``session`` label (``sender`` is read as the same thing); ``caller`` and
+``call_id`` are used only with the channel token.  Over VOICE_MAX_CALLS calls: an
+``error`` event ``busy`` and close code 1013 with a reason.  Messages are limited to
+64 KiB (2 s of audio) each.
 
 In:  binary = 16 kHz signed 16-bit LE mono PCM (any chunk size);
      text JSON {"type":"dtmf","digit":"0"} | {"type":"hangup"}.
@@ -9,14 +16,14 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
+from voice import security
 from voice.pipeline import CallSession, CallSink
 
 log = logging.getLogger("voice.websocket")
-MAX_MESSAGE = 1 << 20
+MAX_MESSAGE = 64 * 1024
 
 
 class WebSocketSink(CallSink):
@@ -39,17 +46,35 @@ class WebSocketSink(CallSink):
             await self.ws.close()
 
 
-async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
+async def websocket_handler(request: web.Request) -> web.StreamResponse:
     services = request.app["services"]
+    principal = request.app["auth"].authenticate(request, allow_query=True)
+    if principal is None:
+        return security.unauthorized()       # before the upgrade: a plain HTTP 401
+    limiter: security.CallLimiter = request.app["calls"]
     ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE, heartbeat=30)
+    if not limiter.try_acquire():
+        await ws.prepare(request)
+        await ws.send_str(json.dumps({"type": "error", "error": "busy", "message": security.BUSY_HTTP_TEXT},
+                                     ensure_ascii=False))
+        await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=security.BUSY_WS_REASON.encode())
+        return ws
+    try:
+        return await _call(request, ws, services, principal)
+    finally:
+        limiter.release()
+
+
+async def _call(request: web.Request, ws: web.WebSocketResponse, services,
+                principal: security.Principal) -> web.WebSocketResponse:
     await ws.prepare(request)
-    q = request.query
-    call_id = q.get("call_id") or uuid.uuid4().hex
-    caller = q.get("caller") or services.registry.caller_for(call_id)
+    ident = security.resolve_identity(principal, request.query, services.registry)
+    call_id = ident.call_id
     sink = WebSocketSink(ws)
     await services.ready.wait()
-    session = CallSession(services, call_id, sink, caller=caller, channel=q.get("channel", "voice"),
-                          sender=q.get("sender") or None)
+    session = CallSession(services, call_id, sink, caller=ident.caller, channel=ident.channel,
+                          sender=ident.sender)
+    q = request.query
     await sink.send_event({"type": "ready", "call_id": call_id})
     await session.start(send_call_start=q.get("call_start", "1") != "0")
     try:
@@ -59,7 +84,7 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
             elif msg.type == WSMsgType.TEXT:
                 try:
                     data = json.loads(msg.data)
-                except ValueError:
+                except (ValueError, RecursionError):
                     await sink.send_event({"type": "error", "error": "bad_json"})
                     continue
                 if not isinstance(data, dict):

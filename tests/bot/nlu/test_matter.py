@@ -28,3 +28,8 @@ def test_a_rule_decided_act_keeps_its_intent():
                                          ("残疾证在哪办", "ask_where"), ("我想办低保", "ask_matter")])
 def test_aspect(text, intent):
     assert aspect_intent(text) == intent
+
+
+def test_a_bare_aspect_question_names_no_matter():
+    """'要多少钱' after a matter was discussed: the conversation's matter is meant, not a guess."""
+    assert decide("要多少钱", "ask_fee", 0.9, False)[1] is None
