@@ -17,6 +17,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.children import die_with_parent
 from common.redis_embedded import start_embedded_redis, wait_for_port
 from common.settings import DATA_DIR, PORTS, ROOT, parse_redis_url, rasa_token
 
@@ -137,7 +138,7 @@ def start(service: Service, env: dict, log_dir: Path | None = None) -> Service:
         stdout = open(log_dir / f"{service.name}.log", "ab")
     service.proc = subprocess.Popen(service.cmd, env=env, cwd=ROOT, stdout=stdout,
                                     stderr=subprocess.STDOUT if stdout else None,
-                                    start_new_session=True)
+                                    start_new_session=True, preexec_fn=die_with_parent)
     return service
 
 
@@ -216,6 +217,68 @@ class Stack:
             self.redis_proc.wait(10)
 
 
+class Supervisor:
+    """Keeps a started stack serving: a child that exits, or stops answering its health check
+    (HEALTH_FAILURES in a row, each with a timeout), is restarted with exponential backoff
+    while the others keep serving; embedded Redis too. Restarts are logged and counted."""
+
+    HEALTH_EVERY_S = 5.0
+    HEALTH_TIMEOUT_S = 3.0
+    HEALTH_FAILURES = 3
+    BACKOFF_S = (0.5, 1, 2, 5, 10, 30)
+
+    def __init__(self, stack: Stack, log=print):
+        self.stack = stack
+        self.log = log
+        self.restarts: dict[str, int] = {}
+        self.failures: dict[str, int] = {}
+        self.next_check: dict[str, float] = {}
+        self.not_before: dict[str, float] = {}
+
+    def _healthy(self, service: Service) -> bool:
+        try:
+            with urllib.request.urlopen(service.health_url, timeout=self.HEALTH_TIMEOUT_S) as resp:
+                return resp.status == 200
+        except Exception:  # noqa: BLE001 - any failure is a failed check
+            return False
+
+    def _restart(self, service: Service, why: str) -> None:
+        now = time.monotonic()
+        if now < self.not_before.get(service.name, 0):
+            return
+        count = self.restarts.get(service.name, 0) + 1
+        self.restarts[service.name] = count
+        self.log(f"[run] {service.name} {why}; restart #{count}", flush=True)
+        stop(service, grace=3.0)
+        start(service, self.stack.env(), self.stack.log_dir)
+        self.failures[service.name] = 0
+        delay = self.BACKOFF_S[min(count - 1, len(self.BACKOFF_S) - 1)]
+        self.not_before[service.name] = now + delay
+        # A restarted service gets time to load (Rasa loads its model) before health counts.
+        self.next_check[service.name] = now + delay + 30.0
+
+    def tick(self) -> None:
+        stack, now = self.stack, time.monotonic()
+        if stack.redis_proc is not None and stack.redis_proc.poll() is not None:
+            count = self.restarts.get("redis", 0) + 1
+            self.restarts["redis"] = count
+            self.log(f"[run] redis exited ({stack.redis_proc.returncode}); restart #{count}", flush=True)
+            stack.redis_proc = start_embedded_redis(stack.data_dir / "redis", stack.ports.redis)
+        for service in stack.services:
+            if service.proc.poll() is not None:
+                self._restart(service, f"exited ({service.proc.returncode})")
+                continue
+            if not service.health_url or now < self.next_check.get(service.name, 0):
+                continue
+            self.next_check[service.name] = now + self.HEALTH_EVERY_S
+            if self._healthy(service):
+                self.failures[service.name] = 0
+                continue
+            self.failures[service.name] = self.failures.get(service.name, 0) + 1
+            if self.failures[service.name] >= self.HEALTH_FAILURES:
+                self._restart(service, f"failed {self.HEALTH_FAILURES} health checks")
+
+
 def main() -> int:
     # `make run` is the local demonstration: demo staff accounts are on unless the operator
     # configured real ones (GOVDESK_STAFF_USERS/_FILE) or said GOVDESK_DEMO=0.
@@ -244,11 +307,9 @@ def main() -> int:
         if demo == "1":
             print("  演示账号已开启 / demo staff accounts ON (GOVDESK_DEMO=1; set GOVDESK_STAFF_USERS for real ones)")
         print("Ctrl-C to stop / 按 Ctrl-C 停止", flush=True)
+        supervisor = Supervisor(stack)
         while not stopping:
-            for s in stack.services:
-                if s.proc.poll() is not None:
-                    print(f"[run] {s.name} exited ({s.proc.returncode}); stopping", flush=True)
-                    stopping = True
+            supervisor.tick()
             time.sleep(0.5)
     finally:
         stack.stop()

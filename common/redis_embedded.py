@@ -58,7 +58,9 @@ def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 20.0) -> 
 
 def start_embedded_redis(data_dir: Path, port: int) -> subprocess.Popen:
     conf = write_config(Path(data_dir), port)
-    proc = subprocess.Popen([redis_server_binary(), str(conf)], stdout=subprocess.DEVNULL)
+    from common.children import die_with_parent
+
+    proc = subprocess.Popen([redis_server_binary(), str(conf)], stdout=subprocess.DEVNULL, preexec_fn=die_with_parent)
     try:
         wait_for_port(port)
     except TimeoutError:
