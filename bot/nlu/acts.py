@@ -29,7 +29,16 @@ def _rules():
         exact = {_collapse(w) for w in (spec.get("exact") or [])}
         contains = re.compile(spec["contains"]) if spec.get("contains") else None
         acts.append((spec["act"], exact, contains, int(spec.get("max_len") or 10**6)))
-    return particles, leading, acts
+    levels = tuple((value, re.compile(pattern)) for value, pattern in data.get("rating_levels") or [])
+    return particles, leading, acts, levels
+
+
+def rating_level(text: str) -> str | None:
+    """The rating said in `text` (非常满意 … 非常不满意), or None."""
+    for value, pattern in _rules()[3]:
+        if pattern.search(text or ""):
+            return value
+    return None
 
 
 def _collapse(word: str) -> str:
@@ -43,7 +52,7 @@ def _collapse(word: str) -> str:
 
 
 def _clauses(text: str) -> list[str]:
-    particles, leading, _ = _rules()
+    particles, leading, _, _ = _rules()
     out = []
     for part in _PUNCT.split(unicodedata.normalize("NFKC", text or "").lower()):
         if not part:
@@ -58,7 +67,7 @@ def classify(text: str) -> str | None:
     """The act of a whole utterance, or None when rules cannot tell."""
     if not text or text.startswith("/"):
         return None
-    _, _, acts = _rules()
+    _, _, acts, _ = _rules()
     norm = unicodedata.normalize("NFKC", text).lower()
     length = len(_PUNCT.sub("", norm))
     for act, _exact, contains, max_len in acts:
@@ -115,4 +124,12 @@ if DefaultV1Recipe is not None:
                 if act is not None:
                     set_intent(message, act)
                     message.set("act_source", "rules", add_to_output=False)
+                if act == "rate_service":
+                    level = rating_level(message.get(TEXT) or "")
+                    entities = [e for e in (message.get("entities") or []) if e.get("entity") != "rating_level"]
+                    if level:
+                        entities.append({"entity": "rating_level", "value": level, "start": 0,
+                                         "end": len(message.get(TEXT) or ""), "confidence": 1.0,
+                                         "extractor": type(self).__name__})
+                    message.set("entities", entities, add_to_output=True)
             return messages
