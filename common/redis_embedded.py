@@ -56,6 +56,23 @@ def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 20.0) -> 
     raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
 
 
+def wait_until_loaded(port: int, host: str = "127.0.0.1", timeout: float = 60.0) -> None:
+    """After a restart Redis accepts connections while it still loads the AOF and answers
+    -LOADING: wait for +PONG (or an auth error: then it is serving) before anyone uses it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1.0) as sock:
+                sock.sendall(b"PING\r\n")
+                reply = sock.recv(64)
+            if reply.startswith((b"+PONG", b"-NOAUTH", b"-ERR")):
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"Redis on {host}:{port} still loading after {timeout}s")
+
+
 def start_embedded_redis(data_dir: Path, port: int) -> subprocess.Popen:
     conf = write_config(Path(data_dir), port)
     from common.children import die_with_parent
@@ -63,6 +80,7 @@ def start_embedded_redis(data_dir: Path, port: int) -> subprocess.Popen:
     proc = subprocess.Popen([redis_server_binary(), str(conf)], stdout=subprocess.DEVNULL, preexec_fn=die_with_parent)
     try:
         wait_for_port(port)
+        wait_until_loaded(port)
     except TimeoutError:
         proc.kill()
         raise

@@ -155,12 +155,18 @@ def veto(text: str, start: int, end: int, r: Rules | None = None) -> str | None:
     return None
 
 
+_DESCRIBED = re.compile(r"([\u4e00-\u9fff]{1,3})的([\u4e00-\u9fff])(?=[，,。\s]|$)")
+
+
 def detect(text: str) -> Emergency | None:
     """The emergency in `text`, or None (see the module docstring)."""
     r = rules()
     t = normalise(text)
     if not t or t.startswith("/"):
         return None
+    # A name spelled out ("任救生，救命的救") is not a call for help: drop "<word>的<char>"
+    # descriptions whose word holds the character.
+    t = _DESCRIBED.sub(lambda m: "" if m.group(2) in m.group(1) else m.group(0), t)
     found: list[tuple[Kind, str]] = []
     for kind in r.kinds:
         for pattern in kind.patterns:

@@ -54,6 +54,8 @@ CHAR_DESCRIPTIONS.update({"小": "大小的小", "明": "明天的明", "华": "
 _HAN = r"[\u3400-\u9fff]"
 _PREFIX_RE = re.compile(r"^(?:不对|不是|错了|对)?[，,。\s]*(?:(?:我的?|他的?|她的?)?名字(?:叫|是|应该是)|姓名(?:是|叫)?|"
                         r"我叫|他叫|她叫|我是|他是|她是|老人叫|老人家叫|孩子叫|叫|是)?")
+# "俺叫王桂兰" / "我家老头子叫张德贵" / "额是李翠花": whoever is named, the name follows 叫/是/喊.
+_WHO_CALLED_RE = re.compile(r"^[^，,。\s]{0,8}?(?:名字叫|名字是|叫做|叫|喊|是)(?=[\u3400-\u9fff]{2})")
 _OF_RE = re.compile(rf"^({_HAN}+)的({_HAN})$")           # 大小的小 -> 小
 _SURNAME_RE = re.compile(rf"^(?:姓|我姓|他姓|她姓)({_HAN})$")
 
@@ -66,13 +68,21 @@ def _syllable(ch: str) -> str:
     return merge_accent(syl[0]) if syl else ch
 
 
+# How callers describe a character by its parts: "三点水一个告的浩", "草字头的薛", "单人旁两个土的佳".
+_PART_WORDS = re.compile(r"三点水|两点水|草字头|竹字头|宝盖|走之|[\u4e00-\u9fff](?:字旁|字头|字底|字边|字框)|单人旁|双人旁|"
+                         r"竖心旁|提手旁|[一二两三四五六七八九]个|下面|上面|左边|右边|里面|那个|偏旁|部首")
+
+
 def _piece_char(piece: str) -> str | None:
     """A described single character, or None when `piece` is plain name text."""
     if piece in NAME_PARTS:
         return NAME_PARTS[piece]
     m = _OF_RE.match(piece)
-    if m and m.group(2) in m.group(1):
+    if m and (m.group(2) in m.group(1) or _PART_WORDS.search(m.group(1))):
         return m.group(2)
+    m = re.fullmatch(rf"(?:{_PART_WORDS.pattern})[\u4e00-\u9fff]{{1,6}}", piece)
+    if m and len(piece) >= 3:   # "广字头那个廖" / "鱼字旁一个包": the last character is the one meant
+        return piece[-1]
     m = _SURNAME_RE.match(piece)
     if m:
         return m.group(1)
@@ -82,15 +92,52 @@ def _piece_char(piece: str) -> str | None:
     return None
 
 
+def _split_fused(piece: str) -> list[str]:
+    """'王磊三个石头的磊' -> ['王磊', '三个石头的磊']: a name said straight into its description."""
+    if len(piece) <= 4:
+        return [piece]
+    for i in (2, 3, 4):
+        rest = piece[i:]
+        if _PART_WORDS.search(piece[:i]) or "的" in piece[:i]:
+            return [piece]
+        if _PART_WORDS.match(rest) or any(rest.startswith(d) for d in NAME_PARTS if len(d) > 1):
+            return [piece[:i], rest]
+        m = re.match(r"([\u4e00-\u9fff]{1,3})的([\u4e00-\u9fff]{1,2})", rest)
+        if m and all(ch in piece[:i] for ch in m.group(2)) and m.group(2)[0] in m.group(1):
+            return [piece[:i], rest]
+    for i in (3, 2):   # "谭光明言西早谭": the description ends with a character of the name
+        rest = piece[i:]
+        if len(rest) >= 3 and rest[-1] in piece[:i] and "的" not in piece[:i]:
+            return [piece[:i], rest]
+    return [piece]
+
+
 def parse_name(text: str) -> str:
     """'陈小明，耳东陈' -> 陈小明; '耳东陈，大小的小，明天的明' -> 陈小明; '程小明，耳东陈' -> 陈小明."""
-    s = _PREFIX_RE.sub("", (text or "").strip())
+    s = (text or "").strip().replace("嘅", "的")
+    s = re.sub(r"([\u4e00-\u9fff]{1,2})个([\u4e00-\u9fff])(?=[，,。\s]|$)", r"\1的\2", s)  # 吴语 "楼房个楼"
+    s = re.sub(r"[（(][^）)]*[）)]", "", s)
+    s = re.sub(r"^[嗯啊哦呃噢喂哎唉额]+[，,。\s]*", "", s)
+    s = _PREFIX_RE.sub("", s) if _PREFIX_RE.match(s).group(0) else _WHO_CALLED_RE.sub("", s)
     name: list[str] = []                 # characters said plainly
     described: list[tuple[int, str]] = []  # (position among plain chars, described char)
-    for piece in re.split(r"[，,。、；;\s]+", s):
+    raw_pieces = [re.sub(r"[^\u3400-\u9fff·]", "", raw) for raw in re.split(r"[，,。、；;\s]+", s)]
+    raw_pieces = [p for p in raw_pieces if p]
+    # only the first piece can be a name said straight into its description
+    pieces = (_split_fused(raw_pieces[0]) + raw_pieces[1:]) if raw_pieces else []
+    for piece in pieces:
         piece = re.sub(r"[^\u3400-\u9fff·]", "", piece)
+        piece = re.sub(r"[啊呀吧嘛哦呢啦嘞噻哈哟咯]+$", "", piece) if len(piece) > 2 else piece
         if not piece:
             continue
+        if len(name) >= 2 and len(piece) > 4 and not re.search(r"的|字|旁|点水|头", piece):
+            break   # the name is said; what follows is talk ("他小时候发高烧把耳朵烧坏了")
+        if len(name) >= 2 and len(piece) >= 3 and piece[-1] in name and not _PART_WORDS.search(piece[:-1]) \
+                and "的" not in piece:
+            continue  # "言西早谭", "木土杜": the parts of a character already heard
+        several = re.fullmatch(r"([\u4e00-\u9fff]+)的([\u4e00-\u9fff]{2})", piece)
+        if several and all(c in several.group(1) for c in several.group(2)) and all(c in name for c in several.group(2)):
+            continue  # "兴旺的兴旺": confirms two characters already heard
         ch = _piece_char(piece)
         if ch is None:
             name.extend(piece)

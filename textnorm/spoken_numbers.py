@@ -134,6 +134,24 @@ def looks_like_correction(text: str) -> bool:
     return parse_correction(text) is not None
 
 
+_SAID_WRONG = re.compile(r"不对|错了|说错|不是|唔系|唔对|搞错|说岔|勿对")
+
+
+def spoken_digits(text: str) -> str:
+    """The digits of a number said in groups, with corrections inside it: the first group said
+    after "不对" replaces the group before it ("幺三八，四九三九，哎不对，是四九二九，四零六九"
+    -> 13849294069)."""
+    pieces = _SAID_WRONG.split(text or "")
+    groups = [g for g in (to_digits(x) for x in re.split(r"[，,。、；;\s]+", pieces[0])) if g]
+    for after in pieces[1:]:
+        new = [g for g in (to_digits(x) for x in re.split(r"[，,。、；;\s]+", after)) if g]
+        if not new:
+            continue
+        groups[-1:] = new[:1]
+        groups += new[1:]
+    return "".join(groups)
+
+
 class DigitBuffer:
     """Digits collected across turns until `length` are there ("幺幺零幺零五" ... "接着说").
 
@@ -146,7 +164,7 @@ class DigitBuffer:
 
     def add(self, text: str) -> str:
         """Append the digits heard in `text`; returns the digits of this piece."""
-        piece = to_digits(text)
+        piece = spoken_digits(text)
         self.digits += piece
         return piece
 

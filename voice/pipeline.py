@@ -27,7 +27,10 @@ from common.privacy import caller_key, mask_text
 from voice import audio as A
 from voice.engines.tts import split_sentences
 from voice.engines.vad import EndOfTurn, create_vad
-from voice.frontend import DIGITS, FREE, expectation_from
+from voice.frontend import DIGITS, FREE, NAME, RATING, YESNO, expectation_from
+
+# The bot's ask payload "expect" -> the front end's expectation (others are free speech).
+EXPECT_OF_ASK = {"yesno": YESNO, "digits": DIGITS, "name": NAME, "rating": RATING}
 from voice.rasa_client import RasaUnavailable
 
 log = logging.getLogger("voice.pipeline")
@@ -332,12 +335,19 @@ class CallSession:
             return res
         res.timings["rasa"] = time.monotonic() - t0
         res.replies = replies
-        t1 = time.monotonic()
-        tracker = await self.s.rasa.tracker(self.sender)
-        res.timings["tracker"] = time.monotonic() - t1
-        slots = tracker.get("slots") or {}
-        if slots.get("speech_rate") in ("normal", "slow"):
-            self.speech_rate = slots["speech_rate"]
+        # The bot marks each question with {"event": "ask", "key", "expect", "rate"}: what answer
+        # comes next and how fast to speak. Only replies without one need the tracker.
+        ask = next((m["custom"] for m in reversed(replies) if isinstance(m.get("custom"), dict)
+                    and m["custom"].get("event") == "ask"), None)
+        slots: dict = {}
+        if ask is None:
+            t1 = time.monotonic()
+            tracker = await self.s.rasa.tracker(self.sender)
+            res.timings["tracker"] = time.monotonic() - t1
+            slots = tracker.get("slots") or {}
+        rate = (ask or {}).get("rate") or slots.get("speech_rate")
+        if rate in ("normal", "slow"):
+            self.speech_rate = rate
         for msg in replies:
             if msg.get("text"):
                 res.texts.append(msg["text"])
@@ -349,7 +359,8 @@ class CallSession:
                 await self.emit({"type": "emergency", "number": res.emergency})
         if res.texts:
             self.last_bot_text = res.texts[-1]
-        self.expectation = expectation_from(self.last_bot_text, slots.get("requested_slot"))
+        self.expectation = (EXPECT_OF_ASK.get(ask.get("expect"), FREE) if ask is not None
+                            else expectation_from(self.last_bot_text, slots.get("requested_slot")))
         if self.expectation == DIGITS and self.vad is not None:
             self.record.log({"type": "keypad_offer"})
         # Offer a person first to elderly callers and after two failures.

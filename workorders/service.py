@@ -176,7 +176,7 @@ class WorkOrderService:
                      title: str | None = None, client_request_id: str | None = None,
                      actor: dict | None = None, instant_answer: str | None = None,
                      unit_id: str | None = None, co_unit_ids: list | None = None,
-                     allow_refused: bool = False) -> dict:
+                     allow_refused: bool = False, details: dict | None = None) -> dict:
         actor = auth.actor_of(actor)
         if actor["role"] not in auth.CREATE_ROLES | {"system"}:
             raise Forbidden("forbidden", "您的岗位无权受理工单。")
@@ -249,6 +249,9 @@ class WorkOrderService:
             "pii": pii, "phone_hash": phone_hash(caller_phone) if caller_phone else None,
             "client_request_id": client_request_id, "created_by": actor.get("username"),
         }
+        if details:  # what the caller confirmed beyond the text (办理对象, 原因…), Chinese, masked
+            order["details"] = {mask_text(str(k))[:20]: mask_text(str(v))[:60]
+                                for k, v in list(details.items())[:8] if v not in (None, "")}
         dup = await self.find_duplicate(masked, place, category=category, matter_id=matter_id)
         if dup:
             order["possible_duplicate_of"] = dup["id"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -62,16 +63,33 @@ def resolve_matter(tracker: Tracker, catalogue) -> tuple[dict | None, list]:
     return None, hits
 
 
-def start_flow_on_mention(dispatcher, tracker):
-    """Flows marked start_on_mention (the lost ID card: safety check first) start as soon as
-    the situation is mentioned, instead of answering with the guide."""
+# "我想办个残疾证" / "帮我老伴补张社保卡" / "要给孩子上户口": the caller wants it done, not
+# explained; "想问下注销户口" / "残疾证怎么办" asks about it (the guide answers first).
+WANTS_IT_DONE = re.compile(r"(想|要|帮|给|替|得|需要|准备)[^，。？?]{0,8}(办|补|换|上户|落户|销|注销|申请|领|认证|交|挂失|登记|弄|整|搞|备案)"
+                           r"|^(补|换|办|申请|注销|上户口|领)")
+ASKS_ABOUT_IT = re.compile(r"想问|问一?下|请问|咨询|怎么|咋|如何|哪里|哪儿|多少|什么|啥|几|多久|能不能|可不可以|吗[？?]?$")
+
+
+def start_flow_on_mention(dispatcher, tracker, matter_id: str | None = None):
+    """Start the guided form at once when the caller wants a matter with a flow done, or
+    for flows marked start_on_mention (the lost ID card: the safety question comes first)."""
     from bot.actions import flow_specs
     from bot.actions.flows import start_flow
 
-    flow = flow_specs.pick_flow(tracker.latest_message.get("text") or "")
-    if flow is None or not flow_specs.spec(flow).get("start_on_mention"):
+    text = tracker.latest_message.get("text") or ""
+    flow = flow_specs.pick_flow(text, matter_id)
+    if flow is None:
+        return None
+    wants = WANTS_IT_DONE.search(text) and not ASKS_ABOUT_IT.search(text)
+    if not (flow_specs.spec(flow).get("start_on_mention") or wants):
         return None
     return start_flow(dispatcher, tracker, flow) + [FollowupAction("flow_form")]
+
+
+def _has_flow(matter_id: str) -> bool:
+    from bot.actions import flow_specs
+
+    return any(s.get("matter") == matter_id for s in flow_specs.flows().values())
 
 
 class ActionAnswerMatter(Action):
@@ -82,7 +100,9 @@ class ActionAnswerMatter(Action):
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name") or "ask_matter"
         offer = tracker.get_slot("matter_offer")
         if intent == "ask_matter":
-            started = start_flow_on_mention(dispatcher, tracker)
+            ents = {e.get("entity"): e.get("value") for e in (tracker.latest_message or {}).get("entities") or []}
+            started = start_flow_on_mention(dispatcher, tracker, ents.get("matter") if "matter_alt" not in ents
+                                            else None)
             if started is not None:
                 return started
         aspect = "materials" if intent == "affirm" and offer == "materials" else INTENT_ASPECT.get(intent, "overview")
@@ -111,8 +131,12 @@ class ActionAnswerMatter(Action):
             dispatcher.utter_message(text=answer["text"], buttons=answer["buttons"])
         if aspect != "materials" and matter["materials"]["items"] and _channel(tracker) == "voice":
             next_offer = "materials"
-        elif matter.get("registrable"):
-            next_offer = "register"
+        elif matter.get("registrable") or _has_flow(matter["id"]):
+            next_offer = "register"   # a self-service matter with a flow registers a request for help
         else:
             next_offer = None
+        if next_offer:  # the answer ends with an offer: a yes/no question for the channels
+            from bot.actions.flow_specs import ask_event
+
+            dispatcher.utter_message(json_message=ask_event(f"offer_{next_offer}", tracker))
         return [SlotSet("matter", matter["id"]), SlotSet("matter_offer", next_offer)]

@@ -13,6 +13,7 @@ import yaml
 
 SPEC_PATH = Path(__file__).with_name("flow_specs.yaml")
 QUESTION_SLOTS = ("flow_q1", "flow_q2", "flow_q3")
+GENERIC = "generic"   # a registrable matter without its own flow: registered as it is
 FOR_WHOM_LABELS = {"self": "您本人", "parent": "老人", "spouse": "您爱人", "child": "孩子",
                    "relative": "家里人", "other": "别人"}
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\.([a-z_]+)\}")
@@ -29,11 +30,57 @@ def flows() -> dict[str, dict]:
 
 
 def spec(flow_id: str | None) -> dict | None:
+    if flow_id == GENERIC:
+        return load_specs()["generic"]
     return flows().get(flow_id or "")
 
 
-def common(key: str) -> str:
+def common(key: str):
     return load_specs()["common"][key]
+
+
+def asks() -> dict:
+    return load_specs()["asks"]
+
+
+def ask_event(slot: str, tracker=None, entry: dict | None = None) -> dict:
+    """The custom payload that marks a question: {"event": "ask", "key", "expect", "rate"}."""
+    entry = entry or asks().get(slot) or {"key": slot, "expect": "free"}
+    rate = (tracker.get_slot("speech_rate") if tracker is not None else None) or "normal"
+    return {"event": "ask", "key": entry["key"], "expect": entry["expect"], "rate": rate}
+
+
+def question_expect(kind: str) -> str:
+    return load_specs()["question_expect"].get(kind, "free")
+
+
+def label(kind: str, value: str | None) -> str | None:
+    """The Chinese word for a code (common.labels): label('reason', 'lost') -> 丢失."""
+    if value is None:
+        return None
+    return (common("labels").get(kind) or {}).get(value, value)
+
+
+def voice_sentences(text: str, keep: int = 2) -> str:
+    """Facts for the phone: one per sentence (commas become full stops), sentences of at most
+    ~40 characters, at most `keep` of them (the rest stays for chat, the SMS and questions)."""
+    parts = [p for p in re.split(r"[，。；;！!]", text or "") if p.strip()]
+    out: list[str] = []
+    for p in parts:
+        p = p.strip()
+        if len(p) > 40:  # split a long list at 、 into pieces of <= 40
+            chunk = ""
+            for item in p.split("、"):
+                if chunk and len(chunk) + len(item) + 1 > 38:
+                    out.append(chunk)
+                    chunk = item
+                else:
+                    chunk = f"{chunk}、{item}" if chunk else item
+            if chunk:
+                out.append(chunk)
+        else:
+            out.append(p)
+    return "".join(f"{p}。" for p in out[:keep])
 
 
 def catalogue():
@@ -44,7 +91,7 @@ def catalogue():
 
 def matter(flow_id: str) -> dict | None:
     s = spec(flow_id)
-    return catalogue().get(s["matter"]) if s else None
+    return catalogue().get(s.get("matter") or "") if s else None
 
 
 def _strip_end(text: str) -> str:
@@ -75,9 +122,9 @@ def render(flow_id: str, template: str | None) -> str:
     """Fill {alias.field} from the catalogue; alias 'matter' = the flow's matter."""
     if not template:
         return ""
-    s = spec(flow_id)
+    s = spec(flow_id) or {}
     cat = catalogue()
-    aliases = {"matter": s["matter"], **(s.get("uses") or {})}
+    aliases = {"matter": s.get("matter"), **(s.get("uses") or {})}
 
     def sub(match: re.Match) -> str:
         m = cat.get(aliases.get(match.group(1), ""))
@@ -90,17 +137,32 @@ def render(flow_id: str, template: str | None) -> str:
     return text.replace("。。", "。")
 
 
-def pick_flow(text: str, matter_id: str | None = None) -> str | None:
-    """The flow for what the caller said: trigger words first, then the matter id
-    (entity or slot), then the catalogue search limited to matters with a flow."""
+def flow_trigger(text: str) -> str | None:
+    """The flow whose trigger words the caller said (triggers, else every group of trigger_all)."""
     compact = re.sub(r"\s+", "", text or "")
+    plain = re.sub(r"(办|补|换|领|上|整|弄|搞)(一?个|一?张|一下|了)", r"\1", compact)  # 办个身份证 -> 办身份证
     best, best_len = None, 0
     for fid, s in flows().items():
         for word in s.get("triggers", []):
-            if word in compact and len(word) > best_len:
+            if (word in compact or word in plain) and len(word) > best_len:
                 best, best_len = fid, len(word)
     if best:
         return best
+    for fid, s in flows().items():
+        groups = s.get("trigger_all") or []
+        hits = [max((len(w) for w in group if w in compact), default=0) for group in groups]
+        if groups and all(hits) and sum(hits) > best_len:
+            best, best_len = fid, sum(hits)
+    return best
+
+
+def pick_flow(text: str, matter_id: str | None = None) -> str | None:
+    """The flow for what the caller said: trigger words first, then the matter id
+    (entity or slot), then the catalogue search limited to matters with a flow."""
+    best = flow_trigger(text)
+    if best:
+        return best
+    compact = re.sub(r"\s+", "", text or "")
     if matter_id:
         for fid, s in flows().items():
             if s["matter"] == matter_id:

@@ -1,5 +1,5 @@
-"""Actions around the guided form: start a flow, answer a question mid-form, stop,
-hand off, pause on an emergency, and register the request when the form is done."""
+"""Actions around the guided form: start a flow, take up an offer, pause on an emergency,
+and register the request when the form is done (commands inside the form: forms.py)."""
 from __future__ import annotations
 
 import logging
@@ -10,13 +10,11 @@ from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 
 from bot.actions import flow_specs as specs
 from bot.actions.core import handoff_events
-from bot.actions.forms import FORM_SLOTS, STATE_SLOTS, channel_of, is_voice
+from bot.actions.forms import FORM_SLOTS, NO_PHONE, STATE_SLOTS, channel_of, flow_matter, is_voice
 from common.privacy import mask_text
+from textnorm import answers
 
 log = logging.getLogger(__name__)
-ASPECTS = {"ask_materials": "materials", "ask_fee": "fee", "ask_time": "time", "ask_where": "where",
-           "ask_online": "online", "ask_proxy": "proxy", "ask_eligibility": "eligibility",
-           "ask_matter": "overview"}
 
 
 def recent_user_texts(tracker, n: int) -> list[str]:
@@ -39,13 +37,22 @@ def start_flow(dispatcher, tracker, flow: str | None = None) -> list[dict]:
             flow = specs.pick_flow(text)
             if flow:
                 break
+    matter_id = tracker.get_slot("matter")
+    if flow is None and matter_id and (specs.catalogue().get(matter_id) or {}).get("registrable", True):
+        flow = specs.GENERIC  # every offer the bot makes can be carried out
     events = reset_events() + [SlotSet("flow_request_id", uuid.uuid4().hex), SlotSet("handoff", False),
                                SlotSet("matter_offer", None)]  # the catalogue's offer is taken up
     if flow is None:
         return events  # the form asks "您要办哪件事？"
     spec = specs.spec(flow)
     dispatcher.utter_message(text=spec.get("start", "好的。"))
-    return events + [SlotSet("flow", flow), SlotSet("matter", spec["matter"])]
+    events.append(SlotSet("flow", flow))
+    if spec.get("matter"):
+        events.append(SlotSet("matter", spec["matter"]))
+    who = answers.relation(tracker.latest_message.get("text") or "") if spec.get("for_whom") else None
+    if who and who != "self":  # "给我妈办高龄津贴": not asked again
+        events.append(SlotSet("for_whom", who))
+    return events
 
 
 class ActionStartFlow(Action):
@@ -78,48 +85,6 @@ class ActionTakeOffer(Action):
         return []
 
 
-class ActionFlowAnswer(Action):
-    """A question in the middle of a form ("要带什么？"): answer it from the catalogue;
-    the form then asks its pending question again."""
-
-    def name(self) -> str:
-        return "action_flow_answer"
-
-    def run(self, dispatcher, tracker, domain):
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        aspect = ASPECTS.get(intent, "overview")
-        flow = tracker.get_slot("flow")
-        matter = specs.matter(flow) if flow else None
-        if matter is None:
-            dispatcher.utter_message(text="这个我等会儿告诉您。")
-            return []
-        from catalogue.answers import fact_sentences
-
-        dispatcher.utter_message(text="".join(fact_sentences(matter, aspect)))
-        return [SlotSet("flow_asked", None)] if aspect == "overview" else []
-
-
-class ActionFlowStop(Action):
-    """"算了/不办了": the form stops, nothing is registered, the caller is told so."""
-
-    def name(self) -> str:
-        return "action_flow_stop"
-
-    def run(self, dispatcher, tracker, domain):
-        dispatcher.utter_message(text="好的，这件事先不办了，刚才说的都不登记。还有别的事吗？")
-        return [ActiveLoop(None), SlotSet("requested_slot", None)] + reset_events()
-
-
-class ActionFlowHandoff(Action):
-    """"转人工" inside a form: stop the form, keep what was collected for the person."""
-
-    def name(self) -> str:
-        return "action_flow_handoff"
-
-    def run(self, dispatcher, tracker, domain):
-        return [ActiveLoop(None), SlotSet("requested_slot", None)] + handoff_events(dispatcher, "user_request")
-
-
 class ActionFlowPause(Action):
     """After an emergency answer inside a form: stop asking questions."""
 
@@ -129,17 +94,6 @@ class ActionFlowPause(Action):
     def run(self, dispatcher, tracker, domain):
         dispatcher.utter_message(text="急事要紧。办事的事先放一放，您回头再找我。")
         return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("flow_done", "paused")]
-
-
-class ActionFlowSlowDown(Action):
-    """"说慢点" inside a form: slower speech; the form repeats its question."""
-
-    def name(self) -> str:
-        return "action_flow_slow_down"
-
-    def run(self, dispatcher, tracker, domain):
-        dispatcher.utter_message(response="utter_slow_down")
-        return [SlotSet("speech_rate", "slow"), SlotSet("flow_asked", None)]
 
 
 class ActionFlowSubmit(Action):
@@ -153,36 +107,67 @@ class ActionFlowSubmit(Action):
         if done != "confirmed":
             return reset_events(keep=("flow_done",)) if done else []
         flow = tracker.get_slot("flow")
-        spec, matter = specs.spec(flow), specs.matter(flow)
+        spec, matter = specs.spec(flow), flow_matter(tracker)
         try:
             reg = await register(tracker, spec, matter)
         except Exception:  # noqa: BLE001 - nothing is lost: the slots stay, a person takes over
             log.exception("registration failed for flow %s", flow)
             dispatcher.utter_message(text="不好意思，登记没成功。")
             return handoff_events(dispatcher, "registration_failed")
-        spoken = reg.spoken if is_voice(tracker) else reg.reference
+        voice = is_voice(tracker)
+        spoken = reg.spoken if voice else reg.reference
         dispatcher.utter_message(text=f"登记好了。您的编号是：{spoken}。")
-        dispatcher.utter_message(text=f"我再念一遍：{reg.spoken}。工作人员会打电话联系您，短信也会发给您。")
-        dispatcher.utter_message(text="还有别的事吗？")
+        if voice:
+            dispatcher.utter_message(text=f"我再念一遍：{reg.spoken}。")
+        if tracker.get_slot("phone") == NO_PHONE:
+            dispatcher.utter_message(response="utter_flow_done_no_phone")
+        else:
+            dispatcher.utter_message(response="utter_flow_done_phone")
+        dispatcher.utter_message(json_message={"event": "registered", "reference": reg.reference})
+        dispatcher.utter_message(response="utter_anything_else")
         return reset_events(keep=("flow_done",)) + [SlotSet("flow_ref", reg.reference)]
+
+
+def order_details(tracker, spec: dict) -> dict:
+    """What the caller confirmed besides name, ID, phone and place, in Chinese (办理对象, 原因, answers)."""
+    details = {"办理对象": specs.label("for_whom", tracker.get_slot("for_whom") or "self")}
+    for slot, q in zip(specs.QUESTION_SLOTS, spec.get("questions", [])):
+        value = tracker.get_slot(slot)
+        if value is None:
+            continue
+        if q.get("detail"):
+            details[specs.label("detail_names", q["detail"]) or q["detail"]] = specs.label(q["detail"], value)
+    if tracker.get_slot("phone") == NO_PHONE:
+        details["联系电话"] = "未留（来电人可凭编号查询）"
+    return details
 
 
 async def register(tracker, spec: dict, matter: dict):
     from bot.actions.registration import register_request
 
-    who = specs.FOR_WHOM_LABELS.get(tracker.get_slot("for_whom") or "self", "本人")
-    answers = "；".join(f"{q['ask']}{tracker.get_slot(slot)}" for slot, q in
-                       zip(specs.QUESTION_SLOTS, spec.get("questions", [])) if tracker.get_slot(slot))
+    who = specs.label("for_whom", tracker.get_slot("for_whom") or "self")
+    qa = []
+    for slot, q in zip(specs.QUESTION_SLOTS, spec.get("questions", [])):
+        value = tracker.get_slot(slot)
+        if value is None:
+            continue
+        shown = specs.label(q.get("detail") or "answer", value) if not str(value).isdigit() else f"{value}岁"
+        qa.append(f"{q['ask'].rstrip('？?')}：{shown}")
     id_number = tracker.get_slot("id_number")
     id_number = None if id_number in (None, "unknown") else id_number
+    phone = tracker.get_slot("phone")
+    phone = None if phone in (None, NO_PHONE) else phone
     verb = "请工作人员协助办理" if spec.get("register_as") == "help_request" else "办理"
-    summary = mask_text(f"智能助手登记：为{who}{verb}“{matter['name']}”。{answers}")
+    summary = mask_text(f"智能助手登记：为{who}{verb}“{matter['name']}”。" + "；".join(qa))
+    place = tracker.get_slot("flow_place") or {}
     reg = await register_request(
         matter_id=matter["id"], matter_name=matter["name"], summary=summary, channel=channel_of(tracker),
-        name=tracker.get_slot("applicant_name"), phone=tracker.get_slot("phone"), id_number=id_number,
+        name=tracker.get_slot("applicant_name"), phone=phone, id_number=id_number,
         village=tracker.get_slot("village"),
+        place={k: place[k] for k in ("county", "township", "village") if place.get(k)},
+        details=order_details(tracker, spec),
         client_request_id=f"flow-{tracker.sender_id}-{tracker.get_slot('flow_request_id')}")
-    if reg.created:
+    if reg.created and phone:
         try:
             await send_summary(tracker, matter, reg.reference)
         except Exception:  # noqa: BLE001 - the request is registered; the SMS text is secondary

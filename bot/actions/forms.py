@@ -1,9 +1,14 @@
 """The one guided form `flow_form`: which slots to ask (from the flow spec), how each
 answer is validated (validate_<slot>), and how each question is asked (action_ask_<slot>).
 
-Rules of the conversation: one question per turn; two failed tries at a slot -> offer a
-person; corrections ("不对，最后四位是一二三叉", "名字是耳东陈") work at any step;
-ID and phone numbers appear in clear only in the read-back the caller is asked to check.
+Rules of the conversation: one question per turn, marked for the channels with
+``{"event": "ask", "key", "expect", "rate"}`` (keys in flow_specs.yaml ``asks``); commands work
+at every step (再说一遍 / 说慢点 -> the question again, short; 等一下 -> wait; 算了 -> confirm, then
+stop; 转人工 -> a person); a question about the matter is answered and the question asked
+again; misses climb a ladder (simpler with an example -> two choices or the keypad -> offer a
+person after the third); corrections ("不对，最后四位是一二三叉", "名字是耳东陈") work at any
+step; ID and phone numbers appear in clear only in the read-back the caller is asked to check.
+Emergencies never reach these validators: their intents are not mapped to form slots.
 """
 from __future__ import annotations
 
@@ -13,9 +18,12 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+import re
+
 from bot.actions import flow_specs as specs
-from bot.actions.parse import (age_from_birth, parse_age, parse_birth, parse_for_whom, parse_place,
-                               yes_no)
+from bot.actions.parse import age_from_birth, parse_age, parse_birth, resolve_place
+from bot.nlu import acts
+from textnorm import answers
 from textnorm.idcard import explain, validate_id_number
 from textnorm.phone import (NAME_PARTS, correct_name, explain_phone, parse_name, read_back_name, validate_name,
                             validate_phone)
@@ -26,10 +34,46 @@ FORM_SLOTS = ("flow", "human_offer", "flow_q1", "flow_q2", "flow_q3", "flow_regi
               "applicant_name", "id_number", "id_confirm", "phone", "phone_confirm", "village", "flow_confirm")
 # Slots the flow actions set themselves (reset when a flow starts or ends).
 STATE_SLOTS = ("flow_done", "flow_tries", "flow_offer_human", "flow_asked", "flow_pending", "id_partial",
-               "flow_request_id")
+               "flow_request_id", "flow_place", "phone_partial")
 UNKNOWN_ID = "unknown"
+NO_PHONE = "none"
+MAX_TRIES = 3          # the third miss at one question offers a person
 _FIELD_WORDS = ("名字", "姓", "电话", "手机", "身份证", "号码")
-_DONT_KNOW = ("不记得", "记不得", "记不清", "不知道", "忘了", "想不起", "不晓得", "没记住")
+_WAIT = re.compile(r"等一下|等等|稍等|等哈|等一哈|等会|等下|你等|我去(拿|找|翻|看|问)|我找(一?下|找)|找一下|拿一下|"
+                   r"去拿|去找|等我")
+_QUESTION = re.compile(r"吗|啥|什么|多少|哪|怎么|咋|几|多久|要不要|能不能|可不可以|[不没]$|么$|撒子|么子")
+_ASPECT_INTENTS = {"ask_materials": "materials", "ask_fee": "fee", "ask_time": "time", "ask_where": "where",
+                   "ask_online": "online", "ask_proxy": "proxy", "ask_eligibility": "eligibility"}
+_ASPECT_WORDS = (("materials", r"带|材料|证件|东西|手续|准备"), ("fee", r"钱|费|收费|花"),
+                 ("time", r"多久|几天|多长时间|多少天|时间"), ("where", r"哪里|哪儿|在哪|去哪|地方|哪个窗口"),
+                 ("proxy", r"代办|替|帮他|帮她|本人"))
+
+
+def command_of(text: str) -> str | None:
+    """repeat | slow_down | wait | stop_flow | request_human, decided by the same rules as the NLU."""
+    act = acts.classify(text or "")
+    if act in ("repeat", "slow_down", "stop_flow", "request_human"):
+        return act
+    # "哎呀算了算了，我手机号也记不清，不办了，等我儿子回来…": a clause that cancels
+    if any(acts.classify(c) == "stop_flow" for c in re.split(r"[，,。！!？?；;\s]+", text or "") if c):
+        return "stop_flow"
+    plain = re.sub(r"[^\u4e00-\u9fff]", "", text or "")
+    if len(plain) <= 16 and _WAIT.search(plain) and not to_digits(_WAIT.sub("", text or "")):
+        return "wait"   # "幺三八等一下" is digits said slowly, not a pause
+    return None
+
+
+def aspect_question(text: str, intent: str | None) -> str | None:
+    """The aspect a mid-form question asks about ("要带啥子东西" -> materials), else None."""
+    t = text or ""
+    if not _QUESTION.search(t):
+        return None
+    if intent in _ASPECT_INTENTS:
+        return _ASPECT_INTENTS[intent]
+    for aspect, pattern in _ASPECT_WORDS:
+        if re.search(pattern, t):
+            return aspect
+    return None
 
 
 def channel_of(tracker: Tracker) -> str:
@@ -72,12 +116,34 @@ def question_spec(tracker: Tracker, slot: str) -> dict:
     return spec.get("questions", [])[index]
 
 
+def flow_matter(tracker: Tracker) -> dict | None:
+    """The catalogue matter of the flow (the generic flow registers the matter being talked about)."""
+    flow = tracker.get_slot("flow")
+    if flow == specs.GENERIC:
+        return specs.catalogue().get(tracker.get_slot("matter") or "")
+    return specs.matter(flow) if flow else None
+
+
 class ValidateFlowForm(FormValidationAction):
     def name(self) -> str:
         return "validate_flow_form"
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
         return required_slots_for(tracker)
+
+    async def run(self, dispatcher, tracker, domain):
+        # One front door for every slot: commands, a pending cancel, questions about the matter.
+        slot = tracker.get_slot("requested_slot")
+        text = tracker.latest_message.get("text") or ""
+        if slot and slot in tracker.slots_to_validate():
+            handled = self._front_door(slot, text, dispatcher, tracker)
+            if handled is not None:
+                events = [SlotSet(k, v) for k, v in handled.items()]
+                tracker.add_slots(events)
+                # our required_slots (not the domain's list) decide what is asked next
+                following = await self.next_requested_slot(dispatcher, tracker, domain)
+                return events + ([following] if following else [])
+        return await super().run(dispatcher, tracker, domain)
 
     # ------------------------------------------------------------ helpers
     @staticmethod
@@ -86,10 +152,13 @@ class ValidateFlowForm(FormValidationAction):
 
     @staticmethod
     def _fail(slot: str, dispatcher: CollectingDispatcher, tracker: Tracker, message: str, **more: Any) -> dict:
+        """A miss: say why; the ask action then asks more simply (2nd) or offers choices (3rd);
+        after the third a person is offered."""
         tries = int(tracker.get_slot("flow_tries") or 0) + 1
-        dispatcher.utter_message(text=message)
+        if message:
+            dispatcher.utter_message(text=message)
         out = {slot: None, "flow_tries": tries, **more}
-        if tries >= 2:
+        if tries >= MAX_TRIES:
             out["flow_offer_human"] = slot
         return out
 
@@ -97,10 +166,83 @@ class ValidateFlowForm(FormValidationAction):
     def _intent(tracker: Tracker) -> str | None:
         return (tracker.latest_message.get("intent") or {}).get("name")
 
+    def _front_door(self, slot: str, text: str, dispatcher, tracker) -> dict | None:
+        pending = tracker.get_slot("flow_pending") or ""
+        if pending == "cancel":
+            answer = answers.yes_no(text, "不办了吗") if command_of(text) != "stop_flow" else True
+            if answer is True:
+                dispatcher.utter_message(response="utter_flow_cancelled")
+                dispatcher.utter_message(json_message={"event": "flow_end", "outcome": "stopped"})
+                return {slot: None, "flow_done": "stopped", "flow_pending": None}
+            if answer is False or command_of(text) is None:
+                dispatcher.utter_message(response="utter_flow_go_on")
+                return {slot: None, "flow_pending": None, "flow_asked": None}
+        command = command_of(text)
+        if command == "request_human":
+            from bot.actions.core import handoff_events
+
+            events = handoff_events(dispatcher, "user_request")
+            return {slot: None, "flow_done": "handoff", "handoff": True, **{e["name"]: e["value"] for e in events}}
+        if command == "stop_flow":
+            if slot == "flow_register":
+                return None  # "不用登记" answers the question itself
+            return {slot: None, "flow_pending": "cancel"}
+        if command == "repeat":
+            return {slot: None, "flow_pending": "repeat"}
+        if command == "slow_down":
+            dispatcher.utter_message(response="utter_slow_down")
+            return {slot: None, "flow_pending": "repeat", "speech_rate": "slow"}
+        if command == "wait":
+            dispatcher.utter_message(response="utter_flow_wait")
+            return {slot: None, "flow_pending": "wait"}
+        if self._intent(tracker) == "emergency_check" and not self._parses(slot, text, tracker):
+            # Maybe an emergency, and not an answer to the question: say the number first.
+            dispatcher.utter_message(response="utter_emergency_check")
+            return {slot: None, "flow_pending": "repeat"}
+        aspect = aspect_question(text, self._intent(tracker))
+        if aspect and not self._answers_slot(slot, text, tracker):
+            matter = flow_matter(tracker)
+            if matter is not None:
+                from catalogue.answers import fact_sentences
+
+                facts = fact_sentences(matter, aspect)
+                dispatcher.utter_message(text="".join(facts[:4] if is_voice(tracker) else facts))
+            return {slot: None, "flow_pending": "repeat"}
+        return None
+
+    def _parses(self, slot: str, text: str, tracker) -> bool:
+        """Whether the text is a plausible answer to the slot's question (so a vague
+        'maybe an emergency' reading of it does not interrupt the form)."""
+        if slot in specs.QUESTION_SLOTS:
+            q = question_spec(tracker, slot)
+            if q.get("kind") == "age":
+                return parse_age(text)[0] is not None
+            return self._answers_slot(slot, text, tracker)
+        if slot == "for_whom":
+            return answers.relation(text) is not None
+        if slot in ("id_number", "phone"):
+            return bool(to_digits(text)) or answers.dont_know(text) or answers.no_phone(text)
+        if slot == "applicant_name":
+            return validate_name(parse_name(text))[0] and len(parse_name(text)) <= 4
+        if slot == "village":
+            return resolve_place(text)[0] is not None or bool(resolve_place(text)[1])
+        return answers.yes_no(text, "对吗") is not None
+
+    def _answers_slot(self, slot: str, text: str, tracker) -> bool:
+        """Whether a question-shaped utterance is still an answer ("不够吗？哪里够").""" 
+        if slot in specs.QUESTION_SLOTS:
+            q = question_spec(tracker, slot)
+            if q.get("kind") == "yesno":
+                return answers.yes_no(text, q.get("ask", ""), q.get("yes_words", ()), q.get("no_words", ())) \
+                    is not None and not re.search(r"[吗么]$|[吗么][？?]$", text.strip())
+            if q.get("kind") == "choice":
+                return any(w in text for o in q.get("options", []) for w in o["words"])
+        return False
+
     def _route_correction(self, text: str, slot: str, dispatcher, tracker) -> dict | None:
         """A correction of another, already filled slot ("名字是耳东陈" while asked for the phone)."""
         name = tracker.get_slot("applicant_name")
-        if name and slot != "applicant_name" and ("名字" in text or "姓" in text
+        if name and slot != "applicant_name" and ("名字" in text or re.search(r"^(?:不对，?)?姓", text)
                                                    or any(d in text for d in NAME_PARTS)):
             new = correct_name(name, text)
             if validate_name(new)[0] and new != name:
@@ -112,7 +254,8 @@ class ValidateFlowForm(FormValidationAction):
             if fixed:
                 return {slot: None, "id_number": fixed, "id_confirm": None}
         phone = tracker.get_slot("phone")
-        if phone and ("电话" in text or "手机" in text) and slot not in ("phone", "phone_confirm"):
+        if phone and phone != NO_PHONE and ("电话" in text or "手机" in text) \
+                and slot not in ("phone", "phone_confirm"):
             fixed = self._fix_phone(phone, text)
             if fixed:
                 return {slot: None, "phone": fixed, "phone_confirm": None}
@@ -142,23 +285,22 @@ class ValidateFlowForm(FormValidationAction):
             return {"flow": value}
         flow = specs.pick_flow(str(value or ""), tracker.get_slot("matter"))
         if flow is None:
-            return self._fail("flow", dispatcher, tracker, "这件事我还不能帮您登记。")
+            return self._fail("flow", dispatcher, tracker, "")
         spec = specs.spec(flow)
         dispatcher.utter_message(text=spec.get("start", "好的。"))
         return self._ok("flow", flow, matter=spec["matter"])
 
     # ------------------------------------------------------------ human offer
     def validate_human_offer(self, value, dispatcher, tracker, domain) -> dict:
-        answer = yes_no(str(value), self._intent(tracker))
+        answer = answers.yes_no(str(value), "转人工好不好")
         if answer is True:
             from bot.actions.core import handoff_events
 
             handoff_events(dispatcher, f"form_retries:{tracker.get_slot('flow_offer_human')}")
             return {"human_offer": "yes", "handoff": True, "flow_done": "handoff"}
         if answer is False:
-            dispatcher.utter_message(text="好的，我们再试一次。")
+            dispatcher.utter_message(response="utter_flow_try_again")
             return {"human_offer": None, "flow_offer_human": None, "flow_tries": 0}
-        dispatcher.utter_message(text="您说“要”或者“不要”就行。")
         return {"human_offer": None}
 
     # ------------------------------------------------------------ flow questions
@@ -170,17 +312,26 @@ class ValidateFlowForm(FormValidationAction):
         q = question_spec(tracker, slot)
         flow = tracker.get_slot("flow")
         kind = q.get("kind", "yesno")
+        tries = int(tracker.get_slot("flow_tries") or 0)
         if kind == "yesno":
-            answer = yes_no(text, self._intent(tracker), q.get("yes_words", ()), q.get("no_words", ()))
+            answer = answers.yes_no(text, q.get("ask", ""), q.get("yes_words", ()), q.get("no_words", ()),
+                                    q.get("late_no_words", ()))
+            if answer is None and tries >= 1 and text.strip() in ("1", "2"):
+                answer = text.strip() == "1"   # the keypad, offered after a miss
             if answer is None:
-                return self._fail(slot, dispatcher, tracker, "您说“是”或者“不是”就行。")
+                return self._fail(slot, dispatcher, tracker, "")
+            key = "yes" if answer else "no"
             branch = q.get("on_yes" if answer else "on_no") or {}
-            return self._branch(slot, "yes" if answer else "no", branch, flow, dispatcher)
+            return self._branch(slot, (q.get("values") or {}).get(key, key), branch, flow, dispatcher)
         if kind == "choice":
-            for option in q.get("options", []):
+            options = q.get("options", [])
+            if tries >= 1 and text.strip() in [str(i) for i in range(1, len(options) + 1)]:
+                option = options[int(text.strip()) - 1]
+                return self._branch(slot, option["value"], option, flow, dispatcher)
+            for option in options:
                 if any(w in text for w in option["words"]):
                     return self._branch(slot, option["value"], option, flow, dispatcher)
-            return self._fail(slot, dispatcher, tracker, "没听明白，您再说一下。")
+            return self._fail(slot, dispatcher, tracker, "")
         if kind == "age":
             return self._age(slot, text, q, flow, dispatcher, tracker)
         raise ValueError(f"unknown question kind {kind}")
@@ -190,17 +341,18 @@ class ValidateFlowForm(FormValidationAction):
         say = specs.render(flow, branch.get("say"))
         if say:
             dispatcher.utter_message(text=say)
-        out = {slot: value, "flow_tries": 0, "flow_offer_human": None}
+        out = {slot: value, "flow_tries": 0, "flow_offer_human": None, "flow_pending": None}
         if branch.get("stop"):
             out["flow_done"] = branch["stop"]
-            dispatcher.utter_message(text="还有别的事吗？")
+            dispatcher.utter_message(json_message={"event": "flow_end", "outcome": branch["stop"]})
+            dispatcher.utter_message(response="utter_anything_else")
         return out
 
     def _age(self, slot, text, q, flow, dispatcher, tracker) -> dict:
         if tracker.get_slot("flow_pending") == f"birth:{slot}":
             born = parse_birth(text)
             if born is None:
-                return self._fail(slot, dispatcher, tracker, "没听清。比如说“一九四三年五月”。")
+                return self._fail(slot, dispatcher, tracker, "", flow_pending=f"birth:{slot}")
             age = age_from_birth(*born)
             dispatcher.utter_message(text=f"按周岁算，是{age}岁。")
         else:
@@ -209,13 +361,17 @@ class ValidateFlowForm(FormValidationAction):
                 dispatcher.utter_message(text="虚岁、农历跟周岁差一两岁，我算一下。")
                 return {slot: None, "flow_pending": f"birth:{slot}"}
             if age is None:
-                return self._fail(slot, dispatcher, tracker, "没听清岁数。")
+                return self._fail(slot, dispatcher, tracker, "")
         minimum = specs.min_age(flow, q)
         out = self._ok(slot, str(age), flow_pending=None)
         if minimum is not None and age < minimum:
             m = specs.matter(flow)
-            dispatcher.utter_message(text=f"按规定，满{minimum}周岁才能办。{specs.fact(m, 'eligibility')}。"
-                                          f"到了岁数再来，我随时帮您登记。")
+            if age >= minimum - int(q.get("near_years") or 0):
+                dispatcher.utter_message(text=f"满{minimum}周岁就能领。快到{minimum}岁就可以先申请。我先帮您登记。")
+                return out
+            dispatcher.utter_message(text=f"满{minimum}周岁才能办。{specs.fact(m, 'eligibility')}。"
+                                          f"到时候再打来，我帮您登记。")
+            dispatcher.utter_message(json_message={"event": "flow_end", "outcome": "ineligible"})
             out["flow_done"] = "ineligible"
         return out
 
@@ -229,12 +385,15 @@ class ValidateFlowForm(FormValidationAction):
         return self._question("flow_q3", value, dispatcher, tracker)
 
     def validate_flow_register(self, value, dispatcher, tracker, domain) -> dict:
-        answer = yes_no(str(value), self._intent(tracker))
+        text = str(value)
+        answer = False if command_of(text) == "stop_flow" else answers.yes_no(text, "要我帮您登记吗")
         if answer is None:
-            return self._fail("flow_register", dispatcher, tracker, "您说“要”或者“不要”就行。")
+            return self._fail("flow_register", dispatcher, tracker, "")
         if answer is False:
-            m = specs.matter(tracker.get_slot("flow"))
-            dispatcher.utter_message(text=f"好的，先不登记。您可以直接去{specs.fact(m, 'where')}办。还有别的事吗？")
+            m = flow_matter(tracker)
+            dispatcher.utter_message(text=f"好的，先不登记。您可以直接去{specs.fact(m, 'where')}办。")
+            dispatcher.utter_message(json_message={"event": "flow_end", "outcome": "declined"})
+            dispatcher.utter_message(response="utter_anything_else")
             return {"flow_register": "no", "flow_done": "declined"}
         spec = specs.spec(tracker.get_slot("flow"))
         out = self._ok("flow_register", "yes")
@@ -244,10 +403,10 @@ class ValidateFlowForm(FormValidationAction):
 
     # ------------------------------------------------------------ personal data
     def validate_for_whom(self, value, dispatcher, tracker, domain) -> dict:
-        who = parse_for_whom(str(value))
+        who = answers.relation(str(value))
         if who is None:
-            return self._fail("for_whom", dispatcher, tracker, "没听明白是给谁办。")
-        m = specs.matter(tracker.get_slot("flow"))
+            return self._fail("for_whom", dispatcher, tracker, "")
+        m = flow_matter(tracker)
         if who != "self" and m is not None:
             proxy = m["proxy"]
             note = specs.fact(m, "proxy")
@@ -259,14 +418,17 @@ class ValidateFlowForm(FormValidationAction):
         ok, reason = validate_name(name)
         if not ok:
             return self._fail("applicant_name", dispatcher, tracker, f"{reason}。")
-        dispatcher.utter_message(text=f"好的，{read_back_name(name[:1])}。")
+        dispatcher.utter_message(text=f"好的，{name}。{read_back_name(name)}。")
         return self._ok("applicant_name", name)
 
     def validate_id_number(self, value, dispatcher, tracker, domain) -> dict:
         text = str(value or "")
         spec = specs.spec(tracker.get_slot("flow")) or {}
-        if spec.get("id") == "optional" and any(w in text for w in _DONT_KNOW):
-            dispatcher.utter_message(text="没关系，不记得也能办。")
+        if answers.dont_know(text) and not to_digits(text):
+            if spec.get("id") == "optional":
+                dispatcher.utter_message(text="没关系，不记得也能办。")
+                return self._ok("id_number", UNKNOWN_ID, id_confirm="skip", id_partial=None)
+            dispatcher.utter_message(text="没关系，先不说号码。办的时候带上户口本，工作人员会查。")
             return self._ok("id_number", UNKNOWN_ID, id_confirm="skip", id_partial=None)
         fix = self._route_correction(text, "id_number", dispatcher, tracker)
         if fix:
@@ -285,7 +447,7 @@ class ValidateFlowForm(FormValidationAction):
             return self._fail("id_number", dispatcher, tracker,
                               f"我听到了{len(buffer.digits)}位，多了。我们从头再来。", id_partial=None)
         if not buffer.complete:
-            return {"id_number": None, "id_partial": buffer.digits}
+            return {"id_number": None, "id_partial": buffer.digits, "flow_pending": None}
         ok, number, reason = validate_id_number(buffer.digits)
         if not ok:
             return self._fail("id_number", dispatcher, tracker,
@@ -301,13 +463,13 @@ class ValidateFlowForm(FormValidationAction):
             if fixed:
                 return {slot: fixed, confirm: None}
             return self._fail(confirm, dispatcher, tracker, "改完以后号码还是不对。请从头再说一遍。", **{slot: None})
-        answer = yes_no(text, self._intent(tracker))
+        answer = answers.yes_no(text, "对吗")
         if answer is True:
             return self._ok(confirm, "yes")
         if answer is False:
             dispatcher.utter_message(text="好的，那请您再说一遍。")
             return {slot: None, confirm: None, **cleared}
-        return self._fail(confirm, dispatcher, tracker, "您说“对”或者“不对”就行。")
+        return self._fail(confirm, dispatcher, tracker, "")
 
     def validate_id_confirm(self, value, dispatcher, tracker, domain) -> dict:
         return self._confirm_number(str(value or ""), tracker, dispatcher, "id_number", "id_confirm", self._fix_id,
@@ -315,13 +477,21 @@ class ValidateFlowForm(FormValidationAction):
 
     def validate_phone(self, value, dispatcher, tracker, domain) -> dict:
         text = str(value or "")
+        if answers.no_phone(text) and len(to_digits(text)) < 7:
+            dispatcher.utter_message(response="utter_flow_no_phone")
+            return self._ok("phone", NO_PHONE, phone_confirm="skip")
         fix = self._route_correction(text, "phone", dispatcher, tracker)
         if fix:
             return fix
-        ok, number, reason = validate_phone(text)
+        buffer = DigitBuffer(11, tracker.get_slot("phone_partial") or "")
+        piece = buffer.add(text)   # corrections inside the number count ("幺三八，哎不对，是幺五八……")
+        if piece and not buffer.too_long and not buffer.complete and len(buffer.digits) <= 8:
+            return {"phone": None, "phone_partial": buffer.digits, "flow_pending": None}  # said in pieces
+        ok, number, reason = validate_phone(buffer.digits or text)
         if not ok:
-            return self._fail("phone", dispatcher, tracker, explain_phone(reason, len(number)) + "请再说一遍。")
-        return self._ok("phone", number)
+            return self._fail("phone", dispatcher, tracker, explain_phone(reason, len(number)) + "请再说一遍。",
+                              phone_partial=None)
+        return self._ok("phone", number, phone_partial=None)
 
     def validate_phone_confirm(self, value, dispatcher, tracker, domain) -> dict:
         return self._confirm_number(str(value or ""), tracker, dispatcher, "phone", "phone_confirm", self._fix_phone,
@@ -332,10 +502,29 @@ class ValidateFlowForm(FormValidationAction):
         fix = self._route_correction(text, "village", dispatcher, tracker)
         if fix:
             return fix
-        place = parse_place(text)
-        if place is None:
-            return self._fail("village", dispatcher, tracker, "没听清地方。")
-        return self._ok("village", place)
+        pending = tracker.get_slot("flow_pending") or ""
+        hint = pending.split(":")[1] if pending.startswith("place:") else None
+        place, options = resolve_place(text, hint)
+        if place and place.get("village"):
+            label = place["township"] + place["village"]
+            dispatcher.utter_message(text=f"好的，{label}。")
+            return self._ok("village", label, flow_place=place, flow_pending=None)
+        if options:
+            towns = "|".join(o["township"] for o in options)
+            return {"village": None, "flow_pending": f"place:{options[0]['village']}:{towns}"}
+        if place and place.get("township"):
+            if pending == f"village_of:{place['township']}" or int(tracker.get_slot("flow_tries") or 0) >= 1:
+                return self._ok("village", place["township"], flow_place=place, flow_pending=None)
+            return {"village": None, "flow_pending": f"village_of:{place['township']}",
+                    "flow_tries": int(tracker.get_slot("flow_tries") or 0) + 1}
+        if pending.startswith("village_of:"):
+            town = pending.split(":", 1)[1]
+            return self._ok("village", town, flow_place={"township": town}, flow_pending=None)
+        words = re.sub(r"[，。,.!！?？\s]", "", text)
+        if int(tracker.get_slot("flow_tries") or 0) >= 1 and len(re.findall(r"[\u4e00-\u9fff]", words)) >= 2:
+            # not in the directory: keep the caller's words; a person checks the place
+            return self._ok("village", words[:40], flow_place={"raw": words[:40]}, flow_pending=None)
+        return self._fail("village", dispatcher, tracker, "")
 
     def validate_flow_confirm(self, value, dispatcher, tracker, domain) -> dict:
         text = str(value or "")
@@ -347,34 +536,86 @@ class ValidateFlowForm(FormValidationAction):
             dispatcher.utter_message(text="好的，这一项没有变。")
             return {"flow_confirm": None, "flow_pending": None}
         if tracker.get_slot("flow_pending") == "fix":
-            place = parse_place(text) if ("住" in text or "村" in text) else None
-            if place:
-                return {"village": place, "flow_confirm": None, "flow_pending": None}
-        answer = yes_no(text, self._intent(tracker))
+            place, _ = resolve_place(text, None) if ("住" in text or "村" in text or "镇" in text or "乡" in text) \
+                else (None, [])
+            if place and place.get("township"):
+                label = (place.get("township") or "") + (place.get("village") or "")
+                return {"village": label, "flow_place": place, "flow_confirm": None, "flow_pending": None}
+        answer = answers.yes_no(text, "对吗")
         if answer is True and tracker.get_slot("flow_pending") != "fix":
             return self._ok("flow_confirm", "yes", flow_done="confirmed")
         if answer is False or tracker.get_slot("flow_pending") == "fix":
             return {"flow_confirm": None, "flow_pending": "fix"}
-        return self._fail("flow_confirm", dispatcher, tracker, "您说“对”或者“不对”就行。")
+        return self._fail("flow_confirm", dispatcher, tracker, "")
 
 
 # ---------------------------------------------------------------- questions
+def ask_payload(slot: str, tracker: Tracker) -> dict:
+    """{"event": "ask", "key", "expect", "rate"}: what answer comes next, for every channel."""
+    pending = (tracker.get_slot("flow_pending") or "").split(":", 1)[0]
+    asks = specs.asks()
+    if pending in ("cancel", "birth", "fix") and pending in asks:
+        entry = asks[pending]
+    elif slot in specs.QUESTION_SLOTS:
+        q = question_spec(tracker, slot)
+        entry = {"key": q.get("key", slot), "expect": specs.question_expect(q.get("kind", "yesno"))}
+    else:
+        entry = None
+    return specs.ask_event(slot, tracker, entry)
+
+
+def _simpler(slot: str, tracker: Tracker, tries: int) -> str | None:
+    """The question after a miss: 1st miss more simply with an example, 2nd two choices or the keypad."""
+    if slot in specs.QUESTION_SLOTS:
+        q = question_spec(tracker, slot)
+        if q.get("kind") == "yesno":
+            return q["ask"] + ("您说“是”或者“不是”就行。" if tries == 1 else "是的话按1，不是按2。")
+        if q.get("kind") == "choice":
+            words = [o["words"][0] for o in q.get("options", [])]
+            if tries == 1:
+                return q["ask"] + f"比如说“{words[0]}”。"
+            return "，".join(f"{w}按{i}" for i, w in enumerate(words, 1)) + "。"
+        return q["ask"] + "比如说“八十三岁”。"
+    examples = {"flow_register": "要登记就说“要”，不要就说“不要”。",
+                "for_whom": "比如说“给我自己”，或者“给我老伴”。",
+                "applicant_name": "比如说“王秀英，三横王”。",
+                "phone": "一个数字一个数字地说。没有手机就说“没有”。",
+                "village": "比如说“柳树镇杨湾村”。",
+                "flow_confirm": "对就说“对”，不对就说“不对”。",
+                "id_confirm": "对就说“对”，不对就说“不对”。",
+                "phone_confirm": "对就说“对”，不对就说“不对”。",
+                "flow": "比如说“补办身份证”，或者“高龄津贴”。"}
+    return examples.get(slot)
+
+
 def ask_text(slot: str, tracker: Tracker) -> tuple[list[str], list[dict]]:
     """(texts, events) for asking `slot`; exactly one question, last."""
     flow = tracker.get_slot("flow")
     spec = specs.spec(flow) or {}
     voice = is_voice(tracker)
+    pending = tracker.get_slot("flow_pending") or ""
     events = [SlotSet("flow_asked", slot)]
-    first_time = tracker.get_slot("flow_asked") != slot
+    if pending in ("repeat", "wait", "cancel"):
+        events.append(SlotSet("flow_pending", None if pending != "cancel" else "cancel"))
+    first_time = tracker.get_slot("flow_asked") != slot and pending not in ("repeat", "wait")
+    tries = int(tracker.get_slot("flow_tries") or 0)
+    if pending == "cancel":
+        return ["您是说这件事不办了吗？不办的话，刚才说的都不登记。"], events
+    if tries and slot not in ("id_number", "human_offer") and not pending.startswith(("place:", "village_of:")):
+        simpler = _simpler(slot, tracker, min(tries, 2))
+        if simpler:
+            return [simpler], events
     if slot == "flow":
         return ["您要办哪件事？比如补办身份证、高龄津贴、低保。"], events
     if slot == "human_offer":
-        return ["我还是没听清。给您转人工好不好？"], events
+        return ["我还是没听明白。给您转人工好不好？"], events
     if slot in specs.QUESTION_SLOTS:
         q = question_spec(tracker, slot)
-        if tracker.get_slot("flow_pending") == f"birth:{slot}":
+        if pending == f"birth:{slot}":
             return ["是哪年哪月出生的？按身份证上的说。"], events
         before = specs.render(flow, q.get("before")) if first_time else ""
+        if before and voice:
+            before = specs.voice_sentences(before, keep=2)
         return [t for t in (before, q["ask"]) if t], events
     if slot == "flow_register":
         if spec.get("register_as") == "help_request":
@@ -392,33 +633,48 @@ def ask_text(slot: str, tracker: Tracker) -> tuple[list[str], list[dict]]:
             missing = DigitBuffer(18, partial).missing
             return [f"好的，记下了{len(partial)}位，还差{missing}位，请接着说。"], events
         if spec.get("id") == "optional":
-            return [f"{subject}的身份证号还记得吗？记得就一位一位说；不记得就说“不记得”。"], events
+            return [f"{subject}的身份证号还记得吗？记得就一位一位说。不记得就说“不记得”。"], events
         return [f"请说一下{subject}的身份证号，一位一位地说。"], events
     if slot == "id_confirm":
         return [f"我念一遍：{read_id(tracker.get_slot('id_number') or '', voice)}。对吗？"], events
     if slot == "phone":
+        partial = tracker.get_slot("phone_partial")
+        if partial:
+            return [f"好的，记下了{len(partial)}位，还差{11 - len(partial)}位，请接着说。"], events
         return ["留一个手机号，工作人员好联系。请一位一位地说。"], events
     if slot == "phone_confirm":
         return [f"我念一遍：{read_phone(tracker.get_slot('phone') or '', voice)}。对吗？"], events
     if slot == "village":
+        if pending.startswith("place:"):
+            _, village, towns = pending.split(":", 2)
+            towns = towns.split("|")
+            return [f"有{len(towns)}个{village}。是{'，还是'.join(towns)}的？"], events
+        if pending.startswith("village_of:"):
+            return [f"{pending.split(':', 1)[1]}哪个村？"], events
         return [f"{subject}住在哪个乡镇、哪个村？"], events
     if slot == "flow_confirm":
-        if tracker.get_slot("flow_pending") == "fix":
+        if pending == "fix":
             return ["您说哪一项不对？比如“名字是耳东陈”，或者“电话是幺三八……”。"], events
-        return [summary_text(tracker)], events
+        return summary_texts(tracker, voice), events
     raise KeyError(slot)
 
 
-def summary_text(tracker: Tracker) -> str:
-    """Masked summary for the final check: surname only, last four digits of the phone."""
+def summary_texts(tracker: Tracker, voice: bool = False) -> list[str]:
+    """Masked summary for the final check: the name, the last four digits of the phone, the place.
+    On voice one fact per sentence."""
     spec = specs.spec(tracker.get_slot("flow")) or {}
+    matter = flow_matter(tracker) or {}
+    title = spec.get("title") or matter.get("name", "")
     name = tracker.get_slot("applicant_name") or ""
     phone = tracker.get_slot("phone") or ""
     who = who_label(tracker)
-    parts = [f"我核对一下：给{who}登记{spec.get('title', '')}", f"姓{name[:1]}" if name else "",
-             f"电话尾号{phone[-4:]}" if phone else "", f"住{tracker.get_slot('village')}"
-             if tracker.get_slot("village") else ""]
-    return "，".join(p for p in parts if p) + "。对吗？"
+    facts = [f"我核对一下：给{who}登记{title}", f"名字是{name}" if name else "",
+             f"电话尾号{phone[-4:]}" if phone and phone != NO_PHONE else ("没留电话" if phone == NO_PHONE else ""),
+             f"住{tracker.get_slot('village')}" if tracker.get_slot("village") else ""]
+    facts = [f for f in facts if f]
+    if voice:
+        return ["。".join(facts[:2]) + "。", "。".join(facts[2:]) + ("。" if facts[2:] else "") + "对吗？"]
+    return ["，".join(facts) + "。对吗？"]
 
 
 class _AskSlot(Action):
@@ -430,7 +686,9 @@ class _AskSlot(Action):
     def run(self, dispatcher, tracker, domain):
         texts, events = ask_text(self.slot, tracker)
         for text in texts:
-            dispatcher.utter_message(text=text)
+            if text:
+                dispatcher.utter_message(text=text)
+        dispatcher.utter_message(json_message=ask_payload(self.slot, tracker))
         return events
 
 

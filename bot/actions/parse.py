@@ -1,39 +1,11 @@
-"""Small parsers for form answers: yes/no, age, birth month, who it is for, place."""
+"""Small parsers for form answers that need the bot's context: age, birth month, the place in the
+directory. Yes/no, relations, ratings: textnorm/answers.py."""
 from __future__ import annotations
 
 import datetime as dt
 import re
 
 from textnorm.spoken_numbers import normalize_width, small_number, to_digits
-
-_NO = ("不是", "不用", "不要", "没有", "没", "不", "莫得", "冇", "否", "算了")
-_YES = ("是", "对", "要", "有", "嗯", "好", "能", "会", "行", "可以", "拿到", "中", "对头", "没错", "没问题", "够", "满了")
-# Phrases whose "没"/"不" is not an answer.
-_YES_OVERRIDES = ("没错", "没问题", "不错")
-
-
-def yes_no(text: str, intent: str | None = None, yes_words=(), no_words=()) -> bool | None:
-    """True/False/None (not an answer). Question-specific words win, then the intent, then keywords."""
-    t = (text or "").strip()
-    if any(w in t for w in no_words):
-        return False
-    if any(w in t for w in yes_words):
-        return True
-    if intent == "affirm":
-        return True
-    if intent == "deny":
-        return False
-    if t in ("yes", "true"):
-        return True
-    if t in ("no", "false"):
-        return False
-    if any(w in t for w in _YES_OVERRIDES):
-        return True
-    if any(w in t for w in _NO):
-        return False
-    if any(w in t for w in _YES):
-        return True
-    return None
 
 
 def cn_int(token: str) -> int | None:
@@ -91,35 +63,72 @@ def age_from_birth(year: int, month: int, today: dt.date | None = None) -> int:
     return today.year - year - (1 if today.month < month else 0)
 
 
-_WHO = (
-    ("spouse", ("老伴", "爱人", "老婆", "老公", "丈夫", "妻子", "媳妇", "对象", "孩子他爸", "孩子他妈")),
-    ("parent", ("妈", "娘", "爸", "爹", "父亲", "母亲", "老人", "公公", "婆婆", "岳父", "岳母", "爷爷", "奶奶",
-                "外公", "外婆", "姥姥", "姥爷")),
-    ("child", ("儿子", "女儿", "孩子", "小孩", "娃", "孙子", "孙女", "闺女", "宝宝")),
-    ("relative", ("哥", "姐", "弟", "妹", "亲戚", "叔", "姨", "舅", "姑", "侄", "家里人")),
-    ("other", ("邻居", "朋友", "别人", "村里", "帮人")),
-    ("self", ("我自己", "自己", "本人", "给我", "我的", "俺自己", "就我")),  # last: "给我妈" is a parent
-)
+def _sounds_like_villages(d, text: str, towns: list) -> list:
+    """Villages whose name (without 村) sounds like a stretch of the text (toneless, accent-merged)."""
+    from textnorm.pinyin import fuzzy_syllables
+
+    said = fuzzy_syllables(re.sub(r"[^\u4e00-\u9fff]", "", text))
+    town_ids = {t.id for t in towns}
+    found = []
+    for p in d.places("village"):
+        if town_ids and p.parent_id not in town_ids:
+            continue
+        stem = p.name[:-1] if p.name.endswith("村") and len(p.name) >= 3 else p.name
+        key = fuzzy_syllables(stem)
+        n = len(key)
+        if n >= 2 and any(said[i:i + n] == key for i in range(len(said) - n + 1)):
+            found.append(p)
+    return found
 
 
-def parse_for_whom(text: str) -> str | None:
-    t = text or ""
-    for value, words in _WHO:
-        if any(w in t for w in words):
-            return value
-    if t.strip() in ("我", "俺", "自己"):
-        return "self"
-    return None
+def resolve_place(text: str, village_hint: str | None = None) -> tuple[dict | None, list[dict]]:
+    """(place, options): the place said, resolved in the directory to township + village.
 
+    Short forms count (杨湾 / 柳树那边). A village name that exists in several townships
+    without its township gives (None, options) so the caller is asked which; `village_hint`
+    is that village while the caller answers "柳树镇的".
+    """
+    from workorders.directory import default_directory
 
-_PLACE_PREFIX = re.compile(r"^(?:我|俺|他|她|老人|我们)?(?:家)?(?:住在|住|在|是)?")
-
-
-def parse_place(text: str) -> str | None:
-    """Village/address: at least two Chinese characters after 'I live in'."""
-    t = re.sub(r"[，。,.!！?？\s]", "", text or "")
-    t = _PLACE_PREFIX.sub("", t)
-    t = re.sub(r"(?:的?人)?$", "", t)
-    if len(re.findall(r"[\u4e00-\u9fff]", t)) < 2:
-        return None
-    return t[:40]
+    d = default_directory()
+    t = re.sub(r"[，。,.!！?？\s]", "", normalize_width(text or ""))
+    if village_hint and village_hint not in t:
+        t = t + village_hint
+    towns, villages = [], []
+    for p in d.places("township"):
+        names = {p.name, p.name[:-1]} if len(p.name) >= 3 else {p.name}
+        if p.short and len(p.short) >= 2:
+            names.add(p.short)
+        if any(n in t for n in names):
+            towns.append(p)
+    for p in d.places("village"):
+        names = {p.name}
+        if p.name[-1] in "村" and len(p.name) >= 3:
+            names.add(p.name[:-1])
+        if any(n in t for n in names if len(n) >= 2):
+            villages.append(p)
+    # a village name inside a township name ("柳树镇" holds 柳树村's short form) is the township's
+    if towns:
+        villages = [v for v in villages if v.name[:-1] not in [x.name[:-1] for x in towns] or v.name in t]
+    town_ids = {x.id for x in towns}
+    if towns:
+        inside = [v for v in villages if v.parent_id in town_ids]
+        if inside:
+            villages = inside
+    if not villages:  # "城关镇和湾村": an ASR slip that sounds like a village (within the township said)
+        villages = _sounds_like_villages(d, t, towns)
+    if len(villages) == 1:
+        v = villages[0]
+        town = d.place(v.parent_id)
+        return {"township": town.name, "village": v.name, "county": d.place(town.parent_id).name}, []
+    if len(villages) > 1:
+        if len({v.name for v in villages}) == 1:
+            options = [{"township": d.place(v.parent_id).name, "village": v.name} for v in villages]
+            return None, options
+        villages.sort(key=lambda v: -len(v.name))
+        v = villages[0]
+        town = d.place(v.parent_id)
+        return {"township": town.name, "village": v.name, "county": d.place(town.parent_id).name}, []
+    if len(towns) == 1:
+        return {"township": towns[0].name, "village": None, "county": d.place(towns[0].parent_id).name}, []
+    return None, []

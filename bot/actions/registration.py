@@ -29,15 +29,17 @@ def _service():
 
 async def register_request(*, matter_id: str, matter_name: str, summary: str, channel: str,
                            name: str | None, phone: str | None, id_number: str | None,
-                           village: str | None, client_request_id: str, service=None) -> Registration:
+                           village: str | None, client_request_id: str, place: dict | None = None,
+                           details: dict | None = None, service=None) -> Registration:
     """Create (idempotently, by client_request_id) the work order for a guided flow."""
     svc = service or _service()
     channel = channel if channel in ("voice", "wechat", "miniprogram", "web", "frontdesk") else "api"
     order = await svc.create(
         mask_text(summary), channel=channel, caller_name=name or None, caller_phone=phone or None,
         caller_id_number=id_number or None, address_detail=village or None,
-        place={"village": village} if village else None, category="政务类", type="求助", urgency="一般",
+        place=place or None, category="政务类", type="求助", urgency="一般",
         matter_id=matter_id, title=f"登记办理：{matter_name}", client_request_id=client_request_id,
+        details=details,
     )
     log.info("flow request registered: %s (%s, created=%s)", order["id"], matter_id, order.get("_created", True))
     return Registration(order["id"], order.get("spoken_reference") or order["id"], order.get("_created", True))

@@ -23,6 +23,8 @@ from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.core import handoff_events
+from bot.actions.flow_specs import ask_event
+from textnorm import answers
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +47,6 @@ _FILLER = re.compile(
     r"我要|我想|我得|想要|想|要|给你们|跟你们|向你们|向|你们|政府|领导|投诉|反映|举报|报告|提|个|一个|一下|建议|表扬|"
     r"感谢|意见|问题|情况|事情|事儿|事|的|了|啊|呀|吧|呢|我|有|件|点|帮|帮忙|求助|请|说|说说|喂|你好|下|条|"
     r"一件|能不能|可以|吗|这里|这|那|在|给|找|12345|热线")
-_NO_WORDS = ("不对", "不是", "错了", "不对的", "不行", "不要", "换一个", "换个")
-_YES_WORDS = ("对", "是", "没错", "好", "行", "可以", "嗯", "中", "要得", "就这个", "打这个")
-_NO_PHONE_WORDS = ("没有手机", "没手机", "不留", "不想留", "不方便留", "没有电话", "没电话")
 _UNKNOWN_WORDS = ("不知道", "不清楚", "说不清", "不晓得", "记不得", "不记得")
 
 
@@ -264,7 +263,11 @@ class ValidateWorkorderForm(FormValidationAction):
     async def validate_wo_phone(self, value, dispatcher, tracker, domain):
         text = str(value or "")
         tries = int(tracker.get_slot("wo_tries") or 0)
-        if text == NO_PHONE or any(w in text for w in _NO_PHONE_WORDS):
+        if text == NO_PHONE or (answers.no_phone(text) and len(_digits(text)) < 7):
+            if answers.anonymous(text):
+                dispatcher.utter_message(response="utter_wo_anonymous")
+            else:
+                dispatcher.utter_message(response="utter_wo_no_phone")
             return {"wo_phone": NO_PHONE, "wo_tries": 0}
         ok, number, reason = _validate_phone(text)
         if ok:
@@ -285,9 +288,10 @@ class ValidateWorkorderForm(FormValidationAction):
         ok, number, _ = _validate_phone(text)
         if ok:  # "不对，是139……": a new number, read it back again
             return {"wo_phone": number, "wo_phone_confirm": None}
-        if intent == "deny" or any(w in text for w in _NO_WORDS):
+        answer = answers.yes_no(text, "对吗", yes_words=("就这个", "打这个"), no_words=("换一个", "换个"))
+        if answer is False:
             return {"wo_phone": None, "wo_phone_confirm": None}
-        if intent == "affirm" or any(w in text for w in _YES_WORDS):
+        if answer is True:
             return {"wo_phone_confirm": "yes"}
         dispatcher.utter_message(text="请说“对”或者“不对”。")
         return {"wo_phone_confirm": None}
@@ -304,10 +308,11 @@ class ActionAskWoPhoneConfirm(Action):
             dispatcher.utter_message(text=f"办好了打您现在这个号码：{said}，可以吗？")
         else:
             dispatcher.utter_message(text=f"您的号码是：{said}，对吗？")
+        dispatcher.utter_message(json_message=ask_event("wo_phone_confirm", tracker))
         return []
 
 
-def intake_reply(order: dict, kind: str | None, voice: bool) -> str:
+def intake_reply(order: dict, kind: str | None, voice: bool, has_phone: bool = True) -> str:
     ref = reference_text(order, voice)
     if kind == "praise":
         head = "谢谢您的表扬，我们会转告他们。"
@@ -317,7 +322,9 @@ def intake_reply(order: dict, kind: str | None, voice: bool) -> str:
         head = "已经帮您登记好了。"
     tail = "请记好，查进度时用得上。"
     if kind not in ("praise", "suggest") and order.get("deadline"):
-        tail += f"有关部门会在{short_date(order['deadline'])}前办理，办好了会告诉您。"
+        tail += f"有关部门会在{short_date(order['deadline'])}前办理。"
+        # never a promise to call back without a number
+        tail += "办好了会告诉您。" if has_phone else "您没留电话，请打12345报工单号查结果。"
     return f"{head}您的工单号是：{ref}。{tail}"
 
 
@@ -367,9 +374,11 @@ class ActionSubmitWorkorder(Action):
         log.info("work order %s from conversation (created=%s, merged=%s)", order["id"],
                  order.get("_created", True), merged)
         if merged:
-            dispatcher.utter_message(text=DUPLICATE_TEXT + "办理结果会通知您。")
+            dispatcher.utter_message(text=DUPLICATE_TEXT + ("办理结果会通知您。" if phone else ""))
         else:
-            dispatcher.utter_message(text=intake_reply(order, tracker.get_slot("wo_kind"), is_voice(tracker)))
+            dispatcher.utter_message(text=intake_reply(order, tracker.get_slot("wo_kind"), is_voice(tracker),
+                                                       has_phone=bool(phone)))
+        dispatcher.utter_message(json_message={"event": "registered", "reference": order["id"]})
         return _reset(INTAKE_SLOTS) + [SlotSet("wo_ref", order["id"])]
 
 
@@ -439,6 +448,7 @@ class ActionAskWoLast4(Action):
             dispatcher.utter_message(text="为了保护您的信息，请说一下您现在这个手机号的最后四位。")
         else:
             dispatcher.utter_message(text="请说一下这个手机号的最后四位。")
+        dispatcher.utter_message(json_message=ask_event("wo_last4", tracker))
         return []
 
 
@@ -620,6 +630,7 @@ class ActionSubmitRating(Action):
             dispatcher.utter_message(text="对不起，这件事现在评价不了，我帮您转给工作人员。")
             return done + handoff_events(dispatcher, "rating_failed")
         log.info("work order %s rated %s", order_id, level)
+        dispatcher.utter_message(json_message={"event": "rated", "level": level})
         if level in ("不满意", "非常不满意"):
             dispatcher.utter_message(text="对不起，让您不满意了。我们会督促部门重新办理，工作人员会打电话给您。")
         else:

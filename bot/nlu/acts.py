@@ -29,16 +29,14 @@ def _rules():
         exact = {_collapse(w) for w in (spec.get("exact") or [])}
         contains = re.compile(spec["contains"]) if spec.get("contains") else None
         acts.append((spec["act"], exact, contains, int(spec.get("max_len") or 10**6)))
-    levels = tuple((value, re.compile(pattern)) for value, pattern in data.get("rating_levels") or [])
-    return particles, leading, acts, levels
+    return particles, leading, acts, ()
 
 
 def rating_level(text: str) -> str | None:
-    """The rating said in `text` (非常满意 … 非常不满意), or None."""
-    for value, pattern in _rules()[3]:
-        if pattern.search(text or ""):
-            return value
-    return None
+    """The rating said in `text` (非常满意 … 非常不满意), or None (textnorm.answers: one vocabulary)."""
+    from textnorm.answers import rating
+
+    return rating(text)
 
 
 def _collapse(word: str) -> str:

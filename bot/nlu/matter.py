@@ -53,6 +53,16 @@ CLEAR_MARGIN = 0.05
 KEEP_WITH_MATTER = ("request_registration", "complain", "report_problem", "suggest", "praise",
                     "query_progress", "rate_service")
 KEEP_MIN_CONFIDENCE = 0.5
+# Intents that stay when a guided flow's words are said (the caller acts on the matter).
+KEEP_OVER_FLOW = ("request_registration", "complain", "suggest", "praise")
+
+
+def _flow_matter(text: str) -> str | None:
+    """The matter of the guided flow whose trigger words are in the text (flow_specs.yaml)."""
+    from bot.actions import flow_specs
+
+    flow = flow_specs.flow_trigger(text)
+    return flow_specs.spec(flow)["matter"] if flow else None
 # Aspect words -> intent (what the caller asks about the matter). Checked in order.
 ASPECTS = (
     ("ask_fee", r"多少钱|几多钱|好多钱|几块钱|收费|收钱|要钱|花钱|交钱|交多少|工本费|免费|费用|收不收|要不要钱|花费|贵不贵"),
@@ -126,6 +136,14 @@ def decide(text: str, intent_name: str | None, intent_confidence: float, act_fro
     if not text or text.startswith("/") or _ANSWER_LIKE.search(text.strip()):
         return None, None, None, []
     hits = rank(text)
+    flow_matter = _flow_matter(text)
+    if flow_matter and not act_from_rules and not (intent_name in KEEP_OVER_FLOW
+                                                  and intent_confidence >= KEEP_MIN_CONFIDENCE):
+        # The words of a guided flow ("身份证…寻勿着", "医保…被案") name the matter: a model
+        # reading of goodbye, stop or progress must not win over them.
+        best = next((h for h in hits if h.matter_id == flow_matter), None) or \
+            Ranked(flow_matter, flow_matter, 1.0, 1.0, 0.0, "")
+        return aspect_intent(text), best, None, hits
     if not hits:
         return None, None, None, hits
     asked = intent_name in ASKING_INTENTS and not act_from_rules

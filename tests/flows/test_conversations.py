@@ -83,7 +83,8 @@ def test_wrong_check_digit_then_human_offer(conversation):
     for said in ("没有", "不出门", "要", "我自己", "我叫陈小明"):
         c.texts(said)
     assert "校验" in c.texts("110105194912310021")
-    assert "转人工" in c.texts("110105194912310021")  # second failure -> offer a person
+    assert "转人工" not in c.texts("110105194912310021")  # a second miss is not yet a reason for a person
+    assert "转人工" in c.texts("110105194912310021")  # third miss -> a person is offered
     reply = c.say("好")
     assert any(m.get("custom", {}).get("event") == "handoff" for m in reply), reply
 
@@ -106,11 +107,35 @@ def test_mid_form_question_is_answered_and_the_question_repeated(conversation):
     assert "户口簿" in reply and "偷" in reply and reply.endswith("？"), reply
 
 
-def test_cancel_stops_cleanly(conversation):
+def test_cancel_is_confirmed_then_stops_cleanly(conversation):
     c = conversation()
     start_idcard_flow(c)
-    assert "不办了" in c.texts("算了，不办了")
-    assert c.tracker()["active_loop"] in ({}, None) or not c.tracker()["active_loop"].get("name")
+    assert "不办了吗" in c.texts("算了，不办了")   # nothing is thrown away before the caller confirms
+    assert (c.tracker().get("active_loop") or {}).get("name") == "flow_form"
+    reply = c.say("对")
+    assert any(m.get("custom", {}).get("event") == "flow_end" for m in reply), reply
+    assert "不登记" in "".join(m.get("text") or "" for m in reply)
+    assert not (c.tracker().get("active_loop") or {}).get("name")
+
+
+def test_cancel_answered_no_goes_on_with_the_question(conversation):
+    c = conversation()
+    start_idcard_flow(c)
+    c.texts("算了，不办了")
+    reply = c.texts("不是，接着办")
+    assert "偷" in reply and reply.endswith("？"), reply
+
+
+def test_repeat_and_slower_ask_the_question_again_without_the_card(conversation):
+    c = conversation(metadata={"channel": "voice"})
+    start_idcard_flow(c)
+    c.texts("没有")
+    again = c.say("说慢点")
+    text = "".join(m.get("text") or "" for m in again)
+    ask = [m["custom"] for m in again if (m.get("custom") or {}).get("event") == "ask"]
+    assert text.endswith("最近要不要坐火车、坐飞机出门？") and "40元" not in text, text
+    assert ask == [{"event": "ask", "key": "travel", "expect": "yesno", "rate": "slow"}]
+    assert c.texts("再说一遍").endswith("坐飞机出门？")
 
 
 def test_request_human_mid_form(conversation):

@@ -4,7 +4,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import flow_specs as specs
-from bot.actions.forms import FORM_SLOTS, ValidateFlowForm, ask_text, required_slots_for, summary_text
+from bot.actions.forms import (FORM_SLOTS, ValidateFlowForm, ask_payload, ask_text, command_of, required_slots_for,
+                               summary_texts)
 
 ID = "11010519491231002X"
 
@@ -31,15 +32,15 @@ def test_idcard_lost_asks_safety_first_then_travel():
     assert "偷" in texts[-1] and texts[-1].endswith("？")
 
 
-def test_stolen_card_goes_to_110_and_stops():
+def test_stolen_card_advises_110_and_the_reissue_goes_on():
     out, said = run("flow_q1", "是被偷的，跟钱包一起", intent="affirm")
-    assert out["flow_done"] == "police" and "110" in said
-    assert required_slots_for(tracker(out)) == []
+    assert out["flow_q1"] == "stolen" and "flow_done" not in out and "110" in said
+    assert required_slots_for(tracker(out)) != []
 
 
 def test_lost_card_explains_options_from_the_catalogue():
     out, _ = run("flow_q1", "没有，自己弄丢的", intent="deny")
-    assert out["flow_q1"] == "no" and "flow_done" not in out
+    assert out["flow_q1"] == "lost" and "flow_done" not in out
     texts, _ = ask_text("flow_q2", tracker(out))
     reissue = specs.catalogue().get("gongan.idcard_reissue")
     assert reissue["fee"]["text"].rstrip("。") in texts[0]
@@ -54,7 +55,7 @@ def test_travel_soon_mentions_temporary_id_and_station_proof():
 
 def test_spoken_id_in_pieces_then_read_back():
     out, _ = run("id_number", "幺幺零幺零五")
-    assert out == {"id_number": None, "id_partial": "110105"}
+    assert out["id_number"] is None and out["id_partial"] == "110105"
     texts, _ = ask_text("id_number", tracker(out))
     assert "还差12位" in texts[0]
     out2, _ = run("id_number", "一九四九一二三幺零零两叉", slots=out)
@@ -67,6 +68,8 @@ def test_wrong_check_digit_is_explained_and_counted():
     out, said = run("id_number", "110105194912310021")
     assert out["id_number"] is None and out["flow_tries"] == 1 and "校验" in said
     out2, _ = run("id_number", "110105194912310021", slots={"flow_tries": 1})
+    assert "flow_offer_human" not in out2  # a person is offered after the third miss, not the second
+    out2, _ = run("id_number", "110105194912310021", slots={"flow_tries": 2})
     assert out2["flow_offer_human"] == "id_number"
     assert required_slots_for(tracker(out2))[0] == "human_offer"
 
@@ -81,9 +84,9 @@ def test_lost_card_id_is_optional():
     assert out["id_number"] == "unknown" and out["id_confirm"] == "skip"
 
 
-def test_renewal_id_is_required():
-    out, _ = run("id_number", "不记得了", slots={"flow": "idcard_renewal"})
-    assert out["id_number"] is None
+def test_renewal_id_not_remembered_has_a_way_forward():
+    out, said = run("id_number", "不记得了", slots={"flow": "idcard_renewal"})
+    assert out["id_number"] == "unknown" and "户口本" in said
 
 
 def test_phone_and_confirm_and_name_correction_mid_form():
@@ -96,9 +99,9 @@ def test_phone_and_confirm_and_name_correction_mid_form():
 def test_summary_masks_personal_data():
     t = tracker({"applicant_name": "陈小明", "phone": "13812345678", "id_number": ID, "village": "桃花村",
                  "for_whom": "parent"})
-    text = summary_text(t)
-    assert "13812345678" not in text and ID not in text and "小明" not in text
-    assert "5678" in text and "姓陈" in text and text.endswith("对吗？")
+    text = "".join(summary_texts(t))
+    assert "13812345678" not in text and ID not in text
+    assert "5678" in text and "陈小明" in text and text.endswith("对吗？")  # the caller checks the name
 
 
 def test_for_whom_reminds_proxy_rule():
@@ -150,5 +153,84 @@ def test_yes_at_the_summary_confirms():
 
 
 def test_yes_no_understands_the_question_verb():
-    from bot.actions.parse import yes_no
+    from textnorm.answers import yes_no
     assert yes_no("交够了") is True and yes_no("没交够") is False and yes_no("不够") is False
+
+
+# --- the answers callers gave that were misread (issue 13)
+def test_yes_with_a_negated_echo_of_the_question_is_yes():
+    out, _ = run("flow_q1", "是的嘛，上个月补的还没拿到", slots={"flow": "idcard_temporary"})
+    assert out["flow_q1"] == "yes" and "flow_done" not in out
+
+
+def test_long_stay_with_a_son_is_long_term_and_recorded():
+    out, _ = run("flow_q1", "长住，以后就住儿子那了", slots={"flow": "offsite_filing"})
+    assert out["flow_q1"] == "long_term" and "flow_done" not in out
+
+
+def test_not_enough_income_is_an_answer_for_dibao():
+    out, _ = run("flow_q1", "不够", slots={"flow": "dibao"})
+    assert out["flow_q1"] == "no"
+
+
+def test_a_name_with_you_in_it_is_a_name_not_a_yes():
+    out, said = run("applicant_name", "我叫黄有福")
+    assert out["applicant_name"] == "黄有福" and "黄" in said
+
+
+def test_dialect_self_reference_is_not_the_name():
+    out, _ = run("applicant_name", "俺叫王桂兰")
+    assert out["applicant_name"] == "王桂兰"
+
+
+def test_my_old_man_is_the_spouse():
+    out, _ = run("for_whom", "给我老汉办的")
+    assert out["for_whom"] == "spouse"
+
+
+def test_a_correction_inside_the_phone_number_keeps_the_corrected_number():
+    out, _ = run("phone", "幺三八，哎不对不对，是幺五八幺二三四五六七八")
+    assert out["phone"] == "15812345678"
+
+
+def test_no_phone_is_recorded_explicitly():
+    out, said = run("phone", "我没有手机")
+    assert out["phone"] == "none" and out["phone_confirm"] == "skip"
+
+
+def test_damaged_card_is_recorded_as_damaged():
+    out, _ = run("flow_q1", "卡坏了，断成两截", slots={"flow": "idcard_renewal"})
+    assert out["flow_q1"] == "damaged"
+
+
+def test_pension_one_year_before_60_registers_with_the_rule_said():
+    out, said = run("flow_q1", "五十九", slots={"flow": "resident_pension_claim"})
+    assert out["flow_q1"] == "59" and "flow_done" not in out and "60" in said
+
+
+def test_ambiguous_village_is_asked_again_then_resolved():
+    out, _ = run("village", "王家村")
+    asked = "".join(ask_text("village", tracker(out))[0])
+    assert out["village"] is None and "城关镇" in asked and "柳树镇" in asked and asked.endswith("？")
+    out2, _ = run("village", "柳树镇的", slots=out)
+    assert out2["village"] == "柳树镇王家村" and out2["flow_place"]["township"] == "柳树镇"
+
+
+def test_short_village_name_resolves_to_township_and_village():
+    out, _ = run("village", "杨湾那边")
+    assert out["flow_place"] == {"township": "柳树镇", "village": "杨湾村", "county": "松溪县"}
+
+
+@pytest.mark.parametrize("text,command", [("再说一遍", "repeat"), ("你说啥子", "repeat"), ("说慢点", "slow_down"),
+                                          ("等一下我找一下身份证", "wait"), ("算了，不办了", "stop_flow"),
+                                          ("转人工", "request_human"), ("不是", None), ("不对", None),
+                                          ("幺三八等一下", None)])
+def test_commands_inside_a_form(text, command):
+    assert command_of(text) == command
+
+
+def test_every_question_is_marked_for_the_channels():
+    t = tracker({"flow": "idcard_lost"})
+    assert ask_payload("flow_q1", t) == {"event": "ask", "key": "stolen", "expect": "yesno", "rate": "normal"}
+    assert ask_payload("id_number", t)["expect"] == "digits"
+    assert ask_payload("village", t)["key"] == "place"

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import logging
 import os
 import re
@@ -101,6 +102,8 @@ class EspeakTTS(TTSEngine):
     def __init__(self, use_pyttsx3: bool = True):
         self._engine = None
         self._tmp = Path(tempfile.mkdtemp(prefix="govdesk-tts-"))
+        self._seq = itertools.count()
+        self._rate = None
         self.driver = "cli"
         if use_pyttsx3:
             try:
@@ -119,12 +122,19 @@ class EspeakTTS(TTSEngine):
         spoken = to_speech_pinyin(text)
         if not spoken.strip(" ,.?"):
             return b"", OUT_RATE
-        out = self._tmp / f"{threading.get_ident()}.wav"
+        # A fresh file per call: pyttsx3 may finish an earlier, "failed" write late, and that
+        # audio must never be taken for this text or rate.
+        out = self._tmp / f"{threading.get_ident()}-{next(self._seq)}.wav"
         if self._engine is not None:
             # pyttsx3's espeak driver occasionally returns from runAndWait without having
             # written the file (seen on the first utterance after init): retry, then the CLI.
             for _ in range(2):
-                self._engine.setProperty("rate", rate)
+                if rate != self._rate:
+                    # the espeak driver applies a property change with its next command cycle:
+                    # flush it on its own so this utterance is spoken at this rate
+                    self._engine.setProperty("rate", rate)
+                    self._engine.runAndWait()
+                    self._rate = rate
                 self._engine.save_to_file(spoken, str(out))
                 self._engine.runAndWait()
                 if out.exists() and out.stat().st_size > 44:

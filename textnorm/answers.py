@@ -1,0 +1,245 @@
+"""Answers understood in the context of the question: one parser per kind of answer, used by
+every guided flow (bot/actions/forms.py), the 12345 intake and rating forms, and the voice
+front end. Pure functions over text; no Rasa, no I/O.
+
+    yes_no(text, question)   True / False / None (not an answer)
+    relation(text)           self | spouse | parent | child | relative | other | None
+    rating(text)             非常满意 | 满意 | 基本满意 | 不满意 | 非常不满意 | None
+    dont_know(text)          "不记得/不知道"
+    no_phone(text)           "没有电话 / 不想留"
+    anonymous(text)          "不想留名 / 怕人家晓得是我"
+
+Why clause scope: "是的嘛，上个月补的还没拿到" answers "还没拿到吗？" with yes; the 没 belongs
+to the echo of the question, not to the answer. The first clause that is an answer decides;
+an echo of the question's own negated phrase ("还没拿到") agrees with it.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_PARTICLES = "啊呀吧嘛哦呢啦嘞咧噻哈哇呐喽嗷么撒哟额咯哒哩滴的了"
+_LEADING = re.compile(r"^(?:喂|哎呀|哎|嗯那|那个|那|就|这个|呃|额|唉|应该|可能|大概|好像|估计|我看|我想)+")
+_YES_EXACT = {
+    "是", "是的", "对", "对的", "嗯", "嗯嗯", "好", "好的", "可以", "行", "要", "要的", "需要", "没错", "中", "得行",
+    "要得", "对头", "是滴", "是嘞", "嗯呐", "成", "没问题", "当然", "是啊", "好啊", "行啊", "要啊", "有", "有的",
+    "能", "能的", "会", "会的", "够", "够了", "拿到了", "拿到", "在办", "系", "系啊", "肯定", "恩", "有有有",
+    "对对", "是是", "对着呢", "是撒", "晓得", "可以的", "行的", "有啊", "能啊", "会啊", "拿到啦", "就是",
+    "正是", "确定", "同意", "ok", "yes", "好嘞", "得嘞", "妥", "好滴", "要得嘛", "办", "办吧", "登记吧", "是呀",
+    "对呀", "嗯对", "嗯是", "中中", "么得问题", "冇问题", "没得问题", "可以可以", "好好", "嗯好", "要要",
+}
+_NO_EXACT = {
+    "不", "不是", "不对", "没有", "没", "不要", "不用", "不用了", "不需要", "莫得", "冇", "冇有", "不得行", "不行",
+    "不中", "没得", "否", "错了", "不对头", "不是的", "不要了", "用不着", "甭了", "不必了", "不必", "不了",
+    "没了", "没有了", "唔系", "唔要", "唔使", "不消", "不得", "莫有", "冇得", "no", "不想", "还没有", "还没",
+    "不会", "不能", "不够", "没拿到", "不能够", "不太会", "不大会", "走不动", "动不了", "不够用", "哪里够",
+    "哪够", "够啥", "够什么", "没到", "木有", "母有", "呒没", "勿是", "勿要", "伐", "不晓得", "不记得",
+    "没交够", "不满", "不在", "没办", "没在办", "不去", "不坐", "不出门", "不走", "没打算",
+}
+_YES_START = ("是的", "是啊", "是嘛", "对的", "对头", "对啊", "对呀", "嗯", "有的", "有啊", "能的", "会的", "要的",
+              "好的", "可以", "没错", "对", "是", "要得", "够了", "够的", "会用", "能用", "拿到了", "够", "有", "能",
+              "会", "要", "在", "交够", "拿到", "办了", "行", "拿着", "拿上", "拿了", "有了", "到手", "办好了", "开了",
+              "开好了", "开到了", "领了", "交了")
+_A_NOT_A = re.compile(r"([\u4e00-\u9fff])(?:不|没)\1([\u4e00-\u9fff]{0,2})")   # 要不要坐 / 够不够吃 / 有没有人
+_NO_START = ("不是", "不对", "没有", "不要", "不用", "不会", "不能", "不够", "莫得", "没得", "冇", "没", "不", "哪里",
+             "哪够", "木有", "勿")
+# Phrases whose 没/不 is not a refusal.
+_NOT_NEGATION = ("没错", "没问题", "不错", "没得问题", "么得问题", "冇问题", "不客气", "不得了")
+_ECHO_NEG = re.compile(r"(?:还)?(?:没|不)[\u4e00-\u9fff]{1,3}")
+_RHETORICAL_NO = re.compile(r"哪里(够|有|能|会|行)|哪(够|有)|够啥|够什么|有啥用|怎么够|咋够")
+
+
+def _norm(text: str) -> str:
+    t = unicodedata.normalize("NFKC", text or "").lower().strip()
+    return t
+
+
+def _core(clause: str) -> str:
+    c = re.sub(r"[\s，,。.!！?？~～…]", "", clause)
+    c = _LEADING.sub("", c)
+    c = c.rstrip(_PARTICLES) or c
+    c = re.sub(r"(.)\1{2,}", r"\1\1", c)  # 对对对对 -> 对对
+    return c
+
+
+def clauses(text: str) -> list[str]:
+    return [c for c in (_core(p) for p in re.split(r"[，,。.!！?？；;、\s]+", _norm(text))) if c]
+
+
+def _clause_answer(c: str, question: str) -> bool | None:
+    if not c:
+        return None
+    if c in _YES_EXACT:
+        return True
+    if c in _NO_EXACT:
+        return False
+    if any(p in c for p in _NOT_NEGATION):
+        return True
+    if _RHETORICAL_NO.search(c):
+        return False
+    # The question's own negated phrase echoed ("还没拿到吗？" -> "还没拿到") agrees with it.
+    if question:
+        for m in _ECHO_NEG.finditer(question):
+            phrase = m.group(0).lstrip("还")
+            if len(phrase) >= 2 and phrase in c:
+                return True
+    # "能自己出门走动吗？" -> "走不动" / "走勿动" / "出不了门": a negated echo of the question's verb
+    if question and re.search(r"[\u4e00-\u9fff](?:不|没|勿|唔|冇)[\u4e00-\u9fff]", c):
+        verb = re.search(r"([\u4e00-\u9fff])(?:不|没|勿|唔|冇)([\u4e00-\u9fff])", c)
+        if verb and (verb.group(1) in question or verb.group(2) in question):
+            return False
+    if re.search(r"[\u4e00-\u9fff](?:不了|不动|不起|勿动|唔到|不到)", c) and not c.startswith(("是", "对", "能", "会")):
+        return False   # "下不了炕", "去唔到": cannot
+    # "最近要不要坐火车？" -> "下个月要坐火车": the question's A said without negation
+    if question:
+        for m in _A_NOT_A.finditer(question):
+            a = m.group(1)
+            if re.search(rf"[不没莫冇未别]{a}", c):
+                return False
+            if a in c and not re.search(r"[不没莫冇未别]", c):
+                return True
+    for w in _NO_START:
+        if c.startswith(w):
+            return False
+    for w in _YES_START:
+        if c.startswith(w):
+            return True
+    return None
+
+
+_FUNCTION_BIGRAMS = {"是不", "不是", "有没", "没有", "是吗", "了吗", "您是", "您现", "现在", "还是", "要不", "不要"}
+
+
+def _echo(c: str, question: str) -> bool | None:
+    """The clause repeats the question's content ("会用" for "您会用微信交钱吗？"): a yes, or a
+    no when a negation stands right before the repeated words."""
+    q = re.sub(r"[^\u4e00-\u9fff]", "", question or "")
+    for i in range(len(c) - 1):
+        bigram = c[i:i + 2]
+        if bigram in _FUNCTION_BIGRAMS or bigram not in q or re.search(r"[不没莫冇未别]", bigram):
+            continue
+        if i > 0 and c[i - 1] in "不没莫冇未别" or (i > 1 and c[i - 2:i] in ("不会", "不能", "没有")):
+            return False
+        return not re.search(r"[不没莫冇未]", c)
+    return None
+
+
+def yes_no(text: str, question: str = "", yes_words=(), no_words=(), late_no_words=()) -> bool | None:
+    """True/False/None. Question-specific words first (no_words, yes_words, then late_no_words:
+    "摸掉了" is stolen although "掉了" alone would be lost), then the first clause that is an
+    answer. "我叫黄有福" is not a yes (no clause is an answer)."""
+    t = _norm(text)
+    if not t:
+        return None
+    if any(w in t for w in no_words):
+        return False
+    if any(w in t for w in yes_words):
+        return True
+    if any(w in t for w in late_no_words):
+        return False
+    cl = clauses(t)
+    for c in cl:
+        got = _clause_answer(c, question or "")
+        if got is not None:
+            return got
+    for c in cl:
+        got = _echo(c, question)
+        if got is not None:
+            return got
+    return None
+
+
+# ---------------------------------------------------------------- relations
+_RELATIONS = (  # checked in this order: 孩子他妈 is a spouse, 孙娃 a relative, 姑娘 a child
+    ("parent", ("老汉儿", "我老汉儿")),   # 西南: 老汉儿 is the father
+    # grandparents and grandchildren are relatives (亲属), not parents or children
+    ("relative", ("爷爷", "奶奶", "外公", "外婆", "姥姥", "姥爷", "阿嫲", "嫲嫲", "阿爷", "阿公", "阿婆", "孙子", "孙女",
+                  "外孙", "孙儿", "孙娃")),
+    ("spouse", ("老伴", "爱人", "老婆", "老公", "丈夫", "妻子", "媳妇儿", "对象", "孩子他爸", "孩子他妈", "孩子她妈",
+                "老汉", "老头子", "老头儿", "老头", "老太婆", "老婆子", "那口子", "屋里头的", "屋里的", "当家的",
+                "俺男人", "我男人", "我女人", "俺女人", "堂客", "婆娘", "老倌", "娃他爸", "娃他妈",
+                "娃儿他爸", "娃儿他妈", "先生", "太太")),
+    ("relative", ("孙子", "孙女", "外孙", "孙儿", "孙娃", "外甥", "侄", "哥哥", "大哥", "我哥", "俺哥", "姐姐", "大姐",
+                  "我姐", "俺姐", "弟弟", "兄弟", "妹妹", "我妹", "俺妹", "亲戚", "叔", "姨", "舅", "姑姑", "姑妈",
+                  "家里人", "婶", "伯", "嫂")),
+    ("child", ("儿子", "女儿", "孩子", "小孩", "娃", "闺女", "宝宝", "幺儿", "崽", "丫头", "姑娘", "仔", "个女", "囡")),
+    ("parent", ("妈", "娘", "爸", "爹", "父亲", "母亲", "老人家", "公公", "婆婆", "岳父", "岳母", "老父亲", "老母亲",
+                "阿爸", "阿妈", "老爷子", "老太太", "老人")),
+    ("other", ("邻居", "朋友", "别人", "村里", "帮人", "同事", "老乡")),
+)
+_SELF = ("我自己", "自己", "本人", "给我办", "我的", "俺自己", "就我", "我本人", "给俺", "俺的", "为我", "是我",
+         "给我的", "我要办", "我办", "自个", "自家", "我自家", "额自己", "自己个", "俺个人", "我个人", "阿拉自家",
+         "侬自家", "我自己个", "就是我", "我嘛")
+
+
+def relation(text: str) -> str | None:
+    """Whom it is for. 媳妇 alone is ambiguous (wife / daughter-in-law): wife, as callers mean."""
+    t = _norm(text)
+    t = t.replace("媳妇", "媳妇儿") if "儿媳" not in t else t.replace("儿媳妇", "亲戚").replace("儿媳", "亲戚")
+    for value, words in _RELATIONS:
+        if any(w in t for w in words):
+            return value
+    if any(w in t for w in _SELF):
+        return "self"
+    if _core(t) in ("我", "俺", "自己", "咱", "偶", "额", "阿拉", "侬自己"):
+        return "self"
+    return None
+
+
+# ---------------------------------------------------------------- ratings
+LEVELS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
+_RATING = (
+    ("非常不满意", r"非常不满意|很不满意|太差|极差|一点都?不满意|差劲|太不像话|气死|稀烂|差得很|相当不满意|特别不满意|糟糕透"),
+    ("不满意", r"不满意|不咋满意|不太满意|不大满意|差评|不咋地|不怎么样|不好|不行|没办好|不得行|不中|不巴适|不咋样|马虎|敷衍"),
+    ("基本满意", r"基本满意|还行|还可以|一般|凑合|将就|马马虎虎|过得去|还好|勉强|一般般|还算可以|差不多"),
+    ("非常满意", r"非常满意|很满意|太满意|特别满意|好评|太好了|非常好|巴适得很|安逸得很|满意得很|杠杠的|顶呱呱|十分满意|没得说"),
+    ("满意", r"满意|好|巴适|安逸|不错|中|可以|行"),
+)
+_KEYPAD = {"幺": "非常满意", "1": "非常满意", "2": "满意", "3": "基本满意", "4": "不满意", "5": "非常不满意",
+           "一": "非常满意", "二": "满意", "两": "满意", "三": "基本满意", "四": "不满意", "五": "非常不满意"}
+
+
+def rating(text: str) -> str | None:
+    """One of the five 好差评 levels. Hedges count down, never up ("不咋满意" is 不满意)."""
+    t = re.sub(r"\s", "", _norm(text))
+    if not t:
+        return None
+    bare = t.strip("。，,.")
+    score = re.fullmatch(r"(?:打|给|评)?个?([1-5幺一二两三四五])(?:分|星|颗星)", bare)
+    if score:  # "打5分" is a score (5 best), the reverse of the keypad
+        return LEVELS[4 - LEVELS.index(_KEYPAD[score.group(1)])]
+    key = re.fullmatch(r"(?:按|选)?([1-5幺一二两三四五])(?:号|键)?", bare)
+    if key:
+        return _KEYPAD[key.group(1)]
+    # The level said first wins ("一般般吧，不好也不赖" is 基本满意); at one place the longer words
+    # ("不咋满意" over "满意").
+    found = []
+    for rank, (level, pattern) in enumerate(_RATING):
+        m = re.search(pattern, t)
+        if m:
+            found.append((m.start(), -(m.end() - m.start()), rank, level))
+    return min(found)[3] if found else None
+
+
+# ---------------------------------------------------------------- misc
+_DONT_KNOW = ("不记得", "记不得", "记不清", "不知道", "忘了", "想不起", "不晓得", "没记住", "记不住", "晓不得",
+              "不清楚", "搞不清", "忘记了", "冇记得", "唔记得", "弄不清")
+_NO_PHONE = ("没有电话", "没电话", "没有手机", "没手机", "莫得电话", "莫得手机", "冇电话", "不用手机",
+             "不想留", "不留电话", "不留了", "不方便留", "没得电话", "没得手机", "不给电话", "电话就不留", "不留号")
+_ANON = ("匿名", "不留名", "不想留名", "保密", "怕人家晓得", "怕人知道", "怕被报复", "不要说是我", "别说是我",
+         "怕人晓得", "不想让人知道", "不想留电话", "怕报复", "怕他们知道", "不想暴露")
+
+
+def dont_know(text: str) -> bool:
+    t = _norm(text)
+    return any(w in t for w in _DONT_KNOW)
+
+
+def no_phone(text: str) -> bool:
+    t = _norm(text)
+    return any(w in t for w in _NO_PHONE) or anonymous(t)
+
+
+def anonymous(text: str) -> bool:
+    t = _norm(text)
+    return any(w in t for w in _ANON)
