@@ -150,7 +150,8 @@ def yes_no(text: str, question: str = "", yes_words=(), no_words=(), late_no_wor
 
 
 # ---------------------------------------------------------------- relations
-_RELATIONS = (  # checked in this order: 孩子他妈 is a spouse, 孙娃 a relative, 姑娘 a child
+_RELATIONS = (  # checked in this order: 隔壁阿婆 is a neighbour, 孩子他妈 a spouse, 孙娃 a relative, 姑娘 a child
+    ("other", ("隔壁", "邻居", "邻舍", "朋友", "同事", "老乡", "别人家")),
     ("parent", ("老汉儿", "我老汉儿")),   # 西南: 老汉儿 is the father
     # grandparents and grandchildren are relatives (亲属), not parents or children
     ("relative", ("爷爷", "奶奶", "外公", "外婆", "姥姥", "姥爷", "阿嫲", "嫲嫲", "阿爷", "阿公", "阿婆", "孙子", "孙女",

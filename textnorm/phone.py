@@ -77,6 +77,9 @@ def _piece_char(piece: str) -> str | None:
     """A described single character, or None when `piece` is plain name text."""
     if piece in NAME_PARTS:
         return NAME_PARTS[piece]
+    m = re.match(r"([\u4e00-\u9fff])是", piece)
+    if m and len(piece) >= 4 and _PART_WORDS.search(piece):   # "娥是女字旁一个我"
+        return m.group(1)
     m = _OF_RE.match(piece)
     if m and (m.group(2) in m.group(1) or _PART_WORDS.search(m.group(1))):
         return m.group(2)
@@ -115,7 +118,7 @@ def _split_fused(piece: str) -> list[str]:
 def parse_name(text: str) -> str:
     """'陈小明，耳东陈' -> 陈小明; '耳东陈，大小的小，明天的明' -> 陈小明; '程小明，耳东陈' -> 陈小明."""
     s = (text or "").strip().replace("嘅", "的")
-    s = re.sub(r"([\u4e00-\u9fff]{1,2})个([\u4e00-\u9fff])(?=[，,。\s]|$)", r"\1的\2", s)  # 吴语 "楼房个楼"
+    s = re.sub(r"([\u4e00-\u9fff]{1,2})(?<![一二两三四五六七八九几])个([\u4e00-\u9fff])(?=[，,。\s]|$)", r"\1的\2", s)  # 吴语 "楼房个楼"
     s = re.sub(r"[（(][^）)]*[）)]", "", s)
     s = re.sub(r"^[嗯啊哦呃噢喂哎唉额]+[，,。\s]*", "", s)
     s = _PREFIX_RE.sub("", s) if _PREFIX_RE.match(s).group(0) else _WHO_CALLED_RE.sub("", s)

@@ -141,7 +141,9 @@ def spoken_digits(text: str) -> str:
     """The digits of a number said in groups, with corrections inside it: the first group said
     after "不对" replaces the group before it ("幺三八，四九三九，哎不对，是四九二九，四零六九"
     -> 13849294069)."""
-    pieces = _SAID_WRONG.split(text or "")
+    # 一 in words is not a digit ("等一下", "一个", "说一遍")
+    text = re.sub(r"一(?=[下个点遍位样些起直定共天次会声边块])", "", text or "")
+    pieces = _SAID_WRONG.split(text)
     groups = [g for g in (to_digits(x) for x in re.split(r"[，,。、；;\s]+", pieces[0])) if g]
     for after in pieces[1:]:
         new = [g for g in (to_digits(x) for x in re.split(r"[，,。、；;\s]+", after)) if g]

@@ -149,10 +149,10 @@ def flow_trigger(text: str) -> str | None:
     if best:
         return best
     for fid, s in flows().items():
-        groups = s.get("trigger_all") or []
-        hits = [max((len(w) for w in group if w in compact), default=0) for group in groups]
-        if groups and all(hits) and sum(hits) > best_len:
-            best, best_len = fid, sum(hits)
+        for groups in s.get("trigger_all") or []:
+            hits = [max((len(w) for w in group if w in compact), default=0) for group in groups]
+            if groups and all(hits) and sum(hits) > best_len:
+                best, best_len = fid, sum(hits)
     return best
 
 

@@ -27,7 +27,7 @@ from textnorm import answers
 from textnorm.idcard import explain, validate_id_number
 from textnorm.phone import (NAME_PARTS, correct_name, explain_phone, parse_name, read_back_name, validate_name,
                             validate_phone)
-from textnorm.spoken_numbers import DigitBuffer, parse_correction, read_id, read_phone, to_digits
+from textnorm.spoken_numbers import DigitBuffer, parse_correction, read_id, read_phone, spoken_digits, to_digits
 
 FORM = "flow_form"
 FORM_SLOTS = ("flow", "human_offer", "flow_q1", "flow_q2", "flow_q3", "flow_register", "for_whom",
@@ -58,7 +58,7 @@ def command_of(text: str) -> str | None:
     if any(acts.classify(c) == "stop_flow" for c in re.split(r"[，,。！!？?；;\s]+", text or "") if c):
         return "stop_flow"
     plain = re.sub(r"[^\u4e00-\u9fff]", "", text or "")
-    if len(plain) <= 16 and _WAIT.search(plain) and not to_digits(_WAIT.sub("", text or "")):
+    if len(plain) <= 20 and _WAIT.search(plain) and not spoken_digits(_WAIT.sub("", text or "")):
         return "wait"   # "幺三八等一下" is digits said slowly, not a pause
     return None
 
@@ -200,7 +200,7 @@ class ValidateFlowForm(FormValidationAction):
             dispatcher.utter_message(response="utter_emergency_check")
             return {slot: None, "flow_pending": "repeat"}
         aspect = aspect_question(text, self._intent(tracker))
-        if aspect and not self._answers_slot(slot, text, tracker):
+        if aspect and not self._parses(slot, text, tracker):
             matter = flow_matter(tracker)
             if matter is not None:
                 from catalogue.answers import fact_sentences
@@ -221,7 +221,7 @@ class ValidateFlowForm(FormValidationAction):
         if slot == "for_whom":
             return answers.relation(text) is not None
         if slot in ("id_number", "phone"):
-            return bool(to_digits(text)) or answers.dont_know(text) or answers.no_phone(text)
+            return bool(spoken_digits(text)) or answers.dont_know(text) or answers.no_phone(text)
         if slot == "applicant_name":
             return validate_name(parse_name(text))[0] and len(parse_name(text)) <= 4
         if slot == "village":
@@ -424,7 +424,7 @@ class ValidateFlowForm(FormValidationAction):
     def validate_id_number(self, value, dispatcher, tracker, domain) -> dict:
         text = str(value or "")
         spec = specs.spec(tracker.get_slot("flow")) or {}
-        if answers.dont_know(text) and not to_digits(text):
+        if answers.dont_know(text) and not spoken_digits(text):
             if spec.get("id") == "optional":
                 dispatcher.utter_message(text="没关系，不记得也能办。")
                 return self._ok("id_number", UNKNOWN_ID, id_confirm="skip", id_partial=None)

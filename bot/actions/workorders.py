@@ -25,6 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions.core import handoff_events
 from bot.actions.flow_specs import ask_event
 from textnorm import answers
+from textnorm.spoken_numbers import spoken_digits
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +205,16 @@ class ValidateWorkorderForm(FormValidationAction):
     def name(self) -> str:
         return "validate_workorder_form"
 
+    async def run(self, dispatcher, tracker, domain):
+        # When the form starts, the slots action_start_workorder just reset are among the
+        # candidates rasa_sdk validates: a reset is not an answer (it made every question fail
+        # at once, "号码没听清，先不留电话" before the phone was asked).
+        i = len(tracker.events)
+        while i > 0 and tracker.events[i - 1].get("event") == "slot":
+            i -= 1
+        tracker.events[i:] = [e for e in tracker.events[i:] if e.get("value") is not None]
+        return await super().run(dispatcher, tracker, domain)
+
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
         cls = tracker.get_slot("wo_class") or {}
         if cls.get("refusal") or cls.get("emergency"):
@@ -269,7 +280,8 @@ class ValidateWorkorderForm(FormValidationAction):
             else:
                 dispatcher.utter_message(response="utter_wo_no_phone")
             return {"wo_phone": NO_PHONE, "wo_tries": 0}
-        ok, number, reason = _validate_phone(text)
+        ok, number, reason = _validate_phone(spoken_digits(text) if re.search(r"不对|错了|说错|不是|唔系", text)
+                                             else text)   # "幺五二，九五六八，哎不对，是九五九八……"
         if ok:
             return {"wo_phone": number, "wo_tries": 0}
         if tries >= 1:

@@ -133,10 +133,12 @@ def decide(text: str, intent_name: str | None, intent_confidence: float, act_fro
     """(intent or None to keep, best hit or None, runner-up when unclear or None, ranking).
 
     Pure: no Rasa, so the bench and the tests call it directly."""
-    if not text or text.startswith("/") or _ANSWER_LIKE.search(text.strip()):
+    if not text or text.startswith("/"):
+        return None, None, None, []
+    flow_matter = _flow_matter(text)
+    if _ANSWER_LIKE.search(text.strip()) and not flow_matter:
         return None, None, None, []
     hits = rank(text)
-    flow_matter = _flow_matter(text)
     if flow_matter and not act_from_rules and not (intent_name in KEEP_OVER_FLOW
                                                   and intent_confidence >= KEEP_MIN_CONFIDENCE):
         # The words of a guided flow ("身份证…寻勿着", "医保…被案") name the matter: a model
