@@ -193,7 +193,7 @@ def run_conversation(conv: dict, send, order=None) -> Result:
         if str(s) in whole:
             res.reasons.append(f"said {s!r}")
     if want == "emergency" and exp.get("emergency"):
-        numbers = [str(e.get("number")) for e in seen["emergency"]]
+        numbers = [str(n) for e in seen["emergency"] for n in [e.get("number"), *(e.get("also") or [])]]
         if str(exp["emergency"]) not in numbers:
             res.reasons.append(f"emergency number {numbers} != {exp['emergency']}")
     if want == "rated" and seen["rated"]:

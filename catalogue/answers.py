@@ -6,6 +6,7 @@ overview, materials, fee, time, where, online, proxy, eligibility.
 from __future__ import annotations
 
 import json
+import re
 
 from catalogue.search import _cn_number
 
@@ -95,12 +96,18 @@ def voice_answer(matter: dict, aspect: str = "overview") -> str:
     aspect = aspect if aspect in ASPECTS else "overview"
     parts = fact_sentences(matter, aspect)
     if aspect == "overview":
-        parts.insert(0, f"{matter['name']}。")
+        # on the phone: what it is and what it costs; where and how long come with the next offer
+        first = re.split(r"(?<=[。；;])", _sentence(matter["summary"]))[0].rstrip("；;")
+        parts = [f"{matter['name']}。", first if first.endswith("。") else first + "。", _fee(matter)]
+    elif aspect == "materials":
+        parts = parts[:4]
     if aspect != "materials" and matter["materials"]["items"]:
         parts.append(OFFER_MATERIALS)
     elif matter.get("registrable"):
         parts.append(OFFER_REGISTER_VOICE)
-    return "".join(parts)
+    from textnorm.speech import shape_for_voice
+
+    return shape_for_voice("".join(parts))
 
 
 def aspect_payload(matter_id: str, aspect: str) -> str:

@@ -33,6 +33,7 @@ TRUSTED_METADATA = ("caller",)
 
 
 from common.settings import rest_channel_token as channel_token  # noqa: E402 - one home for the token
+from textnorm.speech import shape_for_voice  # noqa: E402
 
 
 async def action_server_alive(timeout: float = 1.5) -> bool:
@@ -76,6 +77,11 @@ class ResilientRestInput(RestInput):
             except Exception:  # noqa: BLE001 - logged; the caller gets the apology below
                 logger.exception("message handling failed")
                 failed = True
+            if (message.metadata or {}).get("channel") == "voice":
+                # what a caller hears: one fact per sentence, no sentence over 40 characters
+                for m in collector.messages[before:]:
+                    if isinstance(m.get("text"), str):
+                        m["text"] = shape_for_voice(m["text"])
             if len(collector.messages) == before and (failed or not await action_server_alive()):
                 await collector.send_text_message(message.sender_id, APOLOGY)
                 await collector.send_custom_json(

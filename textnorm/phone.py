@@ -69,7 +69,7 @@ def _syllable(ch: str) -> str:
 
 
 # How callers describe a character by its parts: "三点水一个告的浩", "草字头的薛", "单人旁两个土的佳".
-_PART_WORDS = re.compile(r"三点水|两点水|草字头|竹字头|宝盖|走之|[\u4e00-\u9fff](?:字旁|字头|字底|字边|字框)|单人旁|双人旁|"
+_PART_WORDS = re.compile(r"三点水|两点水|草字头|竹字头|宝盖|走之|耳朵旁|耳刀旁|加个|加一个|[\u4e00-\u9fff](?:字旁|字头|字底|字边|字框)|单人旁|双人旁|"
                          r"竖心旁|提手旁|[一二两三四五六七八九]个|下面|上面|左边|右边|里面|那个|偏旁|部首")
 
 
@@ -181,6 +181,8 @@ def validate_name(name: str) -> tuple[bool, str]:
         return False, "没听清名字"
     if not re.fullmatch(r"[\u3400-\u9fff·]{2,12}", name):
         return False, "名字要说中文"
+    if "·" not in name and len(name) > 4:   # Han names have 2-4 characters: this was a sentence
+        return False, "没听清名字，请只说名字"
     if len(name.replace("·", "")) < 2:
         return False, "请说全名，姓和名都要"
     return True, ""

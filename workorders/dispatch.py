@@ -216,7 +216,12 @@ def route(classification: Any, location: dict | None = None, directory: Director
         cat = _catalogue()
         matter = cat.get(matter_id) if cat is not None else None
     rule = match_departments(text) if text else None
-    if matter is not None:
+    if matter is not None and _get(classification, "service_request"):
+        # a resident registered for this matter: its department at the resident's township
+        # handles it (words in the request such as 出生 or 养老金 do not reroute it)
+        dept, co, level, rule = catalogue_department(matter_id.split(".", 1)[0]), (), "township", None
+        reasons.append(f"登记办理事项“{matter.get('name', matter_id)}”，由属地对口单位受理")
+    elif matter is not None:
         mdept = catalogue_department(matter_id.split(".", 1)[0])
         # a service matter decides for enquiries and when no problem rule applies; a reported
         # problem (停水, 污染 ...) follows the keyword rule, which knows co-handlers

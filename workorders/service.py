@@ -176,7 +176,8 @@ class WorkOrderService:
                      title: str | None = None, client_request_id: str | None = None,
                      actor: dict | None = None, instant_answer: str | None = None,
                      unit_id: str | None = None, co_unit_ids: list | None = None,
-                     allow_refused: bool = False, details: dict | None = None) -> dict:
+                     allow_refused: bool = False, details: dict | None = None,
+                     service_request: bool = False) -> dict:
         actor = auth.actor_of(actor)
         if actor["role"] not in auth.CREATE_ROLES | {"system"}:
             raise Forbidden("forbidden", "您的岗位无权受理工单。")
@@ -249,6 +250,8 @@ class WorkOrderService:
             "pii": pii, "phone_hash": phone_hash(caller_phone) if caller_phone else None,
             "client_request_id": client_request_id, "created_by": actor.get("username"),
         }
+        if service_request:  # a registration for a catalogue matter (routed by the matter, not by words)
+            order["service_request"] = True
         if details:  # what the caller confirmed beyond the text (办理对象, 原因…), Chinese, masked
             order["details"] = {mask_text(str(k))[:20]: mask_text(str(v))[:60]
                                 for k, v in list(details.items())[:8] if v not in (None, "")}
@@ -279,7 +282,8 @@ class WorkOrderService:
             cls = classification or SimpleNamespace(
                 category=order["category"], type=order["type"], urgency=order["urgency"],
                 emotion=order["emotion"], matter_id=order["matter_id"], location=order["place"],
-                text=order["text"], refusal=None, emergency=None)
+                text=order["text"], refusal=None, emergency=None,
+                service_request=bool(order.get("service_request")))
             a = self.router(cls, order["place"], self.directory)
         except Exception:  # noqa: BLE001 - a routing failure leaves the order to the dispatcher
             log.exception("route() failed")

@@ -418,7 +418,7 @@ class ValidateFlowForm(FormValidationAction):
         ok, reason = validate_name(name)
         if not ok:
             return self._fail("applicant_name", dispatcher, tracker, f"{reason}。")
-        dispatcher.utter_message(text=f"好的，{name}。{read_back_name(name)}。")
+        dispatcher.utter_message(text=f"好的，{read_back_name(name)}。")
         return self._ok("applicant_name", name)
 
     def validate_id_number(self, value, dispatcher, tracker, domain) -> dict:
@@ -633,8 +633,8 @@ def ask_text(slot: str, tracker: Tracker) -> tuple[list[str], list[dict]]:
             missing = DigitBuffer(18, partial).missing
             return [f"好的，记下了{len(partial)}位，还差{missing}位，请接着说。"], events
         if spec.get("id") == "optional":
-            return [f"{subject}的身份证号还记得吗？记得就一位一位说。不记得就说“不记得”。"], events
-        return [f"请说一下{subject}的身份证号，一位一位地说。"], events
+            return [f"请一位一位说{subject}的身份证号，不记得就说不记得。"], events
+        return [f"请一位一位说{subject}的身份证号。"], events
     if slot == "id_confirm":
         return [f"我念一遍：{read_id(tracker.get_slot('id_number') or '', voice)}。对吗？"], events
     if slot == "phone":

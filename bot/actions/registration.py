@@ -39,7 +39,7 @@ async def register_request(*, matter_id: str, matter_name: str, summary: str, ch
         caller_id_number=id_number or None, address_detail=village or None,
         place=place or None, category="政务类", type="求助", urgency="一般",
         matter_id=matter_id, title=f"登记办理：{matter_name}", client_request_id=client_request_id,
-        details=details,
+        details=details, service_request=True,
     )
     log.info("flow request registered: %s (%s, created=%s)", order["id"], matter_id, order.get("_created", True))
     return Registration(order["id"], order.get("spoken_reference") or order["id"], order.get("_created", True))

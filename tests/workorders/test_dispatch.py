@@ -112,3 +112,21 @@ def test_route_is_fast_on_full_size_directory():
             n += 1
     per_call = (time.perf_counter() - t0) / n
     assert per_call < 0.002, f"{per_call * 1000:.3f} ms per route()"
+
+
+@pytest.mark.parametrize("matter_id,unit", [
+    ("gongan.birth_registration", "松溪县公安局柳树派出所"),      # not the 卫生院 because of "出生"
+    ("gongan.death_deregistration", "松溪县公安局柳树派出所"),    # not 人社 because of "养老金"
+    ("renshe.pension_qualification", "柳树镇劳动保障所"),         # at the township, not the prefecture
+])
+def test_a_registration_goes_to_the_matters_unit_at_the_residents_township(matter_id, unit):
+    from types import SimpleNamespace
+
+    from workorders.directory import default_directory
+
+    d = default_directory()
+    cls = SimpleNamespace(category="政务类", type="求助", urgency="一般", matter_id=matter_id,
+                          location={"township": "柳树镇", "village": "杨湾村"}, refusal=None, emergency=None,
+                          text="智能助手登记：孩子的出生医学证明拿到了吗：是；老人生前在领养老金吗：是",
+                          service_request=True)
+    assert d.unit(route(cls, None, d).lead_unit_id).name == unit

@@ -1,0 +1,58 @@
+"""Text shaped for the ear: one fact per sentence, sentences of at most MAX_CHARS characters.
+
+    shape_for_voice("补办要本人去户籍所在地或全国任一公安派出所户籍窗口，要本人到场照相、按指纹，丢失补领40元。")
+    -> "补办要本人去户籍所在地或全国任一公安派出所户籍窗口。要本人到场照相、按指纹。丢失补领40元。"
+
+A sentence longer than MAX_CHARS is cut at its commas (，；), then at 、 when a clause is still
+too long; each piece becomes a sentence of its own. Questions keep their question mark.
+Pure function: used by the REST channel for voice calls (connectors/resilient_rest.py).
+"""
+from __future__ import annotations
+
+import re
+
+MAX_CHARS = 40
+_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
+
+
+def _pieces(clause: str, sep: str) -> list[str]:
+    parts = [p for p in clause.split(sep) if p]
+    out: list[str] = []
+    chunk = ""
+    for p in parts:
+        joined = f"{chunk}{sep}{p}" if chunk else p
+        if chunk and len(joined) > MAX_CHARS - 2:
+            out.append(chunk)
+            chunk = p
+        else:
+            chunk = joined
+    if chunk:
+        out.append(chunk)
+    return out
+
+
+def voice_sentences(text: str) -> list[str]:
+    out: list[str] = []
+    for m in _SENTENCE.finditer(text or ""):
+        s = m.group(0).strip()
+        if not s:
+            continue
+        if len(s) <= MAX_CHARS:
+            out.append(s)
+            continue
+        end = s[-1] if s[-1] in "。！？!?" else "。"
+        body = s[:-1] if s[-1] in "。！？!?" else s
+        clauses: list[str] = []
+        for c in [c for c in re.split(r"，", body) if c]:   # one fact per sentence
+            if clauses and len(c) < 5:      # "也可以不办" stays with its clause
+                clauses[-1] += "，" + c
+                continue
+            for c2 in (_pieces(c, "；") if len(c) > MAX_CHARS else [c]):
+                clauses += _pieces(c2, "、") if len(c2) > MAX_CHARS else [c2]
+        for i, c in enumerate(clauses):
+            out.append(c + (end if i == len(clauses) - 1 else "。"))
+    return out
+
+
+def shape_for_voice(text: str) -> str:
+    return "".join(voice_sentences(text))
