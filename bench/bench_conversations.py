@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -121,6 +122,7 @@ def report(results, convs) -> dict:
         "voice_sentences_over_40": sum(len(s) > 40 for s in sents),
         "voice_turns_over_3_sentences": sum(n > 3 for n in turns),
         "voice_turns": len(turns),
+        "long_voice_turns": [t for r in results for t in r.long_turns],
         "misses": [{"id": r.id, "why": r.reasons, "last": r.transcript[-2:]} for r in results if not r.ok],
     }
 
@@ -133,7 +135,7 @@ def write_section(rep: dict, split: str, model: str) -> None:
             ("median caller turns, registrations", rep["median_turns_registered"]),
             ("longest voice sentence (characters)", rep["longest_voice_sentence"]),
             ("voice sentences over 40 characters", rep["voice_sentences_over_40"]),
-            ("voice turns over 3 sentences", f"{rep['voice_turns_over_3_sentences']} of {rep['voice_turns']}")]
+            ("voice turns with more than 3 sentences before the check-in question", f"{rep['voice_turns_over_3_sentences']} of {rep['voice_turns']}")]
     table = "| measure | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
     misses = "".join(f"\n- `{m['id']}`: {'; '.join(m['why'])}" for m in rep["misses"])
     SECTION.parent.mkdir(parents=True, exist_ok=True)
@@ -191,7 +193,15 @@ def main(argv=None) -> int:
                     print(f"  > {said}\n    {bot}")
     if not args.url and not args.only and args.split == "test":
         write_section(rep, args.split, model)
-    print(json.dumps({k: v for k, v in rep.items() if k != "misses"}, ensure_ascii=False, indent=1))
+    print(json.dumps({k: v for k, v in rep.items() if k not in ("misses", "long_voice_turns")},
+                     ensure_ascii=False, indent=1))
+    if args.verbose:
+        import collections
+
+        shapes = collections.Counter(re.sub(r"[0-9幺一二三四五六七八九零两拐洞勾叉]{2,}", "#", t)[:60]
+                                     for t in rep["long_voice_turns"])
+        for shape, n in shapes.most_common(25):
+            print(f"LONG {n:3d} {shape}")
     for m in rep["misses"]:
         print(m["id"], m["why"])
     return 0

@@ -50,6 +50,7 @@ class Result:
     voice_sentences: list[str] = field(default_factory=list)
     voice_turn_sentences: list[int] = field(default_factory=list)
     reference: str | None = None
+    long_turns: list[str] = field(default_factory=list)
 
 
 def _events(messages: list[dict], name: str) -> list[dict]:
@@ -124,7 +125,11 @@ def run_conversation(conv: dict, send, order=None) -> Result:
         if channel == "voice":
             sents = [s for m in msgs for s in sentences(m.get("text") or "")]
             res.voice_sentences += sents
-            res.voice_turn_sentences.append(len(sents))
+            # sentences before the check-in (the last question of the turn)
+            last_q = max((i for i, x in enumerate(sents) if x.endswith(("？", "?"))), default=len(sents))
+            res.voice_turn_sentences.append(last_q)
+            if last_q > 3:
+                res.long_turns.append(bot)
         for name in seen:
             seen[name] += _events(msgs, name)
         return msgs

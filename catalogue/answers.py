@@ -105,9 +105,14 @@ def voice_answer(matter: dict, aspect: str = "overview") -> str:
         parts.append(OFFER_MATERIALS)
     elif matter.get("registrable"):
         parts.append(OFFER_REGISTER_VOICE)
-    from textnorm.speech import shape_for_voice
+    from textnorm.speech import voice_sentences
 
-    return shape_for_voice("".join(parts))
+    said = voice_sentences("".join(parts[:-1] if parts and parts[-1] in (OFFER_MATERIALS, OFFER_REGISTER_VOICE)
+                               else parts))
+    offer = parts[-1] if parts and parts[-1] in (OFFER_MATERIALS, OFFER_REGISTER_VOICE) else ""
+    if offer and aspect == "overview":
+        said = said[:2] + [s for s in said[2:] if re.search(r"元|免费|不收费", s)][:1]  # what, and the cost
+    return "".join(said) + offer
 
 
 def aspect_payload(matter_id: str, aspect: str) -> str:

@@ -3,12 +3,15 @@ and register the request when the form is done (commands inside the form: forms.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 
 from rasa_sdk import Action
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 
 from bot.actions import flow_specs as specs
+from bot.actions.catalogue import ASKS_ABOUT_IT as _ASKS
+from bot.actions.catalogue import WANTS_IT_DONE as _WANTS
 from bot.actions.core import handoff_events
 from bot.actions.forms import FORM_SLOTS, NO_PHONE, STATE_SLOTS, channel_of, flow_matter, is_voice
 from common.privacy import mask_text
@@ -49,10 +52,22 @@ def start_flow(dispatcher, tracker, flow: str | None = None) -> list[dict]:
     events.append(SlotSet("flow", flow))
     if spec.get("matter"):
         events.append(SlotSet("matter", spec["matter"]))
-    who = answers.relation(tracker.latest_message.get("text") or "") if spec.get("for_whom") else None
+    said = tracker.latest_message.get("text") or ""
+    who = answers.relation(said) if spec.get("for_whom") else None
     if who and who != "self":  # "给我妈办高龄津贴": not asked again
         events.append(SlotSet("for_whom", who))
+    elif spec.get("for_whom") and _MY_OWN.search(said):  # "我身份证丢了": the caller's own
+        events.append(SlotSet("for_whom", "self"))
+    elif not spec.get("for_whom") and spec.get("fixed_for_whom"):   # 上户口: always the child
+        events.append(SlotSet("for_whom", spec["fixed_for_whom"]))
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if intent == "request_registration" or (_WANTS.search(said) and not _ASKS.search(said)):
+        events.append(SlotSet("flow_register", "yes"))   # asked to have it done: not asked again
     return events
+
+
+# "我身份证丢了" / "俺的社保卡坏了": the caller's own card or matter
+_MY_OWN = re.compile(r"^(?:我|俺|咱|阿拉|侬|额|偶)(?:的|个|额|嘅)?(?:身份证|身份正|社保卡|医保卡|户口|养老金|医保|低保|残疾证)")
 
 
 class ActionStartFlow(Action):
@@ -92,7 +107,7 @@ class ActionFlowPause(Action):
         return "action_flow_pause"
 
     def run(self, dispatcher, tracker, domain):
-        dispatcher.utter_message(text="急事要紧。办事的事先放一放，您回头再找我。")
+        dispatcher.utter_message(text="急事要紧，办事的事回头再说。")
         return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("flow_done", "paused")]
 
 
@@ -116,7 +131,7 @@ class ActionFlowSubmit(Action):
             return handoff_events(dispatcher, "registration_failed")
         voice = is_voice(tracker)
         spoken = reg.spoken if voice else reg.reference
-        dispatcher.utter_message(text=f"登记好了。您的编号是：{spoken}。")
+        dispatcher.utter_message(text=f"登记好了，编号是：{spoken}。")
         if voice:
             dispatcher.utter_message(text=f"我再念一遍：{reg.spoken}。")
         if tracker.get_slot("phone") == NO_PHONE:

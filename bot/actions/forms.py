@@ -505,9 +505,8 @@ class ValidateFlowForm(FormValidationAction):
         pending = tracker.get_slot("flow_pending") or ""
         hint = pending.split(":")[1] if pending.startswith("place:") else None
         place, options = resolve_place(text, hint)
-        if place and place.get("village"):
+        if place and place.get("village"):   # read back in the summary that follows
             label = place["township"] + place["village"]
-            dispatcher.utter_message(text=f"好的，{label}。")
             return self._ok("village", label, flow_place=place, flow_pending=None)
         if options:
             towns = "|".join(o["township"] for o in options)
@@ -672,8 +671,8 @@ def summary_texts(tracker: Tracker, voice: bool = False) -> list[str]:
              f"电话尾号{phone[-4:]}" if phone and phone != NO_PHONE else ("没留电话" if phone == NO_PHONE else ""),
              f"住{tracker.get_slot('village')}" if tracker.get_slot("village") else ""]
     facts = [f for f in facts if f]
-    if voice:
-        return ["。".join(facts[:2]) + "。", "。".join(facts[2:]) + ("。" if facts[2:] else "") + "对吗？"]
+    if voice:   # two sentences and the question: what, who; then phone and place
+        return [facts[0] + "。", "，".join(facts[1:]) + "，对吗？"]
     return ["，".join(facts) + "。对吗？"]
 
 

@@ -43,7 +43,7 @@ def fill_to_reference(c) -> str:
     assert "五六七八" in c.texts("幺三八 幺二三四 五六七八")
     assert "哪个村" in c.texts("对的")
     summary = c.texts("桃花村")
-    assert "姓陈" in summary and "5678" in summary and PHONE not in summary
+    assert "陈小明" in summary and "5678" in summary and PHONE not in summary
     done = c.texts("对")
     ref = re.search(r"编号是：([0-9]+)", done)
     assert ref, done
