@@ -130,10 +130,8 @@ class ActionFlowSubmit(Action):
             dispatcher.utter_message(text="不好意思，登记没成功。")
             return handoff_events(dispatcher, "registration_failed")
         voice = is_voice(tracker)
-        spoken = reg.spoken if voice else reg.reference
+        spoken = reg.spoken.replace(" ", "") if voice else reg.reference   # 幺二三四五，二零二六，…
         dispatcher.utter_message(text=f"登记好了，编号是：{spoken}。")
-        if voice:
-            dispatcher.utter_message(text=f"我再念一遍：{reg.spoken}。")
         if tracker.get_slot("phone") == NO_PHONE:
             dispatcher.utter_message(response="utter_flow_done_no_phone")
         else:

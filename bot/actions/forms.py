@@ -614,7 +614,9 @@ def ask_text(slot: str, tracker: Tracker) -> tuple[list[str], list[dict]]:
             return ["是哪年哪月出生的？按身份证上的说。"], events
         before = specs.render(flow, q.get("before")) if first_time else ""
         if before and voice:
-            before = specs.voice_sentences(before, keep=2)
+            # at most three sentences before the question: the flow's opening sentence counts
+            said = len(re.findall(r"[。！？]", spec.get("start", ""))) if slot == "flow_q1" else 0
+            before = specs.voice_sentences(before, keep=max(1, 3 - said) if said else 2)
         return [t for t in (before, q["ask"]) if t], events
     if slot == "flow_register":
         if spec.get("register_as") == "help_request":

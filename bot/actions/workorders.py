@@ -139,7 +139,7 @@ def short_date(iso_text: str | None) -> str:
 
 
 def reference_text(order: dict, voice: bool) -> str:
-    return (order.get("spoken_reference") or order["id"]) if voice else order["id"]
+    return (order.get("spoken_reference") or order["id"]).replace(" ", "") if voice else order["id"]
 
 
 def _user_turns(tracker: Tracker) -> int:
@@ -332,7 +332,7 @@ def intake_reply(order: dict, kind: str | None, voice: bool, has_phone: bool = T
         head = "谢谢您的建议，已经登记好了。"
     else:
         head = "已经帮您登记好了。"
-    tail = "请记好，查进度时用得上。"
+    tail = "请记好。"
     if kind not in ("praise", "suggest") and order.get("deadline"):
         tail += f"有关部门会在{short_date(order['deadline'])}前办理。"
         # never a promise to call back without a number
