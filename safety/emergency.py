@@ -133,8 +133,8 @@ def veto(text: str, start: int, end: int, r: Rules | None = None) -> str | None:
         return "thing"
     if r.resolved.search(sentence) and not r.present.search(text[s0:start]):
         return "resolved"
-    if after.startswith("过") and not r.present.search(sentence):
-        return "past"
+    if (after.startswith("过") or _PAST_AFTER.search(after)) and not r.present.search(sentence):
+        return "past"   # "着过火", "屋头着火那年生的"
     upto = text[s0:end]   # markers inside the match count too ("三轮车上个月让人撞了")
     last_past = None
     for m in r.past.finditer(upto):
@@ -155,6 +155,7 @@ def veto(text: str, start: int, end: int, r: Rules | None = None) -> str | None:
     return None
 
 
+_PAST_AFTER = re.compile(r"^[^，。]{0,2}(那年|那回|那次|那会|那阵|那天)")
 _DESCRIBED = re.compile(r"([\u4e00-\u9fff]{1,3})的([\u4e00-\u9fff])(?=[，,。\s]|$)")
 
 

@@ -26,6 +26,7 @@ _YES_EXACT = {
     "能", "能的", "会", "会的", "够", "够了", "拿到了", "拿到", "在办", "系", "系啊", "肯定", "恩", "有有有",
     "对对", "是是", "对着呢", "是撒", "晓得", "可以的", "行的", "有啊", "能啊", "会啊", "拿到啦", "就是",
     "正是", "确定", "同意", "ok", "yes", "好嘞", "得嘞", "妥", "好滴", "要得嘛", "办", "办吧", "登记吧", "是呀",
+    "好去", "好去个", "去得", "会一点", "会点", "识", "识得", "晓得用", "开了", "早拿了", "拿着了", "领的", "领着",
     "对呀", "嗯对", "嗯是", "中中", "么得问题", "冇问题", "没得问题", "可以可以", "好好", "嗯好", "要要",
 }
 _NO_EXACT = {
@@ -35,6 +36,7 @@ _NO_EXACT = {
     "不会", "不能", "不够", "没拿到", "不能够", "不太会", "不大会", "走不动", "动不了", "不够用", "哪里够",
     "哪够", "够啥", "够什么", "没到", "木有", "母有", "呒没", "勿是", "勿要", "伐", "不晓得", "不记得",
     "没交够", "不满", "不在", "没办", "没在办", "不去", "不坐", "不出门", "不走", "没打算",
+    "唔识", "唔会", "唔得", "去唔到", "冇得", "勿会", "勿来事", "弗会", "不会用", "唔识用", "勿去", "唔去",
 }
 _YES_START = ("是的", "是啊", "是嘛", "对的", "对头", "对啊", "对呀", "嗯", "有的", "有啊", "能的", "会的", "要的",
               "好的", "可以", "没错", "对", "是", "要得", "够了", "够的", "会用", "能用", "拿到了", "够", "有", "能",
@@ -66,13 +68,14 @@ def clauses(text: str) -> list[str]:
     return [c for c in (_core(p) for p in re.split(r"[，,。.!！?？；;、\s]+", _norm(text))) if c]
 
 
-def _clause_answer(c: str, question: str) -> bool | None:
+def _clause_answer(c: str, question: str, raw: str = "") -> bool | None:
     if not c:
         return None
-    if c in _YES_EXACT:
-        return True
-    if c in _NO_EXACT:
-        return False
+    for form in (c, raw):
+        if form in _YES_EXACT:
+            return True
+        if form in _NO_EXACT:
+            return False
     if any(p in c for p in _NOT_NEGATION):
         return True
     if _RHETORICAL_NO.search(c):
@@ -98,16 +101,23 @@ def _clause_answer(c: str, question: str) -> bool | None:
                 return False
             if a in c and not re.search(r"[不没莫冇未别]", c):
                 return True
+    if re.search(r"[\u4e00-\u9fff]得(?:动|了|到|去|来|起|成)?$", c) and not re.search(r"[不没勿唔冇]", c) \
+            and len(c) <= 6:
+        return True    # "走得动", "去得", "办得成": can
     for w in _NO_START:
         if c.startswith(w):
             return False
     for w in _YES_START:
-        if c.startswith(w):
+        # a one-character start only in a short answer ("有人在撬我家门" is not "有")
+        if c.startswith(w) and (len(w) > 1 or len(c) <= 4):
             return True
     return None
 
 
 _FUNCTION_BIGRAMS = {"是不", "不是", "有没", "没有", "是吗", "了吗", "您是", "您现", "现在", "还是", "要不", "不要"}
+
+
+_VERBS = "领交走去拿开会能有够用办住"
 
 
 def _echo(c: str, question: str) -> bool | None:
@@ -121,6 +131,10 @@ def _echo(c: str, question: str) -> bool | None:
         if i > 0 and c[i - 1] in "不没莫冇未别" or (i > 1 and c[i - 2:i] in ("不会", "不能", "没有")):
             return False
         return not re.search(r"[不没莫冇未]", c)
+    # one key verb of the question said back ("他领的" for "在领养老金吗？", "交了十五年整")
+    for v in _VERBS:
+        if v in q and v in c and len(c) <= 16:
+            return not re.search(rf"[不没莫冇未勿唔]{v}|{v}[不没勿唔]", c)
     return None
 
 
@@ -138,8 +152,10 @@ def yes_no(text: str, question: str = "", yes_words=(), no_words=(), late_no_wor
     if any(w in t for w in late_no_words):
         return False
     cl = clauses(t)
-    for c in cl:
-        got = _clause_answer(c, question or "")
+    raws = [re.sub(r"[\s，,。.!！?？~～…]", "", p) for p in re.split(r"[，,。.!！?？；;、\s]+", t)]
+    raws = [r for r in raws if r]
+    for i, c in enumerate(cl):
+        got = _clause_answer(c, question or "", raws[i] if i < len(raws) else "")
         if got is not None:
             return got
     for c in cl:
@@ -163,7 +179,8 @@ _RELATIONS = (  # checked in this order: 隔壁阿婆 is a neighbour, 孩子他�
     ("relative", ("孙子", "孙女", "外孙", "孙儿", "孙娃", "外甥", "侄", "哥哥", "大哥", "我哥", "俺哥", "姐姐", "大姐",
                   "我姐", "俺姐", "弟弟", "兄弟", "妹妹", "我妹", "俺妹", "亲戚", "叔", "姨", "舅", "姑姑", "姑妈",
                   "家里人", "婶", "伯", "嫂")),
-    ("child", ("儿子", "女儿", "孩子", "小孩", "娃", "闺女", "宝宝", "幺儿", "崽", "丫头", "姑娘", "仔", "个女", "囡")),
+    ("child", ("儿子", "女儿", "孩子", "小孩", "娃", "闺女", "宝宝", "幺儿", "崽", "丫头", "姑娘", "仔", "个女", "囡",
+               "俺儿", "我儿", "给儿")),
     ("parent", ("妈", "娘", "爸", "爹", "父亲", "母亲", "老人家", "公公", "婆婆", "岳父", "岳母", "老父亲", "老母亲",
                 "阿爸", "阿妈", "老爷子", "老太太", "老人")),
     ("other", ("邻居", "朋友", "别人", "村里", "帮人", "同事", "老乡")),

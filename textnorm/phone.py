@@ -147,6 +147,7 @@ def parse_name(text: str) -> str:
         else:
             described.append((len(name), ch))
     inserted = 0
+    plain_count = len([c for c in name if c != "·"])
     for pos, ch in described:
         if ch in name:
             continue  # confirms a character already heard
@@ -154,9 +155,10 @@ def parse_name(text: str) -> str:
         hit = next((i for i, old in enumerate(name) if old != "·" and _syllable(old) == syl), None)
         if hit is not None:
             name[hit] = ch  # clarifies a homophone (程 -> 陈)
-        else:
+        elif plain_count < 2:   # the name is said only through descriptions ("耳东陈，大小的小…")
             name.insert(pos + inserted, ch)
             inserted += 1
+        # else: a described part of a character already heard ("单人旁一个冬天的冬" for 佟)
     return "".join(name)
 
 

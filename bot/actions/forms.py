@@ -63,6 +63,24 @@ def command_of(text: str) -> str | None:
     return None
 
 
+_NEGATED = re.compile(r"(?:没有|不是|没|不|勿|唔|冇|莫)$")
+
+
+def pick_option(text: str, options: list[dict]) -> dict | None:
+    """The option the caller chose; a negated word does not choose ("没坏，就是到日子了",
+    "不是到期，是坏了"). The option said first wins."""
+    best = None
+    for option in options:
+        for w in option["words"]:
+            for m in re.finditer(re.escape(w), text or ""):
+                if _NEGATED.search(text[max(0, m.start() - 2):m.start()]):
+                    continue
+                if best is None or m.start() < best[0]:
+                    best = (m.start(), option)
+                break
+    return best[1] if best else None
+
+
 def aspect_question(text: str, intent: str | None) -> str | None:
     """The aspect a mid-form question asks about ("要带啥子东西" -> materials), else None."""
     t = text or ""
@@ -236,7 +254,7 @@ class ValidateFlowForm(FormValidationAction):
                 return answers.yes_no(text, q.get("ask", ""), q.get("yes_words", ()), q.get("no_words", ())) \
                     is not None and not re.search(r"[吗么]$|[吗么][？?]$", text.strip())
             if q.get("kind") == "choice":
-                return any(w in text for o in q.get("options", []) for w in o["words"])
+                return pick_option(text, q.get("options", [])) is not None
         return False
 
     def _route_correction(self, text: str, slot: str, dispatcher, tracker) -> dict | None:
@@ -328,9 +346,9 @@ class ValidateFlowForm(FormValidationAction):
             if tries >= 1 and text.strip() in [str(i) for i in range(1, len(options) + 1)]:
                 option = options[int(text.strip()) - 1]
                 return self._branch(slot, option["value"], option, flow, dispatcher)
-            for option in options:
-                if any(w in text for w in option["words"]):
-                    return self._branch(slot, option["value"], option, flow, dispatcher)
+            option = pick_option(text, options)
+            if option is not None:
+                return self._branch(slot, option["value"], option, flow, dispatcher)
             return self._fail(slot, dispatcher, tracker, "")
         if kind == "age":
             return self._age(slot, text, q, flow, dispatcher, tracker)

@@ -74,6 +74,8 @@ def _sounds_like_villages(d, text: str, towns: list) -> list:
         if town_ids and p.parent_id not in town_ids:
             continue
         stem = p.name[:-1] if p.name.endswith("村") and len(p.name) >= 3 else p.name
+        if any(t.name.startswith(stem) for t in towns):
+            continue   # "大坪乡" is not 大坪村
         key = fuzzy_syllables(stem)
         n = len(key)
         if n >= 2 and any(said[i:i + n] == key for i in range(len(said) - n + 1)):

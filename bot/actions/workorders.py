@@ -260,6 +260,13 @@ class ValidateWorkorderForm(FormValidationAction):
         except Exception:  # noqa: BLE001 - directory broken: keep the caller's words
             log.exception("directory lookup failed")
             loc = {}
+        if not (loc.get("township") and loc.get("village")):
+            # "大坪乡石们村": an ASR slip that sounds like a village of the township said
+            from bot.actions.parse import resolve_place
+
+            heard, _ = resolve_place(text)
+            if heard and heard.get("village"):
+                loc = heard
         if loc.get("township") or loc.get("village"):
             return {"wo_place": text, "wo_township": loc.get("township"), "wo_village": loc.get("village"),
                     "wo_tries": 0}
