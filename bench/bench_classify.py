@@ -1,12 +1,17 @@
-"""Held-out accuracy and latency of workorders.classify on bench/data/requests_labelled.tsv.
+"""Held-out accuracy and latency of workorders.classify.
 
-    PYTHONPATH=. .venv/bin/python -m bench.bench_classify            # test split (the reported numbers)
-    PYTHONPATH=. .venv/bin/python -m bench.bench_classify --split train --tune-matter   # tuning: train only
+Main benchmark (issue 14): the intake corpora bench/data/intake/requests_a.tsv and
+requests_b.tsv, written independently; the classifier is trained on their train rows (plus the
+train rows of bench/data/requests_labelled.tsv) and measured on their test rows:
 
-The model is trained on split=train only; rules and thresholds were tuned looking at
-train-split errors only. Matter accuracy counts rows whose gold matter exists in the
-catalogue loaded now (the catalogue is being written in parallel), plus rows without a
-gold matter (where the right answer is "no matter").
+    PYTHONPATH=. .venv/bin/python -m bench.bench_classify                 # test split -> docs/benchmarks/classify.md
+    PYTHONPATH=. .venv/bin/python -m bench.bench_classify --split train --cv      # tuning: 5-fold CV on train rows only
+    PYTHONPATH=. .venv/bin/python -m bench.bench_classify --legacy        # old requests_labelled.tsv test split
+
+Emergency rows (non-empty `emergency`) are left out of category/type/urgency accuracy: the
+classifier must return emergency=<number> for them. False emergencies are counted on every
+non-emergency row. Department accuracy counts every row (an emergency row's department is the
+emergency service's, as the corpus writers labelled it).
 """
 from __future__ import annotations
 
@@ -123,6 +128,7 @@ def tune_matter(split: str = "train") -> list[tuple[float, float, int]]:
 
 
 def markdown(res: dict) -> str:
+    """Legacy (requests_labelled.tsv) report."""
     lines = [f"Split `{res['split']}`: {res['n']} requests (model trained on {res['n_train']} train rows).", "",
              "| field | accuracy | scored rows |", "|---|---|---|"]
     for f in FIELDS:
@@ -140,32 +146,232 @@ def markdown(res: dict) -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------ intake corpora (issue 14)
+
+INTAKE_FIELDS = ("category", "type", "urgency", "department")
+
+
+def score_intake(rows: list[dict], classify=None, timed: bool = True) -> dict:
+    """Metrics of classify() over intake rows (see the module docstring)."""
+    classify = classify or C.classify
+    ok = {f: [] for f in INTAKE_FIELDS + ("township", "emergency")}
+    confusion = {f: Counter() for f in INTAKE_FIELDS + ("emergency",)}
+    misses: list[dict] = []
+    times: list[float] = []
+    te_gold = te_hit = 0
+    false_emerg: list[tuple[str, str]] = []
+    refused: list[str] = []
+    review = review_wrong = wrong = 0
+    for r in rows:
+        t0 = time.perf_counter()
+        c = classify(r["text"])
+        times.append((time.perf_counter() - t0) * 1000)
+        gold_em = r.get("emergency") or None
+        diffs = {}
+        if gold_em:
+            ok["emergency"].append(c.emergency == gold_em)
+            if c.emergency != gold_em:
+                confusion["emergency"][(gold_em, c.emergency)] += 1
+                diffs["emergency"] = (gold_em, c.emergency)
+        else:
+            if c.emergency:
+                false_emerg.append((r["text"], c.emergency))
+                diffs["emergency"] = (None, c.emergency)
+            if c.refusal:
+                refused.append(r["text"])
+            for f in ("category", "type", "urgency"):
+                g, p = r[f], getattr(c, f)
+                ok[f].append(g == p)
+                if g != p:
+                    confusion[f][(g, p)] += 1
+                    diffs[f] = (g, p)
+            if r["urgency"] == "特急":
+                te_gold += 1
+                te_hit += c.urgency == "特急"
+        g, p = r["department"], c.department
+        ok["department"].append(g == p)
+        if g != p:
+            confusion["department"][(g, p)] += 1
+            diffs["department"] = (g, p)
+        ok["township"].append((r.get("township") or None) == ((c.location or {}).get("township") or None))
+        if not gold_em:
+            review += c.needs_review
+            bad = any(f in diffs for f in ("category", "type", "urgency", "department"))
+            wrong += bad
+            review_wrong += bad and c.needs_review
+        if diffs:
+            misses.append({"text": r["text"], "source": r.get("source", ""), "diffs": diffs,
+                           "reasons": {f: c.reasons.get(f) for f in diffs}, "needs_review": c.needs_review})
+    times.sort()
+    acc = {f: (sum(v) / len(v) if v else None) for f, v in ok.items()}
+    return {
+        "n": len(rows), "n_emergency": sum(1 for r in rows if r.get("emergency")),
+        "accuracy": acc, "scored": {f: len(v) for f, v in ok.items()},
+        "te_recall": te_hit / te_gold if te_gold else None, "te_gold": te_gold,
+        "false_emergencies": false_emerg, "refused": refused,
+        "needs_review": review, "wrong": wrong, "wrong_flagged": review_wrong,
+        "confusion": {f: confusion[f].most_common(10) for f in confusion},
+        "latency_ms": {"p50": statistics.median(times), "p95": times[int(0.95 * (len(times) - 1))],
+                       "max": times[-1]} if timed and times else None,
+        "misses": misses,
+    }
+
+
+def intake_rows(split: str) -> list[dict]:
+    rows = [r for r in C.read_intake() if r.get("split") == split]
+    if not rows:
+        raise ValueError(f"no intake rows in split {split!r}")
+    return rows
+
+
+def evaluate_intake(split: str = "test") -> dict:
+    """The issue-14 benchmark on one split of the intake corpora (model trained on train rows)."""
+    C.warm_up()
+    rows = intake_rows(split)
+    res = score_intake(rows)
+    res.update(split=split, n_train=C.get_model().n_train,
+               by_source={src: score_intake([r for r in rows if r["source"] == src], timed=False)["accuracy"]
+                          for src in sorted({r["source"] for r in rows})})
+    return res
+
+
+def cross_validate(k: int = 5, seed_field: str = "text") -> dict:
+    """k-fold CV over the intake *train* rows (legacy train rows always train). For tuning."""
+    import hashlib
+    from workorders import classify as mod
+    rows = intake_rows("train")
+    legacy = [r for r in C.training_rows() if r.get("source") == "requests_labelled"]
+    fold = {id(r): int(hashlib.md5(r[seed_field].encode()).hexdigest(), 16) % k for r in rows}
+    saved = mod._model
+    C.warm_up()
+    agg: dict = {}
+    all_res = []
+    try:
+        for i in range(k):
+            train = [dict(r) for r in rows if fold[id(r)] != i and not r.get("emergency")] + legacy
+            mod.set_model(C.TextModel(train))
+            all_res.append(score_intake([r for r in rows if fold[id(r)] == i], timed=False))
+    finally:
+        mod.set_model(saved)
+    n = {f: sum(r["scored"][f] for r in all_res) for f in all_res[0]["scored"]}
+    agg["accuracy"] = {f: (sum((r["accuracy"][f] or 0) * r["scored"][f] for r in all_res) / n[f]) if n[f] else None
+                       for f in n}
+    agg["te_recall"] = sum(r["te_recall"] * r["te_gold"] for r in all_res) / sum(r["te_gold"] for r in all_res)
+    agg["false_emergencies"] = [x for r in all_res for x in r["false_emergencies"]]
+    agg["misses"] = [m for r in all_res for m in r["misses"]]
+    agg["confusion"] = {f: sum((Counter(dict(r["confusion"][f])) for r in all_res), Counter()).most_common(10)
+                        for f in all_res[0]["confusion"]}
+    agg["needs_review"] = sum(r["needs_review"] for r in all_res)
+    agg["wrong"] = sum(r["wrong"] for r in all_res)
+    agg["wrong_flagged"] = sum(r["wrong_flagged"] for r in all_res)
+    agg["n"] = len(rows)
+    return agg
+
+
+COMMAND = "PYTHONPATH=. .venv/bin/python -m bench.bench_classify --write"
+
+
+def markdown_intake(res: dict, max_misses: int = 400) -> str:
+    a = res["accuracy"]
+    lat = res.get("latency_ms")
+    ne = res["n"] - res.get("n_emergency", 0)
+    lines = [
+        f"# 12345 intake classification (issue 14)", "",
+        f"Reproduce: `{COMMAND}` (from the repository root; writes this file).", "",
+        f"Split `{res.get('split', 'cv')}` of bench/data/intake/requests_a.tsv + requests_b.tsv: {res['n']} requests "
+        f"({res.get('n_emergency', '?')} emergencies, {ne} work-order rows); model trained on "
+        f"{res.get('n_train', '?')} train rows (intake train rows + requests_labelled.tsv train rows). "
+        "Published rules: workorders/intake_rules.yaml.", "",
+        "| measure | value | target | rows |", "|---|---|---|---|",
+        f"| category | {a['category']:.3f} | ≥ 0.90 | {res['scored']['category'] if 'scored' in res else ''} |",
+        f"| type | {a['type']:.3f} | ≥ 0.90 | {res['scored']['type'] if 'scored' in res else ''} |",
+        f"| urgency | {a['urgency']:.3f} | ≥ 0.90 | {res['scored']['urgency'] if 'scored' in res else ''} |",
+        f"| 特急 recall (work orders) | {res['te_recall']:.3f} | ≥ 0.95 | {res.get('te_gold', '')} |",
+        f"| department | {a['department']:.3f} | ≥ 0.90 | {res['scored']['department'] if 'scored' in res else ''} |",
+        f"| township | {a['township']:.3f} | | {res['scored']['township'] if 'scored' in res else ''} |",
+        f"| emergency number on emergency rows | {a['emergency']:.3f} | | {res['scored']['emergency'] if 'scored' in res else ''} |",
+        f"| false emergencies (non-emergency sent to 110/119/120/122) | {len(res['false_emergencies'])} | 0 | {ne} |",
+    ]
+    if lat:
+        lines.append(f"| classify() latency p50 / p95 / max (ms) | {lat['p50']:.2f} / {lat['p95']:.2f} / "
+                     f"{lat['max']:.2f} | p95 ≤ 20 | |")
+    lines += ["", "How it was tuned: model settings, rule cues (workorders/intake_rules.yaml), the temperature of the "
+              "probabilities and the review thresholds were chosen with 5-fold cross-validation on the *train* rows "
+              "only (`python -m bench.bench_classify --split train --cv`); cues were written while reading train-fold "
+              "misses, so the CV numbers are optimistic. The test rows were scored once, at the end; nothing was "
+              "changed after looking at them."]
+    lines += ["", f"needs_review flagged on {res['needs_review']} work-order rows; {res['wrong_flagged']} of the "
+                  f"{res['wrong']} rows with any wrong field were flagged.", ""]
+    if res.get("by_source"):
+        lines += ["Per corpus:", ""]
+        for src, acc in res["by_source"].items():
+            lines.append(f"- {src}: " + ", ".join(f"{f} {acc[f]:.3f}" for f in ("category", "type", "urgency",
+                                                                                 "department", "emergency")
+                                                   if acc.get(f) is not None))
+        lines.append("")
+    if res.get("refused"):
+        lines += [f"Wrongly refused: {len(res['refused'])}", ""]
+    lines += ["Most frequent confusions (gold → predicted, count):", ""]
+    for f, pairs in res["confusion"].items():
+        lines.append(f"- {f}: " + (", ".join(f"{g}→{p} ×{n}" for (g, p), n in pairs) or "none"))
+    lines += ["", "## False emergencies", ""]
+    lines += [f"- {t} → {n}" for t, n in res["false_emergencies"]] or ["none"]
+    lines += ["", f"## Misses ({len(res['misses'])} rows with at least one wrong field)", "",
+              "Format: text — field gold→predicted (reason given) …", ""]
+    for m in res["misses"][:max_misses]:
+        parts = "; ".join(f"{f} {g}→{p}" + (f"（{m['reasons'].get(f)}）" if m['reasons'].get(f) else "")
+                          for f, (g, p) in m["diffs"].items())
+        lines.append(f"- [{m['source']}] {m['text']} — {parts}" + (" [needs_review]" if m["needs_review"] else ""))
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", default="test", choices=["train", "test"])
+    ap.add_argument("--cv", action="store_true", help="5-fold cross-validation on the intake train rows (tuning)")
+    ap.add_argument("--set", action="append", default=[], help="OPTIONS override key=value (with --cv)")
+    ap.add_argument("--write", action="store_true", help="write docs/benchmarks/classify.md (test split)")
+    ap.add_argument("--legacy", action="store_true", help="old requests_labelled.tsv benchmark")
     ap.add_argument("--tune-matter", action="store_true", help="threshold sweep (train split only)")
     ap.add_argument("--errors", action="store_true", help="print misclassified rows (train split only)")
     args = ap.parse_args(argv)
-    if (args.tune_matter or args.errors) and args.split != "train":
+    if (args.tune_matter or args.errors or args.cv) and args.split != "train":
         ap.error("tuning/error listing is for the train split only (keep the test split honest)")
+    for kv in args.set:
+        k, v = kv.split("=", 1)
+        C.OPTIONS[k] = type(C.OPTIONS[k])(v) if not isinstance(C.OPTIONS[k], bool) else v.lower() in ("1", "true")
     t0 = time.perf_counter()
     C.warm_up()
     print(f"warm-up (train model, catalogue index, directory): {time.perf_counter() - t0:.2f} s\n")
+    if args.cv:
+        print(markdown_intake(cross_validate(), max_misses=10**6))
+        return 0
     if args.tune_matter:
         for th, acc, n in tune_matter(args.split):
             print(f"threshold {th:.2f}: matter accuracy {acc:.3f} over {n}")
         return 0
-    if args.errors:
-        for r in C.read_labelled():
-            if r["split"] != "train":
-                continue
-            c = C.classify(r["text"])
-            diffs = [f"{f}: {gold(r, f)}→{predicted(c, f)}" for f in FIELDS if f != "matter"
-                     and gold(r, f) != predicted(c, f)]
-            if diffs:
-                print(r["text"], "|", "; ".join(diffs))
+    if args.legacy:
+        if args.errors:
+            for r in C.read_labelled():
+                if r["split"] != "train":
+                    continue
+                c = C.classify(r["text"])
+                diffs = [f"{f}: {gold(r, f)}→{predicted(c, f)}" for f in FIELDS if f != "matter"
+                         and gold(r, f) != predicted(c, f)]
+                if diffs:
+                    print(r["text"], "|", "; ".join(diffs))
+            return 0
+        print(markdown(evaluate(args.split)))
         return 0
-    print(markdown(evaluate(args.split)))
+    res = evaluate_intake(args.split)
+    text = markdown_intake(res)
+    if args.write:
+        if args.split != "test":
+            ap.error("--write reports the test split")
+        out = ROOT / "docs" / "benchmarks" / "classify.md"
+        out.write_text(text, encoding="utf-8")
+        print(f"wrote {out}")
+    print(text)
     return 0
 
 

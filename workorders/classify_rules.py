@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
 
 
 @dataclass(frozen=True)
@@ -65,46 +69,190 @@ def refusal(text: str) -> dict | None:
 
 def emergency(text: str) -> tuple[str, str, str] | None:
     """(number, reason_zh, matched words) for calls that belong to 110/119/120/122."""
+    found = emergency_check(text)
+    return (found["number"], found["reason_zh"], found["matched"]) if found.get("number") else None
+
+
+def emergency_check(text: str) -> dict:
+    """The emergency decision with its explanation.
+
+    safety.emergency.detect (the product's detector, shared with the bot) proposes; the intake
+    rules of intake_rules.yaml (`emergency`) then veto near-misses that are work orders (a
+    proposal, a pollution complaint, a gas leak without fire ...), add in-progress crimes the
+    detector misses, and correct the number. Returns {} when nothing was found, else a dict with
+    number (None when vetoed), reason_zh, matched, kind, and veto {code, reason_zh} when vetoed.
+    """
     from safety.emergency import detect
 
+    t = normalise(text)
     found = detect(text)
-    return (found.number, found.reason_zh, found.matched) if found else None
+    if found is None:
+        for rule in EMERGENCY_SUPPLEMENTS:
+            m = rule.pattern.search(t)
+            if m:
+                return {"number": rule.number, "reason_zh": rule.reason_zh, "matched": m.group(0),
+                        "kind": rule.code, "source": "intake_rules"}
+        return {}
+    out = {"number": found.number, "reason_zh": found.reason_zh, "matched": found.matched, "kind": found.kind,
+           "source": "safety.emergency"}
+    for rule in EMERGENCY_VETOES:
+        if "any" not in rule.kinds and found.kind not in rule.kinds:
+            continue
+        m = rule.pattern.search(t)
+        if m and not (rule.unless and rule.unless.search(t)):
+            out["veto"] = {"code": rule.code, "reason_zh": rule.reason_zh, "matched": m.group(0)}
+            out["number"] = None
+            return out
+    for rule in EMERGENCY_RENUMBER:
+        if out["number"] == rule.number and rule.pattern.search(t):
+            out["number"], out["reason_zh"] = rule.to, rule.reason_zh
+            break
+    return out
+
+
+# ------------------------------------------------------------------ published rules (intake_rules.yaml)
+RULES_FILE = Path(__file__).resolve().parent / "intake_rules.yaml"
+
+
+@lru_cache(maxsize=1)
+def published() -> dict:
+    """workorders/intake_rules.yaml: the rules staff can read, with the patterns used here."""
+    with open(RULES_FILE, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _rules(items: list[dict]) -> tuple[Rule, ...]:
+    return tuple(_r(it["code"], it["pattern"], it["reason"]) for it in items)
+
+
+_cfg = published()
+DIALECT: tuple[tuple[str, str], ...] = tuple((a, b) for a, b in _cfg["dialect"])
+DANGER_RULES: tuple[Rule, ...] = _rules(_cfg["urgency"]["特急"])
+URGENT_RULES: tuple[Rule, ...] = _rules(_cfg["urgency"]["紧急"])
+UTILITY_CUT = next(r for r in URGENT_RULES if r.code == "utility_cut")
+MANY_AFFECTED = next(r for r in URGENT_RULES if r.code == "many_affected")
+WAGE_ARREARS = next(r for r in URGENT_RULES if r.code == "wage_arrears")
+AGITATED_REASON = _cfg["urgency"]["agitated_reason"]
+NOT_NOW = re.compile(_cfg["not_now"])
+PAST = re.compile(_cfg["past"])
+TYPE_CUES: tuple[tuple[str, re.Pattern, str], ...] = tuple(
+    (c["type"], re.compile(c["pattern"]), c["reason"]) for c in _cfg["type_cues"])
+TYPE_OVERRIDE_BELOW: float = float(_cfg["type_override_below"])
+
+
+@dataclass(frozen=True)
+class EmergencyRule:
+    code: str
+    kinds: tuple[str, ...]
+    pattern: re.Pattern
+    unless: re.Pattern | None
+    reason_zh: str
+    number: str | None = None
+    to: str | None = None
+
+
+_em = _cfg["emergency"]
+EMERGENCY_VETOES = tuple(EmergencyRule(v["code"], tuple(v["kinds"]), re.compile(v["pattern"]),
+                                       re.compile(v["unless"]) if v.get("unless") else None, v["reason"])
+                         for v in _em["vetoes"])
+EMERGENCY_SUPPLEMENTS = tuple(EmergencyRule(v["code"], ("any",), re.compile(v["pattern"]), None, v["reason"],
+                                            number=str(v["number"])) for v in _em["supplements"])
+EMERGENCY_RENUMBER = tuple(EmergencyRule(f"{v['from']}->{v['to']}", ("any",), re.compile(v["pattern"]), None,
+                                         v["reason"], number=str(v["from"]), to=str(v["to"]))
+                           for v in _em["renumber"])
+
+
+DEPARTMENT_CUES: dict[str, re.Pattern] = {d: re.compile(p) for d, p in (_cfg.get("department_cues") or {}).items()}
+
+
+AGENCY_CUES: dict[str, re.Pattern] = {d: re.compile(p) for d, p in (_cfg.get("agency_cues") or {}).items()}
+
+
+def agency_cues(text: str) -> dict[str, str]:
+    """{department id: the unit the caller names} for the normalised text."""
+    out = {}
+    for d, pat in AGENCY_CUES.items():
+        m = pat.search(text)
+        if m:
+            out[d] = m.group(0)
+    return out
+
+
+def department_cues(text: str) -> dict[str, str]:
+    """{department id: first matched words} for the normalised text."""
+    out = {}
+    for d, pat in DEPARTMENT_CUES.items():
+        m = pat.search(text)
+        if m:
+            out[d] = m.group(0)
+    return out
+
+
+TYPE_FEATURES: dict[str, re.Pattern] = {k: re.compile(p) for k, p in (_cfg.get("type_features") or {}).items()}
+
+
+def type_features(text: str) -> dict[str, str]:
+    """{org|blame|third|violation: matched words} (who did what; see intake_rules.yaml)."""
+    out = {}
+    for k, pat in TYPE_FEATURES.items():
+        m = pat.search(text)
+        if m:
+            out[k] = m.group(0)
+    return out
+
+
+def cue_tokens(text: str) -> list[str]:
+    """Rule hits as model features (normalised text): department cues, the dispatch keyword
+    rule, type cues, urgency rules and the not-now words."""
+    toks = [f"#D:{d}" for d in department_cues(text)] + [f"#O:{d}" for d in agency_cues(text)]
+    try:
+        from workorders.dispatch import match_departments
+        rule = match_departments(text)
+        if rule is not None:
+            toks.append(f"#K:{rule.lead}")
+    except Exception:   # noqa: BLE001 - dispatch rules are optional here
+        pass
+    toks += [f"#T:{typ}" for typ, _, _ in type_cues(text)]
+    toks += [f"#U:{r.code}" for r in DANGER_RULES + URGENT_RULES if r.search(text)]
+    if not_now(text):
+        toks.append("#N")
+    tf = type_features(text)
+    toks += [f"#A:{k}" for k in tf]
+    if "org" in tf and "blame" in tf:
+        toks.append("#A:org+blame")
+    if "third" in tf and "violation" in tf:
+        toks.append("#A:third+violation")
+    return toks
+
+
+def normalise(text: str) -> str:
+    """Text for analysis: no spaces, Chinese punctuation for sentence breaks, dialect words in
+    standard Chinese (没得水 -> 没水, 冇电 -> 没电, 咋个办 -> 怎么办)."""
+    t = "".join(text.split())
+    t = t.replace(",", "，").replace(";", "，").replace("；", "，").replace("!", "！").replace("?", "？")
+    for a, b in DIALECT:
+        if a in t:
+            t = t.replace(a, b)
+    return t
+
+
+def type_cues(text: str) -> list[tuple[str, str, str]]:
+    """[(type, matched words, reason)] in priority order, for the normalised text."""
+    out = []
+    for typ, pat, reason in TYPE_CUES:
+        m = pat.search(text)
+        if m:
+            out.append((typ, m.group(0), reason))
+    return out
+
+
+def not_now(text: str) -> str | None:
+    """The words showing the request is a proposal, question, praise or about the past, else None."""
+    m = NOT_NOW.search(text)
+    return m.group(0) if m else None
 
 
 # ------------------------------------------------------------------ urgency
-DANGER_RULES: tuple[Rule, ...] = (
-    _r("gas_leak", r"(燃气|煤气|天然气|燃汽|液化气)[^，。]{0,8}(漏|味|喷|嘶)|漏气|煤气味|燃气味|臭鸡蛋味|气[^，。]{0,4}往外喷",
-       "疑似燃气泄漏，可能危及生命财产安全"),
-    _r("live_wire", r"电线[^，。]{0,8}(掉|耷拉|拖|断|打火|火花)|(冒|直冒)火星|火花直冒|打火|变压器[^，。]{0,6}(冒|响)|"
-                    r"高压线[^，。]{0,8}(低|碰)|电线杆[^，。]{0,8}(歪|断|倒|晃)",
-       "电力设施险情（电线掉落、打火、电杆倾倒），有触电危险"),
-    _r("collapse", r"(房|墙|桥|坝|堤|挡土墙|围墙|屋顶|房顶|桥墩)[^，。]{0,10}(塌|垮|裂|咯吱|倒)|"
-                   r"(塌|垮)了[^，。]{0,6}(房|墙|桥)",
-       "房屋、桥梁或堤坝有垮塌危险"),
-    _r("geohazard", r"滑坡|塌方|山洪|泥石流|掉石头|滚石|石头松|滚下来|漫坝|溢洪|坝[^，。]{0,6}渗水|渗水",
-       "地质灾害或水利险情（滑坡、山洪、渗水）"),
-    _r("open_hole", r"井盖[^，。]{0,6}(不见|没了|丢|烂)|没盖盖子|机井|大洞",
-       "道路上有无盖井口或深坑，可能有人坠落"),
-    _r("flood", r"进水[^，。]{0,10}(膝盖|腰)|被淹|淹了|水都到|洪水|河水涨",
-       "房屋进水或洪水险情"),
-    _r("life", r"出人命|要出事|有毒|刺鼻|化工|超载[^，。]{0,10}(娃|孩|学生)|校车[^，。]{0,8}超载|(娃|孩|学生)[^，。]{0,10}超载|走丢|"
-               r"好几个[^，。]{0,6}(拉肚子|中毒)",
-       "可能危及人身安全"),
-)
-
-UTILITY_CUT = _r("utility_cut",
-                 r"停水|没水|断水|没有水|不来水|停电|没电|断电|来电|(全|都)黑了|停气|没气|气[^，。]{0,4}打不着|"
-                 r"暖气[^，。]{0,6}(不热|停|没有|漏)|冻得|冻裂|上不去水",
-                 "水、电、气、暖中断，影响基本生活")
-MANY_AFFECTED = _r("many_affected",
-                   r"全村|整个村|一村人|整个(组|湾子|小区|街|楼|村)|整条街|全小区|全组|一整片|这一片|"
-                   r"[几十百0-9]+(户|口人|家人|个农民工|几个农民工)|好多户|好几户|好多人家|好几个村|几个村|下游",
-                   "影响群众较多")
-WAGE_ARREARS = _r("wage_arrears", r"(工资|工钱)[^，。]{0,8}(不给|没拿到|拖欠|没发)|欠薪|拖欠工资|跑了",
-                  "拖欠工资，影响务工人员生活")
-AGITATED_REASON = "来电人情绪激动"
-
-
 # ------------------------------------------------------------------ emotion
 ANGER = re.compile(
     r"到底(管不管|有没有人)|管不管|气死|太差|糊弄|不作为|骂|吼|凭什么|凭啥|啥道理|什么道理|一点(用|动静)都没|"
@@ -132,20 +280,26 @@ def emotion(text: str) -> tuple[str, list[str]]:
 
 
 def urgency(text: str, emotion_label: str, is_emergency: bool) -> tuple[str, list[str]]:
-    """(特急|紧急|一般, reasons in plain Chinese)."""
-    reasons = []
+    """(特急|紧急|一般, reasons in plain Chinese) by the published rules alone (intake_rules.yaml).
+
+    classify() combines this with the trained model (see classify._decide_urgency)."""
+    level, reasons, _ = urgency_rules(normalise(text), emotion_label, is_emergency)
+    return level, reasons
+
+
+def urgency_rules(t: str, emotion_label: str, is_emergency: bool) -> tuple[str, list[str], str | None]:
+    """(level, reasons, not-now words) on normalised text."""
     if is_emergency:
-        reasons.append("属于紧急警情或急救，需立即转对应紧急电话")
-    for rule in DANGER_RULES:
-        if rule.search(text):
-            reasons.append(rule.reason_zh)
-    if reasons:
-        return "特急", reasons
-    for rule in (UTILITY_CUT, MANY_AFFECTED, WAGE_ARREARS):
-        if rule.search(text):
-            reasons.append(rule.reason_zh)
-    if emotion_label == "愤怒":
-        reasons.append(AGITATED_REASON)
-    if reasons:
-        return "紧急", reasons
-    return "一般", []
+        return "特急", ["属于紧急警情或急救，需立即转对应紧急电话"], None
+    quiet = not_now(t)
+    reasons = [rule.reason_zh for rule in DANGER_RULES if rule.search(t)]
+    if reasons and not quiet:
+        return "特急", reasons, None
+    m = PAST.search(t)
+    quiet = quiet or (m.group(0) if m else None)
+    # the caller's anger alone does not raise urgency (published rules: 紧急 = basic needs cut or
+    # many residents affected); it is shown as `emotion` instead
+    reasons = [rule.reason_zh for rule in URGENT_RULES if rule.search(t)]
+    if reasons and not quiet:
+        return "紧急", reasons, None
+    return "一般", [], quiet

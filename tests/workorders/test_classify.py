@@ -70,9 +70,18 @@ def test_danger_to_life_is_top_urgency(text):
     assert c.emergency is None   # hazards are urgent work orders for the utility / bureau
 
 
-def test_gas_leaking_indoors_now_is_119_not_a_work_order():
+def test_gas_leak_without_fire_is_a_top_urgency_work_order_for_the_gas_company():
+    # published rules (workorders/intake_rules.yaml): 特急 = danger happening now that is not a
+    # 110/119/120/122 emergency; a leak with no fire and nobody hurt goes to 燃气抢修 at once
     c = classify("楼道里一股煤气味，燃气管子漏气了")
-    assert c.emergency == "119"
+    assert c.emergency is None and c.is_work_order
+    assert c.urgency == "特急" and c.department == "ranqi"
+    assert "燃气" in c.reasons["emergency"] and "119" in c.reasons["emergency"]
+
+
+def test_gas_leak_on_fire_is_still_119():
+    c = classify("燃气管子漏气了，已经着火了，火苗往外窜")
+    assert c.emergency == "119" and not c.is_work_order
 
 
 def test_many_residents_and_agitation_raise_urgency():
@@ -81,7 +90,9 @@ def test_many_residents_and_agitation_raise_urgency():
     angry = classify("村口的路灯坏了，反映八回了到底有没有人管")
     assert calm.urgency == "一般"
     assert many.urgency == "紧急" and "影响群众较多" in many.urgency_reasons
-    assert angry.urgency == "紧急" and angry.emotion == "愤怒"
+    # published rules (intake_rules.yaml): 紧急 = basic needs cut or many residents affected;
+    # the caller's anger is recorded as emotion and does not raise urgency by itself
+    assert angry.urgency == "一般" and angry.emotion == "愤怒"
 
 
 def test_emotion_levels():
@@ -151,3 +162,87 @@ def test_held_out_accuracy_floors():
     assert acc["emergency"] >= 0.95, acc
     if res["matter_gold_known"] >= 30:   # the catalogue is optional and still growing
         assert acc["matter"] >= 0.65, acc
+
+
+# ------------------------------------------------------------------ explanations (issue 14)
+
+def test_every_decision_has_a_reason_and_a_confidence():
+    c = classify("柳树镇杨湾村停水两天了，一村人都没水吃")
+    for f in ("type", "category", "urgency", "department", "emotion"):
+        assert isinstance(c.reasons.get(f), str) and c.reasons[f], (f, c.reasons)
+    for f in ("type", "category", "urgency", "department"):
+        assert 0.0 <= c.confidence[f] <= 1.0, c.confidence
+    assert "中断" in c.reasons["urgency"]
+    d = c.to_dict()
+    assert d["reasons"] == c.reasons and isinstance(d["needs_review"], bool)
+    assert bool(c.review_reasons) == c.needs_review
+
+
+def test_reason_names_the_words_that_decided():
+    c = classify("西街有家烟酒店卖假酒，俺买的茅台喝着不对味")
+    assert c.type == "举报" and c.category in ("政务类", "警务类")
+    assert "假酒" in c.reasons["type"] or "卖假" in c.reasons["type"]
+    assert c.department == "shichang" and c.department_reason == c.reasons["department"]
+
+
+@pytest.mark.parametrize("text,typ,cat", [
+    ("表扬一下供电所的李师傅，半夜冒雨来修好了电", "表扬", "意见建议类"),
+    ("建议在村口那个急弯装个反光镜", "建议", "意见建议类"),
+    ("请问新生儿上户口要带什么材料", "咨询", "咨询类"),
+    ("供电所停电也不提前通知，打电话过去态度还很差", "投诉", "投诉类"),
+])
+def test_type_follows_what_the_caller_wants_and_category_follows_type(text, typ, cat):
+    c = classify(text)
+    assert (c.type, c.category) == (typ, cat), c.reasons
+    assert typ in c.reasons["category"]
+
+
+@pytest.mark.parametrize("text", ["我们村没得水了，停了好几天", "家里莫得电，停了两天了", "屋里冇电三日了"])
+def test_dialect_words_for_cut_supplies_count(text):
+    c = classify(text)
+    assert c.urgency == "紧急", c.reasons
+    assert any("中断" in r for r in c.urgency_reasons)
+
+
+def test_near_miss_emergency_is_a_work_order_with_the_veto_explained():
+    c = classify("建议交警在五里铺那个路口装个红绿灯 今年车祸都出了好几起了")
+    assert c.emergency is None and c.is_work_order and c.type == "建议"
+    assert "建议" in c.reasons["emergency"]
+
+
+def test_emergency_carries_the_service_department_and_reason():
+    c = classify("有人拿着刀在村口砍人")
+    assert c.emergency == "110" and c.department == "gongan"
+    assert "110" in c.reasons["emergency"] and "110" in c.reasons["department"]
+
+
+def test_proposal_about_a_supply_cut_is_not_urgent():
+    c = classify("建议供电所停电前在村里大喇叭喊一喊，老人都不看手机")
+    assert c.urgency == "一般" and "建议" in c.reasons["urgency"]
+
+
+def test_published_rules_are_in_one_readable_file():
+    from workorders import classify_rules as R
+    rules = R.published()
+    text = str(rules["policy"])
+    assert "国办发〔2020〕53号" in text and "国办发〔2022〕12号" in text
+    assert set(rules["policy"]["紧急程度"]) == {"特急", "紧急", "一般"}
+    assert set(rules["policy"]["类型按来电人想要的结果判断"]) == set(C.TYPES)
+    assert R.RULES_FILE.name in (C.__doc__ or "") + (C.classify.__doc__ or "")
+
+
+def test_intake_held_out_floors():
+    """Issue-14 corpora, test split (docs/benchmarks/classify.md). Regression floors set below the
+    measured values; the issue's targets (≥ 0.90, 特急 recall ≥ 0.95, 0 false emergencies) are
+    not all met yet, see the benchmark file."""
+    from bench.bench_classify import evaluate_intake
+    res = evaluate_intake("test")
+    acc = res["accuracy"]
+    assert res["n"] >= 600 and res["n_train"] >= 1000
+    assert acc["category"] >= 0.70, acc
+    assert acc["type"] >= 0.80, acc
+    assert acc["urgency"] >= 0.85, acc
+    assert acc["department"] >= 0.75, acc
+    assert res["te_recall"] >= 0.82, res["te_recall"]
+    assert len(res["false_emergencies"]) <= 20, res["false_emergencies"]
+    assert res["latency_ms"]["p95"] < 40, res["latency_ms"]
