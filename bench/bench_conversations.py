@@ -1,7 +1,7 @@
 """Conversation suite: simulated elderly callers through the REST channel against the real
 stack (Redis + action server + Rasa + staff API), orders checked through the staff API.
 
-    PYTHONPATH=. .venv/bin/python -m bench.bench_conversations              # test split, own stack
+    PYTHONPATH=. .venv/bin/python -m bench.bench_conversations              # held-out suite, own stack
     PYTHONPATH=. .venv/bin/python -m bench.bench_conversations --split dev  # the split we tune on
     PYTHONPATH=. .venv/bin/python -m bench.bench_conversations --url http://localhost:5005 \
         --staff http://localhost:8081 --only b012
@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     ap.add_argument("--url")
     ap.add_argument("--staff")
     ap.add_argument("--redis")
-    ap.add_argument("--split", default="test")
+    ap.add_argument("--split", default="heldout", help="heldout (suite_c) | dev | test | all")
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
@@ -191,7 +191,7 @@ def main(argv=None) -> int:
                 print(f"--- {r.id}: {r.reasons}")
                 for said, bot in r.transcript:
                     print(f"  > {said}\n    {bot}")
-    if not args.url and not args.only and args.split == "test":
+    if not args.url and not args.only and args.split == "heldout":
         write_section(rep, args.split, model)
     print(json.dumps({k: v for k, v in rep.items() if k not in ("misses", "long_voice_turns")},
                      ensure_ascii=False, indent=1))

@@ -30,11 +30,20 @@ RELATION_SAYS = {"self": "给我自己办", "spouse": "给我老伴办", "parent
 _SENTENCE = re.compile(r"[^。！？!?]+[。！？!?]?")
 
 
+# Held out: suite_c was written after every change that looked at suites a and b (whose test
+# split was measured once, 71.1 %, and then used for tuning like their dev split).
+HELD_OUT = ("suite_c.yaml",)
+
+
 def load_suite(split: str | None = None) -> list[dict]:
+    """split: None (all), "heldout" (suite_c), "dev" / "test" (suites a and b by their split)."""
     convs = []
     for path in sorted(DATA.glob("suite_*.yaml")):
+        held = path.name in HELD_OUT
+        if split == "heldout" and not held or split in ("dev", "test") and held:
+            continue
         for conv in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
-            if split is None or conv.get("split") == split:
+            if split in (None, "heldout") or conv.get("split") == split:
                 convs.append(conv)
     return convs
 

@@ -20,6 +20,7 @@ BENCHES = {
     "workorders": ["bench.bench_workorders"],
     "classify_dispatch": ["bench.bench_classify", "bench.bench_dispatch"],
     "flows": ["bench.bench_flows"],
+    "conversations": ["bench.bench_conversations"],
     "voice": ["bench.bench_voice"],
     "wechat": ["bench.bench_wechat"],
 }
