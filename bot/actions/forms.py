@@ -442,7 +442,7 @@ class ValidateFlowForm(FormValidationAction):
     def validate_id_number(self, value, dispatcher, tracker, domain) -> dict:
         text = str(value or "")
         spec = specs.spec(tracker.get_slot("flow")) or {}
-        if answers.dont_know(text) and not spoken_digits(text):
+        if answers.dont_know(text) and len(spoken_digits(text)) < 4:   # "幺爸" is an uncle, not a 1
             if spec.get("id") == "optional":
                 dispatcher.utter_message(text="没关系，不记得也能办。")
                 return self._ok("id_number", UNKNOWN_ID, id_confirm="skip", id_partial=None)
