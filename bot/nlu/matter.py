@@ -139,25 +139,26 @@ def decide(text: str, intent_name: str | None, intent_confidence: float, act_fro
     if _ANSWER_LIKE.search(text.strip()) and not flow_matter:
         return None, None, None, []
     hits = rank(text)
-    if flow_matter and not act_from_rules and not (intent_name in KEEP_OVER_FLOW
-                                                  and intent_confidence >= KEEP_MIN_CONFIDENCE):
-        # The words of a guided flow ("身份证…寻勿着", "医保…被案") name the matter: a model
-        # reading of goodbye, stop or progress must not win over them.
-        best = next((h for h in hits if h.matter_id == flow_matter), None) or \
-            Ranked(flow_matter, flow_matter, 1.0, 1.0, 0.0, "")
-        return aspect_intent(text), best, None, hits
-    if not hits:
-        return None, None, None, hits
+    flow_wins = bool(flow_matter) and not act_from_rules and not (intent_name in KEEP_OVER_FLOW
+                                                                  and intent_confidence >= KEEP_MIN_CONFIDENCE)
     asked = intent_name in ASKING_INTENTS and not act_from_rules
-    if not ((asked and hits[0].score >= ACCEPT_WHEN_ASKED and hits[0].lexical >= LEXICAL_MIN_WHEN_ASKED)
-            or (hits[0].score >= ACCEPT and hits[0].lexical >= LEXICAL_MIN)):
+    if not hits or not ((asked and hits[0].score >= ACCEPT_WHEN_ASKED and hits[0].lexical >= LEXICAL_MIN_WHEN_ASKED)
+                        or (hits[0].score >= ACCEPT and hits[0].lexical >= LEXICAL_MIN)):
+        if flow_wins:
+            # The words of a guided flow ("身份证…寻勿着", "医保…被案") name the matter when the
+            # ranking cannot; a model reading of goodbye, stop or progress must not win over them.
+            best = next((h for h in hits if h.matter_id == flow_matter), None) or \
+                Ranked(flow_matter, flow_matter, 1.0, 1.0, 0.0, "")
+            return aspect_intent(text), best, None, hits
         return None, None, None, hits
     best = hits[0]
     alt = hits[1] if len(hits) > 1 and hits[0].score - hits[1].score < CLEAR_MARGIN else None
     if act_from_rules:
         return None, best, alt, hits
-    if intent_name in KEEP_WITH_MATTER and intent_confidence >= KEEP_MIN_CONFIDENCE:
+    if intent_name in KEEP_WITH_MATTER and intent_confidence >= KEEP_MIN_CONFIDENCE and not flow_wins:
         return None, best, alt, hits
+    if flow_wins:   # the ranking names the matter (挂失 vs 补领); the flow's words decide the intent
+        return aspect_intent(text), best, alt, hits
     if not asked and (best.lexical < LEXICAL_TO_OVERRIDE or len(text.strip()) < MIN_CHARS_TO_OVERRIDE):
         return None, best, alt, hits
     return aspect_intent(text), best, alt, hits
