@@ -153,6 +153,20 @@ class ValidateFlowForm(FormValidationAction):
         # One front door for every slot: commands, a pending cancel, questions about the matter.
         slot = tracker.get_slot("requested_slot")
         text = tracker.latest_message.get("text") or ""
+        if slot is None:
+            # The form starts: the slots action_start_flow just reset, and the opening words Rasa
+            # maps to every from_text slot, are not answers (they made the first question fail).
+            i = len(tracker.events)
+            while i > 0 and tracker.events[i - 1].get("event") == "slot":
+                i -= 1
+            dropped = {e.get("name") for e in tracker.events[i:]
+                       if e.get("value") is None or (e.get("value") == text and e.get("name") != "flow")}
+            tracker.events[i:] = [e for e in tracker.events[i:] if e.get("name") not in dropped
+                                  or e.get("value") is not None and e.get("value") != text]
+            opening = [SlotSet(n, None) for n in sorted(dropped) if n in FORM_SLOTS and tracker.slots.get(n) == text]
+            for event in opening:
+                tracker.slots[event["name"]] = None
+            return opening + await super().run(dispatcher, tracker, domain)
         if slot and slot in tracker.slots_to_validate():
             handled = self._front_door(slot, text, dispatcher, tracker)
             if handled is not None:
@@ -421,6 +435,8 @@ class ValidateFlowForm(FormValidationAction):
 
     # ------------------------------------------------------------ personal data
     def validate_for_whom(self, value, dispatcher, tracker, domain) -> dict:
+        if value in specs.FOR_WHOM_LABELS:   # set by action_start_flow from the opening words
+            return self._ok("for_whom", value)
         who = answers.relation(str(value))
         if who is None:
             return self._fail("for_whom", dispatcher, tracker, "")

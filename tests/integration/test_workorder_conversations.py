@@ -81,7 +81,7 @@ def test_voice_caller_reports_with_place_and_own_number(conversation, redis_serv
     final = c.texts("可以")
     ref = c.tracker()["slots"]["wo_ref"]
     order = get_order(redis_server, ref)
-    assert order["spoken_reference"] in final
+    assert order["spoken_reference"].replace(" ", "") in final   # read out without the TTS gaps
     assert order["channel"] == "voice" and order["place"]["village"] == "竹林村"
 
 
