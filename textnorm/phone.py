@@ -185,6 +185,8 @@ def validate_name(name: str) -> tuple[bool, str]:
         return False, "名字要说中文"
     if "·" not in name and len(name) > 4:   # Han names have 2-4 characters: this was a sentence
         return False, "没听清名字，请只说名字"
+    if re.fullmatch(r"(?:我|俺|咱|他|她|你|伊|额)(?:自己|自个儿?|的|们|家)?|自己.*|本人", name):
+        return False, "请说名字"   # "我自己" answers "给谁办", it is not a name
     if len(name.replace("·", "")) < 2:
         return False, "请说全名，姓和名都要"
     return True, ""

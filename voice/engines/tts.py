@@ -98,12 +98,13 @@ class EspeakTTS(TTSEngine):
 
     name = "espeak"
     VOICE = "cmn-latn-pinyin"
+    RATE = int(os.environ.get("VOICE_TTS_RATE", "130"))   # words per minute of the normal voice
 
     def __init__(self, use_pyttsx3: bool = True):
         self._engine = None
         self._tmp = Path(tempfile.mkdtemp(prefix="govdesk-tts-"))
         self._seq = itertools.count()
-        self._rate = None
+        self._rate = self.RATE
         self.driver = "cli"
         if use_pyttsx3:
             try:
@@ -111,6 +112,7 @@ class EspeakTTS(TTSEngine):
 
                 engine = pyttsx3.init("espeak")
                 engine.setProperty("voice", self.VOICE)
+                engine.setProperty("rate", self.RATE)
                 self._engine = engine
                 self.driver = "pyttsx3"
             except Exception as exc:  # noqa: BLE001 - no libespeak-ng: use the CLI
@@ -125,16 +127,12 @@ class EspeakTTS(TTSEngine):
         # A fresh file per call: pyttsx3 may finish an earlier, "failed" write late, and that
         # audio must never be taken for this text or rate.
         out = self._tmp / f"{threading.get_ident()}-{next(self._seq)}.wav"
-        if self._engine is not None:
+        if self._engine is not None and rate == self._rate:
             # pyttsx3's espeak driver occasionally returns from runAndWait without having
             # written the file (seen on the first utterance after init): retry, then the CLI.
+            # It speaks at the rate fixed at init only: under load it was seen to keep the old
+            # rate after setProperty, so other rates (说慢点) go to the CLI, which takes -s.
             for _ in range(2):
-                if rate != self._rate:
-                    # the espeak driver applies a property change with its next command cycle:
-                    # flush it on its own so this utterance is spoken at this rate
-                    self._engine.setProperty("rate", rate)
-                    self._engine.runAndWait()
-                    self._rate = rate
                 self._engine.save_to_file(spoken, str(out))
                 self._engine.runAndWait()
                 if out.exists() and out.stat().st_size > 44:
