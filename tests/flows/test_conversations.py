@@ -41,7 +41,7 @@ def fill_to_reference(c) -> str:
     assert "手机号" in c.texts("对")
     assert "五六七八" in c.texts("幺三八 幺二三四 五六七八")
     assert "哪个村" in c.texts("对的")
-    summary = c.texts("桃花村")
+    summary = c.texts("杨湾村")   # resolved in the directory: 柳树镇杨湾村
     assert "陈小明" in summary and "5678" in summary and PHONE not in summary
     done = c.texts("对")
     ref = re.search(r"编号是：([0-9]+)", done)
