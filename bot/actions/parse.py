@@ -63,20 +63,44 @@ def age_from_birth(year: int, month: int, today: dt.date | None = None) -> int:
     return today.year - year - (1 if today.month < month else 0)
 
 
+_INDEX: dict[int, tuple] = {}
+
+
+def _place_index(d) -> tuple[list, list]:
+    """Built once per directory (not per caller turn): townships with the names callers use,
+    villages with their names, stem and accent-merged syllables of the stem."""
+    cached = _INDEX.get(id(d))
+    if cached is not None and cached[0] is d:
+        return cached[1], cached[2]
+    from textnorm.pinyin import fuzzy_syllables
+
+    towns = []
+    for p in d.places("township"):
+        names = {p.name, p.name[:-1]} if len(p.name) >= 3 else {p.name}
+        if p.short and len(p.short) >= 2:
+            names.add(p.short)
+        towns.append((p, names))
+    villages = []
+    for p in d.places("village"):
+        stem = p.name[:-1] if p.name.endswith("村") and len(p.name) >= 3 else p.name
+        names = {n for n in (p.name, stem) if len(n) >= 2}
+        villages.append((p, names, stem, tuple(fuzzy_syllables(stem))))
+    _INDEX[id(d)] = (d, towns, villages)
+    return towns, villages
+
+
 def _sounds_like_villages(d, text: str, towns: list) -> list:
     """Villages whose name (without 村) sounds like a stretch of the text (toneless, accent-merged)."""
     from textnorm.pinyin import fuzzy_syllables
 
-    said = fuzzy_syllables(re.sub(r"[^\u4e00-\u9fff]", "", text))
+    said = tuple(fuzzy_syllables(re.sub(r"[^\u4e00-\u9fff]", "", text)))
     town_ids = {t.id for t in towns}
     found = []
-    for p in d.places("village"):
+    for p, _names, stem, key in _place_index(d)[1]:
         if town_ids and p.parent_id not in town_ids:
             continue
-        stem = p.name[:-1] if p.name.endswith("村") and len(p.name) >= 3 else p.name
         if any(t.name.startswith(stem) for t in towns):
             continue   # "大坪乡" is not 大坪村
-        key = fuzzy_syllables(stem)
         n = len(key)
         if n >= 2 and any(said[i:i + n] == key for i in range(len(said) - n + 1)):
             found.append(p)
@@ -96,19 +120,9 @@ def resolve_place(text: str, village_hint: str | None = None) -> tuple[dict | No
     t = re.sub(r"[，。,.!！?？\s]", "", normalize_width(text or ""))
     if village_hint and village_hint not in t:
         t = t + village_hint
-    towns, villages = [], []
-    for p in d.places("township"):
-        names = {p.name, p.name[:-1]} if len(p.name) >= 3 else {p.name}
-        if p.short and len(p.short) >= 2:
-            names.add(p.short)
-        if any(n in t for n in names):
-            towns.append(p)
-    for p in d.places("village"):
-        names = {p.name}
-        if p.name[-1] in "村" and len(p.name) >= 3:
-            names.add(p.name[:-1])
-        if any(n in t for n in names if len(n) >= 2):
-            villages.append(p)
+    town_index, village_index = _place_index(d)
+    towns = [p for p, names in town_index if any(n in t for n in names)]
+    villages = [p for p, names, _stem, _key in village_index if any(n in t for n in names)]
     # a village name inside a township name ("柳树镇" holds 柳树村's short form) is the township's
     if towns:
         villages = [v for v in villages if v.name[:-1] not in [x.name[:-1] for x in towns] or v.name in t]
