@@ -9,4 +9,4 @@ RUN python -m venv .venv \
     && .venv/bin/pip install --no-deps --ignore-requires-python -r requirements/rasa.lock
 COPY . .
 ENV PATH=/app/.venv/bin:$PATH PYTHONPATH=/app RASA_TELEMETRY_ENABLED=false
-RUN python -m common.training && (python -m voice.asr_model || true)
+RUN python -m bot.training && (python -m voice.asr_model || true)

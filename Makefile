@@ -7,7 +7,7 @@ setup:
 	@scripts/setup.sh
 
 train: setup
-	@$(PY) -m common.training
+	@$(PY) -m bot.training
 
 run: setup
 	@exec $(PY) -m common.launcher

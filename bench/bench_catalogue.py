@@ -5,7 +5,7 @@
 
 Data: bench/data/matter_queries.tsv (utterance<TAB>matter_id).  Rows whose matter
 is not in the catalogue are counted as misses (and reported).  NLU uses the trained
-model (common.training.ensure_model) in-process through rasa.core.agent; the matter
+model (bot.training.ensure_model) in-process through rasa.core.agent; the matter
 is the `matter` entity when it names a matter id, else what action_answer_matter
 would find by searching the words (the same fallback the bot uses).
 """
@@ -71,7 +71,7 @@ def bench_search(rows, catalogue, show_misses: bool) -> dict:
 async def bench_nlu(rows, catalogue, show_misses: bool, model_path: str | None = None) -> dict:
     from rasa.core.agent import Agent
 
-    from common.training import ensure_model
+    from bot.training import ensure_model
 
     model = Path(model_path) if model_path else ensure_model(quiet=True)
     agent = Agent.load(str(model))

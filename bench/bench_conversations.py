@@ -168,7 +168,7 @@ def main(argv=None) -> int:
 
         from common.launcher import Stack
         from common.settings import Ports
-        from common.training import ensure_model
+        from bot.training import ensure_model
         from tests.conftest import free_port
 
         os.environ["GOVDESK_DEMO"] = "1"

@@ -128,7 +128,7 @@ def main(argv=None) -> int:
         report = run_all(args.url.rstrip("/"), convs)
     else:
         from common.launcher import Stack
-        from common.training import ensure_model
+        from bot.training import ensure_model
         from tests.conftest import free_port
         from common.settings import Ports
 

@@ -60,7 +60,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--retrain", action="store_true", help="measure training from scratch into a temp dir")
     args = ap.parse_args()
-    from common.training import ensure_model
+    from bot.training import ensure_model
 
     if args.retrain:
         with tempfile.TemporaryDirectory() as tmp:

@@ -48,7 +48,7 @@ class Parser:
     def __init__(self):
         from rasa.core.agent import Agent
 
-        from common.training import ensure_model
+        from bot.training import ensure_model
 
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)

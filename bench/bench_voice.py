@@ -212,7 +212,7 @@ def main() -> int:
     ap.add_argument("--calls", type=int, default=18)
     ap.add_argument("--levels", default="2,4,6")
     ap.add_argument("--beam", type=int, default=1)
-    ap.add_argument("--model", default=None, help="Rasa model .tar.gz (default: common.training.ensure_model)")
+    ap.add_argument("--model", default=None, help="Rasa model .tar.gz (default: bot.training.ensure_model)")
     args = ap.parse_args()
 
     from common.launcher import Stack

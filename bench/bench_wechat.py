@@ -74,7 +74,7 @@ def main() -> None:
     if args.reuse_model:
         model = max(MODELS_DIR.glob("govdesk-*.tar.gz"), key=lambda p: p.stat().st_mtime)
     else:
-        from common.training import ensure_model
+        from bot.training import ensure_model
         model = ensure_model(quiet=True)
     ports = Ports(rasa=free_port(), actions=free_port(), staff_api=free_port(), voice=free_port(),
                   audiosocket=free_port(), redis=free_port())

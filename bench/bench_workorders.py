@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.bench_workorders --n 1000 --concurrency 16
 
-Starts its own embedded Redis (AOF everysec, temp dir) and `python -m workorders.api` as a child
+Starts its own embedded Redis (AOF everysec, temp dir) and `python -m staffapi` as a child
 process on free ports, logs in as the demo clerk, then POSTs /api/orders with N requests,
 `concurrency` at a time (aiohttp client). Orders carry explicit category/type/urgency (the
 classifier is measured separately) unless --classify is given. Prints one JSON line.
@@ -94,7 +94,7 @@ def main() -> int:
     env = dict(os.environ, PYTHONPATH=str(ROOT), GOVDESK_DEMO="1", REDIS_URL=f"redis://localhost:{redis_port}/0",
                STAFF_API_PORT=str(api_port), GOVDESK_SECRET_KEY=Fernet.generate_key().decode(),
                GOVDESK_TOKEN_SECRET="bench", LOG_LEVEL="WARNING")
-    api = subprocess.Popen([sys.executable, "-m", "workorders.api"], cwd=ROOT, env=env,
+    api = subprocess.Popen([sys.executable, "-m", "staffapi"], cwd=ROOT, env=env,
                            stdout=subprocess.DEVNULL, stderr=open(tmp / "api.log", "wb"), start_new_session=True)
     try:
         wait_for_port(api_port, timeout=60)

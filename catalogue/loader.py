@@ -62,16 +62,18 @@ _lock = threading.Lock()
 _cache: dict[tuple, Catalogue] = {}
 
 
-def _signature(matters_dir: Path, overrides: Path | None) -> tuple:
-    files = sorted(matters_dir.glob("*.yaml"))
-    if overrides is not None and overrides.exists():
-        files.append(overrides)
-    return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+def reload_catalogue() -> None:
+    """Forget every loaded catalogue: the next load_catalogue() reads the files again."""
+    with _lock:
+        _cache.clear()
 
 
 def load_catalogue(path: str | Path | None = None, overrides: str | Path | None = None,
                    strict: bool = True) -> Catalogue:
-    """The catalogue under `path` (default bot/catalogue/matters), cached until a file changes.
+    """The catalogue under `path` (default bot/catalogue/matters), loaded once per process.
+
+    A changed catalogue is taken up by `reload_catalogue()` (or a restart): the hot path (every bot turn,
+    every API search) touches no file.
 
     `overrides` defaults to bot/catalogue/overrides.yaml for the default path and to
     `<path>/../overrides.yaml` otherwise (absent file = no overrides).
@@ -83,9 +85,12 @@ def load_catalogue(path: str | Path | None = None, overrides: str | Path | None 
         overrides_path = OVERRIDES_PATH if path is None else matters_dir.parent / "overrides.yaml"
     else:
         overrides_path = Path(overrides)
+    key = (str(matters_dir), str(overrides_path), strict)
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
     if not matters_dir.is_dir():
         raise CatalogueError([f"{matters_dir}: catalogue folder not found"])
-    key = (str(matters_dir.resolve()), str(overrides_path), _signature(matters_dir, overrides_path), strict)
     with _lock:
         cached = _cache.get(key)
         if cached is None:

@@ -6,7 +6,6 @@ launcher (Ctrl-C / SIGTERM) stops everything it started and nothing else.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import os
 import shutil
 import signal
@@ -99,20 +98,20 @@ def core_services(model: Path, ports=PORTS) -> list[Service]:
 
 
 def optional_services(ports=PORTS) -> list[Service]:
-    """Services added by later parts of the product; started when their module exists."""
+    """The staff API and the voice gateway (tests that need only the bot leave them out)."""
     py = sys.executable
-    candidates = [
-        Service("staff-api", [py, "-m", "workorders.api"], f"http://localhost:{ports.staff_api}/health", ports.staff_api),
+    return [
+        Service("staff-api", [py, "-m", "staffapi"], f"http://localhost:{ports.staff_api}/health", ports.staff_api),
         Service("voice", [py, "-m", "voice.gateway"], f"http://localhost:{ports.voice}/health", ports.voice),
     ]
-    return [s for s in candidates if _module_exists(s.cmd[2])]
 
 
-def _module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:  # parent package absent
-        return False
+def train_model(data_dir: Path) -> Path:
+    """Train (or reuse) the Rasa model in a child process: the build step lives in bot/, above common/."""
+    path_file = data_dir / "model-path.txt"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "bot.training", "--path-file", str(path_file)], cwd=ROOT, check=True)
+    return Path(path_file.read_text().strip())
 
 
 def wait_healthy(service: Service, timeout: float = 420.0) -> None:
@@ -181,13 +180,11 @@ class Stack:
         return service_env(self.redis_url, self.ports, self.extra_env)
 
     def start(self) -> "Stack":
-        from common.training import ensure_model
-
         if not self.ports.rasa_internal:
             self.ports = dataclasses.replace(self.ports, rasa_internal=free_port())
         self.start_redis()
         if self.model is None:
-            self.model = ensure_model()
+            self.model = train_model(self.data_dir)
         env = self.env()
         wanted = core_services(self.model, self.ports)
         if self.with_optional:

@@ -70,7 +70,7 @@ _TRAINING_FAILURE: list[BaseException] = []
 
 @pytest.fixture(scope="session")
 def trained_model():
-    from common.training import ensure_model
+    from bot.training import ensure_model
 
     # pytest re-runs a failed session fixture for every test that needs it; a broken
     # training set should fail those tests at once, not retrain dozens of times.

@@ -42,7 +42,6 @@ OFFER_PERSON_TEXT = "需要真人帮您的话，请说“转人工”，或者�
 ELDERLY_OFFER_TEXT = "您要是觉得跟我说话不方便，可以说“转人工”，或者按0，马上有工作人员接听。"
 FAIL_OFFER_TEXT = "不好意思，我没听清。您可以说“转人工”或者按0找工作人员，也可以再说一遍。"
 GOODBYE_TEXT = "您好像不在了，我先挂了。有事请再打过来，再见。"
-DTMF_PROMPT_TEXT = "好的，请按号码，按井号键结束。"
 BUSY_TEXT = "您好，现在线路繁忙，请稍后再拨。"
 MAX_DTMF_DIGITS = 32
 NOT_UNDERSTOOD = ("没听明白", "您是想问")
@@ -330,7 +329,7 @@ class CallSession:
             log.warning("Rasa unavailable in call %s: %s", self.call_id, exc)
             await self.emit({"type": "error", "error": "bot_unavailable"})
             res.error = "bot_unavailable"
-            res.texts = [APOLOGY_TEXT]
+            res.texts = [APOLOGY_TEXT, HANDOFF_TEXT]
             await self._mark_handoff(res, "bot_unavailable")
             return res
         res.timings["rasa"] = time.monotonic() - t0
@@ -387,8 +386,6 @@ class CallSession:
     async def _mark_handoff(self, res: TurnResult, reason: str) -> None:
         res.handoff = True
         res.end_call = True
-        if HANDOFF_TEXT not in res.texts:
-            res.texts.append(HANDOFF_TEXT)
         if not self.record.handoff:
             self.record.handoff = True
             self.record.handoff_reason = reason
@@ -474,9 +471,6 @@ class CallSession:
         if task is not None and not task.done() and task is not asyncio.current_task():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-
-    async def play_text(self, text: str) -> None:
-        await self.speak_turn(TurnResult(texts=[text]))
 
     async def _silence_watchdog(self) -> None:
         while not self.closed:

@@ -144,7 +144,7 @@ class Services:
     async def _warm_tts(self) -> None:
         """Pre-synthesize the fixed sentences; only they may live in the disk cache (no personal data)."""
         try:
-            from voice.engines.tts import fixed_prompts
+            from voice.fixed_prompts import fixed_prompts
 
             loop = asyncio.get_running_loop()
             sentences = await loop.run_in_executor(self.cpu_executor, fixed_prompts)

@@ -1,6 +1,6 @@
 """Deadline watcher: raises 督办 (supervise) for overdue work and 预警 (warn) for nearly-due work.
 
-Runs as a background task inside the staff API process (`start(app)`), or once from the command
+Runs as a background task inside the staff API process (staffapi/scheduler_glue.py), or once from the command
 line: `python -m workorders.scheduler --once [--prefix wo]`. Idempotent: each trigger
 ("overdue:<kind>:<deadline epoch>" / "due_soon:...") is recorded on the order itself and checked
 under the order's optimistic lock, so several schedulers or repeated runs raise it once. A new
@@ -54,33 +54,6 @@ async def run_forever(svc, interval: float = INTERVAL) -> None:
         except Exception:  # noqa: BLE001 - keep watching; Redis may be restarting
             log.exception("scheduler run failed")
         await asyncio.sleep(interval)
-
-
-try:
-    from aiohttp import web as _web
-
-    TASK = _web.AppKey("scheduler_task", asyncio.Task)
-except (ImportError, AttributeError):  # pragma: no cover
-    TASK = "scheduler_task"
-
-
-def start(app, svc_key, interval: float = INTERVAL) -> None:
-    """Attach the background loop to an aiohttp app (on_startup / on_cleanup)."""
-
-    async def _start(app):
-        app[TASK] = asyncio.create_task(run_forever(app[svc_key], interval))
-
-    async def _stop(app):
-        task = app.get(TASK)
-        if task:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-
-    app.on_startup.append(_start)
-    app.on_cleanup.append(_stop)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,11 +22,14 @@ import re
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
-from common.privacy import decrypt, encrypt, mask_id, mask_name, mask_phone, mask_text
+from common.privacy import decrypt, derive_key, encrypt, mask_id, mask_name, mask_phone, mask_text
 from workorders import auth
 from workorders.calendar import now as default_now
 from workorders.chain import ChainReport, make_event, verify_events
+from workorders.classify import classify
 from workorders.deadlines import DeadlinePolicy, default_policy
+from workorders.directory import default_directory
+from workorders.dispatch import route
 from workorders.lifecycle import check, iso, parse_time, plan
 from workorders.model import (
     ACTION_LABELS, BAD_LEVELS, CATEGORIES, CHANNELS, EMOTIONS, OPEN_STATES, PII_FIELDS, STATE_LABELS, TYPES,
@@ -62,55 +65,16 @@ def phone_digits(phone: str | None) -> str:
     return re.sub(r"\D", "", str(phone or ""))
 
 
-def _lookup_key() -> bytes:
-    from common import privacy
-
-    derive = getattr(privacy, "derive_key", None)
-    if derive:
-        return derive("phone-lookup")
-    base = privacy._fernet()._signing_key  # noqa: SLF001 - see report: add privacy.derive_key()
-    return hmac.new(base, b"govdesk phone lookup v1", hashlib.sha256).digest()
-
-
 def phone_hash(phone: str) -> str:
-    return hmac.new(_lookup_key(), phone_digits(phone).encode(), hashlib.sha256).hexdigest()
-
-
-# --- seams to the classify/dispatch engineer's modules (imported lazily) ----------------------
-def _default_classifier():
-    try:
-        from workorders.classify import classify
-    except ImportError:
-        return None
-    return classify
-
-
-def _default_router():
-    try:
-        from workorders.dispatch import route
-    except ImportError:
-        return None
-    return route
+    return hmac.new(derive_key("phone-lookup"), phone_digits(phone).encode(), hashlib.sha256).hexdigest()
 
 
 def _default_directory():
-    try:
-        from workorders.directory import default_directory
-    except ImportError:
-        return None
     try:
         return default_directory()
     except Exception:  # noqa: BLE001 - a broken directory must not stop intake
         log.exception("directory could not be loaded")
         return None
-
-
-def _field(obj, *names):
-    for name in names:
-        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-        if value not in (None, ""):
-            return value
-    return None
 
 
 class WorkOrderService:
@@ -132,18 +96,14 @@ class WorkOrderService:
 
         return cls(aioredis.from_url(url or redis_url()), **kwargs)
 
-    # lazily resolved collaborators
+    # collaborators: classify() and route() by default; None turns them off (fields given explicitly)
     @property
     def classifier(self):
-        if self._classifier == "default":
-            self._classifier = _default_classifier()
-        return self._classifier
+        return classify if self._classifier == "default" else self._classifier
 
     @property
     def router(self):
-        if self._router == "default":
-            self._router = _default_router()
-        return self._router
+        return route if self._router == "default" else self._router
 
     @property
     def directory(self):
@@ -213,14 +173,14 @@ class WorkOrderService:
                 log.exception("classify() failed")
         emergency = refusal = None
         if classification is not None:
-            category = category or _field(classification, "category")
-            type = type or _field(classification, "type", "kind", "order_type")  # noqa: A001
-            urgency = urgency or _field(classification, "urgency")
-            emotion = emotion or _field(classification, "emotion")
-            matter_id = matter_id or _field(classification, "matter_id")
-            refusal = _field(classification, "refusal", "refusal_reason", "refused")
-            emergency = _field(classification, "emergency", "emergency_number")
-            loc = _field(classification, "location")
+            category = category or classification.category
+            type = type or classification.type  # noqa: A001
+            urgency = urgency or classification.urgency
+            emotion = emotion or classification.emotion
+            matter_id = matter_id or classification.matter_id
+            refusal = classification.refusal
+            emergency = classification.emergency
+            loc = classification.location
             if isinstance(loc, dict) and not place:
                 place = {k: str(v) for k, v in loc.items() if k in ("county", "township", "village") and v}
         if refusal and not allow_refused:
@@ -288,14 +248,10 @@ class WorkOrderService:
         except Exception:  # noqa: BLE001 - a routing failure leaves the order to the dispatcher
             log.exception("route() failed")
             return None
-        if a is None:
+        if a is None or not a.lead_unit_id:
             return None
-        lead = _field(a, "lead_unit_id")
-        if not lead:
-            return None
-        return {"lead_unit_id": lead, "co_unit_ids": list(_field(a, "co_unit_ids") or []),
-                "level": _field(a, "level"), "reason": _field(a, "reason", "reason_zh"),
-                "department": _field(a, "department")}
+        return {"lead_unit_id": a.lead_unit_id, "co_unit_ids": list(a.co_unit_ids or []), "level": a.level,
+                "reason": a.reason_zh, "department": a.department}
 
     # --- reads -----------------------------------------------------------------------------------
     async def get(self, order_id: str) -> dict:

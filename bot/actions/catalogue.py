@@ -10,6 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from catalogue.answers import INTENT_ASPECT, aspect_payload, chat_answer, voice_answer
 from catalogue.loader import load_catalogue
+from bot.actions import flow_specs
+from bot.actions.flows import start_flow, start_flow_on_mention
 from catalogue.search import ACCEPT_SCORE_HINT, Hit, clarify, search, short_label
 
 log = logging.getLogger(__name__)
@@ -63,32 +65,7 @@ def resolve_matter(tracker: Tracker, catalogue) -> tuple[dict | None, list]:
     return None, hits
 
 
-# "我想办个残疾证" / "帮我老伴补张社保卡" / "要给孩子上户口": the caller wants it done, not
-# explained; "想问下注销户口" / "残疾证怎么办" asks about it (the guide answers first).
-WANTS_IT_DONE = re.compile(r"(想|要|帮|给|替|得|需要|准备)[^，。？?]{0,8}(办|补|换|上户|落户|销|注销|申请|领|认证|交|挂失|登记|弄|整|搞|备案)"
-                           r"|^(补|换|办|申请|注销|上户口|领)")
-ASKS_ABOUT_IT = re.compile(r"想问|问一?下|请问|咨询|怎么|咋|如何|哪里|哪儿|多少|什么|啥|几|多久|能不能|可不可以|吗[？?]?$")
-
-
-def start_flow_on_mention(dispatcher, tracker, matter_id: str | None = None):
-    """Start the guided form at once when the caller wants a matter with a flow done, or
-    for flows marked start_on_mention (the lost ID card: the safety question comes first)."""
-    from bot.actions import flow_specs
-    from bot.actions.flows import start_flow
-
-    text = tracker.latest_message.get("text") or ""
-    flow = flow_specs.pick_flow(text, matter_id)
-    if flow is None:
-        return None
-    wants = WANTS_IT_DONE.search(text) and not ASKS_ABOUT_IT.search(text)
-    if not (flow_specs.spec(flow).get("start_on_mention") or wants):
-        return None
-    return start_flow(dispatcher, tracker, flow) + [FollowupAction("flow_form")]
-
-
 def _has_flow(matter_id: str) -> bool:
-    from bot.actions import flow_specs
-
     return any(s.get("matter") == matter_id for s in flow_specs.flows().values())
 
 
@@ -140,3 +117,21 @@ class ActionAnswerMatter(Action):
 
             dispatcher.utter_message(json_message=ask_event(f"offer_{next_offer}", tracker))
         return [SlotSet("matter", matter["id"]), SlotSet("matter_offer", next_offer)]
+
+
+class ActionTakeOffer(Action):
+    """"要/好" outside a form takes up what the last answer offered: the materials one by
+    one, or registration (the guided form starts at once)."""
+
+    def name(self) -> str:
+        return "action_take_offer"
+
+    def run(self, dispatcher, tracker, domain):
+        offer = tracker.get_slot("matter_offer")
+        if offer == "materials":
+            return ActionAnswerMatter().run(dispatcher, tracker, domain)
+        if offer == "register":
+            return start_flow(dispatcher, tracker, flow_specs.pick_flow("", tracker.get_slot("matter"))) + [
+                FollowupAction("flow_form")]
+        dispatcher.utter_message(text="好的。您还有什么要办的？")
+        return []

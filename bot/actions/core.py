@@ -25,12 +25,9 @@ INTENT_DESCRIPTIONS = {
 # Openings of the fallback's questions (action_default_ask_affirmation, utter_ask_rephrase).
 CLARIFY_PREFIXES = ("您是想问", "不好意思，我没听明白")
 
-HANDOFF_TEXT = "好的，马上为您转接人工服务，请不要挂机，工作人员马上就来。"
-
-
 def handoff_events(dispatcher: CollectingDispatcher, reason: str) -> list[dict[str, Any]]:
     """Tell the channel to hand the user to a person; every hand-off goes through here."""
-    dispatcher.utter_message(text=HANDOFF_TEXT)
+    dispatcher.utter_message(response="utter_handoff")
     dispatcher.utter_message(json_message={"event": "handoff", "reason": reason})
     return [SlotSet("handoff", True)]
 

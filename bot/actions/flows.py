@@ -10,14 +10,31 @@ from rasa_sdk import Action
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 
 from bot.actions import flow_specs as specs
-from bot.actions.catalogue import ASKS_ABOUT_IT as _ASKS
-from bot.actions.catalogue import WANTS_IT_DONE as _WANTS
 from bot.actions.core import handoff_events
 from bot.actions.forms import FORM_SLOTS, NO_PHONE, STATE_SLOTS, channel_of, flow_matter, is_voice
 from common.privacy import mask_text
 from textnorm import answers
 
 log = logging.getLogger(__name__)
+
+# "我想办个残疾证" / "帮我老伴补张社保卡" / "要给孩子上户口": the caller wants it done, not
+# explained; "想问下注销户口" / "残疾证怎么办" asks about it (the guide answers first).
+WANTS_IT_DONE = re.compile(r"(想|要|帮|给|替|得|需要|准备)[^，。？?]{0,8}(办|补|换|上户|落户|销|注销|申请|领|认证|交|挂失|登记|弄|整|搞|备案)"
+                           r"|^(补|换|办|申请|注销|上户口|领)")
+ASKS_ABOUT_IT = re.compile(r"想问|问一?下|请问|咨询|怎么|咋|如何|哪里|哪儿|多少|什么|啥|几|多久|能不能|可不可以|吗[？?]?$")
+
+
+def start_flow_on_mention(dispatcher, tracker, matter_id: str | None = None):
+    """Start the guided form at once when the caller wants a matter with a flow done, or
+    for flows marked start_on_mention (the lost ID card: the safety question comes first)."""
+    text = tracker.latest_message.get("text") or ""
+    flow = specs.pick_flow(text, matter_id)
+    if flow is None:
+        return None
+    wants = WANTS_IT_DONE.search(text) and not ASKS_ABOUT_IT.search(text)
+    if not (specs.spec(flow).get("start_on_mention") or wants):
+        return None
+    return start_flow(dispatcher, tracker, flow) + [FollowupAction("flow_form")]
 
 
 def recent_user_texts(tracker, n: int) -> list[str]:
@@ -61,7 +78,7 @@ def start_flow(dispatcher, tracker, flow: str | None = None) -> list[dict]:
     elif not spec.get("for_whom") and spec.get("fixed_for_whom"):   # 上户口: always the child
         events.append(SlotSet("for_whom", spec["fixed_for_whom"]))
     intent = (tracker.latest_message.get("intent") or {}).get("name")
-    if intent == "request_registration" or (_WANTS.search(said) and not _ASKS.search(said)):
+    if intent == "request_registration" or (WANTS_IT_DONE.search(said) and not ASKS_ABOUT_IT.search(said)):
         events.append(SlotSet("flow_register", "yes"))   # asked to have it done: not asked again
     return events
 
@@ -78,26 +95,6 @@ class ActionStartFlow(Action):
 
     def run(self, dispatcher, tracker, domain):
         return start_flow(dispatcher, tracker)
-
-
-class ActionTakeOffer(Action):
-    """"要/好" outside a form takes up what the last answer offered: the materials one by
-    one, or registration (the guided form starts at once)."""
-
-    def name(self) -> str:
-        return "action_take_offer"
-
-    def run(self, dispatcher, tracker, domain):
-        offer = tracker.get_slot("matter_offer")
-        if offer == "materials":
-            from bot.actions.catalogue import ActionAnswerMatter
-
-            return ActionAnswerMatter().run(dispatcher, tracker, domain)
-        if offer == "register":
-            return start_flow(dispatcher, tracker, specs.pick_flow("", tracker.get_slot("matter"))) + [
-                FollowupAction("flow_form")]
-        dispatcher.utter_message(text="好的。您还有什么要办的？")
-        return []
 
 
 class ActionFlowPause(Action):
@@ -180,25 +177,4 @@ async def register(tracker, spec: dict, matter: dict):
         place={k: place[k] for k in ("county", "township", "village") if place.get(k)},
         details=order_details(tracker, spec),
         client_request_id=f"flow-{tracker.sender_id}-{tracker.get_slot('flow_request_id')}")
-    if reg.created and phone:
-        try:
-            await send_summary(tracker, matter, reg.reference)
-        except Exception:  # noqa: BLE001 - the request is registered; the SMS text is secondary
-            log.exception("outbox record failed for %s", reg.reference)
     return reg
-
-
-async def send_summary(tracker, matter: dict, reference: str) -> None:
-    """SMS text (and a mini-program card on that channel) into the outbox."""
-    from bot.actions import outbox
-
-    materials = [it["name"] for it in matter["materials"]["items"] if not it.get("optional")]
-    text = outbox.sms_text(matter["name"], reference, specs.fact(matter, "where"), materials)
-    from bot.actions.workorders import service
-
-    client = service().redis  # the process-wide pool, not a new connection per call
-    await outbox.add(client, kind="sms", phone=tracker.get_slot("phone"), text=text, reference=reference,
-                     sender_id=tracker.sender_id)
-    if channel_of(tracker) == "miniprogram":
-        await outbox.add(client, kind="miniprogram", phone=None, text=text, reference=reference,
-                         sender_id=tracker.sender_id)

@@ -1,7 +1,7 @@
 """Plain-Chinese descriptions of intents for the fallback's "您是想问……吗？".
 
-Used by bot.actions.core.describe_intent for intents beyond the core ones.  Other
-areas add their intents to DESCRIPTIONS (ask the catalogue owner).
+Used by bot.actions.core.describe_intent for the catalogue's intents (the core ones are in
+bot.actions.core.INTENT_DESCRIPTIONS).
 """
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ MATTER_INTENTS = {
     "ask_proxy": ("{x}能不能找人代办", "能不能找人代办"),
     "ask_eligibility": ("什么人能{x}", "办事要什么条件"),
 }
-DESCRIPTIONS: dict[str, str] = {}
 
 
 def _matter_label(tracker: Tracker) -> str | None:
@@ -42,8 +41,6 @@ def _matter_label(tracker: Tracker) -> str | None:
 def describe(intent: str | None, tracker: Tracker) -> str | None:
     if not intent:
         return None
-    if intent in DESCRIPTIONS:
-        return DESCRIPTIONS[intent]
     if intent in MATTER_INTENTS:
         with_matter, generic = MATTER_INTENTS[intent]
         label = _matter_label(tracker)

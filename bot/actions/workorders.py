@@ -35,7 +35,6 @@ INTAKE_SLOTS = ("wo_description", "wo_place", "wo_phone", "wo_phone_confirm", "w
                 "wo_village", "wo_class", "wo_request_id", "wo_tries")
 QUERY_SLOTS = ("wo_query_phone", "wo_last4", "wo_verify_fails", "wo_rating", "wo_rate_order")
 RATEABLE_STATES = ("completed", "callback_done", "archived")
-LEVEL_PROMPT = "您对办理结果满意吗？请说：非常满意、满意、基本满意、不满意、非常不满意。也可以按1到5。"
 DUPLICATE_TEXT = "这个问题已经有人反映过了，我们已经把您的意见合并进去，一起督促办理。"
 EMERGENCY_RESPONSES = {"119": "utter_emergency_fire", "120": "utter_emergency_medical",
                        "110": "utter_emergency_police", "122": "utter_emergency_traffic"}

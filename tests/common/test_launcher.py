@@ -12,7 +12,6 @@ import urllib.request
 
 import pytest
 
-from common import training
 from common.settings import ROOT
 from tests.conftest import free_port
 
@@ -23,16 +22,6 @@ def port_open(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.3)
         return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def test_fingerprint_changes_when_training_data_changes(tmp_path, monkeypatch):
-    config = tmp_path / "config.yml"
-    config.write_text((ROOT / "config.yml").read_text())
-    monkeypatch.setattr(training, "CONFIG", config)
-    before = training.fingerprint()
-    assert training.fingerprint() == before
-    config.write_text(config.read_text() + "\n# changed\n")
-    assert training.fingerprint() != before
 
 
 def test_run_starts_the_product_and_sigterm_stops_it(trained_model, tmp_path):

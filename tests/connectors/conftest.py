@@ -94,7 +94,7 @@ def trained_model():
     import time
 
     from common.settings import MODELS_DIR
-    from common.training import ensure_model
+    from bot.training import ensure_model
 
     if os.environ.get("WECHAT_TESTS_REUSE_MODEL") == "1":
         models = sorted((p for p in MODELS_DIR.glob("*.tar.gz") if time.time() - p.stat().st_mtime > 5),

@@ -120,11 +120,12 @@ async def test_slow_speech_rate_comes_from_the_tracker():
 
 
 async def test_handoff_custom_message_from_the_bot():
-    bot = ScriptedBot({"转人工": [HANDOFF_TEXT, {"event": "handoff", "reason": "user_request"}]})
+    bot_sentence = "好的，马上为您转接人工。"  # the bot's own words (utter_handoff) are said, once, not the gateway's
+    bot = ScriptedBot({"转人工": [bot_sentence, {"event": "handoff", "reason": "user_request"}]})
     session = CallSession(services(bot), "c7", Sink())
     res = await session.handle_text("转人工")
     assert res.handoff and session.record.handoff_reason == "user_request"
-    assert res.texts.count(HANDOFF_TEXT) == 1
+    assert res.texts == [bot_sentence]
 
 
 async def test_silence_reprompts_then_offers_a_person_then_says_goodbye():

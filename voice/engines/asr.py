@@ -6,8 +6,8 @@ adds ``Recognizer.recognize_govdesk(audio_data, **hints)`` so callers can use th
 familiar SpeechRecognition API; unlike ``recognize_faster_whisper`` (which loads
 the model on every call) our engine keeps ONE loaded model shared by all calls.
 
-Engines: ``whisper`` (faster-whisper / CTranslate2, int8) and ``vosk`` (a Vosk
-model with a runtime grammar; needs the ``vosk`` package and a model dir - see
+Engines: ``whisper`` (faster-whisper / CTranslate2, int8); another engine is a subclass of
+``ASREngine`` added to ``create_engine`` - see
 voice/README.md).  Chosen by VOICE_ASR_ENGINE.
 """
 from __future__ import annotations
@@ -34,7 +34,6 @@ class Hints:
     """Context biasing for one utterance."""
     prompt: str | None = None          # Whisper initial_prompt (previous context)
     hotwords: str | None = None        # Whisper hotwords
-    grammar: list[str] | None = None   # Vosk runtime grammar (phrases)
 
 
 @dataclass
@@ -200,35 +199,6 @@ def _dedupe_loops(text: str) -> str:
 _SPACE_RE = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 
 
-class VoskEngine(ASREngine):
-    """Kaldi/Vosk model with an optional runtime grammar (closed vocabulary per turn).
-
-    Needs ``pip install vosk==0.3.45`` and a Chinese model directory in VOICE_VOSK_MODEL
-    (e.g. vosk-model-small-cn-0.22, or a dialect model trained with Kaldi).  Hints.grammar
-    becomes the recognizer's grammar JSON, which makes yes/no or digit turns very robust.
-    """
-
-    name = "vosk"
-
-    def __init__(self, model_dir: str | Path):
-        import vosk  # noqa: F401 - optional dependency
-
-        self._vosk = vosk
-        self.model = vosk.Model(str(model_dir))
-
-    def transcribe(self, audio: sr.AudioData, hints: Hints | None = None) -> ASRResult:
-        t0 = time.perf_counter()
-        raw = audio.get_raw_data(convert_rate=RATE, convert_width=2)
-        if hints and hints.grammar:
-            rec = self._vosk.KaldiRecognizer(self.model, RATE, json.dumps(hints.grammar + ["[unk]"],
-                                                                          ensure_ascii=False))
-        else:
-            rec = self._vosk.KaldiRecognizer(self.model, RATE)
-        rec.AcceptWaveform(raw)
-        text = json.loads(rec.FinalResult()).get("text", "").replace(" ", "").replace("[unk]", "")
-        return ASRResult(text=text, seconds=time.perf_counter() - t0, engine=self.name)
-
-
 def create_engine(name: str, model_dir: str | Path, beam_size: int = 1, cpu_threads: int = 2) -> ASREngine:
     import os
 
@@ -239,13 +209,11 @@ def create_engine(name: str, model_dir: str | Path, beam_size: int = 1, cpu_thre
             ensure_whisper_base(DEFAULT_DEST)
         return WhisperEngine(model_dir, beam_size=beam_size, cpu_threads=cpu_threads,
                              min_window_s=float(os.environ.get("VOICE_ASR_MIN_WINDOW", 8.0)))
-    if name == "vosk":
-        return VoskEngine(os.environ.get("VOICE_VOSK_MODEL", model_dir))
-    raise ValueError(f"unknown ASR engine {name!r} (VOICE_ASR_ENGINE=whisper|vosk)")
+    raise ValueError(f"unknown ASR engine {name!r} (VOICE_ASR_ENGINE=whisper)")
 
 
 def register_with_speech_recognition(engine: ASREngine) -> None:
-    """Add ``sr.Recognizer.recognize_govdesk(audio_data, prompt=..., hotwords=..., grammar=...)``."""
+    """Add ``sr.Recognizer.recognize_govdesk(audio_data, prompt=..., hotwords=...)``."""
 
     def recognize_govdesk(self, audio_data: sr.AudioData, show_all: bool = False, **hints):
         result = engine.transcribe(audio_data, Hints(**hints))

@@ -15,7 +15,7 @@ of synthesized sentences, and sentence splitting so the first sentence can play
 while the next is synthesized.
 
 Personal data and the disk cache: replies carry names, phone and ID numbers, so only
-the *fixed* sentences (``fixed_prompts()``: the gateway's prompts and the bot's
+the *fixed* sentences (``voice.fixed_prompts.fixed_prompts()``: the gateway's prompts and the bot's
 responses without slots, registered with ``set_persistent``) are ever written to or
 read from ``VOICE_TTS_CACHE``; every other sentence lives in the process's memory LRU
 only.  The cache directory is 0700, its files 0600; files older than
@@ -317,39 +317,5 @@ class TTSService:
             self._memory.popitem(last=False)
         return pcm
 
-    async def warm(self, texts: list[str], rate: int) -> None:
-        for text in texts:
-            for sentence in split_sentences(text):
-                await self.synthesize(sentence, rate)
-
-    def export_prompt_wav(self, pcm: bytes) -> bytes:
-        return wav_bytes(pcm, OUT_RATE)
-
     def close(self) -> None:
         self._worker.shutdown(wait=False, cancel_futures=True)
-
-
-def fixed_prompts() -> list[str]:
-    """Sentences worth recording with a human voice: the gateway's own and the bot's fixed responses."""
-    import yaml
-
-    from common.settings import BOT_DIR
-    from voice import pipeline
-
-    texts = [pipeline.HANDOFF_TEXT, pipeline.APOLOGY_TEXT, pipeline.REPROMPT_TEXT, pipeline.OFFER_PERSON_TEXT,
-             pipeline.ELDERLY_OFFER_TEXT, pipeline.FAIL_OFFER_TEXT, pipeline.GOODBYE_TEXT, pipeline.BUSY_TEXT]
-    for path in sorted((BOT_DIR / "domain").glob("*.yml")):
-        try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError):
-            continue
-        for variants in (doc.get("responses") or {}).values():
-            for v in variants or []:
-                if isinstance(v, dict) and v.get("text") and "{" not in v["text"]:
-                    texts.append(v["text"])
-    return list(dict.fromkeys(s for t in texts for s in split_sentences(t)))
-
-
-if __name__ == "__main__":  # python -m voice.engines.tts  -> "<key>.wav<TAB>sentence" to record
-    for sentence in fixed_prompts():
-        print(f"{prompt_key(sentence)}.wav\t{sentence}")

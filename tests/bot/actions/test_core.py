@@ -57,7 +57,7 @@ def test_handoff_emits_channel_event_and_slot():
     events = ActionHandoff().run(dispatcher, make_tracker([]), {})
     customs = [m["custom"] for m in dispatcher.messages if m.get("custom")]
     assert customs == [{"event": "handoff", "reason": "user_request"}]
-    assert "人工" in dispatcher.messages[0]["text"]
+    assert dispatcher.messages[0]["response"] == "utter_handoff"  # the words live in the domain
     assert events[0]["name"] == "handoff" and events[0]["value"] is True
 
 

@@ -1,6 +1,6 @@
 """Schema-driven fuzzing of the staff API (issue 12): schemathesis generates requests from the API's own
 OpenAPI document (valid, invalid and boundary values for every parameter and body; then chains of
-calls along the document's links) and sends them to the real app - `python -m workorders.api`, as the
+calls along the document's links) and sends them to the real app - `python -m staffapi`, as the
 launcher runs it, with catalogue routes, static consoles and scheduler - on a real Redis.
 
 Asserted: no 5xx response at all, and no failed schemathesis check: responses match the documented
@@ -77,7 +77,7 @@ def live_api(redis_server, tmp_path):
     env.pop("GOVDESK_DEMO", None)
     log_path = tmp_path / "staff-api.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "workorders.api"], cwd=ROOT, env=env, stdout=log,
+        proc = subprocess.Popen([sys.executable, "-m", "staffapi"], cwd=ROOT, env=env, stdout=log,
                                 stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

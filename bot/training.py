@@ -20,10 +20,8 @@ DATA = BOT_DIR / "data"
 
 def generate_training_data() -> None:
     """Build NLU data and domain parts derived from the catalogue (one source of truth)."""
-    try:
-        from catalogue import nlu_build
-    except ImportError:  # catalogue not built yet in this checkout
-        return
+    from catalogue import nlu_build
+
     nlu_build.main()
 
 
@@ -56,10 +54,8 @@ def ensure_model(models_dir: Path = MODELS_DIR, quiet: bool = False) -> Path:
 
 def warm_caches() -> None:
     """Embed the catalogue once (cached on disk) so Rasa's first parse does not pay for it."""
-    try:
-        from catalogue import semantic
-    except ImportError:
-        return
+    from catalogue import semantic
+
     semantic.vectors()
 
 
@@ -90,5 +86,19 @@ def _ensure_model_locked(models_dir: Path, quiet: bool) -> Path:
     return target
 
 
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bot.training [--path-file FILE]`: prints (and optionally writes) the model's path."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bot.training")
+    parser.add_argument("--path-file", type=Path, default=None)
+    args = parser.parse_args(argv)
+    path = ensure_model()
+    if args.path_file:
+        args.path_file.write_text(str(path))
+    print(path)
+    return 0
+
+
 if __name__ == "__main__":
-    print(ensure_model())
+    sys.exit(main())

@@ -1,7 +1,7 @@
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from catalogue.http import setup_routes
+from staffapi.catalogue_routes import setup_routes
 
 
 async def client():

@@ -4,7 +4,7 @@ document, so that what the document promises is what the server checks.
 Schemas are OpenAPI 3.0 Schema Objects restricted to: type, nullable, enum, minLength, maxLength,
 pattern, minimum, maximum, properties, required, additionalProperties, items, minItems, maxItems,
 anyOf, default. A node may carry "x-error" / "x-message": the error code and Chinese message used when
-validation fails at or below it (otherwise "bad_field" / "字段 … 格式不正确"). `openapi_schema()` drops
+validation fails at or below it (otherwise "bad_field" / "字段 … 格式不正确"). `apischema()` drops
 the "x-" keys for the document.
 
     check_body(CREATE_ORDER, data)                  # raises WorkOrderError 400
@@ -328,10 +328,10 @@ def parse_query(params: list[dict], query) -> dict:
     return out
 
 
-def openapi_schema(schema):
+def apischema(schema):
     """A copy without the "x-" keys used only by the validator."""
     if isinstance(schema, dict):
-        return {k: openapi_schema(v) for k, v in schema.items() if not k.startswith("x-")}
+        return {k: apischema(v) for k, v in schema.items() if not k.startswith("x-")}
     if isinstance(schema, list):
-        return [openapi_schema(v) for v in schema]
+        return [apischema(v) for v in schema]
     return schema

@@ -7,7 +7,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from workorders import auth
-from workorders.api import build_openapi, create_app, served_routes
+from staffapi.app import build_openapi, create_app, served_routes
 
 USERS = None
 
@@ -236,12 +236,17 @@ async def test_directory_delegation(api):
     assert (await api.call("GET", "/api/directory/units/none-such", "clerk"))[0] == 404
 
 
-async def test_consoles_served_at_root_when_present(svc, tmp_path, monkeypatch):
-    import workorders.api as api_mod
+@pytest.fixture
+def consoles_dir(tmp_path, monkeypatch):
+    import staffapi.app as api_mod
 
     (tmp_path / "index.html").write_text("<h1>控制台</h1>", encoding="utf-8")
     (tmp_path / "app.js").write_text("console.log(1)")
     monkeypatch.setattr(api_mod, "CONSOLES", tmp_path)
+    return tmp_path
+
+
+async def test_consoles_served_at_root(svc, consoles_dir):
     app = create_app(service=svc, users=users(), signer=auth.TokenSigner(b"k" * 32), run_scheduler=False)
     async with TestClient(TestServer(app)) as client:
         r = await client.get("/")

@@ -11,9 +11,9 @@ import logging
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from tests.workorders.test_api import ORDER, Api, users
+from tests.staffapi.test_app import ORDER, Api, users
 from workorders import auth
-from workorders.api import MAX_BODY, create_app
+from staffapi.app import MAX_BODY, create_app
 from workorders.csvsafe import neutralise_csv, safe_cell
 from workorders.login_guard import Limits, mask_username
 

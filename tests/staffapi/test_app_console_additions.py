@@ -4,9 +4,9 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from tests.workorders.test_api import Api, users
+from tests.staffapi.test_app import Api, users
 from workorders import auth
-from workorders.api import build_openapi, create_app
+from staffapi.app import build_openapi, create_app
 
 
 async def fake_rasa():

@@ -1,10 +1,10 @@
-"""Staff API (aiohttp) for 12345 work orders: `python -m workorders.api` on PORTS.staff_api.
+"""Staff API (aiohttp) for 12345 work orders: `python -m staffapi` on PORTS.staff_api.
 
 GET /health is open; everything under /api/ except /api/login and /api/openapi.json needs
 `Authorization: Bearer <token>` from POST /api/login. Errors are JSON {"error": code, "message": 中文}
 with a 4xx status for anything the client sent (429 and 503 carry Retry-After); a 5xx only for a
 real server fault. Request bodies are capped at MAX_BODY (413), JSON bodies must be objects nested at
-most apischema.MAX_DEPTH deep and match the schema of their route (workorders/apischema.py), which is
+most apischema.MAX_DEPTH deep and match the schema of their route (staffapi/apischema.py), which is
 also what the OpenAPI document (GET /api/openapi.json) shows. The document is built from DOCS below
 plus every route the app serves (catalogue routes and static files included), so it cannot silently
 miss one.
@@ -15,9 +15,9 @@ line per attempt. Staff accounts come from workorders/auth.py (demo accounts onl
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import logging
+import mimetypes
 import os
 from functools import wraps
 
@@ -26,8 +26,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from common.privacy import mask_text
+from catalogue.loader import load_catalogue
 from common.settings import PORTS, ROOT, redis_url
-from workorders import apischema, auth, hotspots, kpi, scheduler
+from staffapi import apischema, scheduler_glue
+from workorders import auth, hotspots, kpi
 from workorders.csvsafe import neutralise_csv
 from workorders.login_guard import LoginGuard, Limits, audit, client_ip, mask_username
 from workorders.model import ACTIONS, Forbidden, WorkOrderError
@@ -433,7 +435,7 @@ CATALOGUE_ERRORS = {400: "bad_query", 404: "not_found", 503: "catalogue_unavaila
 
 
 def _catalogue_handler(handler, query: list[dict] | None = None):
-    """Mount a catalogue route (catalogue/http.py) with the staff API's contract: its query checked
+    """Mount a catalogue route (staffapi/catalogue_routes.py) with the staff API's contract: its query checked
     like every other route, its errors as {"error": code, "message": 中文}."""
 
     @wraps(handler)
@@ -456,7 +458,7 @@ def _catalogue_handler(handler, query: list[dict] | None = None):
 
 
 def mount_catalogue(app: web.Application) -> None:
-    from catalogue import http as catalogue_http
+    from staffapi import catalogue_routes as catalogue_http
 
     queries = {"/api/catalogue/search": apischema.CATALOGUE_SEARCH_QUERY}
     for route in catalogue_http.routes():
@@ -563,7 +565,7 @@ def _operation_id(method: str, path: str) -> str:
 def _ok_response(description: str, schema, types=("application/json",)) -> dict:
     out = {"description": description}
     if types:
-        out["content"] = {t: {"schema": apischema.openapi_schema(schema) if schema and t == "application/json"
+        out["content"] = {t: {"schema": apischema.apischema(schema) if schema and t == "application/json"
                               else {"type": "string"}} for t in types}
     return out
 
@@ -586,10 +588,10 @@ def build_openapi(app: web.Application) -> dict:
                        for n in path.split("/") if n.startswith("{")]
         params += doc.get("query", [])
         if params:
-            op["parameters"] = apischema.openapi_schema(params)
+            op["parameters"] = apischema.apischema(params)
         if doc.get("body"):
             op["requestBody"] = {"required": doc.get("body_required", True), "content": {
-                "application/json": {"schema": apischema.openapi_schema(doc["body"])}}}
+                "application/json": {"schema": apischema.apischema(doc["body"])}}}
         if authenticated:
             op["security"] = [{"bearer": []}]
             if doc.get("roles"):
@@ -609,7 +611,7 @@ def build_openapi(app: web.Application) -> dict:
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": apischema.openapi_schema(apischema.ERROR)},
+            "schemas": {"Error": apischema.apischema(apischema.ERROR)},
             "responses": {f"E{c}": {"description": d, **err, **({"headers": retry} if c in (429, 503) else {})}
                           for c, d in ERROR_STATUSES.items()},
         },
@@ -644,15 +646,19 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
     r.add_get("/api/directory/units/{unit_id}", directory_unit)
     r.add_post("/api/bot/message", bot_message)
     if mount_extras:
-        if importlib.util.find_spec("catalogue") and importlib.util.find_spec("catalogue.http"):
-            mount_catalogue(app)
+        mount_catalogue(app)
         if (CONSOLES / "index.html").exists():
             r.add_get("/", console_index)
             r.add_static("/", CONSOLES)  # last: only paths no API route matched
+    # Load the directory and the catalogue now, not inside the first request's event loop turn.
+    _ = app[SVC].directory
+    if mount_extras:
+        load_catalogue(strict=False)
+        mimetypes.init()  # static files: aiohttp would read the system's mime tables inside a request
     if run_scheduler is None:
         run_scheduler = os.environ.get("WORKORDER_SCHEDULER", "1") != "0"
     if run_scheduler:
-        scheduler.start(app, SVC)
+        scheduler_glue.start(app, SVC)
 
     async def _close(app):
         await app[SVC].redis.close()
