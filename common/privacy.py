@@ -134,6 +134,11 @@ def _fernet() -> Fernet:
     return Fernet(key.encode() if isinstance(key, str) else key)
 
 
+def load_secret() -> None:
+    """Read (or create) the secret now: services call it at startup, so no request reads the key file."""
+    _fernet()
+
+
 def encrypt(plain: str) -> str:
     """Authenticated encryption (AES-128-CBC + HMAC, Fernet) for personal data at rest."""
     return _fernet().encrypt(plain.encode()).decode()

@@ -25,7 +25,7 @@ from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from common.privacy import mask_text
+from common.privacy import load_secret, mask_text
 from catalogue.loader import load_catalogue
 from common.settings import PORTS, ROOT, redis_url
 from staffapi import apischema, scheduler_glue
@@ -650,7 +650,8 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
         if (CONSOLES / "index.html").exists():
             r.add_get("/", console_index)
             r.add_static("/", CONSOLES)  # last: only paths no API route matched
-    # Load the directory and the catalogue now, not inside the first request's event loop turn.
+    # Load the secret, the directory and the catalogue now, not inside the first request's loop turn.
+    load_secret()
     _ = app[SVC].directory
     if mount_extras:
         load_catalogue(strict=False)

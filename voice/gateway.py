@@ -28,6 +28,7 @@ import signal
 
 from aiohttp import web
 
+from common import privacy
 from common.privacy import install_log_masking
 from voice import security
 from voice.config import VoiceConfig
@@ -100,6 +101,7 @@ async def get_events(request: web.Request) -> web.Response:
 
 def make_app(services: Services, auth: security.Authenticator | None = None,
              limiter: security.CallLimiter | None = None) -> web.Application:
+    privacy.load_secret()  # sender keys derive from it; not read from disk inside a call
     app = web.Application(client_max_size=services.config.max_upload_bytes + 256 * 1024,
                           middlewares=[channel_only])
     app["services"] = services

@@ -74,3 +74,17 @@ if os.environ.get("GOVDESK_TEST_MODEL"):
         from pathlib import Path
 
         return Path(os.environ["GOVDESK_TEST_MODEL"]).resolve()
+
+
+@pytest.fixture(autouse=True)
+def no_blocking_calls_in_the_loop():
+    """A blocking call (file, socket, sleep) inside the event loop of an in-process gateway test fails it."""
+    from blockbuster import blockbuster_ctx
+
+    from common.privacy import load_secret
+
+    load_secret()  # as the gateway does at startup (make_app)
+    with blockbuster_ctx(scanned_modules=["voice", "common", "textnorm"]) as bb:
+        for function in bb.functions.values():
+            function.can_block_in("voice/gateway.py", "make_app")  # building the app, once, before serving
+        yield bb

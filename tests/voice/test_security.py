@@ -475,7 +475,7 @@ async def test_tts_disk_cache_holds_only_fixed_sentences_privately(tmp_path):
         tts2.close()
         # size cap
         tts3 = TTSService("tone", cache_dir=cache, cache_ttl_s=3600, cache_max_bytes=1)
-        tts3.set_persistent([fixed], [130])
+        await asyncio.get_running_loop().run_in_executor(None, tts3.set_persistent, [fixed], [130])  # blocking
         assert list(cache.iterdir()) == []
         tts3.close()
     finally:
