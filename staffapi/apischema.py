@@ -17,7 +17,7 @@ import re
 from datetime import datetime
 
 from workorders.auth import ROLES
-from workorders.model import CATEGORIES, CHANNELS, EMOTIONS, STATES, TYPES, URGENCIES, WorkOrderError
+from workorders.model import ACTIONS, CATEGORIES, CHANNELS, EMOTIONS, STATES, TYPES, URGENCIES, WorkOrderError
 
 MAX_DEPTH = 32           # nesting of a JSON body (the schemas need 3)
 YEARS = (1970, 2100)     # dates accepted in queries
@@ -157,11 +157,13 @@ TOKEN = {"type": "object", "required": ["token", "token_type", "expires_at", "us
     "token": {"type": "string"}, "token_type": {"type": "string", "enum": ["Bearer"]},
     "expires_at": {"type": "integer"}, "user": ME}}
 ORDER = {"type": "object", "required": ["id", "state", "state_label", "created_at", "category", "type", "urgency",
-                                        "caller"], "properties": {
+                                        "caller", "actions"], "properties": {
     "id": {"type": "string"}, "state": {"type": "string", "enum": list(STATES)}, "state_label": {"type": "string"},
     "created_at": {"type": "string"}, "category": {"type": "string", "enum": list(CATEGORIES)},
     "type": {"type": "string", "enum": list(TYPES)}, "urgency": {"type": "string", "enum": list(URGENCIES)},
-    "caller": {"type": "object"}, "overdue": {"type": "boolean"}}}
+    "caller": {"type": "object"}, "overdue": {"type": "boolean"},
+    # What the viewer may do now (the state machine filtered by role and unit): consoles draw buttons from it.
+    "actions": {"type": "array", "items": {"type": "string", "enum": list(ACTIONS)}}}}
 CREATED_ORDER = {**ORDER, "required": ORDER["required"] + ["created"],
                  "properties": {**ORDER["properties"], "created": {"type": "boolean"}}}
 ORDER_LIST = {"type": "object", "required": ["total", "items"], "properties": {

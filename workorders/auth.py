@@ -204,6 +204,14 @@ def authorize_action(actor: dict, action: str, order: dict) -> None:
         raise Forbidden("not_your_unit", "该工单不是派给本单位的，无权操作。")
 
 
+def may(actor: dict, action: str, order: dict) -> bool:
+    try:
+        authorize_action(actor, action, order)
+    except Forbidden:
+        return False
+    return True
+
+
 def can_view(actor: dict, order: dict) -> bool:
     if actor.get("role") != "unit_handler":
         return True

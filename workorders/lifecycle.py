@@ -52,6 +52,26 @@ def allowed_actions(state: str) -> list[str]:
     return [a for a, (sources, _) in TRANSITIONS.items() if state in sources]
 
 
+def available_actions(order: dict, max_extensions: int, now: datetime | None = None) -> list[str]:
+    """Actions the order's state and history allow now (before who asks and what they send).
+
+    The consoles render their buttons from this (through the API's `actions` field), so a button is
+    never offered for an action plan() would refuse for the order's own sake.
+    """
+    ext = (order.get("extension_request") or {}).get("status")
+    used = int(order.get("extensions_used") or 0)
+    deadline = _deadline_of(order)
+    in_time = now is None or deadline is None or now <= deadline
+    preconditions = {
+        "request_extension": ext != "pending" and used < max_extensions and in_time,
+        "approve_extension": ext == "pending",
+        "refuse_extension": ext == "pending",
+        "reopen": (order.get("callback") or {}).get("satisfied") is False,
+        "warn": False,  # raised by the deadline watcher only
+    }
+    return [a for a in allowed_actions(order["state"]) if preconditions.get(a, True)]
+
+
 def check(order: dict, action: str) -> str | None:
     """Raise IllegalTransition unless `action` is allowed now; return the target state."""
     if action not in TRANSITIONS:

@@ -30,7 +30,7 @@ from workorders.classify import classify
 from workorders.deadlines import DeadlinePolicy, default_policy
 from workorders.directory import default_directory
 from workorders.dispatch import route
-from workorders.lifecycle import check, iso, parse_time, plan
+from workorders.lifecycle import available_actions, check, iso, parse_time, plan
 from workorders.model import (
     ACTION_LABELS, BAD_LEVELS, CATEGORIES, CHANNELS, EMOTIONS, OPEN_STATES, PII_FIELDS, STATE_LABELS, TYPES,
     URGENCIES, Conflict, Forbidden, NotFound, WorkOrderError,
@@ -480,6 +480,9 @@ class WorkOrderService:
         out["caller"] = {k: v for k, v in caller.items() if v}
         out["state_label"] = STATE_LABELS.get(order["state"], order["state"])
         out["overdue"] = self.is_overdue(order)
+        # What this viewer may do now: the state machine's answer, filtered by role and unit.
+        out["actions"] = [a for a in available_actions(order, self.policy.max_extensions, self.now())
+                          if auth.may(auth.actor_of(viewer), a, order)]
         if order.get("lead_unit_id"):
             out["lead_unit"] = self.unit_info(order["lead_unit_id"])
         return out

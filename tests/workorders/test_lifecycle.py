@@ -228,3 +228,20 @@ async def test_progress_for_caller(svc):
     assert "派单" in res["orders"][0]["message"] and order["id"] in res["message"]
     with pytest.raises(WorkOrderError):
         await svc.progress_for_caller("11", "13800001111")
+
+
+
+async def test_offered_actions_follow_state_role_unit_and_extension_history(svc):
+    """`actions` (what the consoles draw as buttons) is what the state machine, the order's history, the
+    viewer's role and unit allow: after the one extension, 申请延期 is no longer offered."""
+    order = await new_order(svc)
+    assert svc.present(order, DISPATCHER)["actions"] == ["instant_answer", "dispatch", "merge"]
+    assert svc.present(order, HANDLER)["actions"] == []
+    order = await svc.transition(order["id"], "dispatch", DISPATCHER, unit_id="U1")
+    assert svc.present(order, HANDLER)["actions"] == ["sign", "return", "request_extension"]
+    assert svc.present(order, OTHER_HANDLER)["actions"] == []
+    order = await svc.transition(order["id"], "request_extension", HANDLER, reason="需要协调供电所更换线路")
+    assert svc.present(order, HANDLER)["actions"] == ["sign", "return"]
+    assert svc.present(order, SUPERVISOR)["actions"] == ["approve_extension", "refuse_extension", "supervise", "merge"]
+    order = await svc.transition(order["id"], "approve_extension", SUPERVISOR)
+    assert svc.present(order, HANDLER)["actions"] == ["sign", "return"]
