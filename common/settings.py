@@ -32,6 +32,8 @@ PORTS = Ports()
 DATA_DIR = Path(os.environ.get("GOVDESK_DATA_DIR", ROOT / "var"))
 MODELS_DIR = Path(os.environ.get("GOVDESK_MODELS_DIR", ROOT / "models"))
 BOT_DIR = ROOT / "bot"
+# The conversation channels: the `channel` value of every message's metadata (docs/ARCHITECTURE.md).
+CHANNELS = ("voice", "wechat", "miniprogram", "web", "frontdesk")
 
 
 @dataclass(frozen=True)

@@ -57,11 +57,12 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from common import settings
+
 log = logging.getLogger("voice.security")
 
 CLIENT, CHANNEL = "client", "channel"
 DEFAULT_AUDIOSOCKET_ALLOW = "127.0.0.0/8,::1"
-CHANNELS = ("voice", "wechat", "miniprogram", "web", "app")
 RETRY_AFTER_S = 10
 
 UNAUTHORIZED_TEXT = "未授权：请提供有效的访问令牌（请求头 Authorization: Bearer <令牌>）。"
@@ -173,7 +174,7 @@ class Identity:
 def resolve_identity(principal: Principal, params, registry=None, call_id_prefix: str = "",
                      default_channel: str = "voice") -> Identity:
     channel = params.get("channel") or default_channel
-    if channel not in CHANNELS:
+    if channel not in settings.CHANNELS:
         channel = default_channel
     if principal.is_channel:
         call_id = params.get("call_id") or ""

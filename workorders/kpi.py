@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 from workorders.lifecycle import parse_time
-from workorders.model import BAD_LEVELS, SATISFIED_LEVELS
+from workorders.model import (
+    BAD_LEVELS, CALLED_BACK_STATES, DONE_STATES, IN_PROGRESS, REPLIED_OR_LATER, SATISFIED_LEVELS,
+)
 
-DONE = {"completed", "callback_done", "archived"}
-REPLIED_OR_LATER = {"replied"} | DONE
 RATES = {
     "sign_rate": ("签收率", "signed", "dispatched"),
     "reply_rate": ("反馈率", "replied", "dispatched"),
@@ -34,11 +34,11 @@ def _counts(orders: list[dict]) -> dict:
     c = defaultdict(int)
     for o in orders:
         c["dispatched"] += 1
-        c["signed"] += bool(o.get("signed_at") or o["state"] in {"in_progress"} | REPLIED_OR_LATER)
+        c["signed"] += bool(o.get("signed_at") or o["state"] == IN_PROGRESS or o["state"] in REPLIED_OR_LATER)
         c["replied"] += o["state"] in REPLIED_OR_LATER
-        done = o["state"] in DONE
+        done = o["state"] in DONE_STATES
         c["completed"] += done
-        c["called_back"] += o["state"] in {"callback_done", "archived"}
+        c["called_back"] += o["state"] in CALLED_BACK_STATES
         c["quality_ok"] += done and not o.get("reopened_count") and o.get("rating") not in BAD_LEVELS
         c["on_time"] += done and bool(o.get("on_time"))
         if o.get("rating"):

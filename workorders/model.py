@@ -1,6 +1,8 @@
 """Work-order vocabulary: states, actions, categories, rating levels and the error type."""
 from __future__ import annotations
 
+from common.settings import CHANNELS as CONVERSATION_CHANNELS
+
 # --- states (English code -> Chinese label) --------------------------------------------------
 ACCEPTED, DISPATCHED, SIGNED, IN_PROGRESS = "accepted", "dispatched", "signed", "in_progress"
 REPLIED, COMPLETED, CALLBACK_DONE, ARCHIVED, MERGED = "replied", "completed", "callback_done", "archived", "merged"
@@ -19,6 +21,11 @@ STATE_LABELS = {
 STATES = tuple(STATE_LABELS)
 OPEN_STATES = frozenset({ACCEPTED, DISPATCHED, SIGNED, IN_PROGRESS, REPLIED})
 CLOSED_STATES = frozenset({COMPLETED, CALLBACK_DONE, ARCHIVED, MERGED})
+DONE_STATES = frozenset({COMPLETED, CALLBACK_DONE, ARCHIVED})          # 办结 or later; a resident may rate
+RATEABLE_STATES = DONE_STATES
+REPLIED_OR_LATER = frozenset({REPLIED}) | DONE_STATES
+CALLED_BACK_STATES = frozenset({CALLBACK_DONE, ARCHIVED})
+WAITING_FOR_UNIT = frozenset({ACCEPTED, DISPATCHED, SIGNED, IN_PROGRESS})  # the unit's deadline runs
 
 # --- actions (English code -> Chinese label) --------------------------------------------------
 ACTION_LABELS = {
@@ -48,7 +55,8 @@ CATEGORIES = ("政务类", "警务类", "咨询类", "意见建议类", "投诉�
 TYPES = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
 URGENCIES = ("特急", "紧急", "一般")
 EMOTIONS = ("平静", "焦虑", "愤怒")
-CHANNELS = ("voice", "wechat", "miniprogram", "web", "frontdesk", "hotline", "api")
+# Where an order came from: a conversation channel, a hotline agent, or another system through the API.
+CHANNELS = CONVERSATION_CHANNELS + ("hotline", "api")
 
 # --- 好差评 ------------------------------------------------------------------------------------
 RATING_LEVELS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")

@@ -24,17 +24,17 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.core import handoff_events
 from bot.actions.flow_specs import ask_event
+from common import settings
 from textnorm import answers
+from workorders.model import RATEABLE_STATES, WAITING_FOR_UNIT
 from textnorm.spoken_numbers import spoken_digits
 
 log = logging.getLogger(__name__)
 
-CHANNELS = ("voice", "wechat", "miniprogram", "web", "frontdesk")
 KIND_BY_INTENT = {"report_problem": "report", "complain": "complain", "suggest": "suggest", "praise": "praise"}
 INTAKE_SLOTS = ("wo_description", "wo_place", "wo_phone", "wo_phone_confirm", "wo_kind", "wo_township",
                 "wo_village", "wo_class", "wo_request_id", "wo_tries")
 QUERY_SLOTS = ("wo_query_phone", "wo_last4", "wo_verify_fails", "wo_rating", "wo_rate_order")
-RATEABLE_STATES = ("completed", "callback_done", "archived")
 DUPLICATE_TEXT = "这个问题已经有人反映过了，我们已经把您的意见合并进去，一起督促办理。"
 EMERGENCY_RESPONSES = {"119": "utter_emergency_fire", "120": "utter_emergency_medical",
                        "110": "utter_emergency_police", "122": "utter_emergency_traffic"}
@@ -82,7 +82,7 @@ def _last_user_metadata(tracker: Tracker) -> dict:
 
 def channel_of(tracker: Tracker) -> str:
     channel = _last_user_metadata(tracker).get("channel")
-    return channel if channel in CHANNELS else "api"
+    return channel if channel in settings.CHANNELS else "api"
 
 
 def is_voice(tracker: Tracker) -> bool:
@@ -489,7 +489,6 @@ STATE_WORDS = {
     "archived": "已经办完了",
     "merged": "和别人反映的同一件事合在一起办",
 }
-OPEN = ("accepted", "dispatched", "signed", "in_progress", "replied")
 
 
 def progress_sentence(item: dict) -> str:
@@ -499,7 +498,7 @@ def progress_sentence(item: dict) -> str:
     title = (item.get("title") or "").strip()
     title = title if len(title) <= 12 else title[:12] + "……"
     s = f"您{short_date(item.get('created_at'))}反映的“{title}”，{words}"
-    if item["state"] in OPEN[:4] and item.get("deadline"):
+    if item["state"] in WAITING_FOR_UNIT and item.get("deadline"):
         s += f"，预计{short_date(item['deadline'])}前办完"
     return s + "。"
 

@@ -129,20 +129,6 @@ def test_bad_input():
         classify("停电了", context="大坪乡")  # type: ignore[arg-type]
 
 
-def test_latency_after_warm_up():
-    import time
-    C.warm_up()
-    texts = ["村里停电了", "身份证丢了咋补办", "养殖场往河里排粪水，鱼都死了", "邻居占了我家的地"] * 25
-    times = []
-    for t in texts:
-        t0 = time.perf_counter()
-        classify(t)
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    # target 5 ms; 8 ms here because ~8 engineers share 2 CPU cores while tests run
-    assert times[len(times) // 2] < 0.008, f"median {times[len(times) // 2] * 1000:.2f} ms"
-
-
 def test_held_out_accuracy_floors():
     """Computed on the test split the model never saw; floors set below the measured values."""
     from bench.bench_classify import evaluate
