@@ -1,7 +1,6 @@
 """workorders.directory and scripts/gen_directory.py."""
 from __future__ import annotations
 
-import time
 
 import pytest
 
