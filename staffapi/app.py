@@ -661,8 +661,18 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
     if run_scheduler:
         scheduler_glue.start(app, SVC)
 
+    async def _reports(app):
+        store = app[SVC].store
+        try:
+            if not await store.reports_ready():  # data written before the counters existed: count it once
+                log.info("report counters: rebuilt from %d orders", await store.rebuild_reports())
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            log.warning("report counters not checked (Redis unavailable: %s); reports may be incomplete", exc)
+
     async def _close(app):
         await app[SVC].redis.close()
+
+    app.on_startup.append(_reports)
 
     app.on_cleanup.append(_close)
     return app

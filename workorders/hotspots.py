@@ -26,19 +26,39 @@ def _keys(o: dict) -> dict:
             "township": place.get("township"), "village": place.get("village")}
 
 
+def week_of(o: dict) -> str:
+    return iso_week(parse_time(o["created_at"]))
+
+
+def contribution(o: dict | None) -> dict[str, int]:
+    """What one order adds to its creation week's counters ("<dimension>|<key>" -> 1)."""
+    if not o or o["state"] == "merged":  # a merged duplicate is the same problem counted once
+        return {}
+    return {f"{dim}|{key}": 1 for dim, key in _keys(o).items() if key}
+
+
+def week_list_of(now: datetime, weeks: int) -> list[str]:
+    return [iso_week(now - timedelta(weeks=i)) for i in range(weeks - 1, -1, -1)]
+
+
 def compute(orders: list[dict], now: datetime, weeks: int = 8, baseline_weeks: int = 4) -> dict:
-    week_list = [iso_week(now - timedelta(weeks=i)) for i in range(weeks - 1, -1, -1)]
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for o in orders:
+        for field, n in contribution(o).items():
+            counts[week_of(o)][field] += n
+    return from_counters(counts, now, weeks, baseline_weeks)
+
+
+def from_counters(counts: dict[str, dict[str, int]], now: datetime, weeks: int = 8, baseline_weeks: int = 4) -> dict:
+    """The report from per-week counters {week: {"<dimension>|<key>": n}}."""
+    week_list = week_list_of(now, weeks)
     current, baseline = week_list[-1], week_list[-1 - baseline_weeks:-1]
     table: dict[str, dict[str, dict[str, int]]] = {d: defaultdict(lambda: defaultdict(int)) for d in DIMENSIONS}
-    for o in orders:
-        if o["state"] == "merged":
-            continue  # a merged duplicate is the same problem counted once
-        week = iso_week(parse_time(o["created_at"]))
-        if week not in week_list:
-            continue
-        for dim, key in _keys(o).items():
-            if key:
-                table[dim][key][week] += 1
+    for week in week_list:
+        for field, n in (counts.get(week) or {}).items():
+            dim, _, key = field.partition("|")
+            if n and dim in table:
+                table[dim][key][week] += int(n)
     by, rising = {}, []
     for dim in DIMENSIONS:
         rows = []
@@ -71,6 +91,5 @@ def to_csv(report: dict) -> str:
 
 async def hotspots_report(svc, weeks: int = 8, now: datetime | None = None) -> dict:
     now = now or svc.now()
-    since = now - timedelta(weeks=weeks, days=7)
-    listing = await svc.list(since=since.isoformat(), limit=10 ** 9)
-    return compute(listing["items"], now, weeks)
+    weeks_wanted = week_list_of(now, weeks)
+    return from_counters(await svc.store.week_counters(weeks_wanted), now, weeks)

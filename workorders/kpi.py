@@ -58,6 +58,45 @@ def _row(key: str, orders: list[dict]) -> dict:
     return row
 
 
+COUNTERS = ("dispatched", "signed", "replied", "completed", "called_back", "quality_ok", "on_time", "rated",
+            "satisfied")
+GROUP_PREFIX = {"unit": "u", "department": "d"}
+
+
+def _group_key(o: dict, group_by: str) -> str:
+    return o["lead_unit_id"] if group_by == "unit" else (o.get("lead_department") or "未知部门")
+
+
+def contribution(o: dict | None) -> dict[str, int]:
+    """What one order adds to the report counters of its creation day ("u|<unit>|<counter>",
+    "d|<department>|<counter>"): the same _counts() the report computes on raw orders."""
+    if not o or o["state"] == "merged" or not o.get("lead_unit_id"):
+        return {}
+    out = {}
+    for counter, n in _counts([o]).items():
+        if n:
+            for group_by, tag in GROUP_PREFIX.items():
+                out[f"{tag}|{_group_key(o, group_by)}|{counter}"] = int(n)
+    return out
+
+
+def _rows_from_counters(totals: dict[str, int], unit: str | None) -> list[dict]:
+    groups: dict[str, dict] = defaultdict(dict)
+    for field, n in totals.items():
+        key, _, counter = field.rpartition("|")
+        if n and (unit is None or key == unit):
+            groups[key][counter] = n
+    return [_row_from_counts(k, c) for k, c in sorted(groups.items()) if c.get("dispatched")]
+
+
+def _row_from_counts(key: str, c: dict) -> dict:
+    row = {"key": key, "counts": {k: int(c.get(k, 0)) for k in COUNTERS}}
+    for name, (label, num, den) in RATES.items():
+        d = c.get(den, 0)
+        row[name] = round(c.get(num, 0) / d, 4) if d else None
+    return row
+
+
 def compute(orders: list[dict], group_by: str = "unit", since=None, until=None) -> list[dict]:
     if group_by not in ("unit", "department"):
         raise ValueError("group_by must be unit or department")
@@ -69,14 +108,21 @@ def compute(orders: list[dict], group_by: str = "unit", since=None, until=None) 
         created = parse_time(o["created_at"])
         if lo and created < lo or hi and created >= hi:
             continue
-        key = o["lead_unit_id"] if group_by == "unit" else (o.get("lead_department") or "未知部门")
-        groups[key].append(o)
+        groups[_group_key(o, group_by)].append(o)
     return [_row(k, v) for k, v in sorted(groups.items())]
 
 
 async def kpi_report(svc, group_by: str = "unit", since=None, until=None, unit: str | None = None) -> dict:
-    listing = await svc.list(since=since, until=until, unit=unit, limit=10 ** 9)
-    rows = compute(listing["items"], group_by, since, until)
+    """From the day/month counters (workorders/store.py keeps them at every write): whole days and
+    months are read as counters, only the orders of a partial first/last day are loaded."""
+    if group_by not in GROUP_PREFIX:
+        raise ValueError("group_by must be unit or department")
+    lo, hi = parse_time(since), parse_time(until)
+    totals = await svc.store.report_totals(GROUP_PREFIX[group_by], lo, hi, contribution)
+    rows = _rows_from_counters(totals, unit if group_by == "unit" else None)
+    if unit and group_by != "unit":  # a unit's own view by department: its orders only
+        listing = await svc.list(since=since, until=until, unit=unit, limit=10 ** 9)
+        rows = compute(listing["items"], group_by, since, until)
     for row in rows:
         if group_by == "unit":
             row["name"] = svc.unit_info(row["key"]).get("name")

@@ -9,15 +9,25 @@ Keys (prefix P, default "wo"):
   P:idx:deadline          zset "id|kind" -> deadline epoch (open work only; read by the scheduler)
   P:idx:dup:{place}       zset id -> created epoch (open orders only; duplicate detection)
   P:supervision           zset "id|trigger" -> epoch;  P:supervision:entry hash "id|trigger" -> JSON
+  P:rep:kpi:{g}:{bucket}  hash "{unit or department}|{counter}" -> n: KPI counters of the orders created in
+                          the bucket (g = u by unit, d by department; bucket = d{yyyymmdd}, m{yyyymm},
+                          y{yyyy} or all; workorders.kpi.contribution)
+  P:rep:hot:{yyyy-Www}    hash "{dimension}|{key}" -> n (hot spots of orders created that week)
+  P:rep:version           set once the report counters cover every stored order (rebuild_reports)
+Report counters change in the same MULTI/EXEC as the order: new contribution minus old.
 """
 from __future__ import annotations
 
 import json
+import uuid
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from redis.exceptions import WatchError
 
+from workorders import hotspots, kpi
+from workorders.calendar import TZ
 from workorders.chain import make_event
 from workorders.lifecycle import parse_time
 from workorders.model import ACCEPTED, DISPATCHED, IN_PROGRESS, OPEN_STATES, SIGNED, Conflict, NotFound
@@ -65,6 +75,59 @@ def index_sets(order: dict, prefix: str) -> set[str]:
     return keys
 
 
+REPORTS_VERSION = "1"
+
+
+def report_deltas(old: dict | None, new: dict | None, prefix: str) -> dict[str, dict[str, int]]:
+    """Counter changes when `old` becomes `new` (either may be None): new contribution minus old."""
+    out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for sign, o in ((-1, old), (1, new)):
+        if not o:
+            continue
+        t = parse_time(o["created_at"])
+        for field, n in kpi.contribution(o).items():
+            tag, _, rest = field.partition("|")
+            for bucket in (f"d{t:%Y%m%d}", f"m{t:%Y%m}", f"y{t:%Y}", "all"):
+                out[f"{prefix}:rep:kpi:{tag}:{bucket}"][rest] += sign * n
+        for field, n in hotspots.contribution(o).items():
+            out[f"{prefix}:rep:hot:{hotspots.iso_week(t)}"][field] += sign * n
+    return {k: {f: d for f, d in v.items() if d} for k, v in out.items() if any(v.values())}
+
+
+def _day_start(t: datetime) -> datetime:
+    return t.astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _next_month(t: datetime) -> datetime:
+    return (t.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _next_year(t: datetime) -> datetime:
+    return t.replace(year=t.year + 1, month=1, day=1)
+
+
+def _buckets(lo: datetime, hi: datetime) -> tuple[list[str], list[tuple[datetime, datetime]]]:
+    """Cover [lo, hi) with whole years, months and days (largest first) plus partial-day ranges."""
+    buckets, partial = [], []
+    t = lo
+    if t != _day_start(t):
+        end = min(_day_start(t) + timedelta(days=1), hi)
+        partial.append((t, end))
+        t = end
+    while t < hi:
+        if t.month == 1 and t.day == 1 and _next_year(t) <= hi:
+            buckets.append(f"y{t:%Y}")
+            t = _next_year(t)
+        elif t.day == 1 and _next_month(t) <= hi:
+            buckets.append(f"m{t:%Y%m}")
+            t = _next_month(t)
+        elif t + timedelta(days=1) <= hi:
+            buckets.append(f"d{t:%Y%m%d}")
+            t = _day_start(t + timedelta(days=1, hours=2))
+        else:
+            partial.append((t, hi))
+            t = hi
+    return buckets, partial
 
 
 class WorkOrderStore:
@@ -105,6 +168,24 @@ class WorkOrderStore:
     async def intersect(self, keys: list[str]) -> set[str]:
         return {_s(m) for m in await self.redis.sinter(keys)}
 
+    async def page(self, set_keys: list[str], lo: float, hi: float, offset: int, limit: int) -> tuple[int, list[str]]:
+        """Newest first: ids created in [lo, hi] that are in every index set, and how many there are.
+        The intersection with the time index is done inside Redis (a temporary sorted set)."""
+        if set_keys:
+            tmp = self.k("tmp", "page", uuid.uuid4().hex)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.zinterstore(tmp, {self.k("idx", "all"): 1, **{k: 0 for k in set_keys}}, aggregate="SUM")
+                pipe.zcount(tmp, lo, hi)
+                pipe.zrevrangebyscore(tmp, hi, lo, start=offset, num=limit)
+                pipe.delete(tmp)
+                _, total, ids, _ = await pipe.execute()
+        else:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.zcount(self.k("idx", "all"), lo, hi)
+                pipe.zrevrangebyscore(self.k("idx", "all"), hi, lo, start=offset, num=limit)
+                total, ids = await pipe.execute()
+        return int(total), [_s(i) for i in ids]
+
     async def id_for_request(self, client_request_id: str) -> str | None:
         value = await self.redis.get(self.k("idem", client_request_id))
         return _s(value) if value else None
@@ -132,6 +213,9 @@ class WorkOrderStore:
             pipe.zrem(self.k("idx", "deadline"), *stale)
         if new_dl:
             pipe.zadd(self.k("idx", "deadline"), new_dl)
+        for key, fields in report_deltas(old, new, self.p).items():
+            for field, delta in fields.items():
+                pipe.hincrby(key, field, delta)
         old_place, new_place = place_key(old) if old else None, place_key(new)
         is_open = new["state"] in OPEN_STATES
         if old_place and (old_place != new_place or not is_open):
@@ -205,6 +289,67 @@ class WorkOrderStore:
                 except WatchError:
                     continue
         raise Conflict("busy", "工单正被其他人同时修改，请稍后重试。")
+
+    # --- report counters ---------------------------------------------------------------------
+    async def report_totals(self, tag: str, lo: datetime | None, hi: datetime | None,
+                            contribution) -> dict[str, int]:
+        """KPI counters ("<group>|<counter>" -> n, group tag u or d) summed over orders created in [lo, hi):
+        years, months and days from their hashes, a partial first/last day from the orders themselves
+        (`contribution` = workorders.kpi.contribution). No bounds at all: the all-time hash."""
+        if lo is None and hi is None:
+            fields = await self.redis.hgetall(self.k("rep", "kpi", tag, "all"))
+            return {_s(f): int(n) for f, n in fields.items() if int(n)}
+        if lo is None or hi is None:
+            first = await self.redis.zrange(self.k("idx", "all"), 0, 0, withscores=True)
+            last = await self.redis.zrevrange(self.k("idx", "all"), 0, 0, withscores=True)
+            if not first:
+                return {}
+            lo = lo or datetime.fromtimestamp(first[0][1], TZ)
+            hi = hi or datetime.fromtimestamp(last[0][1] + 1, TZ)
+        buckets, partial = _buckets(lo.astimezone(TZ), hi.astimezone(TZ))
+        hashes = [self.k("rep", "kpi", tag, b) for b in buckets]
+        totals: dict[str, int] = defaultdict(int)
+        if hashes:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in hashes:
+                    pipe.hgetall(key)
+                for fields in await pipe.execute():
+                    for field, n in fields.items():
+                        totals[_s(field)] += int(n)
+        for a, b in partial:
+            ids = [_s(i) for i in await self.redis.zrangebyscore(self.k("idx", "all"), a.timestamp(), b.timestamp())]
+            for o in await self.load_many(ids):
+                if a <= parse_time(o["created_at"]) < b:
+                    for field, n in contribution(o).items():
+                        if field.startswith(tag + "|"):
+                            totals[field[len(tag) + 1:]] += n
+        return dict(totals)
+
+    async def week_counters(self, weeks: list[str]) -> dict[str, dict[str, int]]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for week in weeks:
+                pipe.hgetall(self.k("rep", "hot", week))
+            rows = await pipe.execute()
+        return {week: {_s(f): int(n) for f, n in fields.items()} for week, fields in zip(weeks, rows)}
+
+    async def reports_ready(self) -> bool:
+        return await self.redis.get(self.k("rep", "version")) is not None
+
+    async def rebuild_reports(self, batch: int = 2000) -> int:
+        """Recompute every report counter from the stored orders (one-time migration for data written
+        before the counters existed; run while nothing else writes orders). Returns the orders counted."""
+        async for key in self.redis.scan_iter(match=self.k("rep", "*"), count=1000):
+            await self.redis.delete(key)
+        ids = await self.all_ids()
+        for i in range(0, len(ids), batch):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for order in await self.load_many(ids[i:i + batch]):
+                    for key, fields in report_deltas(None, order, self.p).items():
+                        for field, delta in fields.items():
+                            pipe.hincrby(key, field, delta)
+                await pipe.execute()
+        await self.redis.set(self.k("rep", "version"), REPORTS_VERSION)
+        return len(ids)
 
     # --- supervision queue ---------------------------------------------------------------------
     def queue_supervision(self, pipe, entry: dict, at_epoch: float) -> None:
