@@ -664,6 +664,8 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
     async def _reports(app):
         store = app[SVC].store
         try:
+            if await store.migrate_indexes():
+                log.info("order indexes converted to sorted sets")
             if not await store.reports_ready():  # data written before the counters existed: count it once
                 log.info("report counters: rebuilt from %d orders", await store.rebuild_reports())
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:

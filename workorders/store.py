@@ -5,15 +5,18 @@ Keys (prefix P, default "wo"):
   P:events:{id}           list of chain events (JSON)            P:chain:heads  hash id -> "seq:hash"
   P:seq:{yyyymmdd}        daily sequence for reference numbers   P:idem:{client_request_id} -> id
   P:idx:all               zset id -> created epoch
-  P:idx:{field}:{value}   sets: state, unit, category, type, urgency, township, village, phone (HMAC)
+  P:idx:{field}:{value}   zsets id -> created epoch: state, unit, category, type, urgency, township, village,
+                          phone (HMAC); a page of the order list is a range of one of them (or of their
+                          intersection)
   P:idx:deadline          zset "id|kind" -> deadline epoch (open work only; read by the scheduler)
   P:idx:dup:{place}       zset id -> created epoch (open orders only; duplicate detection)
   P:supervision           zset "id|trigger" -> epoch;  P:supervision:entry hash "id|trigger" -> JSON
   P:rep:kpi:{g}:{bucket}  hash "{unit or department}|{counter}" -> n: KPI counters of the orders created in
-                          the bucket (g = u by unit, d by department; bucket = d{yyyymmdd}, m{yyyymm},
-                          y{yyyy} or all; workorders.kpi.contribution)
+                          the bucket (g = u by unit, d by department; bucket = h{yyyymmddHH}, d{yyyymmdd},
+                          m{yyyymm}, y{yyyy} or all; workorders.kpi.contribution)
   P:rep:hot:{yyyy-Www}    hash "{dimension}|{key}" -> n (hot spots of orders created that week)
   P:rep:version           set once the report counters cover every stored order (rebuild_reports)
+  P:idx:version           "2" once the index sets are sorted sets (migrate_indexes)
 Report counters change in the same MULTI/EXEC as the order: new contribution minus old.
 """
 from __future__ import annotations
@@ -87,7 +90,7 @@ def report_deltas(old: dict | None, new: dict | None, prefix: str) -> dict[str, 
         t = parse_time(o["created_at"])
         for field, n in kpi.contribution(o).items():
             tag, _, rest = field.partition("|")
-            for bucket in (f"d{t:%Y%m%d}", f"m{t:%Y%m}", f"y{t:%Y}", "all"):
+            for bucket in (f"h{t:%Y%m%d%H}", f"d{t:%Y%m%d}", f"m{t:%Y%m}", f"y{t:%Y}", "all"):
                 out[f"{prefix}:rep:kpi:{tag}:{bucket}"][rest] += sign * n
         for field, n in hotspots.contribution(o).items():
             out[f"{prefix}:rep:hot:{hotspots.iso_week(t)}"][field] += sign * n
@@ -107,23 +110,28 @@ def _next_year(t: datetime) -> datetime:
 
 
 def _buckets(lo: datetime, hi: datetime) -> tuple[list[str], list[tuple[datetime, datetime]]]:
-    """Cover [lo, hi) with whole years, months and days (largest first) plus partial-day ranges."""
+    """Cover [lo, hi) with whole years, months, days and hours (largest first) plus partial-hour ranges."""
     buckets, partial = [], []
     t = lo
-    if t != _day_start(t):
-        end = min(_day_start(t) + timedelta(days=1), hi)
+    hour = t.replace(minute=0, second=0, microsecond=0)
+    if t != hour:
+        end = min(hour + timedelta(hours=1), hi)
         partial.append((t, end))
         t = end
     while t < hi:
-        if t.month == 1 and t.day == 1 and _next_year(t) <= hi:
+        midnight = t == _day_start(t)
+        if midnight and t.month == 1 and t.day == 1 and _next_year(t) <= hi:
             buckets.append(f"y{t:%Y}")
             t = _next_year(t)
-        elif t.day == 1 and _next_month(t) <= hi:
+        elif midnight and t.day == 1 and _next_month(t) <= hi:
             buckets.append(f"m{t:%Y%m}")
             t = _next_month(t)
-        elif t + timedelta(days=1) <= hi:
+        elif midnight and t + timedelta(days=1) <= hi:
             buckets.append(f"d{t:%Y%m%d}")
-            t = _day_start(t + timedelta(days=1, hours=2))
+            t = t + timedelta(days=1)  # China has no daylight saving time (TZ is a fixed +08:00)
+        elif t + timedelta(hours=1) <= hi:
+            buckets.append(f"h{t:%Y%m%d%H}")
+            t = t + timedelta(hours=1)
         else:
             partial.append((t, hi))
             t = hi
@@ -163,26 +171,31 @@ class WorkOrderStore:
         return [_s(i) for i in await self.redis.zrevrangebyscore(self.k("idx", "all"), end, start)]
 
     async def members(self, key: str) -> set[str]:
-        return {_s(m) for m in await self.redis.smembers(key)}
+        return {_s(m) for m in await self.redis.zrange(key, 0, -1)}
 
     async def intersect(self, keys: list[str]) -> set[str]:
-        return {_s(m) for m in await self.redis.sinter(keys)}
+        found: set[str] | None = None
+        for key in keys:
+            ids = await self.members(key)
+            found = ids if found is None else found & ids
+        return found or set()
 
     async def page(self, set_keys: list[str], lo: float, hi: float, offset: int, limit: int) -> tuple[int, list[str]]:
         """Newest first: ids created in [lo, hi] that are in every index set, and how many there are.
         The intersection with the time index is done inside Redis (a temporary sorted set)."""
-        if set_keys:
+        if len(set_keys) > 1:
             tmp = self.k("tmp", "page", uuid.uuid4().hex)
             async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.zinterstore(tmp, {self.k("idx", "all"): 1, **{k: 0 for k in set_keys}}, aggregate="SUM")
+                pipe.zinterstore(tmp, {set_keys[0]: 1, **{k: 0 for k in set_keys[1:]}}, aggregate="SUM")
                 pipe.zcount(tmp, lo, hi)
                 pipe.zrevrangebyscore(tmp, hi, lo, start=offset, num=limit)
                 pipe.delete(tmp)
                 _, total, ids, _ = await pipe.execute()
-        else:
+        else:  # one filter (or none: every order) is one sorted set already
+            key = set_keys[0] if set_keys else self.k("idx", "all")
             async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.zcount(self.k("idx", "all"), lo, hi)
-                pipe.zrevrangebyscore(self.k("idx", "all"), hi, lo, start=offset, num=limit)
+                pipe.zcount(key, lo, hi)
+                pipe.zrevrangebyscore(key, hi, lo, start=offset, num=limit)
                 total, ids = await pipe.execute()
         return int(total), [_s(i) for i in ids]
 
@@ -203,9 +216,10 @@ class WorkOrderStore:
         old_sets = index_sets(old, self.p) if old else set()
         new_sets = index_sets(new, self.p)
         for key in old_sets - new_sets:
-            pipe.srem(key, oid)
+            pipe.zrem(key, oid)
+        created = epoch(new["created_at"])
         for key in new_sets - old_sets:
-            pipe.sadd(key, oid)
+            pipe.zadd(key, {oid: created})
         old_dl = deadline_entries(old) if old else {}
         new_dl = deadline_entries(new)
         stale = [m for m in old_dl if m not in new_dl]
@@ -294,7 +308,7 @@ class WorkOrderStore:
     async def report_totals(self, tag: str, lo: datetime | None, hi: datetime | None,
                             contribution) -> dict[str, int]:
         """KPI counters ("<group>|<counter>" -> n, group tag u or d) summed over orders created in [lo, hi):
-        years, months and days from their hashes, a partial first/last day from the orders themselves
+        years, months, days and hours from their hashes, a partial first/last hour from the orders themselves
         (`contribution` = workorders.kpi.contribution). No bounds at all: the all-time hash."""
         if lo is None and hi is None:
             fields = await self.redis.hgetall(self.k("rep", "kpi", tag, "all"))
@@ -331,6 +345,27 @@ class WorkOrderStore:
                 pipe.hgetall(self.k("rep", "hot", week))
             rows = await pipe.execute()
         return {week: {_s(f): int(n) for f, n in fields.items()} for week, fields in zip(weeks, rows)}
+
+    async def migrate_indexes(self) -> int:
+        """Index sets written before they were sorted sets become sorted sets scored by creation time
+        (run at staff API start; idempotent). Returns how many keys were converted."""
+        if await self.redis.get(self.k("idx", "version")) == b"2":
+            return 0
+        converted = 0
+        async for key in self.redis.scan_iter(match=self.k("idx", "*"), count=1000):
+            if _s(await self.redis.type(key)) != "set":
+                continue
+            ids = sorted(_s(m) for m in await self.redis.smembers(key))
+            scores = await self.redis.zmscore(self.k("idx", "all"), ids) if ids else []
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(key)
+                mapping = {i: s for i, s in zip(ids, scores) if s is not None}
+                if mapping:
+                    pipe.zadd(key, mapping)
+                await pipe.execute()
+            converted += 1
+        await self.redis.set(self.k("idx", "version"), "2")
+        return converted
 
     async def reports_ready(self) -> bool:
         return await self.redis.get(self.k("rep", "version")) is not None

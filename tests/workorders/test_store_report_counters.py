@@ -96,7 +96,23 @@ def test_a_period_is_covered_by_years_months_days_and_partial_days_exactly_once(
     from workorders.calendar import TZ
     from workorders.store import _buckets
 
-    lo, hi = datetime(2025, 12, 30, 10, tzinfo=TZ), datetime(2027, 2, 3, 5, tzinfo=TZ)
+    lo, hi = datetime(2025, 12, 30, 21, 40, tzinfo=TZ), datetime(2027, 2, 3, 2, 15, tzinfo=TZ)
     buckets, partial = _buckets(lo, hi)
-    assert buckets == ["d20251231", "y2026", "m202701", "d20270201", "d20270202"]
-    assert partial == [(lo, datetime(2025, 12, 31, tzinfo=TZ)), (datetime(2027, 2, 3, tzinfo=TZ), hi)]
+    assert buckets == ["h2025123022", "h2025123023", "d20251231", "y2026", "m202701", "d20270201", "d20270202",
+                       "h2027020300", "h2027020301"]
+    assert partial == [(lo, datetime(2025, 12, 30, 22, tzinfo=TZ)), (datetime(2027, 2, 3, 2, tzinfo=TZ), hi)]
+
+
+async def test_index_sets_of_older_data_become_sorted_sets(svc, clock, aredis):
+    await build(svc, clock, n=8, seed=5)
+    before = (await svc.list(state="dispatched", limit=100))["items"]
+    for key in [k async for k in aredis.scan_iter(match=svc.store.k("idx", "*"))]:
+        if (await aredis.type(key)) == b"zset" and b":idx:all" not in key and b":idx:dup:" not in key \
+                and b":idx:deadline" not in key:
+            members = await aredis.zrange(key, 0, -1)  # as older versions stored them: plain sets
+            await aredis.delete(key)
+            await aredis.sadd(key, *members)
+    assert await svc.store.migrate_indexes() > 0
+    assert await svc.store.migrate_indexes() == 0
+    after = (await svc.list(state="dispatched", limit=100))["items"]
+    assert [o["id"] for o in after] == [o["id"] for o in before] and before
