@@ -279,6 +279,25 @@ async def create_order(request):
     return ok(view, status=201 if created else 200)
 
 
+@requires(auth.CREATE_ROLES)
+async def correct_order(request):
+    """更正登记: the front desk corrects a registration it submitted, on the same order, while it is
+    still 受理 (409 once dispatched). Body: the corrected form (text, title, caller, place)."""
+    await _visible(request)
+    data = await json_body(request)
+    apischema.check_body(apischema.CORRECT_ORDER, data)
+    svc = request.app[SVC]
+    caller = data.get("caller") or {}
+    title = _clean(data.get("title"))
+    order = await svc.correct(
+        request.match_info["order_id"], request["actor"], text=data["text"], title=mask_text(title) if title else None,
+        caller_name=_clean(caller.get("name")), caller_phone=_clean(caller.get("phone")),
+        caller_id_number=_clean(caller.get("id_number")), address_detail=_clean(caller.get("address_detail")),
+        place={k: _clean((data.get("place") or {}).get(k)) for k in ("county", "township", "village")}
+        if data.get("place") is not None else None)
+    return ok(svc.present(order, request["actor"], reveal_id=request["user"].role == "clerk"))
+
+
 @requires()
 async def list_orders(request):
     q = apischema.parse_query(apischema.ORDERS_QUERY, request.query)
@@ -343,7 +362,70 @@ async def verify_order(request):
 async def get_kpi(request):
     q = apischema.parse_query(apischema.KPI_QUERY, request.query)
     unit = request["user"].unit_id if request["user"].role == "unit_handler" else q["unit"]
-    return ok(await kpi.kpi_report(request.app[SVC], q["group_by"], q["since"], q["until"], unit=unit))
+    report = await kpi.kpi_report(request.app[SVC], q["group_by"], q["since"], q["until"], unit=unit)
+    if q["group_by"] == "department":  # people read 公安, not gongan
+        names = _department_names()
+        for row in report["rows"]:
+            row["name"] = names.get(row["key"], row["key"])
+    return ok(report)
+
+
+_DEPARTMENT_NAMES: dict[str, str] = {}
+
+
+def _department_names() -> dict[str, str]:
+    """Directory department id -> Chinese name (workorders/data/departments.yaml), read once."""
+    if not _DEPARTMENT_NAMES:
+        from workorders.directory import load_departments
+
+        try:
+            _DEPARTMENT_NAMES.update({d["id"]: d["name"] for d in load_departments()})
+        except Exception:  # noqa: BLE001 - names are a nicety: the codes still identify the rows
+            log.exception("departments could not be loaded")
+    return _DEPARTMENT_NAMES
+
+
+HOTSPOT_DIMENSIONS = {"category": "分类", "matter": "事项", "township": "乡镇", "village": "村（社区）"}
+
+
+def _matter_name(matter_id: str) -> str:
+    try:
+        from catalogue.loader import load_catalogue
+
+        matter = load_catalogue(strict=False).get(matter_id)
+    except Exception:  # noqa: BLE001 - an unknown id or no catalogue: the id itself
+        matter = None
+    name = getattr(matter, "name", None) or (matter.get("name") if isinstance(matter, dict) else None)
+    return name or matter_id
+
+
+def _week_label(week: str) -> str:
+    """ISO week "2026-W45" -> "11月2日—11月8日" (Monday to Sunday)."""
+    from datetime import date, timedelta
+
+    try:
+        year, num = week.split("-W")
+        monday = date.fromisocalendar(int(year), int(num), 1)
+    except ValueError:
+        return week
+    sunday = monday + timedelta(days=6)
+    return f"{monday.month}月{monday.day}日—{sunday.month}月{sunday.day}日"
+
+
+def hotspots_csv(report: dict) -> str:
+    """The hot-spot report as a spreadsheet for people: Chinese headers, matter names, weeks as dates."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["维度", "名称", *[_week_label(w) for w in report["weeks"]], "合计", "本周", "前4周均值", "是否上升"])
+    for dim, rows in report["by"].items():
+        for r in rows:
+            key = _matter_name(r["key"]) if dim == "matter" else r["key"]
+            writer.writerow([HOTSPOT_DIMENSIONS.get(dim, dim), key, *[r["weeks"][w] for w in report["weeks"]],
+                             r["total"], r["this_week"], r["baseline_mean"], "上升" if r["rising"] else ""])
+    return "\ufeff" + buf.getvalue()  # BOM: Excel opens UTF-8 Chinese correctly
 
 
 @requires(auth.ANALYTICS_ROLES)
@@ -352,7 +434,7 @@ async def get_hotspots(request):
     report = await hotspots.hotspots_report(request.app[SVC], weeks=q["weeks"])
     if q["format"] == "csv":
         # Village names and matter ids come from callers and staff: no cell may start a formula.
-        return web.Response(text=neutralise_csv(hotspots.to_csv(report)), content_type="text/csv", charset="utf-8",
+        return web.Response(text=neutralise_csv(hotspots_csv(report)), content_type="text/csv", charset="utf-8",
                             headers={"Content-Disposition": 'attachment; filename="hotspots.csv"'})
     return ok(report)
 
@@ -504,6 +586,11 @@ DOCS: dict[tuple[str, str], dict] = {
         "path": [ORDER_ID, {"name": "action", "in": "path", "required": True,
                             "schema": {"type": "string", "enum": list(API_ACTIONS)}}],
         "body": S.ACTION, "body_required": False, "errors": (409,), "ok": {"200": ("The order after", S.ORDER)}},
+    ("POST", "/api/orders/{order_id}/correct"): {
+        "summary": "更正登记: replace text, title, caller and place of an order still 受理 (409 once dispatched; "
+                   "a clerk corrects only what they registered)", "path": [ORDER_ID],
+        "roles": sorted(auth.CREATE_ROLES), "body": S.CORRECT_ORDER, "errors": (409,),
+        "ok": {"200": ("The corrected order", S.ORDER)}},
     ("GET", "/api/orders/{order_id}/events"): {
         "summary": "The order's hash-chained events", "path": [ORDER_ID],
         "ok": {"200": ("Events", {"type": "object", "required": ["events"],
@@ -634,6 +721,7 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
     r.add_post("/api/orders", create_order)
     r.add_get("/api/orders", list_orders)
     r.add_get("/api/orders/{order_id}", get_order)
+    r.add_post("/api/orders/{order_id}/correct", correct_order)
     r.add_post("/api/orders/{order_id}/actions/{action}", order_action)
     r.add_get("/api/orders/{order_id}/events", order_events)
     r.add_get("/api/orders/{order_id}/verify", verify_order)

@@ -73,6 +73,12 @@ CREATE_ORDER = {
     },
 }
 
+# 更正登记: the front desk's corrected form replaces text, title, caller and place of an order still 受理.
+CORRECT_ORDER = {
+    "type": "object", "required": ["text"], "additionalProperties": False,
+    "properties": {k: CREATE_ORDER["properties"][k] for k in ("text", "title", "caller", "place")},
+}
+
 ACTION = {
     "type": "object", "additionalProperties": False,
     "properties": {

@@ -275,6 +275,60 @@ class WorkOrderService:
             stored = await self.transition(oid, "dispatch", actor, unit_id=unit_id, co_unit_ids=co_unit_ids or [])
         return {**stored, "_created": True}
 
+    # --- correction of a registration (更正登记) --------------------------------------------------
+    async def correct(self, order_id: str, actor: dict | None, *, text: str, title: str | None = None,
+                      caller_name: str | None = None, caller_phone: str | None = None,
+                      caller_id_number: str | None = None, address_detail: str | None = None,
+                      place: dict | None = None) -> dict:
+        """The front desk corrects what it registered, on the same order, while nobody has taken it
+        up yet (state 受理): text, title, caller and place are replaced by the corrected form (an
+        empty personal field is removed). One "correct" event records what changed (personal data
+        only as the list of fields present, as at creation)."""
+        actor = auth.actor_of(actor)
+        if actor["role"] not in auth.CREATE_ROLES | {"system"}:
+            raise Forbidden("forbidden", "您的岗位无权更正登记。")
+        text = str(text or "").strip()
+        if not text:
+            raise WorkOrderError("text_required", "请填写诉求内容。", 400)
+        if len(text) > MAX_TEXT:
+            raise WorkOrderError("text_too_long", f"诉求内容不能超过{MAX_TEXT}字。", 400)
+        if caller_phone is not None and not 7 <= len(phone_digits(caller_phone)) <= 15:
+            raise WorkOrderError("bad_phone", "联系电话格式不正确。", 400)
+        now = self.now()
+        masked = mask_text(text)
+        fields = {"caller_name": caller_name, "caller_phone": caller_phone,
+                  "caller_id_number": caller_id_number, "address_detail": address_detail}
+        clean_place = {k: str(v) for k, v in (place or {}).items() if k in ("county", "township", "village") and v}
+
+        def mutate(old: dict, last_event):
+            if old["state"] != "accepted":
+                raise Conflict("not_correctable", "工单已派出或已办理，不能再更正登记；请联系派单员处理。",
+                               state=old["state"])
+            if actor["role"] == "clerk" and old.get("created_by") not in (None, actor.get("username")):
+                raise Forbidden("not_your_order", "只能更正本人登记的工单。")
+            pii = {k: v for k, v in (old.get("pii") or {}).items() if k not in fields and k != "text"}
+            pii.update({k: encrypt(str(v)) for k, v in fields.items() if v})
+            if masked != text:
+                pii["text"] = encrypt(text)
+            ch = {"text": masked, "title": (title or masked[:30]).strip(), "pii": pii,
+                  "phone_hash": phone_hash(caller_phone) if caller_phone else None,
+                  "corrections": int(old.get("corrections") or 0) + 1, "corrected_at": iso(now)}
+            if place is not None:
+                ch["place"] = clean_place
+                suggestion = self._suggest({**old, **ch}, None)
+                if suggestion:
+                    ch["suggestion"] = suggestion
+            public = [k for k in ch if k not in ("pii", "phone_hash")]
+            before = {k: old.get(k) for k in public}
+            before["pii_fields"] = sorted(old.get("pii") or {})
+            after = {k: ch[k] for k in public}
+            after["pii_fields"] = sorted(pii)
+            new = {**old, **ch, "updated_at": iso(now)}
+            return new, "correct", actor, before, after, iso(now)
+
+        new, _ = await self.store.update(str(order_id), mutate)
+        return new
+
     def _suggest(self, order: dict, classification) -> dict | None:
         if self.router is None:
             return None
@@ -524,6 +578,7 @@ class WorkOrderService:
         out["caller"] = {k: v for k, v in caller.items() if v}
         out["state_label"] = STATE_LABELS.get(order["state"], order["state"])
         out["overdue"] = self.is_overdue(order)
+        out["extensions_left"] = max(0, self.policy.max_extensions - int(order.get("extensions_used") or 0))
         if order.get("lead_unit_id"):
             out["lead_unit"] = self.unit_info(order["lead_unit_id"])
         return out

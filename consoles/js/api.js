@@ -64,6 +64,7 @@ export const api = {
   searchMatters: (q, k = 5) => request("GET", "/api/catalogue/search", { query: { q, k } }),
   matter: (id) => request("GET", `/api/catalogue/matters/${encodeURIComponent(id)}`),
   createOrder: (payload) => request("POST", "/api/orders", { body: payload }),
+  correctOrder: (id, payload) => request("POST", `/api/orders/${encodeURIComponent(id)}/correct`, { body: payload }),
   orders: (query) => request("GET", "/api/orders", { query }),
   order: (id) => request("GET", `/api/orders/${encodeURIComponent(id)}`),
   events: (id) => request("GET", `/api/orders/${encodeURIComponent(id)}/events`),
