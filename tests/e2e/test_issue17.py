@@ -260,3 +260,177 @@ def test_dialog_closed_with_escape_leaves_the_page(open_page, target):
     expect(page.locator("dialog")).to_have_count(0)
     card.get_by_test_id("return").click()
     expect(page.locator("dialog")).to_have_count(1)
+
+
+# --- Fighting the user ------------------------------------------------------------------------------
+def test_direct_registration_for_a_request_not_in_the_catalogue(open_page, target):
+    page = open_page("desktop")
+    login(page, "clerk")
+    page.get_by_test_id("matter-search").fill("村口路灯坏了")
+    page.get_by_test_id("matter-search-go").click()
+    page.get_by_test_id("direct-register").click()
+    page.get_by_test_id("f-text").fill("东街社区村口的路灯坏了一个星期，晚上很黑，老人不敢出门")
+    page.get_by_test_id("f-name").fill("张桂芬")
+    page.get_by_test_id("f-phone").fill("13600005555")
+    page.get_by_test_id("f-township").select_option(label="松溪县 城关镇")
+    page.get_by_test_id("f-village").select_option("东街社区")
+    page.get_by_test_id("submit-order").click()
+    oid = page.get_by_test_id("receipt-order-id")
+    expect(oid).to_have_text(re.compile(r"^\d{17}$"))
+    order = target.call("GET", f"/api/orders/{oid.inner_text().strip()}", user="supervisor")
+    assert "路灯坏了" in order["text"] and order["channel"] == "frontdesk"
+    assert order["place"] == {"county": "松溪县", "township": "城关镇", "village": "东街社区"}
+    assert order["caller"]["name"] == "张桂芬"
+    assert not order.get("matter_id") or not order["matter_id"].startswith("jiaotong.")  # not a wrong matter picked by hand
+    assert not page.errors, page.errors
+
+
+def test_dispatch_actions_ask_before_acting(open_page, target):
+    first = api_order(target, f"城关镇东街社区{uuid.uuid4().hex[:4]}号井盖丢了，很危险")
+    dup = api_order(target, "城关镇东街社区又有井盖丢了，晚上有人差点掉下去")
+    page = open_page("desktop")
+    login(page, "dispatcher")
+    page.get_by_test_id("queue-search").fill(dup["id"])
+    card = page.locator(f'[data-testid="incoming-order"][data-order="{dup["id"]}"]')
+    card.get_by_test_id("dispatch-suggested").click()
+    expect(page.get_by_test_id("confirm-text")).to_contain_text(dup["id"])
+    page.get_by_test_id("confirm-cancel").click()
+    card.locator("summary", has_text="并单").click() if not card.get_by_test_id("merge-master").is_visible() else None
+    card.get_by_test_id("merge-master").fill(first["id"])
+    card.get_by_test_id("merge").click()
+    expect(page.get_by_test_id("confirm-text")).to_contain_text(f"并入主工单 {first['id']}")
+    page.keyboard.press("Escape")
+    expect(page.locator("dialog")).to_have_count(0)
+    expect(card).to_be_visible()
+    assert target.call("GET", f"/api/orders/{dup['id']}", user="dispatcher")["state"] == "accepted"
+
+
+def test_toasts_are_small_and_do_not_stack(open_page):
+    page = open_page("desktop")
+    login(page, "clerk")
+    for _ in range(3):
+        page.get_by_test_id("matter-search-go").click()
+    toasts = page.get_by_test_id("toast")
+    expect(toasts).to_have_count(1)
+    box = toasts.bounding_box()
+    assert box["width"] <= 360 and box["height"] <= 80, box
+    assert page.evaluate("() => getComputedStyle(document.getElementById('toast')).pointerEvents") == "none"
+
+
+def test_dispatch_queue_puts_urgent_first_pages_and_filters(open_page, target):
+    urgent = [api_order(target, f"城关镇东街社区{i}号楼燃气泄漏味道很重", category="警务类", type="求助", urgency="特急")["id"]
+              for i in range(2)]
+    for i in range(11):
+        api_order(target, f"城关镇东街社区{i}号垃圾桶满了没人清", category="政务类", type="求助", urgency="一般")
+    page = open_page("desktop")
+    login(page, "dispatcher")
+    cards = page.get_by_test_id("incoming-order")
+    expect(cards.first).to_be_visible()
+    ranks = [{"特急": 0, "紧急": 1, "一般": 2}[u] for u in cards.evaluate_all("cs => cs.map(c => c.dataset.urgency)")]
+    assert ranks == sorted(ranks) and ranks[0] == 0, ranks
+    assert cards.count() <= 10
+    page.get_by_test_id("queue-urgency").select_option("特急")
+    shown = cards.evaluate_all("cs => cs.map(c => [c.dataset.order, c.dataset.urgency])")
+    assert {u for _, u in shown} == {"特急"}
+    page.get_by_test_id("queue-search").fill(urgent[1])
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_have_attribute("data-order", urgent[1])
+
+
+@pytest.mark.parametrize("user,scene", [("clerk", "frontdesk"), ("dispatcher", "dispatch"),
+                                        ("supervisor", "supervision"), ("police", "inbox")])
+def test_roles_land_on_their_own_screen(open_page, user, scene):
+    page = open_page("desktop")
+    login(page, user)
+    expect(page.locator("main")).to_have_attribute("data-scene", scene)
+
+
+def test_refusal_and_unsatisfied_reasons_reach_the_unit(open_page, target):
+    oid = api_order(target, "居民身份证补领：老人证件丢失", matter_id=MATTER)["id"]
+    target.call("POST", f"/api/orders/{oid}/actions/dispatch", {"unit_id": POLICE_UNIT}, user="dispatcher")
+    target.call("POST", f"/api/orders/{oid}/actions/request_extension", {"reason": "等待户籍地回函"}, user="police")
+    sup = open_page("desktop")
+    login(sup, "supervisor")
+    ext = sup.locator(f'[data-testid="extension-order"][data-order="{oid}"]')
+    ext.get_by_test_id("refuse-extension").click()
+    sup.get_by_test_id("dialog-input").fill("材料齐全，可以按期办结，不予延期")
+    sup.get_by_test_id("dialog-ok").click()
+    expect(ext).to_have_count(0)
+    police = open_page("desktop")
+    login(police, "police")
+    card = police.locator(f'[data-testid="unit-order"][data-order="{oid}"]')
+    expect(card.get_by_test_id("extension")).to_contain_text("材料齐全，可以按期办结，不予延期")
+
+    for action, who, body in (("sign", "police", {}), ("start", "police", {}),
+                              ("reply", "police", {"reply": "已办好新证并邮寄"}), ("complete", "dispatcher", {})):
+        target.call("POST", f"/api/orders/{oid}/actions/{action}", body, user=who)
+    disp = open_page("desktop")
+    login(disp, "dispatcher")
+    disp.get_by_test_id("menu-supervision").click()
+    mine = disp.locator(f'[data-testid="callback-order"][data-order="{oid}"]')
+    expect(mine.get_by_test_id("callback-by-supervisor")).to_be_visible()   # masked phone: no 回访 buttons
+    expect(mine.get_by_test_id("callback-yes")).to_have_count(0)
+    sup.get_by_test_id("refresh").click()
+    cb = sup.locator(f'[data-testid="callback-order"][data-order="{oid}"]')
+    cb.get_by_test_id("callback-no").click()
+    sup.get_by_test_id("dialog-input").fill("新证上的照片不是本人，要求重新办理")
+    sup.get_by_test_id("dialog-ok").click()
+    cb.get_by_test_id("reopen").click()
+    expect(cb).to_have_count(0)
+    police.get_by_test_id("refresh").click()
+    expect(card.get_by_test_id("reopen-reason")).to_contain_text("新证上的照片不是本人")
+
+
+CONTRAST_JS = """() => {
+  const lum = (rgb) => { const c = rgb.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]; };
+  const parse = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
+  const bg = (el) => { for (; el; el = el.parentElement) { const c = parse(getComputedStyle(el).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3); } return [255, 255, 255]; };
+  const out = [];
+  const walker = document.createTreeWalker(document.querySelector("main"), NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!n.textContent.trim() || !el.offsetParent) continue;
+    const st = getComputedStyle(el);
+    const fg = parse(st.color).slice(0, 3), b = bg(el);
+    const [l1, l2] = [lum(fg), lum(b)].sort((x, y) => y - x);
+    out.push({text: n.textContent.trim().slice(0, 20), size: parseFloat(st.fontSize), ratio: (l1 + 0.05) / (l2 + 0.05)});
+  }
+  return out;
+}"""
+
+
+def test_large_mode_keeps_the_place_and_meets_miit(open_page):
+    page = open_page("tablet-landscape")
+    login(page, "clerk")
+    open_matter(page)
+    page.get_by_test_id("stepper-5").click()
+    fill_resident(page, "王秀兰", "13800002222", ELDER_ID)
+    page.get_by_test_id("submit-order").click()
+    receipt = page.get_by_test_id("receipt")
+    expect(receipt).to_be_in_viewport()
+    page.get_by_test_id("large-toggle").click()
+    expect(page.get_by_test_id("large-toggle")).to_have_attribute("aria-pressed", "true")
+    expect(receipt).to_be_in_viewport()          # the page does not jump thousands of pixels away
+    # MIIT 适老化: text >= 18px, primary targets >= 60x60, contrast >= 4.5:1 (measured on the screen)
+    texts = page.evaluate(CONTRAST_JS)
+    assert texts and all(t["size"] >= 18 for t in texts), [t for t in texts if t["size"] < 18]
+    assert all(t["ratio"] >= 4.5 for t in texts), [t for t in texts if t["ratio"] < 4.5]
+    for el in page.locator("main button:visible").all():
+        box = el.bounding_box()
+        assert box["width"] >= 60 and box["height"] >= 60, (el.inner_text(), box)
+    # the clerk's own prompts stay at the normal size
+    page.get_by_test_id("stepper-1").click()
+    assert page.locator(".say").first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)") == 18
+    # the resident reads what was registered, in large type, without clerk prompts
+    page.get_by_test_id("stepper-5").click()
+    page.get_by_test_id("resident-view-open").click()
+    view = page.get_by_test_id("resident-view")
+    expect(view).to_contain_text("请您核对登记内容")
+    assert view.evaluate("e => parseFloat(getComputedStyle(e).fontSize)") >= 30
+    expect(view.get_by_test_id("resident-order-id")).to_have_text(re.compile(r"^\d{5} \d{4} \d{4} \d{4}$"))
+    expect(view).not_to_contain_text(ELDER_ID)
+    page.keyboard.press("Escape")
+    expect(page.locator("dialog")).to_have_count(0)
+    page.get_by_test_id("large-toggle").click()

@@ -130,14 +130,15 @@ export async function render(root, { api }) {
   const incoming = pagedList("incoming", (o) => incomingCard(o, api, reloadAll), "没有待派的工单。");
   const replied = pagedList("replied", (o) => repliedCard(o, api, reloadAll), "没有待确认办结的工单。");
 
+  let repliedAll = [];
   function applyFilter(keepPage = false) {
     const w = words.value.trim();
-    const list = incomingAll.filter((o) => (!urgency.value || o.urgency === urgency.value)
+    const said = (o) => !w || [o.id, o.title, o.text, ...Object.values(o.place || {})].some((x) => String(x || "").includes(w));
+    incoming.set(incomingAll.filter((o) => (!urgency.value || o.urgency === urgency.value)
       && (kind.value !== "returned" || (o.returns || []).length)
       && (kind.value !== "duplicate" || o.possible_duplicate_of)
-      && (kind.value !== "review" || o.needs_review)
-      && (!w || [o.id, o.title, o.text, ...Object.values(o.place || {})].some((x) => String(x || "").includes(w))));
-    incoming.set(list, keepPage);
+      && (kind.value !== "review" || o.needs_review) && said(o)), keepPage);
+    replied.set(repliedAll.filter(said), keepPage);
   }
   for (const el of [urgency, kind]) el.addEventListener("change", () => applyFilter());
   words.addEventListener("input", () => applyFilter());
@@ -147,16 +148,17 @@ export async function render(root, { api }) {
     const urgent = acc.items.filter((o) => o.urgency === "特急").length;
     counts.textContent = `待派单 ${acc.total} 件（特急 ${urgent} 件）；待确认办结 ${rep.total} 件`;
     incomingAll = acc.items.sort(queueOrder);
-    applyFilter(true);
     // 办结 is confirmed by the dispatch centre (dispatcher / supervisor / admin: all roles of this scene).
-    replied.set(rep.items.sort((a, b) => String(a.replied_at || "").localeCompare(String(b.replied_at || ""))), true);
+    repliedAll = rep.items.sort((a, b) => String(a.replied_at || "").localeCompare(String(b.replied_at || "")));
+    applyFilter(true);
   }
   root.append(h("h1", {}, "调度中心"), counts,
-    h("div", { class: "row" }, h("button", { type: "button", "data-testid": "refresh", onclick: (ev) => run(ev.currentTarget, reload) }, "刷新")),
+    h("div", { class: "row filters" },
+      h("button", { type: "button", "data-testid": "refresh", onclick: (ev) => run(ev.currentTarget, reload) }, "刷新"),
+      h("label", { class: "grow" }, "查找工单 ", words)),
     section("待派单（受理）",
       h("p", { class: "note" }, "排序：特急在前，其次退单、已超期，再按办理期限。"),
-      h("div", { class: "row filters" }, h("label", {}, "紧急程度 ", urgency), h("label", {}, "类型 ", kind),
-        h("label", { class: "grow" }, "查找 ", words)),
+      h("div", { class: "row filters" }, h("label", {}, "紧急程度 ", urgency), h("label", {}, "类型 ", kind)),
       incoming.el),
     section("单位已反馈，待确认办结", replied.el));
   allUnits().catch(() => null);  // one directory request per load, shared by every card

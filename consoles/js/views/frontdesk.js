@@ -334,6 +334,8 @@ export async function render(root, { api }) {
       h("p", { class: "basis" }, "查询进度请拨打12345，报工单号。"),
       h("div", { class: "row no-print" },
         h("button", { type: "button", class: "primary", "data-testid": "print", onclick: () => window.print() }, "打印回执"),
+        h("button", { type: "button", "data-testid": "resident-view-open", onclick: () => residentView(order, m, missing, modeLabel) },
+          "给居民看（大字）"),
         h("button", { type: "button", "data-testid": "correct-order", disabled: state.reg.correcting, onclick: () => {
           state.reg.correcting = true;
           if (!state.direct) state.step = steps().length - 1;
@@ -361,6 +363,29 @@ export async function render(root, { api }) {
     bot.el);
   root.append(layout);
   searchInput.focus();
+}
+
+// What was registered, for the resident to read on the tablet: large type, no clerk prompts, the
+// personal data masked as on the receipt. Closes with 返回 or Escape.
+function residentView(order, m, missing, modeLabel) {
+  const c = order.caller || {};
+  const spaced = String(order.id).replace(/(\d{5})(\d{4})(\d{4})(\d+)/, "$1 $2 $3 $4");
+  const back = h("button", { type: "button", class: "primary big", "data-testid": "resident-view-close", onclick: () => dlg.close() }, "返回");
+  const dlg = h("dialog", { class: "resident-view", "data-testid": "resident-view", "aria-label": "请您核对登记内容" },
+    h("h2", {}, "请您核对登记内容"),
+    h("dl", { class: "facts" },
+      h("dt", {}, "办理事项"), h("dd", {}, m ? `${m.name}（${modeLabel}）` : order.title || "诉求登记"),
+      h("dt", {}, "您的姓名"), h("dd", {}, c.name || "—"),
+      h("dt", {}, "联系电话"), h("dd", {}, c.phone || "—"),
+      h("dt", {}, "工单号"), h("dd", { class: "order-id", "data-testid": "resident-order-id" }, spaced),
+      m ? [h("dt", {}, "还需准备"), h("dd", {}, missing.join("、") || "无")] : null,
+      h("dt", {}, "答复期限"), h("dd", {}, fmtTime(order.deadline))),
+    h("p", { class: "say-resident" }, "信息不对请告诉工作人员更正。查询进度请拨打 12345，报工单号。"),
+    h("div", { class: "row" }, back));
+  dlg.addEventListener("close", () => dlg.remove());
+  document.body.append(dlg);
+  dlg.showModal();
+  back.focus();
 }
 
 function botPanel(api, currentMatter) {
