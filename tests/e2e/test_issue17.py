@@ -434,3 +434,41 @@ def test_large_mode_keeps_the_place_and_meets_miit(open_page):
     page.keyboard.press("Escape")
     expect(page.locator("dialog")).to_have_count(0)
     page.get_by_test_id("large-toggle").click()
+
+
+# --- Accessibility audit (axe-core from npm, installed by scripts/setup.sh into var/axe) ----------------
+AXE = __import__("pathlib").Path(__file__).resolve().parents[2] / "var" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+AUDIT = {"clerk": ["frontdesk"], "dispatcher": ["dispatch"], "police": ["inbox"], "supervisor": ["supervision", "analytics"]}
+
+
+def axe_serious(page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    res = page.evaluate("""async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+        .filter(v => ["serious", "critical"].includes(v.impact))
+        .map(v => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(" | ")}`)""")
+    return res
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "tablet-portrait"])
+def test_accessibility_audit_every_screen(open_page, viewport):
+    if not AXE.exists():
+        pytest.skip(f"axe-core not installed at {AXE} (scripts/setup.sh installs it with npm; npm unreachable?)")
+    found = {}
+    page = open_page(viewport)
+    found["login"] = axe_serious(page)
+    for user, scenes in AUDIT.items():
+        page = open_page(viewport)
+        login(page, user)
+        for large in (False, True):
+            if large:
+                page.get_by_test_id("large-toggle").click()
+            for scene in scenes:
+                page.get_by_test_id(f"menu-{scene}").click()
+                page.wait_for_selector(f'main[data-scene="{scene}"]')
+                if scene == "frontdesk":
+                    open_matter(page)
+                    page.get_by_test_id("stepper-5").click()
+                page.wait_for_load_state("networkidle")
+                found[f"{scene}{' 大字' if large else ''}"] = axe_serious(page)
+    bad = {k: v for k, v in found.items() if v}
+    assert not bad, bad

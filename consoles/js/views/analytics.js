@@ -52,7 +52,7 @@ export async function render(root, { api, user }) {
         COUNT_LABELS.slice(0, 4).map(([k]) => h("td", { "data-count": k }, String(r.counts[k] ?? 0))),
         RATE_KEYS.map((k) => h("td", { "data-rate": k }, pct(r[k])))))));
     clear(kpiBox, tiles, h("h3", {}, "办结率"), h("div", { class: "chart-wrap" }, chart),
-      h("div", { class: "table-wrap" }, table));
+      h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "考核指标表（可左右滚动）" }, table));
   }
 
   async function loadHotspots() {
@@ -70,7 +70,7 @@ export async function render(root, { api, user }) {
     const dims = Object.keys(DIM_LABELS).map((dim) => {
       const rows = (rep.by[dim] || []).slice(0, 10);
       return h("div", { class: "hot-dim" }, h("h3", {}, `按${DIM_LABELS[dim]}（前10）`),
-        rows.length ? h("div", { class: "table-wrap" }, h("table", { class: "data", "data-testid": `hot-table-${dim}` },
+        rows.length ? h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": `按${DIM_LABELS[dim]}的热点表` }, h("table", { class: "data", "data-testid": `hot-table-${dim}` },
           h("thead", {}, h("tr", {}, h("th", { scope: "col" }, DIM_LABELS[dim]), h("th", { scope: "col" }, "合计"),
             h("th", { scope: "col" }, "本周"), h("th", { scope: "col" }, "前4周均值"), h("th", { scope: "col" }, "趋势"))),
           h("tbody", {}, rows.map((r) => h("tr", { class: r.rising ? "rising-row" : "" },
