@@ -35,6 +35,7 @@ from workorders.service import WorkOrderService
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
+MAX_UPLOAD = 1024 * 1024 + 1024  # one downscaled material photo (service.MAX_PHOTO_BYTES)
 STORAGE_RETRY_AFTER = 5
 SVC = web.AppKey("svc", WorkOrderService)
 USERS = web.AppKey("users", dict)
@@ -64,8 +65,16 @@ def ok(data, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False, default=str))
 
 
-def too_large() -> web.Response:
-    resp = error(413, "body_too_large", f"请求内容过大（上限 {MAX_BODY // 1024} KB）。", max_bytes=MAX_BODY)
+def body_limit(request: web.Request) -> int:
+    """MAX_BODY, except the front desk's image uploads (POST /api/orders/{id}/materials|signature)."""
+    if request.method == "POST" and request.path.startswith("/api/orders/") and \
+            request.path.rsplit("/", 1)[-1] in ("materials", "signature"):
+        return MAX_UPLOAD
+    return MAX_BODY
+
+
+def too_large(limit: int = MAX_BODY) -> web.Response:
+    resp = error(413, "body_too_large", f"请求内容过大（上限 {limit // 1024} KB）。", max_bytes=limit)
     resp.force_close()  # the rest of the body is not read: this connection cannot carry another request
     return resp
 
@@ -94,8 +103,8 @@ def method_not_allowed(request: web.Request, allowed: set[str]) -> web.Response:
 @web.middleware
 async def errors_middleware(request: web.Request, handler):
     # Refuse an announced oversized body before authentication or routing reads anything.
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        return too_large()
+    if request.content_length is not None and request.content_length > body_limit(request):
+        return too_large(body_limit(request))
     if _is_static(request):
         allowed = await _api_methods(request)
         if allowed:  # an API path asked with another method
@@ -296,6 +305,84 @@ async def correct_order(request):
         place={k: _clean((data.get("place") or {}).get(k)) for k in ("county", "township", "village")}
         if data.get("place") is not None else None)
     return ok(svc.present(order, request["actor"], reveal_id=request["user"].role == "clerk"))
+
+
+# --- front desk of the seed: queue and number calling, material photos, signature, 好差评 ------------
+FRONTDESK_ROLES = frozenset({"clerk", "dispatcher", "admin"})
+
+
+@requires(FRONTDESK_ROLES)
+async def queue_status(request):
+    return ok(await request.app[SVC].queue_status())
+
+
+@requires(FRONTDESK_ROLES)
+async def queue_ticket(request):
+    data = await json_body(request)
+    apischema.check_body(apischema.QUEUE_TICKET, data)
+    return ok(await request.app[SVC].take_ticket(data["window"], bool(data.get("elderly"))), status=201)
+
+
+@requires(FRONTDESK_ROLES)
+async def queue_call(request):
+    data = await json_body(request)
+    apischema.check_body(apischema.QUEUE_CALL, data)
+    called = await request.app[SVC].call_next(data["window"], request["actor"])
+    if called is None:
+        raise WorkOrderError("queue_empty", "这个窗口没有人在排队。", 409)
+    return ok(called)
+
+
+async def _image_body(request: web.Request) -> bytes:
+    """The raw image of an upload, read up to MAX_UPLOAD (413 beyond, also without Content-Length)."""
+    chunks, total = [], 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        total += len(chunk)
+        if total > MAX_UPLOAD:
+            raise web.HTTPRequestEntityTooLarge(max_size=MAX_UPLOAD, actual_size=total)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@requires(FRONTDESK_ROLES)
+async def upload_material(request):
+    """A photo of one checklist item (query item=材料名称), the raw JPEG/PNG/WebP as the body."""
+    await _visible(request)
+    q = apischema.parse_query(apischema.MATERIAL_QUERY, request.query)
+    svc = request.app[SVC]
+    order = await svc.attach(request.match_info["order_id"], request["actor"], "material", await _image_body(request),
+                             item=q["item"])
+    return ok(svc.present(order, request["actor"]), status=201)
+
+
+@requires(FRONTDESK_ROLES)
+async def upload_signature(request):
+    """The resident's signature on the receipt: the raw PNG drawn on the tablet, once per order."""
+    await _visible(request)
+    svc = request.app[SVC]
+    order = await svc.attach(request.match_info["order_id"], request["actor"], "signature", await _image_body(request))
+    return ok(svc.present(order, request["actor"]), status=201)
+
+
+@requires()
+async def get_attachment(request):
+    """A material photo (material-{n}) or the signature, decrypted, for whoever may see the order."""
+    order = await _visible(request)
+    name = request.match_info["name"]
+    if name != "signature" and not (name.startswith("material-") and name[9:].isdigit()):
+        raise WorkOrderError("attachment_not_found", "没有这个附件。", 404)
+    data, ctype = await request.app[SVC].attachment(order, name)
+    return web.Response(body=data, content_type=ctype, headers={"Cache-Control": "no-store"})
+
+
+@requires(FRONTDESK_ROLES)
+async def desk_rating(request):
+    await _visible(request)
+    data = await json_body(request)
+    apischema.check_body(apischema.DESK_RATING, data)
+    svc = request.app[SVC]
+    order = await svc.rate_desk(request.match_info["order_id"], request["actor"], data["level"])
+    return ok(svc.present(order, request["actor"]))
 
 
 @requires()
@@ -551,7 +638,8 @@ ORDER_ID = {"name": "order_id", "in": "path", "required": True, "schema": {"type
             "description": "工单号, e.g. 12345202603020001"}
 ERROR_STATUSES = {400: "Bad request (JSON error body)", 401: "Not logged in or bad token",
                   403: "Role or unit not allowed", 404: "Not found", 409: "Not allowed in the order's state",
-                  413: "Request body over 64 KB", 422: "Not within 12345's remit",
+                  413: "Request body over 64 KB (1 MB for an image upload)", 415: "Not an accepted image type",
+                  422: "Not within 12345's remit",
                   429: "Too many failed logins: locked (Retry-After)", 502: "The bot is unavailable",
                   503: "Storage or directory unavailable (Retry-After)"}
 BASE_ERRORS = (400, 404, 413, 503)
@@ -591,6 +679,30 @@ DOCS: dict[tuple[str, str], dict] = {
                    "a clerk corrects only what they registered)", "path": [ORDER_ID],
         "roles": sorted(auth.CREATE_ROLES), "body": S.CORRECT_ORDER, "errors": (409,),
         "ok": {"200": ("The corrected order", S.ORDER)}},
+    ("POST", "/api/orders/{order_id}/materials"): {
+        "summary": "Front desk: a photo of one material (?item=材料名称), the raw JPEG/PNG/WebP as the body (up to "
+                   "1 MB; type read from the content), stored encrypted", "path": [ORDER_ID], "query": S.MATERIAL_QUERY,
+        "roles": sorted(FRONTDESK_ROLES), "errors": (409, 415), "ok": {"201": ("The order", S.ORDER)}},
+    ("POST", "/api/orders/{order_id}/signature"): {
+        "summary": "Front desk: the resident's signature on the receipt, the raw PNG as the body (up to 200 KB), "
+                   "once per order, stored encrypted", "path": [ORDER_ID], "roles": sorted(FRONTDESK_ROLES),
+        "errors": (409, 415), "ok": {"201": ("The order", S.ORDER)}},
+    ("GET", "/api/orders/{order_id}/attachments/{name}"): {
+        "summary": "A material photo (material-1, material-2 ...) or the signature of an order, decrypted",
+        "path": [ORDER_ID, {"name": "name", "in": "path", "required": True, "schema": {"type": "string"},
+                            "example": "signature"}],
+        "ok": {"200": ("The image", None, ("image/png", "image/jpeg", "image/webp"))}},
+    ("POST", "/api/orders/{order_id}/desk-rating"): {
+        "summary": "Front desk: the resident's 好差评 of the service at the desk (five levels), once per order",
+        "path": [ORDER_ID], "roles": sorted(FRONTDESK_ROLES), "body": S.DESK_RATING, "errors": (409,),
+        "ok": {"200": ("The order", S.ORDER)}},
+    ("GET", "/api/queue"): {"summary": "Front desk queue: waiting tickets per window, the numbers called",
+                            "roles": sorted(FRONTDESK_ROLES)},
+    ("POST", "/api/queue/tickets"): {"summary": "Take a queue ticket for a window (老年人 are called first)",
+                                     "roles": sorted(FRONTDESK_ROLES), "body": S.QUEUE_TICKET,
+                                     "ok": {"201": ("The ticket", S.OBJECT)}},
+    ("POST", "/api/queue/call"): {"summary": "Call the next ticket of a window (409 when nobody waits)",
+                                  "roles": sorted(FRONTDESK_ROLES), "body": S.QUEUE_CALL, "errors": (409,)},
     ("GET", "/api/orders/{order_id}/events"): {
         "summary": "The order's hash-chained events", "path": [ORDER_ID],
         "ok": {"200": ("Events", {"type": "object", "required": ["events"],
@@ -722,6 +834,13 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
     r.add_get("/api/orders", list_orders)
     r.add_get("/api/orders/{order_id}", get_order)
     r.add_post("/api/orders/{order_id}/correct", correct_order)
+    r.add_post("/api/orders/{order_id}/materials", upload_material)
+    r.add_post("/api/orders/{order_id}/signature", upload_signature)
+    r.add_get("/api/orders/{order_id}/attachments/{name}", get_attachment)
+    r.add_post("/api/orders/{order_id}/desk-rating", desk_rating)
+    r.add_get("/api/queue", queue_status)
+    r.add_post("/api/queue/tickets", queue_ticket)
+    r.add_post("/api/queue/call", queue_call)
     r.add_post("/api/orders/{order_id}/actions/{action}", order_action)
     r.add_get("/api/orders/{order_id}/events", order_events)
     r.add_get("/api/orders/{order_id}/verify", verify_order)
