@@ -1,3 +1,5 @@
+import { api } from "./api.js";
+
 // Tiny DOM helpers. Data is always inserted as text (never innerHTML), so nothing from the API is
 // interpreted as markup.
 export function h(tag, attrs = {}, ...children) {
@@ -113,7 +115,29 @@ export function orderBody(o) {
     h("dt", {}, "受理时间"), h("dd", {}, fmtTime(o.created_at)),
     h("dt", {}, "办理期限"), h("dd", {}, fmtTime(o.deadline)),
     o.lead_unit ? [h("dt", {}, "承办单位"), h("dd", {}, o.lead_unit.name)] : null,
-    o.reply ? [h("dt", {}, "答复"), h("dd", {}, o.reply)] : null);
+    o.reply ? [h("dt", {}, "答复"), h("dd", {}, o.reply)] : null,
+    attachmentsRow(o),
+    o.desk_rating ? [h("dt", {}, "窗口评价"), h("dd", { "data-testid": "desk-rating" }, o.desk_rating.level)] : null);
+}
+
+// Material photos and the resident's signature (stored encrypted; fetched only when asked for).
+function attachmentsRow(o) {
+  const photos = o.material_photos || [];
+  if (!photos.length && !o.signature) return null;
+  const shown = h("div", { class: "attachments", "data-testid": "attachments" });
+  const names = [...photos.map((p) => [`material-${p.id}`, `材料照片：${p.item}`]), ...(o.signature ? [["signature", "居民签名"]] : [])];
+  const view = h("button", { type: "button", "data-testid": "view-attachments", onclick: (ev) => run(ev.currentTarget, async () => {
+    const imgs = [];
+    for (const [name, label] of names) {
+      const blob = await (await api.attachment(o.id, name)).blob();
+      imgs.push(h("figure", {}, h("img", { src: URL.createObjectURL(blob), alt: label }), h("figcaption", {}, label)));
+    }
+    clear(shown, imgs);
+    ev.target.hidden = true;
+  }) }, "查看照片和签名");
+  const text = [photos.length ? `材料照片 ${photos.length} 张（${[...new Set(photos.map((p) => p.item))].join("、")}）` : "",
+    o.signature ? `居民已签名确认（${fmtTime(o.signature.at)}）` : ""].filter(Boolean).join("；");
+  return [h("dt", {}, "材料与签名"), h("dd", { "data-testid": "attachments-summary" }, text, " ", view, shown)];
 }
 
 // A modal <dialog> that always leaves the page when it closes (OK, 取消 or Escape).

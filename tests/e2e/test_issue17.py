@@ -472,3 +472,116 @@ def test_accessibility_audit_every_screen(open_page, viewport):
                 found[f"{scene}{' 大字' if large else ''}"] = axe_serious(page)
     bad = {k: v for k, v in found.items() if v}
     assert not bad, bad
+
+
+# --- The seed's front desk: queue -> call -> script -> photos -> signature -> rating -> receipt ---------
+def png_bytes(width: int, height: int) -> bytes:
+    """A real PNG (a photo stand-in the browser decodes, downscales and re-encodes as JPEG)."""
+    import struct
+    import zlib
+
+    row = b"\x00" + b"".join(bytes((x * 255 // width, 120, 200)) for x in range(width))
+    chunk = lambda tag, data: struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))  # noqa: E731
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b""))
+
+
+def clear_queue_window(target, window: str) -> None:
+    """Test setup: today's tickets of one window belong to this test alone."""
+    import redis
+
+    r = redis.Redis.from_url(target.redis_url)
+    for key in r.scan_iter(match=f"wo:queue:*:{window}:*"):
+        r.delete(key)
+    r.close()
+
+
+def test_elderly_resident_queue_call_script_photos_signature_rating_receipt(open_page, target):
+    import redis
+
+    clear_queue_window(target, "C")
+    page = open_page("tablet-landscape")
+    login(page, "clerk")
+    # 取号: someone else first, then the 80-year-old resident (老年人优先)
+    page.get_by_test_id("queue-window").select_option("C")
+    page.get_by_test_id("take-ticket").click()
+    first = page.get_by_test_id("ticket-number")
+    expect(first).to_have_text(re.compile(r"^C\d{3}$"))
+    other = first.inner_text()
+    page.get_by_test_id("queue-elderly").check()
+    page.get_by_test_id("take-ticket").click()
+    expect(page.get_by_test_id("ticket-number")).not_to_have_text(other)
+    elder = page.get_by_test_id("ticket-number").inner_text()
+    expect(page.get_by_test_id("queue-status").locator('li[data-window="C"]')).to_contain_text("等候 2 人")
+    # 叫号 from the clerk's console: the elderly resident first, shown and read aloud
+    page.get_by_test_id("call-next").click()
+    expect(page.get_by_test_id("called-number")).to_have_text(elder)
+    spoken = page.evaluate("() => window.__announcements || []")
+    assert spoken and spoken[-1].replace(" ", "") == f"请{elder}号，到户籍证件窗口办理", spoken
+    page.get_by_test_id("open-call-screen").click()
+    current = page.get_by_test_id("screen-current-C")
+    expect(current).to_have_text(elder)
+    assert current.evaluate("e => parseFloat(getComputedStyle(e).fontSize)") >= 60
+    page.keyboard.press("Escape")
+    expect(page.locator("dialog")).to_have_count(0)
+
+    # the script, a photo of the first material taken on the tablet
+    open_matter(page)
+    page.get_by_test_id("stepper-3").click()
+    page.get_by_test_id("material-photo").nth(0).set_input_files(
+        {"name": "photo.png", "mimeType": "image/png", "buffer": png_bytes(2400, 1800)})
+    expect(page.get_by_test_id("material-thumb")).to_have_count(1)
+    expect(page.get_by_test_id("material").nth(0)).to_be_checked()
+    # a file that is not a photo is refused with a clear message
+    page.get_by_test_id("material-photo").nth(1).set_input_files(
+        {"name": "notes.txt", "mimeType": "text/plain", "buffer": "不是照片".encode()})
+    expect(page.get_by_test_id("toast")).to_contain_text("只能上传照片")
+    expect(page.get_by_test_id("material-thumb")).to_have_count(1)
+    page.get_by_test_id("stepper-5").click()
+    fill_resident(page, "王秀兰", "13800002222", ELDER_ID)
+    page.get_by_test_id("submit-order").click()
+    receipt = page.get_by_test_id("receipt")
+    expect(receipt.get_by_test_id("receipt-photos")).to_have_text("已上传 1 张")
+    expect(receipt).to_contain_text(f"{elder}（户籍证件窗口）")
+    oid = page.get_by_test_id("receipt-order-id").inner_text().strip()
+
+    # the resident signs on the tablet, then rates the service
+    pad = page.get_by_test_id("signature-pad")
+    page.get_by_test_id("signature-save").click()
+    expect(receipt).to_contain_text("请居民先在框内签名")
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 30, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    for i in range(1, 12):
+        page.mouse.move(box["x"] + 30 + i * 30, box["y"] + box["height"] / 2 + (15 if i % 2 else -15))
+    page.mouse.up()
+    page.get_by_test_id("signature-save").click()
+    expect(page.get_by_test_id("signature-image")).to_be_visible()
+    page.get_by_test_id("rate-1").click()
+    expect(page.get_by_test_id("rating-done")).to_have_text("感谢您的评价：非常满意")
+    shot(page, "frontdesk-signed-rated")
+
+    order = target.call("GET", f"/api/orders/{oid}", user="supervisor")
+    assert [p["item"] for p in order["material_photos"]] == [
+        target.call("GET", f"/api/catalogue/matters/{MATTER}")["materials"]["items"][0]["name"]]
+    assert order["material_photos"][0]["content_type"] == "image/jpeg"      # downscaled on the tablet
+    assert order["signature"]["at"] and order["desk_rating"]["level"] == "非常满意"
+    events = [e["action"] for e in target.call("GET", f"/api/orders/{oid}/events", user="supervisor")["events"]]
+    assert events == ["create", "attach_material", "sign_receipt", "desk_rating"]
+    r = redis.Redis.from_url(target.redis_url)
+    stored = [r.get(f"wo:attach:{oid}:material-1"), r.get(f"wo:attach:{oid}:signature")]
+    r.close()
+    assert all(v and not v.startswith((b"\xff\xd8", b"\x89PNG")) and b"JFIF" not in v for v in stored)  # encrypted
+
+    # the dispatcher sees the photo and the signature in the order's record
+    disp = open_page("desktop")
+    login(disp, "dispatcher")
+    disp.get_by_test_id("queue-search").fill(oid)
+    card = disp.locator(f'[data-testid="incoming-order"][data-order="{oid}"]')
+    expect(card.get_by_test_id("attachments-summary")).to_contain_text("材料照片 1 张")
+    expect(card.get_by_test_id("attachments-summary")).to_contain_text("居民已签名确认")
+    card.get_by_test_id("view-attachments").click()
+    imgs = card.get_by_test_id("attachments").locator("img")
+    expect(imgs).to_have_count(2)
+    assert imgs.evaluate_all("is => is.every(i => i.complete && i.naturalWidth > 0)")
+    assert not (page.errors or disp.errors), page.errors + disp.errors

@@ -4,6 +4,7 @@
 import { clear, field, fmtTime, h, run, section, toast } from "../ui.js";
 import { halfWidth, validateIdNumber, validatePhone } from "../validate.js";
 import { places } from "../places.js";
+import { photoControl, queuePanel, signAndRate, uploadPhotos } from "./deskextras.js";
 
 const ELDERLY_AGE = 60;
 
@@ -28,7 +29,8 @@ export async function render(root, { api }) {
   // One registration at a time (state.reg): its form is built once and kept across step changes; its
   // request id makes a double click or a retry safe, and a new registration (新登记 / 接待下一位) gets
   // a new one. A submitted registration is corrected (更正登记) on the same work order.
-  const state = { matter: null, direct: false, step: 0, ticked: new Set(), age: null, reg: null };
+  const state = { matter: null, direct: false, step: 0, ticked: new Set(), age: null, reg: null, ticket: null };
+  const queue = queuePanel(api, { onCalled: (t) => { state.ticket = t; } });
 
   const searchInput = h("input", { type: "search", placeholder: "居民怎么说就怎么输，如：身份证丢了", "data-testid": "matter-search",
     autocomplete: "off" });
@@ -71,7 +73,7 @@ export async function render(root, { api }) {
   });
 
   function newRegistration() {
-    state.reg = { requestId: uid(), form: null, created: null, correcting: false };
+    state.reg = { requestId: uid(), form: null, created: null, correcting: false, photos: [] };
     state.ticked = new Set();
     state.age = null;
   }
@@ -115,9 +117,17 @@ export async function render(root, { api }) {
         h("ul", { class: "checklist", "data-testid": "materials" }, (m.materials.items || []).map((it, i) => {
           const box = h("input", { type: "checkbox", id: `mat-${i}`, "data-testid": "material", checked: state.ticked.has(i) });
           box.addEventListener("change", () => (box.checked ? state.ticked.add(i) : state.ticked.delete(i)));
+          const reg = state.reg;
+          const photo = photoControl(i, it, reg.photos, async () => {
+            state.ticked.add(i); box.checked = true;   // photographed = brought
+            if (reg.created) {  // already registered: the photo goes to the order at once
+              const n = await run(null, () => uploadPhotos(api, reg.created.order.id, reg.photos), "照片已上传");
+              if (n !== undefined) reg.created.photoCount = n;
+            }
+          });
           return h("li", {}, h("label", { for: `mat-${i}` }, box,
             h("span", {}, it.name, it.optional ? h("span", { class: "tag" }, "非必需") : null,
-              it.note ? h("span", { class: "note" }, `（${it.note}）`) : null)));
+              it.note ? h("span", { class: "note" }, `（${it.note}）`) : null)), photo);
         })),
         m.materials.basis ? h("p", { class: "basis" }, `依据：${m.materials.basis}`) : null] },
       { title: "费用和时限", body: () => [
@@ -281,15 +291,19 @@ export async function render(root, { api }) {
       if (reg.created && reg.correcting) {
         order = await run(submit, () => api.correctOrder(reg.created.order.id, payload));
         if (!order) return;
-        reg.created = { order, ticked, missing, modeLabel, corrected: true };
+        reg.created = { ...reg.created, order, ticked, missing, modeLabel, corrected: true };
         reg.correcting = false;
         toast(`已更正登记，工单号 ${order.id}`, "ok");
       } else {
         order = await run(submit, () => api.createOrder({ ...payload, channel: "frontdesk",
           matter_id: m ? m.id : undefined, client_request_id: `frontdesk-${reg.requestId}` }));
         if (!order) return;
-        reg.created = { order, ticked, missing, modeLabel, corrected: false };
+        reg.created = { order, ticked, missing, modeLabel, corrected: false, ticket: state.ticket, photoCount: 0 };
         toast(`已登记，工单号 ${order.id}`, "ok");
+      }
+      if (reg.photos.some((p) => !p.uploaded)) {  // the material photos go with the order, encrypted
+        const n = await run(null, () => uploadPhotos(api, order.id, reg.photos));
+        if (n !== undefined) reg.created.photoCount = n;
       }
       drawScript();
       document.getElementById("receipt")?.scrollIntoView({ block: "start" });
@@ -308,7 +322,7 @@ export async function render(root, { api }) {
   }
 
   function receipt() {
-    const { order, ticked, missing, modeLabel, corrected } = state.reg.created;
+    const { order, ticked, missing, modeLabel, corrected, ticket, photoCount } = state.reg.created;
     const m = state.matter;
     const c = order.caller || {};
     const place = order.place || {};
@@ -321,6 +335,7 @@ export async function render(root, { api }) {
         row("事项", m ? m.name : "诉求登记（由派单员派给承办单位）"),
         row("办理方式", modeLabel),
         row("工单号", order.id, { class: "order-id", "data-testid": "receipt-order-id" }),
+        ticket ? row("排队号", `${ticket.number}（${ticket.window_name}）`) : null,
         row("登记时间", fmtTime(order.created_at)),
         row("居民", [c.name, c.phone].filter(Boolean).join("　")),
         m ? null : row("诉求", order.text),
@@ -330,6 +345,7 @@ export async function render(root, { api }) {
         m ? row("办理时限", m.time_limit.text) : null,
         m ? row("已带材料", ticked.join("、") || "—") : null,
         m ? row("还需准备", missing.join("、") || "无") : null,
+        photoCount ? row("材料照片", `已上传 ${photoCount} 张`, { "data-testid": "receipt-photos" }) : null,
         row("答复期限", fmtTime(order.deadline))),
       h("p", { class: "basis" }, "查询进度请拨打12345，报工单号。"),
       h("div", { class: "row no-print" },
@@ -353,12 +369,14 @@ export async function render(root, { api }) {
         h("button", { type: "button", "data-testid": "new-resident", onclick: () => {
           Object.assign(state, { matter: null, direct: false, step: 0 });
           newRegistration();
-          searchInput.value = ""; clear(hits); drawScript(); searchInput.focus();
-        } }, "接待下一位")));
+          state.ticket = null;
+          searchInput.value = ""; clear(hits); drawScript(); queue.el.scrollIntoView({ block: "start" });
+        } }, "接待下一位")),
+      signAndRate(api, state.reg.created));
   }
 
   const layout = h("div", { class: "frontdesk" },
-    h("div", { class: "fd-main" },
+    h("div", { class: "fd-main" }, queue.el,
       section("查找事项", searchForm, hits, h("div", { class: "row" }, botToggle)), script),
     bot.el);
   root.append(layout);
