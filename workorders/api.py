@@ -74,7 +74,8 @@ def body_limit(request: web.Request) -> int:
 
 
 def too_large(limit: int = MAX_BODY) -> web.Response:
-    resp = error(413, "body_too_large", f"请求内容过大（上限 {limit // 1024} KB）。", max_bytes=limit)
+    cap = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+    resp = error(413, "body_too_large", f"请求内容过大（上限 {cap}）。", max_bytes=limit)
     resp.force_close()  # the rest of the body is not read: this connection cannot carry another request
     return resp
 
@@ -252,9 +253,12 @@ async def _check_units(request, unit_ids) -> None:
     if not ids:
         return
     directory = request.app[SVC].directory
-    if directory is None:  # cannot tell: the service's own checks apply (logged at load time)
-        return
     staff_units = {u.unit_id for u in request.app[USERS].values() if u.unit_id}
+    if directory is None:  # cannot tell: never route an order where no inbox may ever show it
+        if any(u not in staff_units for u in ids):
+            raise WorkOrderError("directory_unavailable", "单位名录暂不可用，无法核对承办单位，请稍后再派单。", 503,
+                                 retry_after=60)
+        return
     unknown = [u for u in ids if u not in staff_units and directory.get(u) is None]
     if unknown:
         raise WorkOrderError("unknown_unit", f"找不到承办单位：{'、'.join(unknown)}。请从单位名录中选择。", 400,

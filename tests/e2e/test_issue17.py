@@ -295,7 +295,11 @@ def test_dispatch_actions_ask_before_acting(open_page, target):
     card.get_by_test_id("dispatch-suggested").click()
     expect(page.get_by_test_id("confirm-text")).to_contain_text(dup["id"])
     page.get_by_test_id("confirm-cancel").click()
-    card.locator("summary", has_text="并单").click() if not card.get_by_test_id("merge-master").is_visible() else None
+    # disclosure widgets look openable: a marker that turns when open
+    summary = card.locator("summary", has_text="选择其他单位派单")
+    assert summary.evaluate("e => getComputedStyle(e, '::before').content") == '"▶"'
+    if not card.get_by_test_id("merge-master").is_visible():
+        card.locator("summary", has_text="并单").click()
     card.get_by_test_id("merge-master").fill(first["id"])
     card.get_by_test_id("merge").click()
     expect(page.get_by_test_id("confirm-text")).to_contain_text(f"并入主工单 {first['id']}")
