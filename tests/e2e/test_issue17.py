@@ -564,6 +564,11 @@ def test_elderly_resident_queue_call_script_photos_signature_rating_receipt(open
     page.get_by_test_id("rate-1").click()
     expect(page.get_by_test_id("rating-done")).to_have_text("感谢您的评价：非常满意")
     shot(page, "frontdesk-signed-rated")
+    page.emulate_media(media="print")     # the signed receipt still prints on one A4 page
+    pdf = page.pdf(format="A4")
+    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf)) == 1
+    assert page.get_by_test_id("signature-image").is_visible() and not page.get_by_test_id("rate-1").count()
+    page.emulate_media(media="screen")
 
     order = target.call("GET", f"/api/orders/{oid}", user="supervisor")
     assert [p["item"] for p in order["material_photos"]] == [
