@@ -13,7 +13,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PASSWORDS, login, shot
+from tests.e2e.conftest import login, shot
 
 pytestmark = pytest.mark.browser
 
@@ -454,10 +454,10 @@ def axe_serious(page) -> list[str]:
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "tablet-portrait"])
-def test_accessibility_audit_every_screen(open_page, viewport):
+def test_accessibility_audit_and_miit_every_screen(open_page, viewport):
     if not AXE.exists():
         pytest.skip(f"axe-core not installed at {AXE} (scripts/setup.sh installs it with npm; npm unreachable?)")
-    found = {}
+    found, miit = {}, {}
     page = open_page(viewport)
     found["login"] = axe_serious(page)
     for user, scenes in AUDIT.items():
@@ -474,8 +474,16 @@ def test_accessibility_audit_every_screen(open_page, viewport):
                     page.get_by_test_id("stepper-5").click()
                 page.wait_for_load_state("networkidle")
                 found[f"{scene}{' 大字' if large else ''}"] = axe_serious(page)
+                if large:  # MIIT 适老化 on every screen: text >= 18px, contrast >= 4.5:1, primary targets >= 60x60
+                    texts = page.evaluate(CONTRAST_JS)
+                    small = [t for t in texts if t["size"] < 18 or t["ratio"] < 4.5]
+                    tiny = [b.inner_text() for b in page.locator("main button.primary:visible").all()
+                            if (lambda box: box["width"] < 60 or box["height"] < 60)(b.bounding_box())]
+                    if small or tiny:
+                        miit[f"{scene} 大字"] = (small[:5], tiny[:5])
     bad = {k: v for k, v in found.items() if v}
     assert not bad, bad
+    assert not miit, miit
 
 
 # --- The seed's front desk: queue -> call -> script -> photos -> signature -> rating -> receipt ---------
