@@ -8,6 +8,8 @@ export const SCENES = [
   { id: "dispatch", label: "调度中心", roles: ["dispatcher", "supervisor", "admin"], load: () => import("./views/dispatch.js") },
   { id: "inbox", label: "本单位工单", roles: ["unit_handler", "admin"], load: () => import("./views/inbox.js") },
   { id: "supervision", label: "服务监督", roles: ["supervisor", "dispatcher", "admin"], load: () => import("./views/supervision.js") },
+  // the hall screen of the front desk: opened from 排队叫号 in its own window, not in the menu
+  { id: "callscreen", label: "叫号屏", roles: ["clerk", "dispatcher", "admin"], menu: false, load: () => import("./views/callscreen.js") },
   { id: "analytics", label: "数智分析", roles: ["dispatcher", "supervisor", "admin", "unit_handler"], load: () => import("./views/analytics.js") },
 ];
 // Where each role starts: its own daily screen.
@@ -22,7 +24,7 @@ function scenesFor(user) {
 
 function homeOf(user) {
   const allowed = scenesFor(user);
-  return allowed.find((s) => s.id === HOME[user.role]) || allowed[0];
+  return allowed.find((s) => s.id === HOME[user.role]) || allowed.find((s) => s.menu !== false);
 }
 
 // The element in the middle of the view before the font size changes (kept in view after it).
@@ -49,7 +51,7 @@ function setLarge(on) {
 
 function renderMenu(user, current) {
   const menu = document.getElementById("menu");
-  clear(menu, scenesFor(user).map((s) =>
+  clear(menu, scenesFor(user).filter((s) => s.menu !== false).map((s) =>
     h("a", { href: `#/${s.id}`, class: s.id === current ? "active" : "", "aria-current": s.id === current ? "page" : null,
       "data-testid": `menu-${s.id}` }, s.label)));
   document.getElementById("who").textContent =
@@ -93,7 +95,7 @@ export async function route() {
   const scene = allowed.find((s) => s.id === wanted) || homeOf(user);
   if (!scene) return renderLogin("该账号没有可用的功能。");
   if (scene.id !== wanted) history.replaceState(null, "", `#/${scene.id}`);
-  document.getElementById("topbar").hidden = false;
+  document.getElementById("topbar").hidden = scene.id === "callscreen";
   renderMenu(user, scene.id);
   document.title = `${scene.label} · 政务智能前台`;
   const root = clear(main(), h("p", { class: "empty" }, "正在加载…"));

@@ -481,6 +481,11 @@ def test_accessibility_audit_and_miit_every_screen(open_page, viewport):
                             if (lambda box: box["width"] < 60 or box["height"] < 60)(b.bounding_box())]
                     if small or tiny:
                         miit[f"{scene} 大字"] = (small[:5], tiny[:5])
+    page = open_page(viewport)   # the hall call screen (its own window, no menu)
+    login(page, "clerk")
+    page.evaluate("() => { location.hash = '#/callscreen'; }")
+    page.wait_for_selector('main[data-scene="callscreen"]')
+    found["callscreen"] = axe_serious(page)
     bad = {k: v for k, v in found.items() if v}
     assert not bad, bad
     assert not miit, miit
@@ -525,17 +530,22 @@ def test_elderly_resident_queue_call_script_photos_signature_rating_receipt(open
     expect(page.get_by_test_id("ticket-number")).not_to_have_text(other)
     elder = page.get_by_test_id("ticket-number").inner_text()
     expect(page.get_by_test_id("queue-status").locator('li[data-window="C"]')).to_contain_text("等候 2 人")
-    # 叫号 from the clerk's console: the elderly resident first, shown and read aloud
+    # the hall screen (its own window), then 叫号 from the clerk's console: the elderly resident first,
+    # shown on the console and on the screen in large type, and read aloud there
+    with page.expect_popup() as popup:
+        page.get_by_test_id("open-call-screen").click()
+    screen = popup.value
+    expect(screen.locator('[data-window="C"]')).to_contain_text("等候 2 人")
     page.get_by_test_id("call-next").click()
     expect(page.get_by_test_id("called-number")).to_have_text(elder)
-    spoken = page.evaluate("() => window.__announcements || []")
-    assert spoken and spoken[-1].replace(" ", "") == f"请{elder}号，到户籍证件窗口办理", spoken
-    page.get_by_test_id("open-call-screen").click()
-    current = page.get_by_test_id("screen-current-C")
+    current = screen.get_by_test_id("screen-current-C")
     expect(current).to_have_text(elder)
     assert current.evaluate("e => parseFloat(getComputedStyle(e).fontSize)") >= 60
-    page.keyboard.press("Escape")
-    expect(page.locator("dialog")).to_have_count(0)
+    screen.wait_for_function("n => (window.__announcements || []).some(a => a.replace(/ /g, '') === `请${n}号，到户籍证件窗口办理`)",
+                             arg=elder)
+    assert not page.evaluate("() => window.__announcements || []")   # read once, by the screen
+    shot(screen, "call-screen", full_page=False)
+    screen.close()
 
     # the script, a photo of the first material taken on the tablet
     open_matter(page)

@@ -32,17 +32,14 @@ export function queuePanel(api, { onCalled } = {}) {
   const ticketBox = h("div", { class: "ticket", "data-testid": "ticket", "aria-live": "polite", hidden: true });
   const calledBox = h("div", { class: "called", "data-testid": "called", "aria-live": "assertive", hidden: true });
   const status = h("ul", { class: "queue-status", "data-testid": "queue-status" });
-  let last = null, screen = null;
 
   function drawStatus(q) {
-    last = q;
     clear(status, q.windows.map((w) => h("li", { "data-window": w.id },
       h("strong", {}, `${w.id} ${w.name}`),
       `：正在办理 ${w.current ? w.current.number : "—"}；等候 ${w.waiting.length} 人`,
       w.waiting.length ? `（最长已等 ${minutes(Math.max(...w.waiting.map((t) => t.waited_minutes)))}；`
         + `${w.waiting.filter((t) => t.elderly).length} 位老年人优先）` : "")),
     h("li", { class: "note" }, `今天平均等候：${minutes(q.avg_wait_minutes)}`));
-    if (screen) drawScreen();
   }
   async function refresh() {
     const q = await api.queue();
@@ -64,31 +61,17 @@ export function queuePanel(api, { onCalled } = {}) {
     calledBox.hidden = false;
     clear(calledBox, "正在办理：", h("strong", { class: "ticket-number", "data-testid": "called-number" }, t.number),
       `（${t.window_name}，等候 ${minutes(t.waited_minutes)}${t.elderly ? "，老年人" : ""}）`);
-    announce(`请 ${t.number.split("").join(" ")} 号，到 ${t.window_name} 办理`);
+    if (!screenWin || screenWin.closed) announce(`请 ${t.number.split("").join(" ")} 号，到 ${t.window_name} 办理`);
     await refresh();
     if (onCalled) onCalled(t);
   }) }, "叫下一位");
 
-  function drawScreen() {
-    const q = last || { windows: [], calls: [] };
-    clear(screen.body,
-      h("ul", { class: "screen-windows" }, q.windows.map((w) => h("li", {},
-        h("span", { class: "screen-number", "data-testid": `screen-current-${w.id}` }, w.current ? w.current.number : "—"),
-        h("span", {}, `请到 ${w.name}`),
-        h("span", { class: "screen-waiting" }, `等候 ${w.waiting.length} 人`)))),
-      h("p", { class: "screen-recent" }, `刚才叫到：${q.calls.slice(0, 6).map((c) => c.number).join("　") || "—"}`));
-  }
-  const openScreen = h("button", { type: "button", "data-testid": "open-call-screen", onclick: async () => {
-    const body = h("div", {});
-    const close = h("button", { type: "button", class: "primary", onclick: () => dlg.close() }, "关闭叫号屏");
-    const dlg = h("dialog", { class: "call-screen", "data-testid": "call-screen", "aria-label": "叫号屏" },
-      h("h2", {}, "叫号屏　请留意您的号码"), body, h("div", { class: "row" }, close));
-    screen = { dlg, body };
-    dlg.addEventListener("close", () => { dlg.remove(); screen = null; });
-    document.body.append(dlg);
-    dlg.showModal();
-    drawScreen();
-    await run(null, refresh);
+  // The hall screen runs in its own window (#/callscreen) and reads each call aloud; without one,
+  // the console reads it.
+  let screenWin = null;
+  const openScreen = h("button", { type: "button", "data-testid": "open-call-screen", onclick: () => {
+    screenWin = window.open(`${location.pathname}#/callscreen`, "govdesk-callscreen");
+    if (!screenWin) toast("浏览器拦截了新窗口，请允许弹出窗口后再打开叫号屏。", "error");
   } }, "打开叫号屏");
 
   const el = h("section", { class: "card queue-panel", "aria-labelledby": "queue-title", "data-testid": "queue" },
