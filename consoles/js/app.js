@@ -49,13 +49,20 @@ function setLarge(on) {
   localStorage.setItem("govdesk.large", on ? "1" : "0");
 }
 
+function whoLabel(user) {
+  const name = user.name || user.username;
+  const role = ROLE_LABELS[user.role] || user.role;
+  const unit = user.unit_name ? ` · ${user.unit_name}` : "";
+  return name === role && !unit ? name : `${name}（${role}${unit}）`;
+}
+
 function renderMenu(user, current) {
   const menu = document.getElementById("menu");
   clear(menu, scenesFor(user).filter((s) => s.menu !== false).map((s) =>
     h("a", { href: `#/${s.id}`, class: s.id === current ? "active" : "", "aria-current": s.id === current ? "page" : null,
       "data-testid": `menu-${s.id}` }, s.label)));
   document.getElementById("who").textContent =
-    `${user.name || user.username}（${ROLE_LABELS[user.role] || user.role}${user.unit_name ? " · " + user.unit_name : ""}）`;
+    whoLabel(user);
 }
 
 function renderLogin(message) {

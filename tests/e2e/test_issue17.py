@@ -73,6 +73,24 @@ def test_step_change_keeps_the_registration_form(open_page):
     assert not page.errors, page.errors
 
 
+def test_switching_matter_keeps_the_resident_details(open_page):
+    page = open_page("desktop")
+    login(page, "clerk")
+    open_matter(page)
+    page.get_by_test_id("stepper-5").click()
+    fill_resident(page, "王秀兰", "13800002222", ELDER_ID)
+    # the resident meant another matter: the clerk searches again; what was typed stays
+    page.get_by_test_id("matter-search").fill("身份证到期了要换")
+    page.get_by_test_id("matter-search-go").click()
+    other = page.get_by_test_id("matter-hit").and_(page.locator(f':not([data-matter="{MATTER}"])')).first
+    other.click()
+    expect(page.get_by_test_id("step-1")).not_to_contain_text("居民身份证补领")
+    page.get_by_test_id("stepper-5").click()
+    expect(page.get_by_test_id("f-name")).to_have_value("王秀兰")
+    expect(page.get_by_test_id("f-id")).to_have_value(ELDER_ID)
+    expect(page.get_by_test_id("f-village")).to_have_value("东街社区")
+
+
 def test_correction_and_next_resident_after_a_receipt(open_page, target):
     page = open_page("desktop")
     login(page, "clerk")

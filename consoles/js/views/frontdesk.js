@@ -72,8 +72,10 @@ export async function render(root, { api }) {
     h("p", { class: "note" }, "都不是居民要办的事（例如路灯坏了、噪音扰民）？"), directButton());
   });
 
-  function newRegistration() {
-    state.reg = { requestId: uid(), form: null, created: null, correcting: false, photos: [] };
+  // carry: the resident's details typed for a registration not yet submitted, kept when the clerk
+  // switches to another matter (or to 直接登记) for the same resident.
+  function newRegistration(carry = null) {
+    state.reg = { requestId: uid(), form: null, created: null, correcting: false, photos: [], carry };
     state.ticked = new Set();
     state.age = null;
   }
@@ -81,15 +83,23 @@ export async function render(root, { api }) {
   async function choose(id) {
     const matter = await run(null, () => api.matter(id));
     if (!matter) return;
+    const carry = unsubmitted();
     Object.assign(state, { matter, direct: false, step: 0 });
-    newRegistration();
+    newRegistration(carry);
     drawScript();
     script.scrollIntoView({ block: "start" });
   }
 
+  function unsubmitted() {
+    const reg = state.reg;
+    if (!reg || reg.created) return null;
+    return reg.form ? reg.form.values() : reg.carry;
+  }
+
   function chooseDirect() {
+    const carry = unsubmitted();
     Object.assign(state, { matter: null, direct: true, step: 0 });
-    newRegistration();
+    newRegistration(carry);
     drawScript();
     script.scrollIntoView({ block: "start" });
     state.reg.form.focus();
@@ -144,7 +154,10 @@ export async function render(root, { api }) {
   }
 
   function theForm() {
-    if (!state.reg.form) state.reg.form = orderForm();
+    if (!state.reg.form) {
+      state.reg.form = orderForm();
+      if (state.reg.carry) state.reg.form.fill(state.reg.carry);
+    }
     state.reg.form.sync();
     return state.reg.form;
   }
@@ -318,7 +331,20 @@ export async function render(root, { api }) {
       cancelFix.hidden = !reg.correcting;
       submit.textContent = reg.correcting ? "提交更正" : "提交登记";
     }
-    return { el: form, sync, focus: () => (direct ? story : name).focus() };
+    // The resident's own details (not the matter's): carried to another matter's form.
+    const own = { name, phone, idno, address, notes };
+    const values = () => ({ ...Object.fromEntries(Object.entries(own).map(([k, el]) => [k, el.value])),
+      town: town.value, village: village.value });
+    async function fill(v) {
+      for (const [k, el] of Object.entries(own)) el.value = v[k] || "";
+      if (v.idno) checkId();
+      if (v.phone) checkPhone();
+      await places().catch(() => null);
+      town.value = v.town || "";
+      town.dispatchEvent(new Event("change"));
+      village.value = v.village || "";
+    }
+    return { el: form, sync, values, fill, focus: () => (direct ? story : name).focus() };
   }
 
   function receipt() {
