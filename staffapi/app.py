@@ -37,6 +37,7 @@ from workorders.service import WorkOrderService
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
+MAX_UPLOAD = 1024 * 1024 + 1024  # one downscaled material photo (service.MAX_PHOTO_BYTES)
 STORAGE_RETRY_AFTER = 5
 SVC = web.AppKey("svc", WorkOrderService)
 USERS = web.AppKey("users", dict)
@@ -66,8 +67,17 @@ def ok(data, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False, default=str))
 
 
-def too_large() -> web.Response:
-    resp = error(413, "body_too_large", f"请求内容过大（上限 {MAX_BODY // 1024} KB）。", max_bytes=MAX_BODY)
+def body_limit(request: web.Request) -> int:
+    """MAX_BODY, except the front desk's image uploads (POST /api/orders/{id}/materials|signature)."""
+    if request.method == "POST" and request.path.startswith("/api/orders/") and \
+            request.path.rsplit("/", 1)[-1] in ("materials", "signature"):
+        return MAX_UPLOAD
+    return MAX_BODY
+
+
+def too_large(limit: int = MAX_BODY) -> web.Response:
+    cap = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+    resp = error(413, "body_too_large", f"请求内容过大（上限 {cap}）。", max_bytes=limit)
     resp.force_close()  # the rest of the body is not read: this connection cannot carry another request
     return resp
 
@@ -96,8 +106,8 @@ def method_not_allowed(request: web.Request, allowed: set[str]) -> web.Response:
 @web.middleware
 async def errors_middleware(request: web.Request, handler):
     # Refuse an announced oversized body before authentication or routing reads anything.
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        return too_large()
+    if request.content_length is not None and request.content_length > body_limit(request):
+        return too_large(body_limit(request))
     if _is_static(request):
         allowed = await _api_methods(request)
         if allowed:  # an API path asked with another method
@@ -245,9 +255,12 @@ async def _check_units(request, unit_ids) -> None:
     if not ids:
         return
     directory = request.app[SVC].directory
-    if directory is None:  # cannot tell: the service's own checks apply (logged at load time)
-        return
     staff_units = {u.unit_id for u in request.app[USERS].values() if u.unit_id}
+    if directory is None:  # cannot tell: never route an order where no inbox may ever show it
+        if any(u not in staff_units for u in ids):
+            raise WorkOrderError("directory_unavailable", "单位名录暂不可用，无法核对承办单位，请稍后再派单。", 503,
+                                 retry_after=60)
+        return
     unknown = [u for u in ids if u not in staff_units and directory.get(u) is None]
     if unknown:
         raise WorkOrderError("unknown_unit", f"找不到承办单位：{'、'.join(unknown)}。请从单位名录中选择。", 400,
@@ -279,6 +292,103 @@ async def create_order(request):
     view = svc.present(order, request["actor"], reveal_id=created and request["user"].role == "clerk")
     view["created"] = created
     return ok(view, status=201 if created else 200)
+
+
+@requires(auth.CREATE_ROLES)
+async def correct_order(request):
+    """更正登记: the front desk corrects a registration it submitted, on the same order, while it is
+    still 受理 (409 once dispatched). Body: the corrected form (text, title, caller, place)."""
+    await _visible(request)
+    data = await json_body(request)
+    apischema.check_body(apischema.CORRECT_ORDER, data)
+    svc = request.app[SVC]
+    caller = data.get("caller") or {}
+    title = _clean(data.get("title"))
+    order = await svc.correct(
+        request.match_info["order_id"], request["actor"], text=data["text"], title=mask_text(title) if title else None,
+        caller_name=_clean(caller.get("name")), caller_phone=_clean(caller.get("phone")),
+        caller_id_number=_clean(caller.get("id_number")), address_detail=_clean(caller.get("address_detail")),
+        place={k: _clean((data.get("place") or {}).get(k)) for k in ("county", "township", "village")}
+        if data.get("place") is not None else None)
+    return ok(svc.present(order, request["actor"], reveal_id=request["user"].role == "clerk"))
+
+
+# --- front desk of the seed: queue and number calling, material photos, signature, 好差评 ------------
+FRONTDESK_ROLES = frozenset({"clerk", "dispatcher", "admin"})
+
+
+@requires(FRONTDESK_ROLES)
+async def queue_status(request):
+    return ok(await request.app[SVC].queue_status())
+
+
+@requires(FRONTDESK_ROLES)
+async def queue_ticket(request):
+    data = await json_body(request)
+    apischema.check_body(apischema.QUEUE_TICKET, data)
+    return ok(await request.app[SVC].take_ticket(data["window"], bool(data.get("elderly"))), status=201)
+
+
+@requires(FRONTDESK_ROLES)
+async def queue_call(request):
+    data = await json_body(request)
+    apischema.check_body(apischema.QUEUE_CALL, data)
+    called = await request.app[SVC].call_next(data["window"], request["actor"])
+    if called is None:
+        raise WorkOrderError("queue_empty", "这个窗口没有人在排队。", 409)
+    return ok(called)
+
+
+async def _image_body(request: web.Request) -> bytes:
+    """The raw image of an upload, read up to MAX_UPLOAD (413 beyond, also without Content-Length)."""
+    chunks, total = [], 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        total += len(chunk)
+        if total > MAX_UPLOAD:
+            raise web.HTTPRequestEntityTooLarge(max_size=MAX_UPLOAD, actual_size=total)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@requires(FRONTDESK_ROLES)
+async def upload_material(request):
+    """A photo of one checklist item (query item=材料名称), the raw JPEG/PNG/WebP as the body."""
+    await _visible(request)
+    q = apischema.parse_query(apischema.MATERIAL_QUERY, request.query)
+    svc = request.app[SVC]
+    order = await svc.attach(request.match_info["order_id"], request["actor"], "material", await _image_body(request),
+                             item=q["item"])
+    return ok(svc.present(order, request["actor"]), status=201)
+
+
+@requires(FRONTDESK_ROLES)
+async def upload_signature(request):
+    """The resident's signature on the receipt: the raw PNG drawn on the tablet, once per order."""
+    await _visible(request)
+    svc = request.app[SVC]
+    order = await svc.attach(request.match_info["order_id"], request["actor"], "signature", await _image_body(request))
+    return ok(svc.present(order, request["actor"]), status=201)
+
+
+@requires()
+async def get_attachment(request):
+    """A material photo (material-{n}) or the signature, decrypted, for whoever may see the order."""
+    order = await _visible(request)
+    name = request.match_info["name"]
+    if name != "signature" and not (name.startswith("material-") and name[9:].isdigit()):
+        raise WorkOrderError("attachment_not_found", "没有这个附件。", 404)
+    data, ctype = await request.app[SVC].attachment(order, name)
+    return web.Response(body=data, content_type=ctype, headers={"Cache-Control": "no-store"})
+
+
+@requires(FRONTDESK_ROLES)
+async def desk_rating(request):
+    await _visible(request)
+    data = await json_body(request)
+    apischema.check_body(apischema.DESK_RATING, data)
+    svc = request.app[SVC]
+    order = await svc.rate_desk(request.match_info["order_id"], request["actor"], data["level"])
+    return ok(svc.present(order, request["actor"]))
 
 
 @requires()
@@ -345,7 +455,70 @@ async def verify_order(request):
 async def get_kpi(request):
     q = apischema.parse_query(apischema.KPI_QUERY, request.query)
     unit = request["user"].unit_id if request["user"].role == "unit_handler" else q["unit"]
-    return ok(await kpi.kpi_report(request.app[SVC], q["group_by"], q["since"], q["until"], unit=unit))
+    report = await kpi.kpi_report(request.app[SVC], q["group_by"], q["since"], q["until"], unit=unit)
+    if q["group_by"] == "department":  # people read 公安, not gongan
+        names = _department_names()
+        for row in report["rows"]:
+            row["name"] = names.get(row["key"], row["key"])
+    return ok(report)
+
+
+_DEPARTMENT_NAMES: dict[str, str] = {}
+
+
+def _department_names() -> dict[str, str]:
+    """Directory department id -> Chinese name (workorders/data/departments.yaml), read once."""
+    if not _DEPARTMENT_NAMES:
+        from workorders.directory import load_departments
+
+        try:
+            _DEPARTMENT_NAMES.update({d["id"]: d["name"] for d in load_departments()})
+        except Exception:  # noqa: BLE001 - names are a nicety: the codes still identify the rows
+            log.exception("departments could not be loaded")
+    return _DEPARTMENT_NAMES
+
+
+HOTSPOT_DIMENSIONS = {"category": "分类", "matter": "事项", "township": "乡镇", "village": "村（社区）"}
+
+
+def _matter_name(matter_id: str) -> str:
+    try:
+        from catalogue.loader import load_catalogue
+
+        matter = load_catalogue(strict=False).get(matter_id)
+    except Exception:  # noqa: BLE001 - an unknown id or no catalogue: the id itself
+        matter = None
+    name = getattr(matter, "name", None) or (matter.get("name") if isinstance(matter, dict) else None)
+    return name or matter_id
+
+
+def _week_label(week: str) -> str:
+    """ISO week "2026-W45" -> "11月2日—11月8日" (Monday to Sunday)."""
+    from datetime import date, timedelta
+
+    try:
+        year, num = week.split("-W")
+        monday = date.fromisocalendar(int(year), int(num), 1)
+    except ValueError:
+        return week
+    sunday = monday + timedelta(days=6)
+    return f"{monday.month}月{monday.day}日—{sunday.month}月{sunday.day}日"
+
+
+def hotspots_csv(report: dict) -> str:
+    """The hot-spot report as a spreadsheet for people: Chinese headers, matter names, weeks as dates."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["维度", "名称", *[_week_label(w) for w in report["weeks"]], "合计", "本周", "前4周均值", "是否上升"])
+    for dim, rows in report["by"].items():
+        for r in rows:
+            key = _matter_name(r["key"]) if dim == "matter" else r["key"]
+            writer.writerow([HOTSPOT_DIMENSIONS.get(dim, dim), key, *[r["weeks"][w] for w in report["weeks"]],
+                             r["total"], r["this_week"], r["baseline_mean"], "上升" if r["rising"] else ""])
+    return "\ufeff" + buf.getvalue()  # BOM: Excel opens UTF-8 Chinese correctly
 
 
 @requires(auth.ANALYTICS_ROLES)
@@ -354,7 +527,7 @@ async def get_hotspots(request):
     report = await hotspots.hotspots_report(request.app[SVC], weeks=q["weeks"])
     if q["format"] == "csv":
         # Village names and matter ids come from callers and staff: no cell may start a formula.
-        return web.Response(text=neutralise_csv(hotspots.to_csv(report)), content_type="text/csv", charset="utf-8",
+        return web.Response(text=neutralise_csv(hotspots_csv(report)), content_type="text/csv", charset="utf-8",
                             headers={"Content-Disposition": 'attachment; filename="hotspots.csv"'})
     return ok(report)
 
@@ -471,7 +644,8 @@ ORDER_ID = {"name": "order_id", "in": "path", "required": True, "schema": {"type
             "description": "工单号, e.g. 12345202603020001"}
 ERROR_STATUSES = {400: "Bad request (JSON error body)", 401: "Not logged in or bad token",
                   403: "Role or unit not allowed", 404: "Not found", 409: "Not allowed in the order's state",
-                  413: "Request body over 64 KB", 422: "Not within 12345's remit",
+                  413: "Request body over 64 KB (1 MB for an image upload)", 415: "Not an accepted image type",
+                  422: "Not within 12345's remit",
                   429: "Too many failed logins: locked (Retry-After)", 502: "The bot is unavailable",
                   503: "Storage or directory unavailable (Retry-After)"}
 BASE_ERRORS = (400, 404, 413, 503)
@@ -506,6 +680,35 @@ DOCS: dict[tuple[str, str], dict] = {
         "path": [ORDER_ID, {"name": "action", "in": "path", "required": True,
                             "schema": {"type": "string", "enum": list(API_ACTIONS)}}],
         "body": S.ACTION, "body_required": False, "errors": (409,), "ok": {"200": ("The order after", S.ORDER)}},
+    ("POST", "/api/orders/{order_id}/correct"): {
+        "summary": "更正登记: replace text, title, caller and place of an order still 受理 (409 once dispatched; "
+                   "a clerk corrects only what they registered)", "path": [ORDER_ID],
+        "roles": sorted(auth.CREATE_ROLES), "body": S.CORRECT_ORDER, "errors": (409,),
+        "ok": {"200": ("The corrected order", S.ORDER)}},
+    ("POST", "/api/orders/{order_id}/materials"): {
+        "summary": "Front desk: a photo of one material (?item=材料名称), the raw JPEG/PNG/WebP as the body (up to "
+                   "1 MB; type read from the content), stored encrypted", "path": [ORDER_ID], "query": S.MATERIAL_QUERY,
+        "roles": sorted(FRONTDESK_ROLES), "errors": (409, 415), "ok": {"201": ("The order", S.ORDER)}},
+    ("POST", "/api/orders/{order_id}/signature"): {
+        "summary": "Front desk: the resident's signature on the receipt, the raw PNG as the body (up to 200 KB), "
+                   "once per order, stored encrypted", "path": [ORDER_ID], "roles": sorted(FRONTDESK_ROLES),
+        "errors": (409, 415), "ok": {"201": ("The order", S.ORDER)}},
+    ("GET", "/api/orders/{order_id}/attachments/{name}"): {
+        "summary": "A material photo (material-1, material-2 ...) or the signature of an order, decrypted",
+        "path": [ORDER_ID, {"name": "name", "in": "path", "required": True, "schema": {"type": "string"},
+                            "example": "signature"}],
+        "ok": {"200": ("The image", None, ("image/png", "image/jpeg", "image/webp"))}},
+    ("POST", "/api/orders/{order_id}/desk-rating"): {
+        "summary": "Front desk: the resident's 好差评 of the service at the desk (five levels), once per order",
+        "path": [ORDER_ID], "roles": sorted(FRONTDESK_ROLES), "body": S.DESK_RATING, "errors": (409,),
+        "ok": {"200": ("The order", S.ORDER)}},
+    ("GET", "/api/queue"): {"summary": "Front desk queue: waiting tickets per window, the numbers called",
+                            "roles": sorted(FRONTDESK_ROLES)},
+    ("POST", "/api/queue/tickets"): {"summary": "Take a queue ticket for a window (老年人 are called first)",
+                                     "roles": sorted(FRONTDESK_ROLES), "body": S.QUEUE_TICKET,
+                                     "ok": {"201": ("The ticket", S.OBJECT)}},
+    ("POST", "/api/queue/call"): {"summary": "Call the next ticket of a window (409 when nobody waits)",
+                                  "roles": sorted(FRONTDESK_ROLES), "body": S.QUEUE_CALL, "errors": (409,)},
     ("GET", "/api/orders/{order_id}/events"): {
         "summary": "The order's hash-chained events", "path": [ORDER_ID],
         "ok": {"200": ("Events", {"type": "object", "required": ["events"],
@@ -636,6 +839,14 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
     r.add_post("/api/orders", create_order)
     r.add_get("/api/orders", list_orders)
     r.add_get("/api/orders/{order_id}", get_order)
+    r.add_post("/api/orders/{order_id}/correct", correct_order)
+    r.add_post("/api/orders/{order_id}/materials", upload_material)
+    r.add_post("/api/orders/{order_id}/signature", upload_signature)
+    r.add_get("/api/orders/{order_id}/attachments/{name}", get_attachment)
+    r.add_post("/api/orders/{order_id}/desk-rating", desk_rating)
+    r.add_get("/api/queue", queue_status)
+    r.add_post("/api/queue/tickets", queue_ticket)
+    r.add_post("/api/queue/call", queue_call)
     r.add_post("/api/orders/{order_id}/actions/{action}", order_action)
     r.add_get("/api/orders/{order_id}/events", order_events)
     r.add_get("/api/orders/{order_id}/verify", verify_order)

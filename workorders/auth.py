@@ -6,7 +6,7 @@ Users come from (first match wins):
   GOVDESK_DEMO=1            explicit local demo mode: the demo accounts below (documented in
                             docs/benchmarks/workorders.md and the README):
     dispatcher/dispatcher123  unit_handler: handler/handler123 (unit from GOVDESK_DEMO_UNIT, default
-    "demo-unit")  supervisor/supervisor123  clerk/clerk123  admin/admin123  police/police123  centre/centre123
+    "C01T01-minzheng", 城关镇社会事务办公室)  supervisor/supervisor123  clerk/clerk123  admin/admin123  police/police123  centre/centre123
   otherwise no account at all (every login is refused and the staff API logs why): the demo
   passwords are public, so they never exist unless demo mode is asked for.
 Token secret: GOVDESK_TOKEN_SECRET, else derived from the at-rest key (common.privacy).
@@ -64,7 +64,7 @@ FULL_CONTACT_ROLES = frozenset({"supervisor", "system"})
 DEMO_USERS = [
     {"username": "dispatcher", "password": "dispatcher123", "role": "dispatcher", "name": "派单员"},
     {"username": "handler", "password": "handler123", "role": "unit_handler", "name": "承办人",
-     "unit_id": os.environ.get("GOVDESK_DEMO_UNIT", "demo-unit")},
+     "unit_id": os.environ.get("GOVDESK_DEMO_UNIT", "C01T01-minzheng")},
     {"username": "supervisor", "password": "supervisor123", "role": "supervisor", "name": "督办员"},
     {"username": "clerk", "password": "clerk123", "role": "clerk", "name": "前台"},
     {"username": "admin", "password": "admin123", "role": "admin", "name": "管理员"},

@@ -184,7 +184,9 @@ def plan(order: dict, action: str, data: dict, now: datetime, policy, actor: dic
         cb = order.get("callback") or {}
         if cb.get("satisfied") is not False:
             raise Conflict("reopen_needs_unsatisfied", "只有回访不满意的工单才能重办。")
-        ch.update(reopened_count=int(order.get("reopened_count") or 0) + 1, reopened_at=t,
+        # the resident's reason goes with the order back to the unit (the callback itself is reset)
+        ch.update(reopen_reason=cb.get("note") or "回访不满意", reopened_count=int(order.get("reopened_count") or 0) + 1,
+                  reopened_at=t,
                   deadline=iso(policy.reopen_deadline(now)), deadline_kind="reopen",
                   reply=None, replied_at=None, completed_at=None, callback=None, on_time=None,
                   callback_required=True)

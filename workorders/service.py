@@ -15,6 +15,7 @@ Returned orders are the stored dicts (personal fields encrypted under "pii"); us
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
@@ -39,6 +40,34 @@ from workorders.rating import normalize_level
 from workorders.store import WorkOrderStore, deadline_entries
 
 log = logging.getLogger(__name__)
+
+QUEUE_WINDOWS = {"A": "综合受理窗口", "B": "社保医保窗口", "C": "户籍证件窗口"}
+MAX_PHOTO_BYTES = 1024 * 1024       # a tablet photo downscaled by the console is ~150-400 KB
+MAX_SIGNATURE_BYTES = 200 * 1024
+MAX_PHOTOS = 20
+IMAGE_MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
+
+
+def image_type(data: bytes) -> str | None:
+    """The image type from the content itself (never from a file name or a header)."""
+    for magic, ctype in IMAGE_MAGIC:
+        if data.startswith(magic):
+            return ctype
+    if len(data) > 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _json(obj) -> str:
+    import json
+
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def _loads(raw):
+    import json
+
+    return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
 
 MAX_TEXT = 2000
 SPOKEN_DIGITS = dict(zip("0123456789", "零幺二三四五六七八九"))
@@ -234,6 +263,191 @@ class WorkOrderService:
         elif unit_id:
             stored = await self.transition(oid, "dispatch", actor, unit_id=unit_id, co_unit_ids=co_unit_ids or [])
         return {**stored, "_created": True}
+
+    # --- correction of a registration (更正登记) --------------------------------------------------
+    async def correct(self, order_id: str, actor: dict | None, *, text: str, title: str | None = None,
+                      caller_name: str | None = None, caller_phone: str | None = None,
+                      caller_id_number: str | None = None, address_detail: str | None = None,
+                      place: dict | None = None) -> dict:
+        """The front desk corrects what it registered, on the same order, while nobody has taken it
+        up yet (state 受理): text, title, caller and place are replaced by the corrected form (an
+        empty personal field is removed). One "correct" event records what changed (personal data
+        only as the list of fields present, as at creation)."""
+        actor = auth.actor_of(actor)
+        if actor["role"] not in auth.CREATE_ROLES | {"system"}:
+            raise Forbidden("forbidden", "您的岗位无权更正登记。")
+        text = str(text or "").strip()
+        if not text:
+            raise WorkOrderError("text_required", "请填写诉求内容。", 400)
+        if len(text) > MAX_TEXT:
+            raise WorkOrderError("text_too_long", f"诉求内容不能超过{MAX_TEXT}字。", 400)
+        if caller_phone is not None and not 7 <= len(phone_digits(caller_phone)) <= 15:
+            raise WorkOrderError("bad_phone", "联系电话格式不正确。", 400)
+        now = self.now()
+        masked = mask_text(text)
+        fields = {"caller_name": caller_name, "caller_phone": caller_phone,
+                  "caller_id_number": caller_id_number, "address_detail": address_detail}
+        clean_place = {k: str(v) for k, v in (place or {}).items() if k in ("county", "township", "village") and v}
+
+        def mutate(old: dict, last_event):
+            if old["state"] != "accepted":
+                raise Conflict("not_correctable", "工单已派出或已办理，不能再更正登记；请联系派单员处理。",
+                               state=old["state"])
+            if actor["role"] == "clerk" and old.get("created_by") not in (None, actor.get("username")):
+                raise Forbidden("not_your_order", "只能更正本人登记的工单。")
+            pii = {k: v for k, v in (old.get("pii") or {}).items() if k not in fields and k != "text"}
+            pii.update({k: encrypt(str(v)) for k, v in fields.items() if v})
+            if masked != text:
+                pii["text"] = encrypt(text)
+            ch = {"text": masked, "title": (title or masked[:30]).strip(), "pii": pii,
+                  "phone_hash": phone_hash(caller_phone) if caller_phone else None,
+                  "corrections": int(old.get("corrections") or 0) + 1, "corrected_at": iso(now)}
+            if place is not None:
+                ch["place"] = clean_place
+                suggestion = self._suggest({**old, **ch}, None)
+                if suggestion:
+                    ch["suggestion"] = suggestion
+            public = [k for k in ch if k not in ("pii", "phone_hash")]
+            before = {k: old.get(k) for k in public}
+            before["pii_fields"] = sorted(old.get("pii") or {})
+            after = {k: ch[k] for k in public}
+            after["pii_fields"] = sorted(pii)
+            new = {**old, **ch, "updated_at": iso(now)}
+            return new, "correct", actor, before, after, iso(now)
+
+        new, _ = await self.store.update(str(order_id), mutate)
+        return new
+
+    # --- the front desk of the seed (在线排队叫号, 材料实时上传, 签名确认评价) -------------------------
+    # Queue tickets live per day and window (P:queue:{day}:{window}:seq|waiting|current, P:queue:{day}:calls);
+    # photos and signatures are stored encrypted beside the order (P:attach:{order}:{name}), the order
+    # records what was attached (material_photos, signature, desk_rating) with one event each.
+    def _qk(self, *parts) -> str:
+        return self.store.k("queue", self.now().date().isoformat(), *parts)
+
+    async def take_ticket(self, window: str, elderly: bool = False) -> dict:
+        if window not in QUEUE_WINDOWS:
+            raise WorkOrderError("unknown_window", f"没有这个窗口：{window}。可选：{'、'.join(QUEUE_WINDOWS)}。", 400)
+        seq = await self.redis.incr(self._qk(window, "seq"))
+        await self.redis.expire(self._qk(window, "seq"), 3 * 86400)
+        ticket = {"number": f"{window}{seq:03d}", "window": window, "window_name": QUEUE_WINDOWS[window],
+                  "issued_at": iso(self.now()), "elderly": bool(elderly)}
+        await self.redis.rpush(self._qk(window, "waiting"), _json(ticket))
+        await self.redis.expire(self._qk(window, "waiting"), 3 * 86400)
+        waiting = await self.redis.llen(self._qk(window, "waiting"))
+        return {**ticket, "ahead": waiting - 1}
+
+    async def call_next(self, window: str, actor: dict | None) -> dict | None:
+        """The next ticket of `window` (老年人 first, then in order of arrival), or None when nobody waits."""
+        if window not in QUEUE_WINDOWS:
+            raise WorkOrderError("unknown_window", f"没有这个窗口：{window}。", 400)
+        actor = auth.actor_of(actor)
+        key = self._qk(window, "waiting")
+        for _ in range(10):
+            raw = await self.redis.lrange(key, 0, -1)
+            if not raw:
+                return None
+            tickets = [_loads(r) for r in raw]
+            pick = next((i for i, t in enumerate(tickets) if t.get("elderly")), 0)
+            if await self.redis.lrem(key, 1, raw[pick]) == 0:
+                continue  # another window took it first
+            ticket = tickets[pick]
+            now = self.now()
+            waited = max(0, round((now - parse_time(ticket["issued_at"])).total_seconds() / 60))
+            called = {**ticket, "called_at": iso(now), "called_by": actor.get("username"), "waited_minutes": waited}
+            await self.redis.set(self._qk(window, "current"), _json(called), ex=3 * 86400)
+            await self.redis.lpush(self._qk("calls"), _json(called))
+            await self.redis.ltrim(self._qk("calls"), 0, 19)
+            await self.redis.expire(self._qk("calls"), 3 * 86400)
+            return called
+        raise Conflict("busy", "叫号繁忙，请再试一次。")
+
+    async def queue_status(self) -> dict:
+        now = self.now()
+        windows = []
+        for wid, name in QUEUE_WINDOWS.items():
+            waiting = [_loads(r) for r in await self.redis.lrange(self._qk(wid, "waiting"), 0, -1)]
+            for t in waiting:
+                t["waited_minutes"] = max(0, round((now - parse_time(t["issued_at"])).total_seconds() / 60))
+            current = await self.redis.get(self._qk(wid, "current"))
+            windows.append({"id": wid, "name": name, "waiting": waiting, "current": _loads(current) if current else None})
+        calls = [_loads(r) for r in await self.redis.lrange(self._qk("calls"), 0, 19)]
+        done = [c["waited_minutes"] for c in calls]
+        return {"windows": windows, "calls": calls, "avg_wait_minutes": round(sum(done) / len(done)) if done else None}
+
+    def _ak(self, order_id: str, name: str) -> str:
+        return self.store.k("attach", order_id, name)
+
+    async def attach(self, order_id: str, actor: dict | None, kind: str, data: bytes, item: str | None = None) -> dict:
+        """Attach a material photo (kind "material", `item` = the checklist item) or the resident's
+        signature (kind "signature") to an open order: type by content (JPEG, PNG, WebP; a signature
+        is a PNG), size-checked, stored encrypted."""
+        actor = auth.actor_of(actor)
+        if actor["role"] not in auth.CREATE_ROLES | {"system"}:
+            raise Forbidden("forbidden", "您的岗位无权上传材料或签名。")
+        ctype = image_type(data)
+        limit = MAX_PHOTO_BYTES if kind == "material" else MAX_SIGNATURE_BYTES
+        if not data:
+            raise WorkOrderError("empty_file", "没有收到图片内容。", 400)
+        if ctype is None or (kind == "signature" and ctype != "image/png"):
+            raise WorkOrderError("bad_image", "只能上传照片（JPG、PNG 或 WebP 格式）。" if kind == "material"
+                                 else "签名必须是 PNG 图片。", 415)
+        if len(data) > limit:
+            raise WorkOrderError("image_too_large", f"图片太大（{len(data) // 1024} KB），上限 {limit // 1024} KB。", 413)
+        if kind == "material":
+            item = mask_text(str(item or "").strip())[:60]
+            if not item:
+                raise WorkOrderError("item_required", "请说明这张照片是哪项材料。", 400)
+        now = self.now()
+        blob = encrypt(base64.b64encode(data).decode())
+
+        def mutate(old: dict, last_event):
+            if old["state"] in ("archived", "merged"):
+                raise Conflict("closed", "工单已归档或并单，不能再上传。")
+            if kind == "material":
+                photos = list(old.get("material_photos") or [])
+                if len(photos) >= MAX_PHOTOS:
+                    raise Conflict("too_many_photos", f"每件工单最多上传{MAX_PHOTOS}张材料照片。")
+                entry = {"id": len(photos) + 1, "item": item, "content_type": ctype, "size": len(data),
+                         "at": iso(now), "by": actor.get("username")}
+                ch = {"material_photos": photos + [entry]}
+                action = "attach_material"
+            else:
+                if old.get("signature"):
+                    raise Conflict("already_signed", "居民已签名确认，不能重复签名。")
+                ch = {"signature": {"size": len(data), "at": iso(now), "by": actor.get("username")}}
+                action = "sign_receipt"
+            new = {**old, **ch, "updated_at": iso(now)}
+            return new, action, actor, {k: old.get(k) for k in ch}, ch, iso(now)
+
+        new, event = await self.store.update(str(order_id), mutate)
+        name = f"material-{new['material_photos'][-1]['id']}" if kind == "material" else "signature"
+        await self.redis.set(self._ak(str(order_id), name), blob)
+        return new
+
+    async def attachment(self, order: dict, name: str) -> tuple[bytes, str]:
+        token = await self.redis.get(self._ak(order["id"], name))
+        if not token:
+            raise NotFound("attachment_not_found", "没有这个附件。")
+        data = base64.b64decode(decrypt(token.decode() if isinstance(token, bytes) else token))
+        return data, image_type(data) or "application/octet-stream"
+
+    async def rate_desk(self, order_id: str, actor: dict | None, level) -> dict:
+        """好差评 of the front-desk service itself, given by the resident on the tablet (once)."""
+        actor = auth.actor_of(actor)
+        if actor["role"] not in auth.CREATE_ROLES | {"system"}:
+            raise Forbidden("forbidden", "您的岗位无权记录窗口评价。")
+        level = normalize_level(level)
+        now = self.now()
+
+        def mutate(old: dict, last_event):
+            if old.get("desk_rating"):
+                raise Conflict("already_rated", "居民已评价过这次服务。")
+            ch = {"desk_rating": {"level": level, "at": iso(now)}}
+            return {**old, **ch, "updated_at": iso(now)}, "desk_rating", actor, {"desk_rating": None}, ch, iso(now)
+
+        new, _ = await self.store.update(str(order_id), mutate)
+        return new
 
     def _suggest(self, order: dict, classification) -> dict | None:
         if self.router is None:
@@ -488,6 +702,7 @@ class WorkOrderService:
         # What this viewer may do now: the state machine's answer, filtered by role and unit.
         out["actions"] = [a for a in available_actions(order, self.policy.max_extensions, self.now())
                           if auth.may(auth.actor_of(viewer), a, order)]
+        out["extensions_left"] = max(0, self.policy.max_extensions - int(order.get("extensions_used") or 0))
         if order.get("lead_unit_id"):
             out["lead_unit"] = self.unit_info(order["lead_unit_id"])
         return out

@@ -29,7 +29,7 @@ export const session = {
 let onUnauthorized = () => {};
 export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
 
-async function request(method, path, { body, query, raw } = {}) {
+async function request(method, path, { body, query, raw, blob } = {}) {
   let url = path;
   if (query) {
     const q = new URLSearchParams();
@@ -40,9 +40,10 @@ async function request(method, path, { body, query, raw } = {}) {
   const headers = { Accept: raw ? "*/*" : "application/json" };
   if (session.token) headers.Authorization = `Bearer ${session.token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (blob !== undefined) headers["Content-Type"] = blob.type || "application/octet-stream";
   let resp;
   try {
-    resp = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    resp = await fetch(url, { method, headers, body: blob !== undefined ? blob : body === undefined ? undefined : JSON.stringify(body) });
   } catch {
     throw new ApiError(0, "network", "网络连接失败，请检查网络后重试。");
   }
@@ -64,6 +65,7 @@ export const api = {
   searchMatters: (q, k = 5) => request("GET", "/api/catalogue/search", { query: { q, k } }),
   matter: (id) => request("GET", `/api/catalogue/matters/${encodeURIComponent(id)}`),
   createOrder: (payload) => request("POST", "/api/orders", { body: payload }),
+  correctOrder: (id, payload) => request("POST", `/api/orders/${encodeURIComponent(id)}/correct`, { body: payload }),
   orders: (query) => request("GET", "/api/orders", { query }),
   order: (id) => request("GET", `/api/orders/${encodeURIComponent(id)}`),
   events: (id) => request("GET", `/api/orders/${encodeURIComponent(id)}/events`),
@@ -75,5 +77,12 @@ export const api = {
   hotspotsCsv: (weeks = 8) => request("GET", "/api/hotspots", { query: { weeks, format: "csv" }, raw: true }),
   units: (query) => request("GET", "/api/directory/units", { query }),
   unit: (id) => request("GET", `/api/directory/units/${encodeURIComponent(id)}`),
+  queue: () => request("GET", "/api/queue"),
+  takeTicket: (window, elderly = false) => request("POST", "/api/queue/tickets", { body: { window, elderly } }),
+  callNext: (window) => request("POST", "/api/queue/call", { body: { window } }),
+  uploadMaterial: (id, item, blob) => request("POST", `/api/orders/${encodeURIComponent(id)}/materials`, { query: { item }, blob }),
+  uploadSignature: (id, blob) => request("POST", `/api/orders/${encodeURIComponent(id)}/signature`, { blob }),
+  attachment: (id, name) => request("GET", `/api/orders/${encodeURIComponent(id)}/attachments/${encodeURIComponent(name)}`, { raw: true }),
+  rateDesk: (id, level) => request("POST", `/api/orders/${encodeURIComponent(id)}/desk-rating`, { body: { level } }),
   bot: (message, sessionId) => request("POST", "/api/bot/message", { body: { message, session: sessionId } }),
 };

@@ -8,8 +8,12 @@ export const SCENES = [
   { id: "dispatch", label: "调度中心", roles: ["dispatcher", "supervisor", "admin"], load: () => import("./views/dispatch.js") },
   { id: "inbox", label: "本单位工单", roles: ["unit_handler", "admin"], load: () => import("./views/inbox.js") },
   { id: "supervision", label: "服务监督", roles: ["supervisor", "dispatcher", "admin"], load: () => import("./views/supervision.js") },
+  // the hall screen of the front desk: opened from 排队叫号 in its own window, not in the menu
+  { id: "callscreen", label: "叫号屏", roles: ["clerk", "dispatcher", "admin"], menu: false, load: () => import("./views/callscreen.js") },
   { id: "analytics", label: "数智分析", roles: ["dispatcher", "supervisor", "admin", "unit_handler"], load: () => import("./views/analytics.js") },
 ];
+// Where each role starts: its own daily screen.
+const HOME = { clerk: "frontdesk", dispatcher: "dispatch", supervisor: "supervision", unit_handler: "inbox", admin: "dispatch" };
 const ROLE_LABELS = { dispatcher: "派单员", unit_handler: "承办人", supervisor: "督办员", clerk: "前台", admin: "管理员" };
 
 const main = () => document.getElementById("main");
@@ -18,21 +22,47 @@ function scenesFor(user) {
   return SCENES.filter((s) => user && s.roles.includes(user.role));
 }
 
+function homeOf(user) {
+  const allowed = scenesFor(user);
+  return allowed.find((s) => s.id === HOME[user.role]) || allowed.find((s) => s.menu !== false);
+}
+
+// The element in the middle of the view before the font size changes (kept in view after it).
+function anchorInView() {
+  const top = document.getElementById("topbar").getBoundingClientRect().bottom;
+  const y = Math.max(top + 8, Math.min(window.innerHeight / 3, window.innerHeight - 8));
+  let el = document.elementFromPoint(window.innerWidth / 2, y);
+  while (el && el !== document.body && !el.matches("section, article, .card, .field, .fact, form, li, p, h1, h2, h3")) el = el.parentElement;
+  return el && el !== document.body && main().contains(el) ? el : null;
+}
+
 function setLarge(on) {
+  const anchor = window.scrollY > 0 ? anchorInView() : null;
   document.body.classList.toggle("large", on);
+  if (anchor) {
+    const top = document.getElementById("topbar").getBoundingClientRect().bottom;
+    window.scrollBy(0, anchor.getBoundingClientRect().top - top - 8);
+  }
   const btn = document.getElementById("large-toggle");
   btn.setAttribute("aria-pressed", String(on));
   btn.textContent = on ? "标准字号" : "大字模式";
   localStorage.setItem("govdesk.large", on ? "1" : "0");
 }
 
+function whoLabel(user) {
+  const name = user.name || user.username;
+  const role = ROLE_LABELS[user.role] || user.role;
+  const unit = user.unit_name ? ` · ${user.unit_name}` : "";
+  return name === role && !unit ? name : `${name}（${role}${unit}）`;
+}
+
 function renderMenu(user, current) {
   const menu = document.getElementById("menu");
-  clear(menu, scenesFor(user).map((s) =>
+  clear(menu, scenesFor(user).filter((s) => s.menu !== false).map((s) =>
     h("a", { href: `#/${s.id}`, class: s.id === current ? "active" : "", "aria-current": s.id === current ? "page" : null,
       "data-testid": `menu-${s.id}` }, s.label)));
   document.getElementById("who").textContent =
-    `${user.name || user.username}（${ROLE_LABELS[user.role] || user.role}${user.unit_name ? " · " + user.unit_name : ""}）`;
+    whoLabel(user);
 }
 
 function renderLogin(message) {
@@ -52,7 +82,7 @@ function renderLogin(message) {
       const res = await api.login(user.value.trim(), pass.value);
       session.save(res.token, res.user);
       await addUnitName(res.user);
-      location.hash = `#/${(scenesFor(res.user)[0] || {}).id || ""}`;
+      location.hash = `#/${(homeOf(res.user) || {}).id || ""}`;
       await route();
     } catch (e) {
       err.textContent = e.message;
@@ -69,10 +99,10 @@ export async function route() {
   if (!session.token || !user) return renderLogin();
   const allowed = scenesFor(user);
   const wanted = location.hash.replace(/^#\/?/, "").split("/")[0];
-  const scene = allowed.find((s) => s.id === wanted) || allowed[0];
+  const scene = allowed.find((s) => s.id === wanted) || homeOf(user);
   if (!scene) return renderLogin("该账号没有可用的功能。");
   if (scene.id !== wanted) history.replaceState(null, "", `#/${scene.id}`);
-  document.getElementById("topbar").hidden = false;
+  document.getElementById("topbar").hidden = scene.id === "callscreen";
   renderMenu(user, scene.id);
   document.title = `${scene.label} · 政务智能前台`;
   const root = clear(main(), h("p", { class: "empty" }, "正在加载…"));

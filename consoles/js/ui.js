@@ -1,3 +1,5 @@
+import { api } from "./api.js";
+
 // Tiny DOM helpers. Data is always inserted as text (never innerHTML), so nothing from the API is
 // interpreted as markup.
 export function h(tag, attrs = {}, ...children) {
@@ -28,11 +30,15 @@ export function clear(el, ...children) {
   return el;
 }
 
+// One small toast at a time (a new one replaces the last), out of the way of the fields and
+// click-through: the outcome itself is shown on the screen, the toast only confirms it.
+let toastTimer = null;
 export function toast(message, kind = "info") {
   const box = document.getElementById("toast");
-  const item = h("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status" }, message);
-  box.append(item);
-  setTimeout(() => item.remove(), kind === "error" ? 8000 : 4000);
+  const item = h("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status", "data-testid": "toast" }, message);
+  box.replaceChildren(item);
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => item.remove(), kind === "error" ? 6000 : 2500);
 }
 
 export function fmtTime(iso) {
@@ -109,25 +115,69 @@ export function orderBody(o) {
     h("dt", {}, "受理时间"), h("dd", {}, fmtTime(o.created_at)),
     h("dt", {}, "办理期限"), h("dd", {}, fmtTime(o.deadline)),
     o.lead_unit ? [h("dt", {}, "承办单位"), h("dd", {}, o.lead_unit.name)] : null,
-    o.reply ? [h("dt", {}, "答复"), h("dd", {}, o.reply)] : null);
+    o.reply ? [h("dt", {}, "答复"), h("dd", {}, o.reply)] : null,
+    attachmentsRow(o),
+    o.desk_rating ? [h("dt", {}, "窗口评价"), h("dd", { "data-testid": "desk-rating" }, o.desk_rating.level)] : null);
+}
+
+// Material photos and the resident's signature (stored encrypted; fetched only when asked for).
+function attachmentsRow(o) {
+  const photos = o.material_photos || [];
+  if (!photos.length && !o.signature) return null;
+  const shown = h("div", { class: "attachments", "data-testid": "attachments" });
+  const names = [...photos.map((p) => [`material-${p.id}`, `材料照片：${p.item}`]), ...(o.signature ? [["signature", "居民签名"]] : [])];
+  const view = h("button", { type: "button", "data-testid": "view-attachments", onclick: (ev) => run(ev.currentTarget, async () => {
+    const imgs = [];
+    for (const [name, label] of names) {
+      const blob = await (await api.attachment(o.id, name)).blob();
+      imgs.push(h("figure", {}, h("img", { src: URL.createObjectURL(blob), alt: label }), h("figcaption", {}, label)));
+    }
+    clear(shown, imgs);
+    ev.target.hidden = true;
+  }) }, "查看照片和签名");
+  const text = [photos.length ? `材料照片 ${photos.length} 张（${[...new Set(photos.map((p) => p.item))].join("、")}）` : "",
+    o.signature ? `居民已签名确认（${fmtTime(o.signature.at)}）` : ""].filter(Boolean).join("；");
+  return [h("dt", {}, "材料与签名"), h("dd", { "data-testid": "attachments-summary" }, text, " ", view, shown)];
+}
+
+// A modal <dialog> that always leaves the page when it closes (OK, 取消 or Escape).
+function modal(children, onClose) {
+  const dlg = h("dialog", { class: "dialog" }, children);
+  dlg.addEventListener("close", () => { dlg.remove(); onClose(); });
+  document.body.append(dlg);
+  dlg.showModal();
+  return dlg;
 }
 
 export function prompt(title, label, { minLength = 2, placeholder = "" } = {}) {
   // Accessible inline dialog (native <dialog>), resolves with the text or null.
   return new Promise((resolve) => {
+    let value = null;
     const input = h("textarea", { rows: 3, placeholder, "data-testid": "dialog-input" });
-    const msg = h("div", { class: "hint error" });
-    const dlg = h("dialog", { class: "dialog" },
+    const msg = h("div", { class: "hint error", role: "alert" });
+    const dlg = modal([
       h("h2", {}, title), field(label, input).wrap, msg,
       h("div", { class: "row" },
         h("button", { class: "primary", type: "button", "data-testid": "dialog-ok", onclick: () => {
           const v = input.value.trim();
           if (v.length < minLength) { msg.textContent = `请至少填写${minLength}个字。`; return; }
-          dlg.close(); dlg.remove(); resolve(v);
+          value = v; dlg.close();
         } }, "确定"),
-        h("button", { type: "button", onclick: () => { dlg.close(); dlg.remove(); resolve(null); } }, "取消")));
-    document.body.append(dlg);
-    dlg.showModal();
+        h("button", { type: "button", "data-testid": "dialog-cancel", onclick: () => dlg.close() }, "取消"))],
+    () => resolve(value));
     input.focus();
+  });
+}
+
+// Asks before an action that cannot be taken back; resolves true only on the OK button.
+export function confirmAction(title, text, okLabel = "确定") {
+  return new Promise((resolve) => {
+    let yes = false;
+    const ok = h("button", { class: "primary", type: "button", "data-testid": "confirm-ok", onclick: () => { yes = true; dlg.close(); } }, okLabel);
+    const dlg = modal([h("h2", {}, title), h("p", { "data-testid": "confirm-text" }, text),
+      h("div", { class: "row" }, ok,
+        h("button", { type: "button", "data-testid": "confirm-cancel", onclick: () => dlg.close() }, "取消"))],
+    () => resolve(yes));
+    ok.focus();
   });
 }

@@ -6,6 +6,13 @@ const PROVINCES = new Set(("11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 4
   "50 51 52 53 54 61 62 63 64 65 71 81 82").split(" "));
 export const MOBILE_RE = /^1[3-9]\d{9}$/;
 
+// A Chinese IME types full-width digits and letters (１３８, Ｘ) and ideographic spaces: read them as
+// the half-width characters the clerk meant before any check.
+export function halfWidth(text) {
+  return String(text || "").replace(/[\uFF01-\uFF5E]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xFEE0))
+    .replace(/\u3000/g, " ");
+}
+
 export function checkChar(first17) {
   let s = 0;
   for (let i = 0; i < 17; i++) s += Number(first17[i]) * WEIGHTS[i];
@@ -28,7 +35,7 @@ export function ageOn(born, today) {
 
 // -> {ok, value, reason, message, age}
 export function validateIdNumber(text, today = new Date(), maxAge = 120) {
-  const n = String(text || "").replace(/\s+/g, "").toUpperCase();
+  const n = halfWidth(text).replace(/\s+/g, "").toUpperCase();
   const fail = (reason, message) => ({ ok: false, value: n, reason, message });
   if (n.length !== 18) return fail("位数不对", `身份证号是18位，现在是${n.length}位。`);
   if (!/^\d{17}[\dX]$/.test(n)) return fail("只能是数字，最后一位可以是叉", "号码只能是数字，最后一位可以是X。");
@@ -43,7 +50,7 @@ export function validateIdNumber(text, today = new Date(), maxAge = 120) {
 }
 
 export function validatePhone(text) {
-  let n = String(text || "").replace(/[\s-]/g, "");
+  let n = halfWidth(text).replace(/[\s-]/g, "");
   if (n.startsWith("+86")) n = n.slice(3);
   else if (n.length === 13 && n.startsWith("86")) n = n.slice(2);
   if (!/^\d*$/.test(n)) return { ok: false, value: n, reason: "位数不对", message: "手机号只能是数字。" };

@@ -23,6 +23,12 @@ POLICE_UNIT = "C01T01-gongan"         # 松溪县公安局城关派出所 (demo 
 FLOW: dict = {}
 
 
+def find_in_queue(page, testid: str, order_id: str):
+    """The dispatch queue shows a page at a time, 特急 first: find an order as a dispatcher does."""
+    page.get_by_test_id("queue-search").fill(order_id)
+    return page.locator(f'[data-testid="{testid}"][data-order="{order_id}"]')
+
+
 def flow_order() -> str:
     if "order_id" not in FLOW:
         pytest.skip("needs the order registered by test_clerk_registers_lost_id_for_elderly_resident")
@@ -106,12 +112,14 @@ def test_dispatcher_routes_it_to_the_suggested_unit(open_page, target):
     login(page, "dispatcher")
     expect(page.get_by_test_id("menu-dispatch")).to_be_visible()
     page.get_by_test_id("menu-dispatch").click()
-    card = page.locator(f'[data-testid="incoming-order"][data-order="{order_id}"]')
+    card = find_in_queue(page, "incoming-order", order_id)
     expect(card).to_be_visible()
     expect(card.get_by_test_id("suggested-unit")).to_have_text("松溪县公安局城关派出所")
     expect(card.get_by_test_id("caller")).not_to_contain_text(ELDER_ID)
     shot(page, "dispatch-incoming")
     card.get_by_test_id("dispatch-suggested").click()
+    expect(page.get_by_test_id("confirm-text")).to_contain_text("松溪县公安局城关派出所")
+    page.get_by_test_id("confirm-ok").click()
     expect(card).to_have_count(0)
     order = target.call("GET", f"/api/orders/{order_id}", user="dispatcher")
     assert order["state"] == "dispatched" and order["lead_unit_id"] == POLICE_UNIT
@@ -146,9 +154,10 @@ def test_unit_handler_signs_handles_and_replies_then_dispatcher_completes(open_p
     disp = open_page("desktop")
     login(disp, "dispatcher")
     disp.get_by_test_id("menu-dispatch").click()
-    done = disp.locator(f'[data-testid="replied-order"][data-order="{order_id}"]')
+    done = find_in_queue(disp, "replied-order", order_id)
     expect(done).to_be_visible()
     done.get_by_test_id("complete").click()
+    disp.get_by_test_id("confirm-ok").click()
     expect(done).to_have_count(0)
     order = target.call("GET", f"/api/orders/{order_id}", user="supervisor")
     assert order["state"] == "completed" and order["reply"].startswith("已受理补领")
@@ -175,7 +184,7 @@ def test_unit_handler_returns_with_reason_and_dispatcher_redispatches(open_page,
     disp = open_page("desktop")
     login(disp, "dispatcher")
     disp.get_by_test_id("menu-dispatch").click()
-    back = disp.locator(f'[data-testid="incoming-order"][data-order="{oid}"]')
+    back = find_in_queue(disp, "incoming-order", oid)
     expect(back.get_by_test_id("return-reason")).to_contain_text("请改派城关派出所")
     back.locator("summary", has_text="改派").click()
     back.get_by_test_id("unit-filter").fill("城关 派出所")
@@ -183,6 +192,7 @@ def test_unit_handler_returns_with_reason_and_dispatcher_redispatches(open_page,
     expect(back.get_by_test_id("unit-select")).to_have_value(POLICE_UNIT)
     shot(disp, "dispatch-returned-redispatch", full_page=False)
     back.get_by_test_id("dispatch-chosen").click()
+    disp.get_by_test_id("confirm-ok").click()
     # The outcome, not the 4-second toast: the order leaves the incoming list.
     expect(back).to_have_count(0)
     assert target.call("GET", f"/api/orders/{oid}", user="dispatcher")["lead_unit_id"] == POLICE_UNIT
@@ -199,10 +209,11 @@ def test_dispatcher_merges_a_duplicate(open_page, target):
     page = open_page("tablet-landscape")
     login(page, "dispatcher")
     page.get_by_test_id("menu-dispatch").click()
-    card = page.locator(f'[data-testid="incoming-order"][data-order="{dup["id"]}"]')
+    card = find_in_queue(page, "incoming-order", dup["id"])
     expect(card).to_contain_text(f"疑似重复：与 {first['id']}")
     expect(card.get_by_test_id("merge-master")).to_have_value(first["id"])
     card.get_by_test_id("merge").click()
+    page.get_by_test_id("confirm-ok").click()
     expect(card).to_have_count(0)
     assert target.call("GET", f"/api/orders/{dup['id']}", user="dispatcher")["state"] == "merged"
     assert dup["id"] in target.call("GET", f"/api/orders/{first['id']}", user="dispatcher")["merged_orders"]
@@ -322,7 +333,7 @@ def test_analytics_shows_the_api_kpi_numbers(open_page, target):
         page.get_by_test_id("export-csv").click()
     path = dl.value.path()
     text = open(path, encoding="utf-8-sig").read()
-    assert text.splitlines()[0].startswith("dimension,key,")
+    assert text.splitlines()[0].startswith("维度,名称,")
     shot(page, "analytics")
     # a unit handler sees only their own unit's KPIs and no hot spots
     unit = open_page("tablet-landscape")

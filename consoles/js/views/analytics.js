@@ -16,6 +16,15 @@ function periodRange(value) {
   return {};
 }
 
+// ISO week "2026-W45" -> "11/2起" (its Monday), for people.
+export function weekLabel(week) {
+  const m = /^(\d{4})-W(\d{2})$/.exec(week);
+  if (!m) return week;
+  const jan4 = new Date(Date.UTC(Number(m[1]), 0, 4));
+  const monday = new Date(jan4.getTime() - ((jan4.getUTCDay() + 6) % 7) * 86400000 + (Number(m[2]) - 1) * 7 * 86400000);
+  return `${monday.getUTCMonth() + 1}/${monday.getUTCDate()}起`;
+}
+
 export async function render(root, { api, user }) {
   const handler = user.role === "unit_handler";
   const groupBy = h("select", { "data-testid": "kpi-group" }, h("option", { value: "unit" }, "按单位"),
@@ -33,7 +42,7 @@ export async function render(root, { api, user }) {
     const tiles = h("div", { class: "tiles" }, COUNT_LABELS.slice(0, 4).map(([k, label]) =>
       h("div", { class: "tile", "data-testid": `tile-${k}` }, h("div", { class: "tile-num" }, String(totals[k])), h("div", {}, `${label}（件）`))));
     const chart = barChart(report.rows.map((r) => ({ label: r.name || r.key, value: r.completion_rate ?? 0,
-      display: pct(r.completion_rate) })), { title: "各单位办结率", max: 1 });
+      display: pct(r.completion_rate) })), { title: groupBy.value === "unit" ? "各单位办结率" : "各部门办结率", max: 1 });
     const table = h("table", { class: "data", "data-testid": "kpi-table" },
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, groupBy.value === "unit" ? "单位" : "部门"),
         COUNT_LABELS.slice(0, 4).map(([, l]) => h("th", { scope: "col" }, l)),
@@ -43,7 +52,7 @@ export async function render(root, { api, user }) {
         COUNT_LABELS.slice(0, 4).map(([k]) => h("td", { "data-count": k }, String(r.counts[k] ?? 0))),
         RATE_KEYS.map((k) => h("td", { "data-rate": k }, pct(r[k])))))));
     clear(kpiBox, tiles, h("h3", {}, "办结率"), h("div", { class: "chart-wrap" }, chart),
-      h("div", { class: "table-wrap" }, table));
+      h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "考核指标表（可左右滚动）" }, table));
   }
 
   async function loadHotspots() {
@@ -61,7 +70,7 @@ export async function render(root, { api, user }) {
     const dims = Object.keys(DIM_LABELS).map((dim) => {
       const rows = (rep.by[dim] || []).slice(0, 10);
       return h("div", { class: "hot-dim" }, h("h3", {}, `按${DIM_LABELS[dim]}（前10）`),
-        rows.length ? h("div", { class: "table-wrap" }, h("table", { class: "data", "data-testid": `hot-table-${dim}` },
+        rows.length ? h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": `按${DIM_LABELS[dim]}的热点表` }, h("table", { class: "data", "data-testid": `hot-table-${dim}` },
           h("thead", {}, h("tr", {}, h("th", { scope: "col" }, DIM_LABELS[dim]), h("th", { scope: "col" }, "合计"),
             h("th", { scope: "col" }, "本周"), h("th", { scope: "col" }, "前4周均值"), h("th", { scope: "col" }, "趋势"))),
           h("tbody", {}, rows.map((r) => h("tr", { class: r.rising ? "rising-row" : "" },
@@ -74,7 +83,7 @@ export async function render(root, { api, user }) {
         h("div", { class: "chart-wrap" }, h("h3", {}, "各分类工单量（近8周，红色为上升）"),
           cats.length ? barChart(cats.map((r) => ({ label: r.key, value: r.total, flag: r.rising })), { title: "各分类工单量" }) : empty("暂无数据。")),
         h("div", { class: "chart-wrap" }, h("h3", {}, "每周趋势（前4个分类）"),
-          series.length ? [lineChart(series, rep.weeks, { title: "每周工单量趋势" }), legend(series)] : empty("暂无数据。"))),
+          series.length ? [lineChart(series, rep.weeks.map(weekLabel), { title: "每周工单量趋势" }), legend(series)] : empty("暂无数据。"))),
       h("div", { class: "hot-dims" }, dims));
   }
 

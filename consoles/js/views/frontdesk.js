@@ -2,8 +2,9 @@
 // catalogue matter JSON), fill the form with live validation, create the request through the staff
 // API, print a receipt; the bot conversation runs side by side.
 import { clear, field, fmtTime, h, run, section, toast } from "../ui.js";
-import { validateIdNumber, validatePhone } from "../validate.js";
+import { halfWidth, validateIdNumber, validatePhone } from "../validate.js";
 import { places } from "../places.js";
+import { photoControl, queuePanel, signAndRate, uploadPhotos } from "./deskextras.js";
 
 const ELDERLY_AGE = 60;
 
@@ -19,8 +20,17 @@ function fact(label, f, { testid, highlight } = {}) {
     f.basis ? h("div", { class: "basis" }, `依据：${f.basis}`) : null);
 }
 
+const todayISO = () => {
+  const d = new Date();
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+};
+
 export async function render(root, { api }) {
-  const state = { matter: null, step: 0, ticked: new Set(), age: null, requestId: uid(), created: null };
+  // One registration at a time (state.reg): its form is built once and kept across step changes; its
+  // request id makes a double click or a retry safe, and a new registration (新登记 / 接待下一位) gets
+  // a new one. A submitted registration is corrected (更正登记) on the same work order.
+  const state = { matter: null, direct: false, step: 0, ticked: new Set(), age: null, reg: null, ticket: null };
+  const queue = queuePanel(api, { onCalled: (t) => { state.ticket = t; } });
 
   const searchInput = h("input", { type: "search", placeholder: "居民怎么说就怎么输，如：身份证丢了", "data-testid": "matter-search",
     autocomplete: "off" });
@@ -39,6 +49,8 @@ export async function render(root, { api }) {
     layout.classList.toggle("with-bot", open);
     if (open) bot.start();
   });
+  const directButton = () => h("button", { type: "button", "data-testid": "direct-register", onclick: chooseDirect },
+    "目录里没有：直接登记诉求");
 
   searchForm.addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -47,21 +59,50 @@ export async function render(root, { api }) {
     const res = await run(null, () => api.searchMatters(q, 5));
     if (!res) return;
     clear(hits);
-    if (!res.hits.length) { hits.append(h("p", { class: "empty" }, "没有找到相关事项，请换个说法，或直接转人工登记。")); return; }
+    if (!res.hits.length) {
+      hits.append(h("p", { class: "empty" }, "没有找到相关事项。可以换个说法，或直接登记居民的诉求。"), directButton());
+      return;
+    }
     if (res.clarify) hits.append(h("p", { class: "clarify", "data-testid": "clarify" }, `可以问居民：${res.clarify}`));
     hits.append(h("ul", { class: "hit-list" }, res.hits.map((hit) => h("li", {},
       h("button", { type: "button", class: "hit", "data-testid": "matter-hit", "data-matter": hit.matter_id,
         onclick: () => choose(hit.matter_id) },
       h("span", { class: "hit-name" }, hit.name),
-      hit.matched && hit.matched !== hit.name ? h("span", { class: "hit-matched" }, `（居民说法：${hit.matched}）`) : null)))));
+      hit.matched && hit.matched !== hit.name ? h("span", { class: "hit-matched" }, `（居民说法：${hit.matched}）`) : null)))),
+    h("p", { class: "note" }, "都不是居民要办的事（例如路灯坏了、噪音扰民）？"), directButton());
   });
+
+  // carry: the resident's details typed for a registration not yet submitted, kept when the clerk
+  // switches to another matter (or to 直接登记) for the same resident.
+  function newRegistration(carry = null) {
+    state.reg = { requestId: uid(), form: null, created: null, correcting: false, photos: [], carry };
+    state.ticked = new Set();
+    state.age = null;
+  }
 
   async function choose(id) {
     const matter = await run(null, () => api.matter(id));
     if (!matter) return;
-    Object.assign(state, { matter, step: 0, ticked: new Set(), requestId: uid(), created: null });
+    const carry = unsubmitted();
+    Object.assign(state, { matter, direct: false, step: 0 });
+    newRegistration(carry);
     drawScript();
     script.scrollIntoView({ block: "start" });
+  }
+
+  function unsubmitted() {
+    const reg = state.reg;
+    if (!reg || reg.created) return null;
+    return reg.form ? reg.form.values() : reg.carry;
+  }
+
+  function chooseDirect() {
+    const carry = unsubmitted();
+    Object.assign(state, { matter: null, direct: true, step: 0 });
+    newRegistration(carry);
+    drawScript();
+    script.scrollIntoView({ block: "start" });
+    state.reg.form.focus();
   }
 
   function steps() {
@@ -86,9 +127,17 @@ export async function render(root, { api }) {
         h("ul", { class: "checklist", "data-testid": "materials" }, (m.materials.items || []).map((it, i) => {
           const box = h("input", { type: "checkbox", id: `mat-${i}`, "data-testid": "material", checked: state.ticked.has(i) });
           box.addEventListener("change", () => (box.checked ? state.ticked.add(i) : state.ticked.delete(i)));
+          const reg = state.reg;
+          const photo = photoControl(i, it, reg.photos, async () => {
+            state.ticked.add(i); box.checked = true;   // photographed = brought
+            if (reg.created) {  // already registered: the photo goes to the order at once
+              const n = await run(null, () => uploadPhotos(api, reg.created.order.id, reg.photos), "照片已上传");
+              if (n !== undefined) reg.created.photoCount = n;
+            }
+          });
           return h("li", {}, h("label", { for: `mat-${i}` }, box,
             h("span", {}, it.name, it.optional ? h("span", { class: "tag" }, "非必需") : null,
-              it.note ? h("span", { class: "note" }, `（${it.note}）`) : null)));
+              it.note ? h("span", { class: "note" }, `（${it.note}）`) : null)), photo);
         })),
         m.materials.basis ? h("p", { class: "basis" }, `依据：${m.materials.basis}`) : null] },
       { title: "费用和时限", body: () => [
@@ -100,32 +149,48 @@ export async function render(root, { api }) {
           m.steps.basis ? h("div", { class: "basis" }, `依据：${m.steps.basis}`) : null)] },
       { title: "登记信息", body: () => [m.registrable === false
         ? h("p", { class: "hint error" }, "该事项不能在前台登记，请按上面的规定引导居民办理。")
-        : orderForm()] },
+        : theForm().el] },
     ];
   }
 
+  function theForm() {
+    if (!state.reg.form) {
+      state.reg.form = orderForm();
+      if (state.reg.carry) state.reg.form.fill(state.reg.carry);
+    }
+    state.reg.form.sync();
+    return state.reg.form;
+  }
+
   function drawScript() {
+    if (state.direct) {
+      clear(script, section("直接登记诉求",
+        h("p", { class: "say" }, "事项目录里没有这件事：请记下居民的原话和地点，提交后由派单员派给承办单位。"),
+        theForm().el), state.reg.created ? receipt() : null);
+      return;
+    }
     const m = state.matter;
     if (!m) { clear(script); return; }
     const all = steps();
     const cur = all[state.step];
+    const go = (i) => { state.step = i; drawScript(); };
     const nav = h("ol", { class: "stepper", "aria-label": "引导步骤" }, all.map((s, i) =>
       h("li", { class: i === state.step ? "current" : i < state.step ? "done" : "" },
         h("button", { type: "button", "aria-current": i === state.step ? "step" : null, "data-testid": `stepper-${i + 1}`,
-          onclick: () => { state.step = i; drawScript(); } }, `${i + 1}. ${s.title}`))));
+          onclick: () => go(i) }, `${i + 1}. ${s.title}`))));
     const buttons = h("div", { class: "row step-buttons" },
-      state.step > 0 ? h("button", { type: "button", "data-testid": "prev-step",
-        onclick: () => { state.step -= 1; drawScript(); } }, "上一步") : null,
+      state.step > 0 ? h("button", { type: "button", "data-testid": "prev-step", onclick: () => go(state.step - 1) }, "上一步") : null,
       state.step < all.length - 1 ? h("button", { type: "button", class: "primary", "data-testid": "next-step",
-        onclick: () => { state.step += 1; drawScript(); } }, "下一步") : null);
+        onclick: () => go(state.step + 1) }, "下一步") : null);
     clear(script, section(`引导办理：${m.name}`,
       nav,
       h("div", { class: "step", "data-testid": `step-${state.step + 1}` }, h("h3", {}, `第${state.step + 1}步　${cur.title}`), cur.body()),
       buttons),
-    state.created ? receipt() : null);
+    state.reg.created ? receipt() : null);
   }
 
   function orderForm() {
+    const direct = state.direct;
     const name = h("input", { autocomplete: "off", "data-testid": "f-name", maxlength: 50 });
     const phone = h("input", { inputmode: "numeric", autocomplete: "off", "data-testid": "f-phone", maxlength: 20 });
     const idno = h("input", { autocomplete: "off", "data-testid": "f-id", maxlength: 22 });
@@ -135,12 +200,14 @@ export async function render(root, { api }) {
     const mode = h("select", { "data-testid": "f-mode" },
       h("option", { value: "request" }, "登记诉求（由工作人员跟进）"),
       h("option", { value: "appointment" }, "预约办理（约时间到窗口或上门）"));
-    const when = h("input", { type: "date", "data-testid": "f-date" });
+    const when = h("input", { type: "date", "data-testid": "f-date", min: todayISO() });
+    const story = h("textarea", { rows: 3, "data-testid": "f-text", maxlength: 1000,
+      placeholder: "居民的原话，例如：杨湾村村口的路灯坏了一个星期，晚上很黑" });
     const notes = h("textarea", { rows: 3, "data-testid": "f-notes", maxlength: 1000,
       placeholder: "例如：老人行动不便，希望上门采集" });
     const fName = field("居民姓名", name);
     const fPhone = field("手机号", phone, "11位手机号");
-    const fId = field("身份证号", idno, "18位，最后一位可以是X");
+    const fId = field(direct ? "身份证号（可不填）" : "身份证号", idno, "18位，最后一位可以是X");
     const fWhen = field("预约日期（预约办理时填写）", when);
     const formMsg = h("p", { class: "hint error", role: "alert", "data-testid": "form-error" });
     let towns = [];
@@ -160,90 +227,209 @@ export async function render(root, { api }) {
       f.hint.className = `hint ${res.ok ? "ok" : "error"}`;
       f.input.setAttribute("aria-invalid", String(!res.ok));
     }
+    const idOptional = () => direct && !idno.value.trim();
     const checkPhone = () => { const r = validatePhone(phone.value); show(fPhone, r, "手机号格式正确"); return r; };
     const checkId = () => {
+      if (idOptional()) { state.age = null; return { ok: true, value: "" }; }
       const r = validateIdNumber(idno.value);
       state.age = r.ok ? r.age : null;
       show(fId, r, r.ok ? `号码校验通过（${r.age}周岁${r.age >= ELDERLY_AGE ? "，老年人：可告知上门/优先等便利" : ""}）` : "");
       return r;
     };
-    phone.addEventListener("input", () => { if (phone.value.replace(/\D/g, "").length >= 11) checkPhone(); });
-    phone.addEventListener("blur", checkPhone);
-    idno.addEventListener("input", () => { if (idno.value.replace(/\s/g, "").length >= 18) checkId(); else fId.hint.textContent = "18位，最后一位可以是X"; });
-    idno.addEventListener("blur", () => { if (idno.value.trim()) checkId(); });
+    const halfOnBlur = (input) => { const v = halfWidth(input.value); if (v !== input.value) input.value = v; };
+    phone.addEventListener("input", () => { if (halfWidth(phone.value).replace(/\D/g, "").length >= 11) checkPhone(); });
+    phone.addEventListener("blur", () => { halfOnBlur(phone); checkPhone(); });
+    idno.addEventListener("input", () => {
+      if (halfWidth(idno.value).replace(/\s/g, "").length >= 18) checkId(); else fId.hint.textContent = "18位，最后一位可以是X";
+    });
+    idno.addEventListener("blur", () => { halfOnBlur(idno); if (idno.value.trim()) checkId(); });
+
+    // Every problem in one line, in the order of the fields. quiet: without touching the field hints.
+    function problems(quiet) {
+      const out = [];
+      if (direct && story.value.trim().length < 5) out.push("请用至少5个字记下居民的诉求。");
+      if (name.value.trim().length < 2) out.push("请填写居民姓名。");
+      const p = quiet ? validatePhone(phone.value) : checkPhone();
+      if (!p.ok) out.push(`手机号：${p.message}`);
+      const r = quiet ? (idOptional() ? { ok: true } : validateIdNumber(idno.value)) : checkId();
+      if (!r.ok) out.push(`身份证号：${r.message}`);
+      if (town.value === "" || !towns[Number(town.value)]) out.push("请选择乡镇。");
+      if (!direct && mode.value === "appointment") {
+        if (!when.value) out.push("预约办理请选择预约日期。");
+        else if (when.value < todayISO()) out.push(`预约日期不能早于今天（${todayISO()}）。`);
+      }
+      return { list: out, p, r, t: towns[Number(town.value)] };
+    }
 
     const submit = h("button", { type: "submit", class: "primary big", "data-testid": "submit-order" }, "提交登记");
-    const form = h("form", { class: "order-form", novalidate: true, "data-testid": "order-form" },
+    const cancelFix = h("button", { type: "button", "data-testid": "cancel-correction", hidden: true, onclick: () => {
+      state.reg.correcting = false; drawScript();
+    } }, "放弃更正");
+    const fields = h("fieldset", { class: "plain" },
+      h("legend", { class: "sr-only" }, "居民信息"),
+      direct ? field("居民的诉求（原话）", story).wrap : null,
       h("div", { class: "grid2" }, fName.wrap, fPhone.wrap, fId.wrap,
-        field("办理方式", mode).wrap, field("乡镇", town).wrap, field("村（社区）", village).wrap,
-        field("详细地址（可不填）", address).wrap, fWhen.wrap),
-      field("补充说明", notes).wrap, formMsg, submit);
+        direct ? null : field("办理方式", mode).wrap, field("乡镇", town).wrap, field("村（社区）", village).wrap,
+        field("详细地址（可不填）", address).wrap, direct ? null : fWhen.wrap),
+      field("补充说明", notes).wrap);
+    const form = h("form", { class: "order-form", novalidate: true, "data-testid": "order-form" },
+      fields, formMsg, h("div", { class: "row" }, submit, cancelFix));
+    const refreshMsg = () => { if (formMsg.textContent) formMsg.textContent = problems(true).list.join(" "); };
+    form.addEventListener("input", refreshMsg);
+    form.addEventListener("change", refreshMsg);
 
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       formMsg.textContent = "";
-      const problems = [];
-      if (name.value.trim().length < 2) problems.push("请填写居民姓名。");
-      const p = checkPhone(); if (!p.ok) problems.push(`手机号：${p.message}`);
-      const r = checkId(); if (!r.ok) problems.push(`身份证号：${r.message}`);
-      const t = towns[Number(town.value)];
-      if (town.value === "" || !t) problems.push("请选择乡镇。");
-      if (mode.value === "appointment" && !when.value) problems.push("预约办理请选择日期。");
-      if (problems.length) { formMsg.textContent = problems.join(" "); return; }
+      const { list, p, r, t } = problems(false);
+      if (list.length) { formMsg.textContent = list.join(" "); return; }
       const m = state.matter;
-      const missing = (m.materials.items || []).filter((it, i) => !it.optional && !state.ticked.has(i)).map((it) => it.name);
-      const ticked = (m.materials.items || []).filter((_, i) => state.ticked.has(i)).map((it) => it.name);
-      const modeLabel = mode.value === "appointment" ? `预约办理（${when.value}）` : "登记办理";
-      const text = [`${modeLabel}：${m.name}。`, ticked.length ? `已核材料：${ticked.join("、")}。` : "",
-        missing.length ? `尚缺材料：${missing.join("、")}。` : "", notes.value.trim()].filter(Boolean).join("");
+      const items = m ? m.materials.items || [] : [];
+      const missing = items.filter((it, i) => !it.optional && !state.ticked.has(i)).map((it) => it.name);
+      const ticked = items.filter((_, i) => state.ticked.has(i)).map((it) => it.name);
+      const appointment = !direct && mode.value === "appointment";
+      const modeLabel = direct ? "诉求登记" : appointment ? `预约办理：${when.value}` : "登记办理";
+      const text = direct
+        ? [story.value.trim(), notes.value.trim()].filter(Boolean).join("。")
+        : [`${modeLabel}：${m.name}。`, ticked.length ? `已核材料：${ticked.join("、")}。` : "",
+          missing.length ? `尚缺材料：${missing.join("、")}。` : "", notes.value.trim()].filter(Boolean).join("");
       const payload = {
-        text, title: `${m.name}（${mode.value === "appointment" ? "预约" : "登记"}）`, matter_id: m.id, channel: "frontdesk",
-        caller: { name: name.value.trim(), phone: p.value, id_number: r.value, address_detail: address.value.trim() || undefined },
+        text, title: direct ? story.value.trim().slice(0, 30) : `${m.name}（${appointment ? "预约" : "登记"}）`,
+        caller: { name: name.value.trim(), phone: p.value, id_number: r.value || undefined,
+          address_detail: address.value.trim() || undefined },
         place: { county: t.county, township: t.township, village: village.value || undefined },
-        client_request_id: `frontdesk-${state.requestId}`,
       };
-      const order = await run(submit, () => api.createOrder(payload));
-      if (!order) return;
-      state.created = { order, ticked, missing, modeLabel };
-      toast(order.created ? `已登记，工单号 ${order.id}` : `这份登记已提交过，工单号 ${order.id}`, "ok");
+      const reg = state.reg;
+      let order;
+      if (reg.created && reg.correcting) {
+        order = await run(submit, () => api.correctOrder(reg.created.order.id, payload));
+        if (!order) return;
+        reg.created = { ...reg.created, order, ticked, missing, modeLabel, corrected: true };
+        reg.correcting = false;
+        toast(`已更正登记，工单号 ${order.id}`, "ok");
+      } else {
+        order = await run(submit, () => api.createOrder({ ...payload, channel: "frontdesk",
+          matter_id: m ? m.id : undefined, client_request_id: `frontdesk-${reg.requestId}` }));
+        if (!order) return;
+        reg.created = { order, ticked, missing, modeLabel, corrected: false, ticket: state.ticket, photoCount: 0 };
+        toast(`已登记，工单号 ${order.id}`, "ok");
+      }
+      if (reg.photos.some((p) => !p.uploaded)) {  // the material photos go with the order, encrypted
+        const n = await run(null, () => uploadPhotos(api, order.id, reg.photos));
+        if (n !== undefined) reg.created.photoCount = n;
+      }
       drawScript();
       document.getElementById("receipt")?.scrollIntoView({ block: "start" });
     });
-    return form;
+
+    // A submitted registration is read-only until the clerk chooses 更正登记.
+    function sync() {
+      const reg = state.reg;
+      const locked = Boolean(reg.created) && !reg.correcting;
+      fields.disabled = locked;
+      submit.hidden = locked;
+      cancelFix.hidden = !reg.correcting;
+      submit.textContent = reg.correcting ? "提交更正" : "提交登记";
+    }
+    // The resident's own details (not the matter's): carried to another matter's form.
+    const own = { name, phone, idno, address, notes };
+    const values = () => ({ ...Object.fromEntries(Object.entries(own).map(([k, el]) => [k, el.value])),
+      town: town.value, village: village.value });
+    async function fill(v) {
+      for (const [k, el] of Object.entries(own)) el.value = v[k] || "";
+      if (v.idno) checkId();
+      if (v.phone) checkPhone();
+      await places().catch(() => null);
+      town.value = v.town || "";
+      town.dispatchEvent(new Event("change"));
+      village.value = v.village || "";
+    }
+    return { el: form, sync, values, fill, focus: () => (direct ? story : name).focus() };
   }
 
   function receipt() {
-    const { order, ticked, missing, modeLabel } = state.created;
+    const { order, ticked, missing, modeLabel, corrected, ticket, photoCount } = state.reg.created;
     const m = state.matter;
     const c = order.caller || {};
+    const place = order.place || {};
+    const row = (label, value, attrs = {}) => [h("dt", {}, label), h("dd", attrs, value)];
     return h("section", { class: "card receipt", id: "receipt", "data-testid": "receipt" },
       h("h2", {}, "办事回执"),
+      corrected ? h("p", { class: "hint ok", "data-testid": "receipt-corrected" }, `登记信息已更正（${fmtTime(order.updated_at)}）`) : null,
+      state.reg.correcting ? h("p", { class: "alert" }, "正在更正这份登记：改好后点“提交更正”。") : null,
       h("dl", { class: "facts" },
-        h("dt", {}, "事项"), h("dd", {}, `${m.name}（${modeLabel}）`),
-        h("dt", {}, "工单号"), h("dd", { class: "order-id", "data-testid": "receipt-order-id" }, order.id),
-        h("dt", {}, "登记时间"), h("dd", {}, fmtTime(order.created_at)),
-        h("dt", {}, "居民"), h("dd", {}, [c.name, c.phone].filter(Boolean).join("　")),
-        h("dt", {}, "办理地点"), h("dd", {}, m.where.text),
-        h("dt", {}, "费用"), h("dd", {}, m.fee.text),
-        h("dt", {}, "办理时限"), h("dd", {}, m.time_limit.text),
-        h("dt", {}, "已带材料"), h("dd", {}, ticked.join("、") || "—"),
-        h("dt", {}, "还需准备"), h("dd", {}, missing.join("、") || "无"),
-        h("dt", {}, "答复期限"), h("dd", {}, fmtTime(order.deadline))),
+        row("事项", m ? m.name : "诉求登记（由派单员派给承办单位）"),
+        row("办理方式", modeLabel),
+        row("工单号", order.id, { class: "order-id", "data-testid": "receipt-order-id" }),
+        ticket ? row("排队号", `${ticket.number}（${ticket.window_name}）`) : null,
+        row("登记时间", fmtTime(order.created_at)),
+        row("居民", [c.name, c.phone].filter(Boolean).join("　")),
+        m ? null : row("诉求", order.text),
+        m ? null : row("地点", [place.county, place.township, place.village].filter(Boolean).join(" ")),
+        m ? row("办理地点", m.where.text) : null,
+        m ? row("费用", m.fee.text) : null,
+        m ? row("办理时限", m.time_limit.text) : null,
+        m ? row("已带材料", ticked.join("、") || "—") : null,
+        m ? row("还需准备", missing.join("、") || "无") : null,
+        photoCount ? row("材料照片", `已上传 ${photoCount} 张`, { "data-testid": "receipt-photos" }) : null,
+        row("答复期限", fmtTime(order.deadline))),
       h("p", { class: "basis" }, "查询进度请拨打12345，报工单号。"),
       h("div", { class: "row no-print" },
         h("button", { type: "button", class: "primary", "data-testid": "print", onclick: () => window.print() }, "打印回执"),
+        h("button", { type: "button", "data-testid": "resident-view-open", onclick: () => residentView(order, m, missing, modeLabel) },
+          "给居民看（大字）"),
+        h("button", { type: "button", "data-testid": "correct-order", disabled: state.reg.correcting, onclick: () => {
+          state.reg.correcting = true;
+          if (!state.direct) state.step = steps().length - 1;
+          drawScript();
+          state.reg.form.el.scrollIntoView({ block: "start" });
+          state.reg.form.focus();
+        } }, "更正登记"),
+        h("button", { type: "button", "data-testid": "new-registration", onclick: () => {
+          newRegistration();
+          if (!state.direct) state.step = steps().length - 1;
+          drawScript();
+          state.reg.form.el.scrollIntoView({ block: "start" });
+          state.reg.form.focus();
+        } }, state.direct ? "新登记（下一条诉求）" : "新登记（同一事项，下一位居民）"),
         h("button", { type: "button", "data-testid": "new-resident", onclick: () => {
-          Object.assign(state, { matter: null, step: 0, ticked: new Set(), requestId: uid(), created: null, age: null });
-          searchInput.value = ""; clear(hits); drawScript(); searchInput.focus();
-        } }, "接待下一位")));
+          Object.assign(state, { matter: null, direct: false, step: 0 });
+          newRegistration();
+          state.ticket = null;
+          searchInput.value = ""; clear(hits); drawScript(); queue.el.scrollIntoView({ block: "start" });
+        } }, "接待下一位")),
+      signAndRate(api, state.reg.created));
   }
 
   const layout = h("div", { class: "frontdesk" },
-    h("div", { class: "fd-main" },
+    h("div", { class: "fd-main" }, queue.el,
       section("查找事项", searchForm, hits, h("div", { class: "row" }, botToggle)), script),
     bot.el);
   root.append(layout);
   searchInput.focus();
+}
+
+// What was registered, for the resident to read on the tablet: large type, no clerk prompts, the
+// personal data masked as on the receipt. Closes with 返回 or Escape.
+function residentView(order, m, missing, modeLabel) {
+  const c = order.caller || {};
+  const spaced = String(order.id).replace(/(\d{5})(\d{4})(\d{4})(\d+)/, "$1 $2 $3 $4");
+  const back = h("button", { type: "button", class: "primary big", "data-testid": "resident-view-close", onclick: () => dlg.close() }, "返回");
+  const dlg = h("dialog", { class: "resident-view", "data-testid": "resident-view", "aria-label": "请您核对登记内容" },
+    h("h2", {}, "请您核对登记内容"),
+    h("dl", { class: "facts" },
+      h("dt", {}, "办理事项"), h("dd", {}, m ? `${m.name}（${modeLabel}）` : order.title || "诉求登记"),
+      h("dt", {}, "您的姓名"), h("dd", {}, c.name || "—"),
+      h("dt", {}, "联系电话"), h("dd", {}, c.phone || "—"),
+      h("dt", {}, "工单号"), h("dd", { class: "order-id", "data-testid": "resident-order-id" }, spaced),
+      m ? [h("dt", {}, "还需准备"), h("dd", {}, missing.join("、") || "无")] : null,
+      h("dt", {}, "答复期限"), h("dd", {}, fmtTime(order.deadline))),
+    h("p", { class: "say-resident" }, "信息不对请告诉工作人员更正。查询进度请拨打 12345，报工单号。"),
+    h("div", { class: "row" }, back));
+  dlg.addEventListener("close", () => dlg.remove());
+  document.body.append(dlg);
+  dlg.showModal();
+  back.focus();
 }
 
 function botPanel(api, currentMatter) {

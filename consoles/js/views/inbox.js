@@ -22,7 +22,8 @@ function actionButtons(o, api, reload) {
   const ret = ["退单", "return", "return", { ask: { title: "退单", label: "退单理由（派单中心会看到）", field: "reason",
     placeholder: "例如：不属于本单位职责，应由……办理" } }];
   const ext = ["申请延期", "request_extension", "request-extension", { ask: { title: "申请延期", label: "延期理由", field: "reason" } }];
-  const pending = (o.extension_request || {}).status === "pending";
+  // 申请延期 only while one may still be asked: none pending and some left (policy: extensions_left).
+  const pending = (o.extension_request || {}).status === "pending" || o.extensions_left === 0;
   const buttons = {
     dispatched: [act("签收", "sign", "sign", { primary: true }), act(...ret), pending ? null : act(...ext)],
     signed: [act("开始办理", "start", "start", { primary: true }), act(...ret), pending ? null : act(...ext)],
@@ -33,13 +34,22 @@ function actionButtons(o, api, reload) {
   return h("div", { class: "row actions" }, buttons);
 }
 
+function lastSupervision(e) {
+  return h("div", { class: "alert", "data-testid": "supervision-note" },
+    `${e.kind === "warn" ? "临期预警" : "督办意见"}：${e.note || "请尽快办理并反馈"}`);
+}
+
 function card(o, api, reload) {
   const ext = o.extension_request;
   return h("article", { class: "card order", "data-testid": "unit-order", "data-order": o.id, "data-state": o.state },
     orderHead(o),
     o.sign_deadline && o.state === "dispatched" ? h("p", { class: "note" }, `签收期限：${fmtTime(o.sign_deadline)}`) : null,
-    ext ? h("p", { class: "note", "data-testid": "extension" },
-      `延期申请：${{ pending: "审批中", approved: "已批准", refused: "已驳回" }[ext.status] || ext.status}（${ext.reason}）`) : null,
+    ext ? h("p", { class: ext.status === "refused" ? "alert" : "note", "data-testid": "extension" },
+      `延期申请：${{ pending: "审批中", approved: "已批准", refused: "已驳回" }[ext.status] || ext.status}（申请理由：${ext.reason}）`,
+      ext.note ? `；督办员意见：${ext.note}` : "") : null,
+    o.reopen_reason && o.state !== "replied" ? h("div", { class: "alert", "data-testid": "reopen-reason" },
+      `重办（第${o.reopened_count || 1}次）：居民不满意，原因：${o.reopen_reason}`) : null,
+    (o.supervision || []).length ? lastSupervision(o.supervision[o.supervision.length - 1]) : null,
     o.rectification && o.rectification.status === "open" ? h("div", { class: "alert" }, `差评整改：${o.rectification.level}，请重新办理并反馈`) : null,
     orderBody(o), actionButtons(o, api, reload));
 }

@@ -52,7 +52,7 @@ export async function render(root, { api, user }) {
     clear(boxes.ext, pendingExt.length ? pendingExt.map((o) => orderCard(o, "extension-order", [
       h("span", { class: "note" }, `理由：${o.extension_request.reason}`),
       isSupervisor ? btn("批准延期", "approve-extension", doAction(o.id, "approve_extension", {}, "已批准延期"), true) : null,
-      isSupervisor ? btn("驳回", "refuse-extension", askThen(o.id, "refuse_extension", "驳回延期", "驳回理由", "note")) : null]))
+      isSupervisor ? btn("驳回", "refuse-extension", askThen(o.id, "refuse_extension", "驳回延期", "驳回理由（会转给承办单位）", "note")) : null]))
       : empty("没有待审批的延期申请。"));
     const bad = open.items.filter((o) => o.rectification && o.rectification.status !== "closed");
     clear(boxes.bad, bad.length ? bad.map((o) => orderCard(o, "bad-review", [
@@ -60,9 +60,12 @@ export async function render(root, { api, user }) {
       h("span", { class: "note" }, `整改${{ open: "进行中", replied: "已反馈，待回访" }[o.rectification.status] || o.rectification.status}`)]))
       : empty("没有差评整改中的工单。"));
     const cbs = [...completed.items, ...open.items.filter((o) => o.state === "callback_done")];
-    clear(boxes.callbacks, cbs.length ? cbs.map((o) => orderCard(o, "callback-order", o.state === "completed" ? [
+    // 回访 is a phone call: offered to whoever sees the full number (the supervisor); the others are told.
+    const callbackButtons = (o) => (user.role === "supervisor" ? [
       btn("回访：满意", "callback-yes", doAction(o.id, "callback", { satisfied: true }, "已记录回访：满意"), true),
-      btn("回访：不满意", "callback-no", askThen(o.id, "callback", "回访不满意", "居民不满意的原因", "note", { satisfied: false }))]
+      btn("回访：不满意", "callback-no", askThen(o.id, "callback", "回访不满意", "居民不满意的原因（会转给承办单位）", "note", { satisfied: false }))]
+      : [h("span", { class: "note", "data-testid": "callback-by-supervisor" }, "回访由督办员拨打（您看到的号码已隐去中间四位）。")]);
+    clear(boxes.callbacks, cbs.length ? cbs.map((o) => orderCard(o, "callback-order", o.state === "completed" ? callbackButtons(o)
       : [(o.callback || {}).satisfied === false
         ? btn("重办", "reopen", doAction(o.id, "reopen", {}, "已重办"), true)
         : btn("归档", "archive", doAction(o.id, "archive", {}, "已归档"), true)]))
