@@ -27,7 +27,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from common.privacy import load_secret, mask_text
 from catalogue.loader import load_catalogue
-from common.settings import PORTS, ROOT, redis_url
+from clients.rasa import RasaClient, RasaUnavailable
+from common.settings import PORTS, ROOT, rasa_url, redis_url
 from staffapi import apischema, scheduler_glue
 from workorders import auth, hotspots, kpi
 from workorders.csvsafe import neutralise_csv
@@ -41,6 +42,7 @@ MAX_UPLOAD = 1024 * 1024 + 1024  # one downscaled material photo (service.MAX_PH
 STORAGE_RETRY_AFTER = 5
 SVC = web.AppKey("svc", WorkOrderService)
 USERS = web.AppKey("users", dict)
+RASA = web.AppKey("rasa", RasaClient)  # one client (one connection pool) for the bot relay
 SIGNER = web.AppKey("signer", auth.TokenSigner)
 DUMMY_HASH = web.AppKey("dummy_hash", str)
 GUARD = web.AppKey("login_guard", LoginGuard)
@@ -573,10 +575,6 @@ async def directory_unit(request):
 async def bot_message(request):
     """Front-desk side panel: relay one message to Rasa's REST channel (same origin, no CORS).
     The sender id is namespaced by the logged-in user so a console cannot read other trackers."""
-    import aiohttp
-
-    from common.settings import rasa_url
-
     data = await json_body(request)
     apischema.check_body(apischema.BOT_MESSAGE, data)
     message, session = data["message"], data["session"]
@@ -584,14 +582,9 @@ async def bot_message(request):
     payload = {"sender": sender, "message": message.strip(),
                "metadata": {"channel": "frontdesk", "caller": None, "speech_rate": "normal"}}
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
-            async with http.post(f"{rasa_url()}/webhooks/rest/webhook", json=payload) as resp:
-                if resp.status != 200:
-                    raise WorkOrderError("bot_unavailable", "对话机器人暂时不可用，请稍后重试。", 502)
-                replies = await resp.json(content_type=None)
-    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+        replies = await request.app[RASA].send(payload["sender"], payload["message"], payload["metadata"])
+    except RasaUnavailable:
         raise WorkOrderError("bot_unavailable", "对话机器人暂时不可用，请稍后重试。", 502) from None
-    replies = replies if isinstance(replies, list) else []
     texts = [m["text"] for m in replies if isinstance(m, dict) and isinstance(m.get("text"), str)]
     return ok({"sender": sender, "messages": replies, "suggested": texts[-1] if texts else None})
 
@@ -828,6 +821,7 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
     app = web.Application(client_max_size=MAX_BODY, middlewares=[errors_middleware])
     app[SVC] = service or WorkOrderService.from_url(redis_url())
     app[USERS] = users if users is not None else auth.load_users()
+    app[RASA] = RasaClient(rasa_url(), timeout_s=30)
     app[SIGNER] = signer or auth.TokenSigner()
     app[DUMMY_HASH] = auth.hash_password("not-a-user")
     app[GUARD] = LoginGuard(app[SVC].redis, prefix=app[SVC].store.p, limits=login_limits)
@@ -884,6 +878,7 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
 
     async def _close(app):
         await app[SVC].redis.close()
+        await app[RASA].close()
 
     app.on_startup.append(_reports)
 

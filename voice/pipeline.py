@@ -31,7 +31,7 @@ from voice.frontend import DIGITS, FREE, NAME, RATING, YESNO, expectation_from
 
 # The bot's ask payload "expect" -> the front end's expectation (others are free speech).
 EXPECT_OF_ASK = {"yesno": YESNO, "digits": DIGITS, "name": NAME, "rating": RATING}
-from voice.rasa_client import RasaUnavailable
+from clients.rasa import RasaUnavailable
 
 log = logging.getLogger("voice.pipeline")
 

@@ -13,7 +13,7 @@ from voice.config import VoiceConfig
 from voice.engines.asr import ASREngine, Hints, create_engine, register_with_speech_recognition, to_audio_data
 from voice.engines.tts import TTSService
 from voice.frontend import Frontend, default_lexicon
-from voice.rasa_client import RasaClient
+from clients.rasa import RasaClient
 
 log = logging.getLogger("voice.services")
 

@@ -10,7 +10,7 @@ from voice.config import VoiceConfig
 from voice.engines.tts import TTSService
 from voice.frontend import Frontend
 from voice.pipeline import HANDOFF_TEXT, CallSession, CallSink
-from voice.rasa_client import RasaUnavailable
+from clients.rasa import RasaUnavailable
 from voice.services import CallRegistry
 
 

@@ -1,4 +1,10 @@
-"""Async client for Rasa's REST channel and tracker API (one shared aiohttp session)."""
+"""Async client for Rasa's REST channel and tracker API (one shared aiohttp session per process).
+
+POST {RASA_URL}/webhooks/rest/webhook  {"sender", "message", "metadata"} with the internal channel token
+(header X-Govdesk-Channel-Token: trusted metadata such as the caller's number is kept) -> list of replies.
+GET {RASA_URL}/conversations/<sender>/tracker?include_events=NONE&token=<RASA_TOKEN> -> slots.
+Used by the voice gateway and the staff API's bot relay.
+"""
 from __future__ import annotations
 
 import logging
@@ -6,7 +12,10 @@ from urllib.parse import quote
 
 import aiohttp
 
-log = logging.getLogger("voice.rasa")
+from common.settings import rasa_token
+from common.settings import rest_channel_token as channel_token
+
+log = logging.getLogger("clients.rasa")
 
 
 class RasaUnavailable(RuntimeError):
@@ -28,8 +37,6 @@ class RasaClient:
         payload = {"sender": sender, "message": text, "metadata": metadata}
         try:
             s = await self.session()
-            from common.settings import rest_channel_token as channel_token
-
             async with s.post(f"{self.base_url}/webhooks/rest/webhook", json=payload,
                               headers={"X-Govdesk-Channel-Token": channel_token()}) as resp:
                 if resp.status != 200:
@@ -43,8 +50,6 @@ class RasaClient:
         """Slots and latest message (no events); {} when unavailable."""
         try:
             s = await self.session()
-            from common.settings import rasa_token
-
             url = (f"{self.base_url}/conversations/{quote(sender, safe='')}/tracker"
                    f"?include_events=NONE&token={quote(rasa_token(), safe='')}")
             async with s.get(url, timeout=aiohttp.ClientTimeout(total=3)) as resp:
