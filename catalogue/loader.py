@@ -7,6 +7,7 @@ the file and the matter id, and all problems of a load are reported together.
 from __future__ import annotations
 
 import copy
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,6 +176,8 @@ def _load(matters_dir: Path, overrides_path: Path, strict: bool = True) -> Catal
             m["related"] = [rel for rel in m.get("related", []) if rel in ids]
     if not problems:
         problems += apply_overrides(matters, overrides_path, matter_validator)
+    if not problems:
+        problems += render_fee_references(matters, origin)
     if problems:
         raise CatalogueError(problems)
     by_department: dict[str, list[dict]] = {d: [] for d in sorted(departments)}
@@ -182,6 +185,23 @@ def _load(matters_dir: Path, overrides_path: Path, strict: bool = True) -> Catal
         by_department.setdefault(m["id"].split(".", 1)[0], []).append(m)
     return Catalogue(matters=matters, departments=[departments[d] for d in sorted(departments)],
                      by_department=by_department, warnings=warnings)
+
+
+_AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*元")
+
+
+def render_fee_references(matters: list[dict], origin: dict[str, str]) -> list[str]:
+    """A matter's fee has one home, `fee.text`: step prose says "{fee}" and gets it here (after the
+    overrides, so an override of the fee changes every sentence). An amount written in a step is an error."""
+    problems = []
+    for m in matters:
+        steps = m["steps"]["items"]
+        for i, step in enumerate(steps):
+            if _AMOUNT.search(step.replace("{fee}", "")):
+                problems.append(f"{origin[m['id']]}: matter {m['id']}: steps.items.{i} writes an amount; "
+                                f"write {{fee}} (the fee lives in fee.text)")
+            steps[i] = step.replace("{fee}", m["fee"]["text"])
+    return problems
 
 
 def _set_path(target: Any, dotted: str, value: Any) -> str | None:

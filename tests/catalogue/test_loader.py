@@ -124,3 +124,18 @@ def test_loaded_once_until_an_explicit_reload(tmp_path):
     reload_catalogue()
     again = load_catalogue(matters)
     assert again is not first and again.get("gongan.idcard_reissue")["fee"]["text"] == "四十元"
+
+
+def test_a_fee_has_one_home_and_an_override_changes_every_sentence(tmp_path):
+    matters = copy_fixture(tmp_path, overrides="gongan.idcard_reissue:\n  fee.text: 丢失补领40元（本县免收）\n")
+    steps = load_catalogue(matters).get("gongan.idcard_reissue")["steps"]["items"]
+    assert "交工本费：丢失补领40元（本县免收）" in steps
+
+
+def test_an_amount_written_in_a_step_is_refused(tmp_path):
+    def write_amount(doc):
+        doc["matters"][0]["steps"]["items"][2] = "交40元工本费"
+
+    with pytest.raises(CatalogueError) as err:
+        load_catalogue(copy_fixture(tmp_path, write_amount))
+    assert "steps.items.2 writes an amount" in str(err.value)
