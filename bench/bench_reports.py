@@ -212,7 +212,7 @@ def main() -> int:
             api.terminate()
             api.wait(10)
         redis_proc.terminate()
-        redis_proc.wait(10)
+        redis_proc.wait(120)  # AOF of 100,000 orders flushes on shutdown
     return 0
 
 

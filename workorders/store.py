@@ -138,6 +138,29 @@ def _buckets(lo: datetime, hi: datetime) -> tuple[list[str], list[tuple[datetime
     return buckets, partial
 
 
+def _signed(buckets: list[str]) -> list[tuple[str, int]]:
+    """Fewer hashes to read: when most days of a month are wanted, read the month and subtract the days
+    that are not (a partly wanted day is subtracted whole; its wanted hours are separate buckets)."""
+    days_by_month: dict[str, set[str]] = defaultdict(set)
+    for b in buckets:
+        if b.startswith("d"):
+            days_by_month[b[1:7]].add(b)
+    swapped: dict[str, list[tuple[str, int]]] = {}
+    for month, days in days_by_month.items():
+        first = datetime.strptime(month + "01", "%Y%m%d")
+        all_days = [f"d{first + timedelta(days=i):%Y%m%d}" for i in range((_next_month(first) - first).days)]
+        if len(days) > len(all_days) // 2 + 1:
+            swapped[month] = [(f"m{month}", 1)] + [(d, -1) for d in all_days if d not in days]
+    out: list[tuple[str, int]] = []
+    for b in buckets:
+        month = b[1:7] if b.startswith("d") else None
+        if month in swapped:
+            out += swapped.pop(month)  # once, at the month's first wanted day; its other days are covered
+        elif month is None or month not in days_by_month or f"m{month}" not in {x for x, _ in out}:
+            out.append((b, 1))
+    return out
+
+
 class WorkOrderStore:
     def __init__(self, redis, prefix: str = "wo"):
         self.redis = redis
@@ -321,15 +344,15 @@ class WorkOrderStore:
             lo = lo or datetime.fromtimestamp(first[0][1], TZ)
             hi = hi or datetime.fromtimestamp(last[0][1] + 1, TZ)
         buckets, partial = _buckets(lo.astimezone(TZ), hi.astimezone(TZ))
-        hashes = [self.k("rep", "kpi", tag, b) for b in buckets]
+        signed = _signed(buckets)
         totals: dict[str, int] = defaultdict(int)
-        if hashes:
+        if signed:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for key in hashes:
-                    pipe.hgetall(key)
-                for fields in await pipe.execute():
+                for bucket, _ in signed:
+                    pipe.hgetall(self.k("rep", "kpi", tag, bucket))
+                for (_, sign), fields in zip(signed, await pipe.execute()):
                     for field, n in fields.items():
-                        totals[_s(field)] += int(n)
+                        totals[_s(field)] += sign * int(n)
         for a, b in partial:
             ids = [_s(i) for i in await self.redis.zrangebyscore(self.k("idx", "all"), a.timestamp(), b.timestamp())]
             for o in await self.load_many(ids):

@@ -65,8 +65,10 @@ async def test_counters_equal_reports_computed_from_the_orders(svc, clock):
     assert any(o["state"] == "merged" for o in orders) and any(o.get("reopened_count") for o in orders)
     t0 = first["created_at"]
     assert (clock() - datetime.fromisoformat(t0)).days > 45  # a whole calendar month lies inside
+    assert t0 < "2026-04-03" and clock().isoformat() > "2026-04-30"
     periods = [(None, None), (t0, None), (None, clock().isoformat()),
-               ((clock() - timedelta(days=9, hours=5)).isoformat(), (clock() - timedelta(days=2, hours=7)).isoformat())]
+               ((clock() - timedelta(days=9, hours=5)).isoformat(), (clock() - timedelta(days=2, hours=7)).isoformat()),
+               ("2026-04-03T05:30:00+08:00", "2026-04-29T10:00:00+08:00")]  # most of a month: month minus days
     for since, until in periods:
         for group_by in ("unit", "department"):
             report = await kpi.kpi_report(svc, group_by, since, until)
@@ -101,6 +103,15 @@ def test_a_period_is_covered_by_years_months_days_and_partial_days_exactly_once(
     assert buckets == ["h2025123022", "h2025123023", "d20251231", "y2026", "m202701", "d20270201", "d20270202",
                        "h2027020300", "h2027020301"]
     assert partial == [(lo, datetime(2025, 12, 30, 22, tzinfo=TZ)), (datetime(2027, 2, 3, 2, tzinfo=TZ), hi)]
+
+
+def test_most_of_a_month_is_read_as_the_month_minus_the_other_days():
+    from workorders.store import _signed
+
+    days = [f"d202604{d:02d}" for d in range(4, 29)]          # 4..28 April wanted, with hours of the 3rd
+    signed = _signed(["h2026040310", "h2026040311", *days, "h2026042900"])
+    assert signed == [("h2026040310", 1), ("h2026040311", 1), ("m202604", 1),
+                      *[(f"d202604{d:02d}", -1) for d in (1, 2, 3, 29, 30)], ("h2026042900", 1)]
 
 
 async def test_index_sets_of_older_data_become_sorted_sets(svc, clock, aredis):
