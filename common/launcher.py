@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.children import die_with_parent
-from common.redis_embedded import start_embedded_redis, wait_for_port
+from common.redis_embedded import start_embedded_redis
 from common.settings import DATA_DIR, PORTS, ROOT, parse_redis_url, rasa_token
 
 

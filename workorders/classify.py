@@ -37,7 +37,6 @@ import os
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from workorders import classify_rules as R
 

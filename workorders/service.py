@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import logging
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import SimpleNamespace
 
 from common.privacy import decrypt, derive_key, encrypt, mask_id, mask_name, mask_phone, mask_text
@@ -33,7 +33,7 @@ from workorders.directory import default_directory
 from workorders.dispatch import route
 from workorders.lifecycle import available_actions, check, iso, parse_time, plan
 from workorders.model import (
-    ACTION_LABELS, BAD_LEVELS, CATEGORIES, CHANNELS, EMOTIONS, OPEN_STATES, PII_FIELDS, STATE_LABELS, TYPES,
+    ACTION_LABELS, BAD_LEVELS, CATEGORIES, CHANNELS, EMOTIONS, OPEN_STATES, STATE_LABELS, TYPES,
     URGENCIES, Conflict, Forbidden, NotFound, WorkOrderError,
 )
 from workorders.rating import normalize_level

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import re
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet

@@ -19,8 +19,7 @@ import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
-from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.events import FollowupAction, SlotSet
 
 from bot.actions.core import handoff_events
 from bot.actions.flow_specs import ask_event

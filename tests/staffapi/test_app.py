@@ -7,7 +7,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from workorders import auth
-from staffapi.app import build_openapi, create_app, served_routes
+from staffapi.app import create_app
+from staffapi.openapi import build_openapi, served_routes
 
 USERS = None
 

@@ -13,7 +13,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from tests.staffapi.test_app import ORDER, Api, users
 from workorders import auth
-from staffapi.app import MAX_BODY, create_app
+from staffapi.app import create_app
+from staffapi.base import MAX_BODY
 from workorders.csvsafe import neutralise_csv, safe_cell
 from workorders.login_guard import Limits, mask_username
 

@@ -12,7 +12,6 @@ voice/README.md).  Chosen by VOICE_ASR_ENGINE.
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 import math

@@ -40,7 +40,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from voice.audio import AudioFormatError, read_wav, resample, wav_bytes
+from voice.audio import AudioFormatError, read_wav, resample
 
 log = logging.getLogger("voice.tts")
 

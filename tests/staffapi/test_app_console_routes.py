@@ -6,7 +6,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from tests.staffapi.test_app import Api, users
 from workorders import auth
-from staffapi.app import build_openapi, create_app
+from staffapi.app import create_app
+from staffapi.openapi import build_openapi
 
 
 async def fake_rasa():
