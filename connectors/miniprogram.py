@@ -31,6 +31,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from common.privacy import derive_key
 from connectors import config as cfgmod
 from connectors import dedup
 from connectors.shared import (BodyTooLarge, VOICE_DOWN_TEXT, VOICE_EMPTY_TEXT, classify_custom, pseudonym,
@@ -47,9 +48,7 @@ METADATA = {"channel": "miniprogram", "caller": None, "speech_rate": "normal"}
 
 
 def _session_key() -> bytes:
-    from common.privacy import _fernet
-
-    return hashlib.sha256(b"miniprogram-session|" + _fernet()._signing_key).digest()
+    return derive_key("miniprogram-session")
 
 
 def _sign(payload: str) -> str:

@@ -12,6 +12,7 @@ import logging
 import aiohttp
 from sanic.request import Request
 
+from common.privacy import derive_key
 from connectors.wechat_api import http
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def _key() -> bytes:
-    from common.privacy import _fernet  # same secret as common.privacy.caller_key
-
-    return _fernet()._signing_key
+    return derive_key("wechat-openid")
 
 
 def pseudonym(prefix: str, openid: str) -> str:
@@ -73,8 +72,6 @@ def mask_openid(openid: str) -> str:
 def voice_channel_token() -> str:
     """The voice gateway's channel token (voice/security.py): env VOICE_CHANNEL_TOKEN, else the
     same key derived from the project secret, so connectors and gateway agree with no setup."""
-    from common.privacy import derive_key
-
     return os.environ.get("VOICE_CHANNEL_TOKEN") or derive_key("voice-channel-token").hex()
 
 

@@ -64,6 +64,36 @@ def _core(clause: str) -> str:
     return c
 
 
+def bare_yes_no(text: str) -> bool | None:
+    """True/False when every clause is a bare yes or no word (对的，没错 / 没有啊), else None: the voice front
+    end snaps only such answers to 是的/不对 (a longer answer goes to the bot as heard)."""
+    parts = clauses(text)
+    if not parts:
+        return None
+    kinds: set = set()
+    for c in parts:
+        words = _bare_words(c)
+        if words is None:
+            return None
+        kinds |= {w in _YES_EXACT for w in words}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def _bare_words(clause: str, depth: int = 3) -> list[str] | None:
+    """The clause as up to `depth` bare yes/no words (不对不对, 嗯对的), longest first; None otherwise."""
+    if not clause:
+        return []
+    if depth == 0:
+        return None
+    for n in range(min(len(clause), 4), 0, -1):
+        head = clause[:n]
+        if head in _YES_EXACT or head in _NO_EXACT:
+            rest = _bare_words(clause[n:].lstrip(_PARTICLES), depth - 1)
+            if rest is not None:
+                return [head, *rest]
+    return None
+
+
 def clauses(text: str) -> list[str]:
     return [c for c in (_core(p) for p in re.split(r"[，,。.!！?？；;、\s]+", _norm(text))) if c]
 

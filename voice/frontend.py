@@ -29,6 +29,7 @@ from pathlib import Path
 import yaml
 
 from common.settings import BOT_DIR
+from textnorm import answers
 
 log = logging.getLogger("voice.frontend")
 
@@ -83,12 +84,12 @@ CANDIDATES = {
              ("非常不满意", "非常不满意")],
 }
 _NEGATIONS = ("不", "没", "别", "无", "未")
-_YESNO_RE = r"(?:[嗯啊呀吧呢了哦噢喔]*(?:是的|是滴|是|对的|对|没错|好的|好|行|可以|要得|中|嗯|不对|不是|不要|不用|不行|不|没有|无对|无|没|莫得|冇)[嗯啊呀吧呢了哦噢喔]*){1,3}"
+# Whisper's slips on narrowband yes/no answers (无 for 不), mapped before the shared vocabulary is asked.
+_ASR_SLIP_MAP = {"无对": "不对", "无是": "不是", "无要": "不要", "无用": "不用"}
+_ASR_SLIPS = re.compile("|".join(_ASR_SLIP_MAP))
 # Always-valid commands for command spotting (hand-off, repeat, slow down, emergencies).
 COMMANDS = ["转人工", "人工服务", "我要找人工服务", "再说一遍", "说慢一点", "着火了", "救命", "有人晕倒了"]
 URGENT_WORDS = ("转人工", "人工", "着火", "失火", "起火", "晕倒", "救命", "救护车", "报警", "车祸", "抢劫")
-_YES_WORDS = ("是", "对", "嗯", "好", "行", "可以", "没错", "要得", "中")
-_NO_WORDS = ("不", "没", "无", "别", "莫", "冇")
 
 
 def expectation_from(bot_text: str | None, requested_slot: str | None = None) -> str:
@@ -320,18 +321,14 @@ class FrontendResult:
 
 
 def yes_no_of(text: str) -> str | None:
-    """是的/不对 when the answer consists only of yes/no words (and particles), else None.
-
-    "无对" (an ASR slip for 不对) -> 不对; "喂你好" -> None (a greeting, not a yes).
-    """
-    t = re.sub(r"[^\u3400-\u9fff]", "", text or "")
-    if not t or len(t) > 6:
+    """是的/不对 when the answer consists only of yes/no words (textnorm.answers, the bot's vocabulary), else
+    None. "无对" (an ASR slip for 不对) -> 不对; "喂你好" -> None (a greeting, not a yes)."""
+    t = re.sub(r"[^\u3400-\u9fff，,。.！!？?]", "", text or "")
+    t = _ASR_SLIPS.sub(lambda m: _ASR_SLIP_MAP[m.group(0)], t)
+    if not t or len(re.sub(r"[，,。.！!？?]", "", t)) > 6:
         return None
-    if not re.fullmatch(_YESNO_RE, t):
-        return None
-    if any(w in t.replace("没错", "") for w in _NO_WORDS):
-        return "不对"
-    return "是的"
+    kind = answers.bare_yes_no(t)
+    return None if kind is None else ("是的" if kind else "不对")
 
 
 class Frontend:

@@ -58,6 +58,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from common import settings
+from common.privacy import derive_key
 
 log = logging.getLogger("voice.security")
 
@@ -149,8 +150,6 @@ def busy() -> web.Response:
 
 
 def _sender_key() -> bytes:
-    from common.privacy import derive_key
-
     return derive_key("voice-sender")
 
 

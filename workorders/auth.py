@@ -26,6 +26,7 @@ from pathlib import Path
 
 import yaml
 
+from common.privacy import derive_key
 from workorders.model import Forbidden, WorkOrderError
 
 log = logging.getLogger(__name__)
@@ -153,13 +154,7 @@ def _token_secret() -> bytes:
     env = os.environ.get("GOVDESK_TOKEN_SECRET")
     if env:
         return env.encode()
-    from common import privacy
-
-    derive = getattr(privacy, "derive_key", None)
-    if derive:
-        return derive("staff-api-token")
-    base = privacy._fernet()._signing_key  # noqa: SLF001 - the at-rest key; see report
-    return hmac.new(base, b"govdesk staff-api token v1", hashlib.sha256).digest()
+    return derive_key("staff-api-token")
 
 
 class TokenSigner:

@@ -39,11 +39,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from workorders import classify_rules as R
+from workorders.model import CATEGORIES, EMOTIONS, TYPES, URGENCIES
 
-CATEGORIES = ("政务类", "警务类", "咨询类", "意见建议类", "投诉类", "综治类")
-TYPES = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
-URGENCIES = ("特急", "紧急", "一般")
-EMOTIONS = ("平静", "焦虑", "愤怒")
 EMERGENCY_NUMBERS = ("110", "119", "120", "122")
 
 ROOT = Path(__file__).resolve().parent.parent

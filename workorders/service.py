@@ -33,7 +33,7 @@ from workorders.directory import default_directory
 from workorders.dispatch import route
 from workorders.lifecycle import available_actions, check, iso, parse_time, plan
 from workorders.model import (
-    ACTION_LABELS, BAD_LEVELS, CATEGORIES, CHANNELS, EMOTIONS, OPEN_STATES, STATE_LABELS, TYPES,
+    ACTION_LABELS, BAD_LEVELS, CATEGORIES, CHANNELS, EMOTIONS, OPEN_STATES, STATE_LABELS, STATES, TYPES,
     URGENCIES, Conflict, Forbidden, NotFound, WorkOrderError,
 )
 from workorders.rating import normalize_level
@@ -699,6 +699,8 @@ class WorkOrderService:
         out["caller"] = {k: v for k, v in caller.items() if v}
         out["state_label"] = STATE_LABELS.get(order["state"], order["state"])
         out["overdue"] = self.is_overdue(order)
+        out["open"] = order["state"] in OPEN_STATES
+        out["state_rank"] = STATES.index(order["state"]) if order["state"] in STATES else len(STATES)
         # What this viewer may do now: the state machine's answer, filtered by role and unit.
         out["actions"] = [a for a in available_actions(order, self.policy.max_extensions, self.now())
                           if auth.may(auth.actor_of(viewer), a, order)]

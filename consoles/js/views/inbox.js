@@ -2,9 +2,8 @@
 // (反馈办结 — the dispatcher then confirms 办结), request an extension, return with a reason.
 import { clear, empty, fmtTime, h, orderBody, orderHead, prompt, run, section } from "../ui.js";
 
-const GROUPS = [
-  ["dispatched", "待签收"], ["signed", "已签收，待办理"], ["in_progress", "办理中"], ["replied", "已反馈，待办结确认"],
-];
+// Headings a unit reads more easily than the state's own label; any other open state shows its label.
+const HEADINGS = { dispatched: "待签收", signed: "已签收，待办理", in_progress: "办理中", replied: "已反馈，待办结确认" };
 
 function actionButtons(o, api, reload) {
   const act = (label, action, testid, { primary = false, ask = null } = {}) =>
@@ -19,19 +18,20 @@ function actionButtons(o, api, reload) {
       const res = await run(btn, () => api.action(o.id, action, body), `${label}成功：${o.id}`);
       if (res) reload();
     } }, label);
-  const ret = ["退单", "return", "return", { ask: { title: "退单", label: "退单理由（派单中心会看到）", field: "reason",
-    placeholder: "例如：不属于本单位职责，应由……办理" } }];
-  const ext = ["申请延期", "request_extension", "request-extension", { ask: { title: "申请延期", label: "延期理由", field: "reason" } }];
-  // 申请延期 only while one may still be asked: none pending and some left (policy: extensions_left).
-  const pending = (o.extension_request || {}).status === "pending" || o.extensions_left === 0;
-  const buttons = {
-    dispatched: [act("签收", "sign", "sign", { primary: true }), act(...ret), pending ? null : act(...ext)],
-    signed: [act("开始办理", "start", "start", { primary: true }), act(...ret), pending ? null : act(...ext)],
-    in_progress: [act("反馈办结", "reply", "reply", { primary: true, ask: { title: "反馈办理结果", label: "答复内容（回复给居民）",
-      field: "reply", placeholder: "例如：已为居民受理补领，新证60日内寄出" } }), pending ? null : act(...ext)],
-    replied: [],
-  }[o.state] || [];
-  return h("div", { class: "row actions" }, buttons);
+  // The buttons are the order's `actions` (the state machine, the order's history, role and unit decide on
+  // the server); this table only says how a unit's action looks, in the order shown.
+  const UI = [
+    ["sign", () => act("签收", "sign", "sign", { primary: true })],
+    ["start", () => act("开始办理", "start", "start", { primary: true })],
+    ["reply", () => act("反馈办结", "reply", "reply", { primary: true, ask: { title: "反馈办理结果", label: "答复内容（回复给居民）",
+      field: "reply", placeholder: "例如：已为居民受理补领，新证60日内寄出" } })],
+    ["return", () => act("退单", "return", "return", { ask: { title: "退单", label: "退单理由（派单中心会看到）", field: "reason",
+      placeholder: "例如：不属于本单位职责，应由……办理" } })],
+    ["request_extension", () => act("申请延期", "request_extension", "request-extension",
+      { ask: { title: "申请延期", label: "延期理由", field: "reason" } })],
+  ];
+  const allowed = new Set(o.actions || []);
+  return h("div", { class: "row actions" }, UI.filter(([a]) => allowed.has(a)).map(([, make]) => make()));
 }
 
 function lastSupervision(e) {
@@ -58,9 +58,14 @@ export async function render(root, { api, user }) {
   const lists = h("div", {});
   async function reload() {
     const res = await api.orders({ limit: 200 });
-    const open = res.items.filter((o) => GROUPS.some(([s]) => s === o.state));
-    clear(lists, GROUPS.map(([state, label]) => {
-      const items = open.filter((o) => o.state === state);
+    const open = res.items.filter((o) => o.open && o.state !== "accepted");
+    const groups = new Map(Object.keys(HEADINGS).map((s) => [s, []]));
+    for (const o of [...open].sort((a, b) => a.state_rank - b.state_rank)) {
+      if (!groups.has(o.state)) groups.set(o.state, []);
+      groups.get(o.state).push(o);
+    }
+    clear(lists, [...groups].map(([state, items]) => {
+      const label = HEADINGS[state] || (items[0] && items[0].state_label) || state;
       return section(`${label}（${items.length}）`,
         h("div", { "data-testid": `group-${state}` }, items.length ? items.map((o) => card(o, api, reload)) : empty("暂无。")));
     }));

@@ -35,7 +35,7 @@ export async function render(root, { api, user }) {
     const [overdue, queue, open, completed] = await Promise.all([
       api.orders({ overdue: "true", limit: 200 }), api.supervision(100),
       api.orders({ limit: 500 }), api.orders({ state: "completed", limit: 200 })]);
-    const openItems = overdue.items.filter((o) => !["completed", "callback_done", "archived", "merged"].includes(o.state));
+    const openItems = overdue.items.filter((o) => o.open);
     summary.textContent = `超期未办结 ${openItems.length} 件；督办/预警记录 ${queue.items.length} 条；待回访 ${completed.total} 件`;
     clear(boxes.overdue, openItems.length ? openItems.map((o) => orderCard(o, "overdue-order", [
       isSupervisor ? btn("督办", "supervise", askThen(o.id, "supervise", "督办", "督办意见（承办单位会看到）", "note"), true) : null]))
@@ -59,14 +59,16 @@ export async function render(root, { api, user }) {
       h("span", { class: "tag danger" }, `评价：${o.rectification.level}`),
       h("span", { class: "note" }, `整改${{ open: "进行中", replied: "已反馈，待回访" }[o.rectification.status] || o.rectification.status}`)]))
       : empty("没有差评整改中的工单。"));
-    const cbs = [...completed.items, ...open.items.filter((o) => o.state === "callback_done")];
+    const cbs = [...completed.items, ...open.items.filter((o) => (o.actions || []).includes("archive"))];
     // 回访 is a phone call: offered to whoever sees the full number (the supervisor); the others are told.
     const callbackButtons = (o) => (user.role === "supervisor" ? [
       btn("回访：满意", "callback-yes", doAction(o.id, "callback", { satisfied: true }, "已记录回访：满意"), true),
       btn("回访：不满意", "callback-no", askThen(o.id, "callback", "回访不满意", "居民不满意的原因（会转给承办单位）", "note", { satisfied: false }))]
       : [h("span", { class: "note", "data-testid": "callback-by-supervisor" }, "回访由督办员拨打（您看到的号码已隐去中间四位）。")]);
-    clear(boxes.callbacks, cbs.length ? cbs.map((o) => orderCard(o, "callback-order", o.state === "completed" ? callbackButtons(o)
-      : [(o.callback || {}).satisfied === false
+    // What each order offers is its `actions`: 回访 first, then 重办 (after 不满意) or 归档.
+    clear(boxes.callbacks, cbs.length ? cbs.map((o) => orderCard(o, "callback-order", o.actions.includes("callback")
+      ? callbackButtons(o)
+      : [o.actions.includes("reopen")
         ? btn("重办", "reopen", doAction(o.id, "reopen", {}, "已重办"), true)
         : btn("归档", "archive", doAction(o.id, "archive", {}, "已归档"), true)]))
       : empty("没有待回访的工单。"));
