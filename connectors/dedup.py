@@ -9,7 +9,7 @@ import time
 
 import redis.asyncio as aioredis
 
-from common.settings import redis_url
+from common.redis_conn import async_client
 
 PREFIX = "govdesk:wx"
 _clients: dict[int, aioredis.Redis] = {}
@@ -21,7 +21,7 @@ def client() -> aioredis.Redis:
     key = id(loop)
     cli = _clients.get(key)
     if cli is None:
-        cli = aioredis.from_url(redis_url(), decode_responses=True)
+        cli = async_client(decode_responses=True)
         _clients[key] = cli
     return cli
 
