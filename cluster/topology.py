@@ -24,7 +24,8 @@ HAProxy frontends (public ones bind EDGE_BIND, internal ones 127.0.0.1):
   audiosocket :public   TCP: hashed on the AudioSocket UUID (bytes 3..18 of the first frame),
                         the same key and ring as voice_http, so a call is pinned to one gateway.
 Only `retry-on conn-failure` is set: a request that reached a server is never re-sent by HAProxy
-(a turn is not answered twice); a server that is down is taken out within ~2 s (inter 1s fall 2).
+(a turn is not answered twice); a server that is down is taken out within ~3 s (inter 1s fall 3;
+requests meanwhile are re-dispatched on connection refusal).
 """
 from __future__ import annotations
 
@@ -60,7 +61,9 @@ def _backend(name: str, servers: list[tuple[str, int]], check: str | None, balan
     if check:
         lines += [f"    option httpchk {check}", "    http-check expect status 200"]
     lines += ["    retries 2", "    retry-on conn-failure", "    option redispatch 1",
-              "    default-server inter 1s fastinter 500ms fall 2 rise 2 on-marked-down shutdown-sessions",
+              # A busy server (a long first request) is not a dead one: in-flight requests are never cut.
+              "    timeout check 3s",
+              "    default-server inter 1s fastinter 500ms fall 3 rise 2",
               *(f"    {e}" for e in extra)]
     lines += [f"    server {sname} 127.0.0.1:{port} check" for sname, port in servers]
     return "\n".join(lines) + "\n"
