@@ -26,9 +26,7 @@ FAILOVER_TIMEOUT_MS = 10000
 
 def node_config(data_dir: Path, port: int, primary_port: int | None, password: str | None) -> Path:
     data_dir.mkdir(parents=True, exist_ok=True)
-    conf = data_dir / "redis.conf"
-    if conf.exists():  # restarted node: keep what Sentinel wrote (its current role)
-        return conf
+    conf = data_dir / "redis.conf"  # written at cluster start; a restarted node re-reads what Sentinel rewrote
     lines = [
         "bind 127.0.0.1", f"port {port}", f"dir {data_dir}",
         "appendonly yes", "appendfsync always", "save 60 1", "dbfilename dump.rdb",
@@ -48,9 +46,7 @@ def node_config(data_dir: Path, port: int, primary_port: int | None, password: s
 def sentinel_config(data_dir: Path, port: int, primary_port: int, password: str | None,
                     master: str = MASTER) -> Path:
     data_dir.mkdir(parents=True, exist_ok=True)
-    conf = data_dir / "sentinel.conf"
-    if conf.exists():  # restarted sentinel: keep its view of the current primary (it rewrites this)
-        return conf
+    conf = data_dir / "sentinel.conf"  # written at cluster start; Sentinel rewrites it as things change
     lines = [
         "bind 127.0.0.1", f"port {port}", f"dir {data_dir}", "daemonize no",
         f"logfile {data_dir / 'sentinel.log'}",
