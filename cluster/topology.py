@@ -102,6 +102,8 @@ def haproxy_config(ep: Endpoints, rasa: list[str], actions: list[str], staff: li
                      balance="hash path,field(3,/),regsub(-,,g),upper",
                      extra=("hash-type consistent",)),
             "frontend audiosocket\n    mode tcp\n    no option http-buffer-request\n    bind \"${EDGE_BIND}:%d\"\n"
+            # Only the PBX may open calls (space-separated addresses/networks; default loopback).
+            "    tcp-request connection reject unless { src \"${AUDIOSOCKET_ALLOW[*]}\" }\n"
             "    tcp-request inspect-delay 5s\n"
             "    tcp-request content accept if { req.len ge 19 }\n"
             "    default_backend audiosocket\n" % ep.audiosocket,
@@ -165,6 +167,7 @@ class Cluster:
             VOICE_URL=f"http://127.0.0.1:{self.ep.voice}",
             EDGE_RATE_10S=self.extra_env.get("EDGE_RATE_10S", env.get("EDGE_RATE_10S", "200")),
             CLUSTER_DIR=str(self.data_dir),
+            AUDIOSOCKET_ALLOW=os.environ.get("AUDIOSOCKET_ALLOW", "127.0.0.1"),
         )
         return env
 
