@@ -272,7 +272,8 @@ class Cluster:
         out = {}
         for row in rows[1:]:
             cols = row.split(",")
-            if len(cols) > 17 and cols[1] not in ("FRONTEND", "BACKEND") and cols[0] != "stats":
+            if (len(cols) > 17 and cols[1] not in ("FRONTEND", "BACKEND") and cols[0] != "stats"
+                    and not cols[0].endswith("_all")):  # fail-open backends have no checks
                 out[f"{cols[0]}/{cols[1]}"] = cols[17].split(" ")[0]
         return out
 
