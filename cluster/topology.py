@@ -61,11 +61,11 @@ def _servers(servers: list[tuple[str, int]]) -> list[str]:
 
 
 def _backend(name: str, server_lines: list[str], check: str | None, balance: str = "roundrobin",
-             extra: tuple[str, ...] = ()) -> str:
+             extra: tuple[str, ...] = (), retry_on: str = "conn-failure") -> str:
     lines = [f"backend {name}", f"    balance {balance}"]
     if check:
         lines += [f"    option httpchk {check}", "    http-check expect status 200"]
-    lines += ["    retries 2", "    retry-on conn-failure", "    option redispatch 1",
+    lines += ["    retries 2", f"    retry-on {retry_on}", "    option redispatch 1",
               # A busy server (a long first request) is not a dead one: in-flight requests are never cut.
               "    timeout check 10s",
               "    default-server inter 1s fastinter 500ms fall 3 rise 2",
@@ -102,7 +102,9 @@ def haproxy_config(ep: Endpoints, rasa: list[str], actions: list[str], staff: li
              "    default_backend rasa_api\n" % (internal_bind, ep.rasa_api),
              _backend("rasa_api", rasa, "GET /"),
              "frontend actions\n    bind %s:%d\n    default_backend actions\n" % (internal_bind, ep.actions),
-             _backend("actions", actions, "GET /health"),
+             # Action calls are safe to repeat (the work-order create is keyed by conversation + turn),
+             # so a call cut by a dying action server is re-sent to the other one.
+             _backend("actions", actions, "GET /health", retry_on="conn-failure empty-response"),
              "frontend staff\n    bind \"${EDGE_BIND}:%d\"\n    default_backend staff\n" % ep.staff,
              _backend("staff", staff, "GET /health",
                       extra=("http-response set-header X-Govdesk-Replica %[srv_name]",)),
