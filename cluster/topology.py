@@ -23,8 +23,9 @@ HAProxy frontends (public ones bind EDGE_BIND, internal ones 127.0.0.1):
                         the dialplan's POST /calls/<id> reaches the gateway that will take the call.
   audiosocket :public   TCP: hashed on the AudioSocket UUID (bytes 3..18 of the first frame),
                         the same key and ring as voice_http, so a call is pinned to one gateway.
-Only `retry-on conn-failure` is set: a request that reached a server is never re-sent by HAProxy
-(a turn is not answered twice); a dead server (connection refused) is taken out within ~2 s and requests meanwhile are re-dispatched;
+Only `retry-on conn-failure` is set for Rasa, the staff API and voice: a request that reached a
+server is never re-sent by HAProxy (a turn is not answered twice); action calls are also re-sent
+when the action server died mid-call (empty-response): actions are idempotent; a dead server (connection refused) is taken out within ~2 s and requests meanwhile are re-dispatched;
 a stuck one after 3 checks of 10 s. When every Rasa server is marked down (all busy), turns still go
 to them (backend rasa_all) rather than get a 503.
 """
