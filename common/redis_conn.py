@@ -174,26 +174,39 @@ def sync_client(cfg: RedisConfig | None = None, **kwargs):
 
 def durable_pipeline(client, cfg: RedisConfig | None = None):
     """A MULTI/EXEC pipeline whose EXEC is followed by WAIT on the same connection."""
-    from redis.asyncio.client import Pipeline
-
     cfg = cfg or config()
-    acks, wait_ms = cfg.replica_acks, cfg.wait_ms
+    pipe = _durable_class()(client.connection_pool, client.response_callbacks, True, None)
+    pipe.acks, pipe.wait_ms = cfg.replica_acks, cfg.wait_ms
+    return pipe
 
-    class DurablePipeline(Pipeline):
-        async def _execute_transaction(self, connection, commands, raise_on_error):
-            result = await super()._execute_transaction(connection, commands, raise_on_error)
-            if acks > 0:
-                await connection.send_command("WAIT", acks, wait_ms)
-                got = int(await connection.read_response())
-                if got < acks:
-                    STATS["degraded_writes"] += 1
-                    log.warning("write acknowledged by %d of %d replicas within %d ms (primary AOF only)",
-                                got, acks, wait_ms)
-                else:
-                    STATS["durable_writes"] += 1
-            return result
 
-    return DurablePipeline(client.connection_pool, client.response_callbacks, True, None)
+_DURABLE = None
+
+
+def _durable_class():
+    global _DURABLE
+    if _DURABLE is None:
+        from redis.asyncio.client import Pipeline
+
+        class DurablePipeline(Pipeline):
+            acks = 0
+            wait_ms = 1000
+
+            async def _execute_transaction(self, connection, commands, raise_on_error):
+                result = await super()._execute_transaction(connection, commands, raise_on_error)
+                if self.acks > 0:
+                    await connection.send_command("WAIT", self.acks, self.wait_ms)
+                    got = int(await connection.read_response())
+                    if got < self.acks:
+                        STATS["degraded_writes"] += 1
+                        log.warning("write acknowledged by %d of %d replicas within %d ms (primary AOF only)",
+                                    got, self.acks, self.wait_ms)
+                    else:
+                        STATS["durable_writes"] += 1
+                return result
+
+        _DURABLE = DurablePipeline
+    return _DURABLE
 
 
 def describe(cfg: RedisConfig | None = None) -> str:
