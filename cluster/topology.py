@@ -119,7 +119,7 @@ def haproxy_config(ep: Endpoints, rasa: list[str], actions: list[str], staff: li
             "frontend voice_http\n    bind \"${EDGE_BIND}:%d\"\n    default_backend voice_http\n" % ep.voice,
             _backend("voice_http", voice, "GET /health",
                      balance="hash path,field(3,/),regsub(-,,g),upper",
-                     extra=("hash-type consistent",)),
+                     extra=("hash-type consistent", "http-response set-header X-Govdesk-Replica %[srv_name]")),
             "frontend audiosocket\n    mode tcp\n    no option http-buffer-request\n    bind \"${EDGE_BIND}:%d\"\n"
             # Only the PBX may open calls (space-separated addresses/networks; default loopback).
             "    tcp-request connection reject unless { src \"${AUDIOSOCKET_ALLOW[*]}\" }\n"
