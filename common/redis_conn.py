@@ -13,8 +13,9 @@ Environment
   REDIS_PASSWORD          password of the data nodes (overrides the one in REDIS_URL)
   REDIS_SENTINEL_PASSWORD password of the sentinels themselves (default: none)
   REDIS_DB                database number (overrides the one in REDIS_URL)
-  REDIS_REPLICA_ACKS      durable writes wait for this many replicas (WAIT n); default 1 in
-                          Sentinel mode, 0 in plain mode
+  REDIS_REPLICA_ACKS      durable writes wait for this many replicas (WAIT n), or "all" (every
+                          replica connected to the primary at that moment, at least 1); default
+                          "all" in Sentinel mode, 0 in plain mode
   REDIS_WAIT_MS           how long a durable write waits for those acks (default 1000 ms)
   REDIS_RETRY_S           how long a command keeps retrying a lost connection (default 15 s,
                           longer than a Sentinel failover: down-after 1 s + election)
@@ -27,12 +28,15 @@ Failover behaviour
   WatchError, and the caller re-reads and re-checks (workorders/store.py), which is what
   keeps a retried create from writing a work order twice.
 
-Durable writes (work orders)
-  `durable_pipeline(client)` is a transaction pipeline that, after EXEC, sends
-  `WAIT <REDIS_REPLICA_ACKS> <REDIS_WAIT_MS>` on the same connection: the caller is
-  acknowledged only once a replica holds the write (or, if no replica answers in time, the
-  write is acknowledged degraded and logged; the primary's AOF with `appendfsync always`
-  still holds it - see docs/ARCHITECTURE.md "Redis durability").
+Durable writes (work orders, Rasa trackers)
+  `durable_pipeline(client)` is a transaction pipeline that, after EXEC, sends ROLE and
+  `WAIT <replicas> <REDIS_WAIT_MS>` on the same connection; `durable_set_sync` does the same for
+  one SET (Rasa's tracker store). With "all", the caller is acknowledged once EVERY connected
+  replica holds the write, so whichever replica Sentinel promotes has it (waiting for just one
+  is not enough: Sentinel may promote the other one - seen in bench/bench_cluster.py). If the
+  replicas do not answer in time the write is acknowledged degraded, counted and logged: it is
+  on the primary (AOF `appendfsync always`) but would be lost if the primary died before a
+  replica caught up - see docs/ARCHITECTURE.md "Redis connections and durability".
 
 Key layout is owned by each user of a client (documented in their modules):
   wo:*            work orders (workorders/store.py)
@@ -53,6 +57,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 log = logging.getLogger("common.redis_conn")
 
 DEFAULT_MASTER = "govdesk"
+ALL = -1  # replica_acks: every replica connected to the primary
 # Counted for /health and the benches: writes acknowledged without a replica's ack.
 STATS = {"durable_writes": 0, "degraded_writes": 0}
 
@@ -94,7 +99,8 @@ def config(env: dict | None = None) -> RedisConfig:
     target = parse_redis_url(url)
     sentinels = parse_sentinels(env.get("REDIS_SENTINELS", ""))
     password = env.get("REDIS_PASSWORD") or target.password or None
-    acks_default = "1" if sentinels else "0"
+    acks_default = "all" if sentinels else "0"
+    acks = str(env.get("REDIS_REPLICA_ACKS") or acks_default).strip().lower()
     return RedisConfig(
         url=url,
         sentinels=sentinels,
@@ -102,7 +108,7 @@ def config(env: dict | None = None) -> RedisConfig:
         password=password,
         sentinel_password=env.get("REDIS_SENTINEL_PASSWORD") or None,
         db=int(env.get("REDIS_DB") or target.db),
-        replica_acks=int(env.get("REDIS_REPLICA_ACKS") or acks_default),
+        replica_acks=ALL if acks == "all" else int(acks),
         wait_ms=int(env.get("REDIS_WAIT_MS") or 1000),
         retry_s=float(env.get("REDIS_RETRY_S") or 15),
     )
@@ -194,19 +200,65 @@ def _durable_class():
 
             async def _execute_transaction(self, connection, commands, raise_on_error):
                 result = await super()._execute_transaction(connection, commands, raise_on_error)
-                if self.acks > 0:
-                    await connection.send_command("WAIT", self.acks, self.wait_ms)
-                    got = int(await connection.read_response())
-                    if got < self.acks:
-                        STATS["degraded_writes"] += 1
-                        log.warning("write acknowledged by %d of %d replicas within %d ms (primary AOF only)",
-                                    got, self.acks, self.wait_ms)
-                    else:
-                        STATS["durable_writes"] += 1
+                want = self.acks
+                if want == ALL:
+                    await connection.send_command("ROLE")
+                    want = _replicas_in_role(await connection.read_response())
+                if want > 0:
+                    await connection.send_command("WAIT", want, self.wait_ms)
+                    _count_acks(int(await connection.read_response()), want, self.wait_ms)
                 return result
 
         _DURABLE = DurablePipeline
     return _DURABLE
+
+
+def _replicas_in_role(role) -> int:
+    """ROLE on a primary: [b"master", offset, [[ip, port, offset], ...]] -> at least 1."""
+    try:
+        return max(1, len(role[2]))
+    except (IndexError, TypeError):
+        return 1
+
+
+def _count_acks(got: int, want: int, wait_ms: int) -> None:
+    if got < want:
+        STATS["degraded_writes"] += 1
+        log.warning("write acknowledged by %d of %d replicas within %d ms (primary AOF only)", got, want, wait_ms)
+    else:
+        STATS["durable_writes"] += 1
+
+
+def durable_set_sync(client, key: str, value, ex: int | None = None, cfg: RedisConfig | None = None) -> None:
+    """SET then ROLE and WAIT on the same connection of a blocking client (Rasa's tracker store).
+    Retried across a failover: writing the whole value again is idempotent."""
+    import time
+
+    cfg = cfg or config()
+    pool = client.connection_pool
+    deadline, delay = time.monotonic() + cfg.retry_s, 0.05
+    while True:
+        conn = pool.get_connection("SET")
+        try:
+            args = ["SET", key, value] + (["EX", int(ex)] if ex else [])
+            conn.send_command(*args)
+            conn.read_response()
+            want = cfg.replica_acks
+            if want == ALL:
+                conn.send_command("ROLE")
+                want = _replicas_in_role(conn.read_response())
+            if want > 0:
+                conn.send_command("WAIT", want, cfg.wait_ms)
+                _count_acks(int(conn.read_response()), want, cfg.wait_ms)
+            return
+        except (RedisConnectionError, RedisTimeoutError):
+            conn.disconnect()
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(1.0, delay * 2)
+        finally:
+            pool.release(conn)
 
 
 def describe(cfg: RedisConfig | None = None) -> str:

@@ -11,8 +11,10 @@ token, TTL record_exp), govdesk:lock:<sender_id> (Rasa's ticket lock JSON).
 
 Connection: Rasa 3.6 builds a plain `redis.StrictRedis(host, port, ...)` in both stores.
 When REDIS_SENTINELS is set (common.redis_conn), that client is replaced by the Sentinel
-primary's client (`redis.sentinel.Sentinel.master_for`), with retries across a failover;
-otherwise the host/port/password of endpoints.yml are used exactly as Rasa does.
+primary's client (`redis.sentinel.Sentinel.master_for`), with retries across a failover,
+and a tracker is saved with SET + WAIT for every connected replica (durable_set_sync), so a
+turn the caller was answered is on the replica Sentinel promotes; otherwise the
+host/port/password of endpoints.yml are used exactly as Rasa does.
 """
 from __future__ import annotations
 
@@ -47,8 +49,24 @@ class EncryptedRedisTrackerStore(RedisTrackerStore):
                  password: Optional[Text] = None, **kwargs: Any) -> None:
         super().__init__(domain, host=host, port=port, db=db, password=password, **kwargs)
         red = _sentinel_client(db, password, decode_responses=True)
+        self._durable = red is not None
         if red is not None:
             self.red = red
+
+    async def save(self, tracker: DialogueStateTracker, timeout: Optional[float] = None) -> None:
+        """Rasa 3.6's RedisTrackerStore.save, with the final SET made durable under Sentinel."""
+        if not self._durable:
+            return await super().save(tracker, timeout)
+        from common.redis_conn import durable_set_sync
+
+        await self.stream_events(tracker)
+        if not timeout and self.record_exp:
+            timeout = self.record_exp
+        stored = self.red.get(self.key_prefix + tracker.sender_id)
+        if stored is not None:
+            prior_tracker = self.deserialise_tracker(tracker.sender_id, stored)
+            tracker = self._merge_trackers(prior_tracker, tracker)
+        durable_set_sync(self.red, self.key_prefix + tracker.sender_id, self.serialise_tracker(tracker), ex=timeout)
 
     def serialise_tracker(self, tracker: DialogueStateTracker) -> Text:  # type: ignore[override]
         return encrypt(super().serialise_tracker(tracker))
