@@ -87,6 +87,7 @@ class Conv:
         self.failed_turns = 0
         self.recovered_turns = 0
         self.wo_ref: str | None = None
+        self.tracker_users: list[str] = []
 
     def script(self) -> list[tuple[str, str]]:
         # The last answer gives the new order's reference, or - when a caller at the same village
@@ -159,6 +160,7 @@ class Conv:
         slots = tr.get("slots") or {}
         users = [e.get("text") for e in tr.get("events") or [] if e.get("event") == "user"]
         users = [u for u in users if not (u or "").startswith("/")]
+        self.tracker_users = users
         if users != self.sent:
             self.problems.append(f"tracker user turns {users} != sent {self.sent}")
         if len(users) != len(set(users)):
@@ -244,6 +246,38 @@ async def closed_loop(c: Cluster, concurrency: int, seconds: float, tag: str) ->
             "p50_s": round(pct(lat, 0.5), 3), "p95_s": round(pct(lat, 0.95), 3), "errors": errors}
 
 
+def cpu_by_kind(c: Cluster) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each kind of cluster process (and its children)."""
+    import psutil
+
+    out: dict[str, float] = {}
+    for svc in c.services:
+        if svc.proc is None or svc.proc.poll() is not None:
+            continue
+        kind = re.sub(r"\d+$", "", svc.name)
+        try:
+            p = psutil.Process(svc.proc.pid)
+            procs = [p, *p.children(recursive=True)]
+            total = sum(q.cpu_times().user + q.cpu_times().system for q in procs)
+        except psutil.Error:
+            continue
+        out[kind] = out.get(kind, 0.0) + total
+    return out
+
+
+def rss_by_service(c: Cluster) -> dict[str, int]:
+    import psutil
+
+    out = {}
+    for svc in c.services:
+        try:
+            p = psutil.Process(svc.proc.pid)
+            out[svc.name] = sum(q.memory_info().rss for q in [p, *p.children(recursive=True)]) // 2**20
+        except (psutil.Error, AttributeError):
+            continue
+    return out
+
+
 async def part_b(c: Cluster, levels=(2, 4, 8, 16), seconds: float = 25.0) -> dict:
     rows = []
     load_before = load()
@@ -253,8 +287,12 @@ async def part_b(c: Cluster, levels=(2, 4, 8, 16), seconds: float = 25.0) -> dic
             c.haproxy_command(f"{cmd} server rasa/rasa2")
             c.haproxy_command(f"{cmd} server rasa_api/rasa2")
             await asyncio.sleep(1.0)
+            cpu0 = cpu_by_kind(c)
             r = await closed_loop(c, conc, seconds, f"b{replicas}x{conc}")
-            r.update(replicas=replicas, load=load())
+            cpu1 = cpu_by_kind(c)
+            r.update(replicas=replicas, load=load(),
+                     cpu_ms_per_turn={k: round(1000 * (cpu1[k] - cpu0.get(k, 0)) / max(1, r["turns"]), 1)
+                                      for k in cpu1})
             rows.append(r)
             print(f"  (b) {replicas} replica(s), {conc} concurrent: {r['turns_per_s']} turns/s, "
                   f"p95 {r['p95_s']} s, load {r['load']}", flush=True)
@@ -268,8 +306,14 @@ async def part_b(c: Cluster, levels=(2, 4, 8, 16), seconds: float = 25.0) -> dic
     bound = best1["p95_s"]
     within2 = [r for r in two if r["p95_s"] <= bound] or [min(two, key=lambda r: r["p95_s"])]
     best2 = max(within2, key=lambda r: r["turns_per_s"])
+    # Per-turn cost over every measurement (CPU ms of each kind of process per answered turn).
+    kinds = sorted({k for r in rows for k in r["cpu_ms_per_turn"]})
+    total_turns = sum(r["turns"] for r in rows)
+    cost = {k: round(sum(r["cpu_ms_per_turn"].get(k, 0) * r["turns"] for r in rows) / max(1, total_turns), 1)
+            for k in kinds}
     return {"rows": rows, "p95_bound_s": bound, "one": best1, "two": best2,
-            "ratio": round(best2["turns_per_s"] / best1["turns_per_s"], 2), "load_before": load_before}
+            "ratio": round(best2["turns_per_s"] / best1["turns_per_s"], 2), "load_before": load_before,
+            "cpu_ms_per_turn": cost, "rss_mb": rss_by_service(c)}
 
 
 # --- (c) ---------------------------------------------------------------------------------------
@@ -346,12 +390,20 @@ async def part_c(c: Cluster, concurrency: int = 12, seconds: float = 75.0) -> di
     lost = [rid for rid in staff_acked if rid not in orders]
     dup = [rid for rid in staff_acked if len(orders.get(rid, [])) > 1]
     twice = [cv.sender for cv in convs if any("twice" in p for p in cv.problems)]
+    # Answered turns that the tracker no longer has (lost with the primary).
+    lost_turns = sum(len(cv.sent) - len(cv.tracker_users) for cv in convs
+                     if cv.tracker_users == cv.sent[:len(cv.tracker_users)])
+    degraded = sum(open(f, errors="replace").read().count("acknowledged by")
+                   for f in c.log_dir.glob("*.log"))
+    lost_detail = [f"{rid}: acknowledged {staff_acked[rid][1] - redis_kill:+.2f} s from the Redis kill"
+                   for rid in lost][:10]
     conv_problems = [f"{cv.sender}: {p}" for cv in convs for p in cv.problems]
     return {"conversations": len(convs), "finished": len(finished), "acked_orders_conv": len(acked_conv),
             "conv_with_problems": sum(1 for cv in convs if cv.problems), "problems": conv_problems[:12],
             "failed_turn_attempts": sum(cv.failed_turns for cv in convs),
             "turns_recovered_from_tracker": sum(cv.recovered_turns for cv in convs),
-            "turns_answered_twice": len(twice),
+            "turns_answered_twice": len(twice), "answered_turns_lost": lost_turns,
+            "writes_acked_without_all_replicas": degraded, "lost_detail": lost_detail,
             "staff_acked": len(staff_acked), "staff_lost": len(lost), "staff_duplicated": len(dup),
             "kills": [n for n, _ in kills], "first_ok_turn_after_kill_s": recovery,
             "redis_first_staff_write_after_kill_s": redis_recovery_staff,
@@ -387,6 +439,22 @@ def write_report(res: dict, meta: dict) -> None:
         lines += ["", f"At the same p95 (≤ {b['p95_bound_s']} s, one replica's p95 at its best throughput): "
                   f"1 replica {b['one']['turns_per_s']} turns/s, 2 replicas {b['two']['turns_per_s']} turns/s: "
                   f"**{b['ratio']}×** (goal ≥ 1.6×).", ""]
+        cost = b["cpu_ms_per_turn"]
+        per_turn = sum(cost.values())
+        lines += ["### Per-replica cost and a prefecture's peak", "",
+                  "CPU per answered turn of this 4-turn intake, by kind of process (all replicas, all runs): "
+                  + ", ".join(f"{k} {v} ms" for k, v in cost.items()) + f"; **{per_turn:.0f} ms of CPU per turn** "
+                  "in all. Memory (RSS, MiB): " + ", ".join(f"{k} {v}" for k, v in b["rss_mb"].items()) + ".", "",
+                  "Projection (arithmetic on the numbers above, not a measurement): a caller speaks about one turn "
+                  "every 10 s, so N simultaneous conversations make N/10 turns/s and need N/10 × "
+                  f"{per_turn / 1000:.2f} CPU-seconds per second:", "",
+                  "| simultaneous conversations | turns/s | cores (at 100 %) | Rasa replicas (1 core each, "
+                  f"{cost.get('rasa', 0):.0f} ms/turn) |", "|---|---|---|---|"]
+        for n in (50, 100, 300, 500):
+            tps = n / 10
+            lines.append(f"| {n} | {tps:.0f} | {tps * per_turn / 1000:.1f} | "
+                         f"{max(1, -(-tps * cost.get('rasa', 0) // 1000)):.0f} |")
+        lines.append("")
     if "c" in res:
         r = res["c"]
         lines += ["## (c) kill -9 rasa1, actions1, staff-api1, then the Redis primary, under load", "",
@@ -395,14 +463,17 @@ def write_report(res: dict, meta: dict) -> None:
                   f"{r['acked_orders_conv']}",
                   f"- turn attempts that failed (502/503/timeout) {r['failed_turn_attempts']}; of those found "
                   f"already answered in the tracker (not re-sent) {r['turns_recovered_from_tracker']}; "
-                  f"**turns answered twice {r['turns_answered_twice']}**",
+                  f"**turns answered twice {r['turns_answered_twice']}**; answered turns missing from their "
+                  f"tracker afterwards {r['answered_turns_lost']}",
                   f"- staff API orders acknowledged {r['staff_acked']}: **lost {r['staff_lost']}, duplicated "
                   f"{r['staff_duplicated']}**",
+                  f"- writes acknowledged before every connected replica confirmed them (WAIT timed out, "
+                  f"logged by the services): {r['writes_acked_without_all_replicas']}",
                   f"- first successful turn after each kill (s): {r['first_ok_turn_after_kill_s']}",
                   f"- Redis primary: first staff API write sent after the kill acknowledged after "
                   f"{r['redis_first_staff_write_after_kill_s']} s (goal ≤ 10 s)",
                   f"- load {r['load_before']} -> {r['load_after']}"]
-        lines += [f"  - {p}" for p in r["problems"]]
+        lines += [f"  - {p}" for p in r["problems"] + r["lost_detail"]]
         lines.append("")
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text("\n".join(lines) + "\n")
