@@ -186,6 +186,10 @@ class Cluster:
             VOICE_URL=f"http://127.0.0.1:{self.ep.voice}",
             EDGE_RATE_10S=self.extra_env.get("EDGE_RATE_10S", env.get("EDGE_RATE_10S", "200")),
             CLUSTER_DIR=str(self.data_dir),
+            # Rasa's ticket lock of a conversation held by a replica that died is freed when it
+            # expires: 20 s instead of Rasa's 60 s, so the caller's next turn on the other replica
+            # waits at most that long (a turn here takes a few seconds even under load).
+            TICKET_LOCK_LIFETIME=os.environ.get("TICKET_LOCK_LIFETIME", "20"),
             AUDIOSOCKET_ALLOW=os.environ.get("AUDIOSOCKET_ALLOW", "127.0.0.1"),
         )
         return env
