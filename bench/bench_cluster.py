@@ -21,7 +21,8 @@ Conversation script (a real 12345 complaint intake, 4 turns; the bot's action fi
     work order is missing / not exactly one (by client_request_id "<sender>-<n>").
 (b) turns/s with 1 and with 2 Rasa servers behind the same HAProxy (rasa2 disabled / enabled on
     HAProxy's runtime API), closed loop at several concurrencies, the two configurations
-    interleaved level by level in one run; compared at the same p95.
+    interleaved level by level in one run, each from an emptied Redis (FLUSHDB: the duplicate
+    check's cost grows with the orders at a village); compared at the same p95.
 (c) under load (closed loop of conversations + staff API writers with request ids), kill -9
     rasa1, actions1, staff-api1, then the Redis primary. Reported: turns failed, time to recover
     after each kill, acknowledged work orders lost/duplicated (conversations' wo_ref and staff
@@ -88,6 +89,7 @@ class Conv:
         self.recovered_turns = 0
         self.wo_ref: str | None = None
         self.tracker_users: list[str] = []
+        self.failures: list[tuple[float, float, object, str]] = []  # (sent, failed, status, text)
 
     def script(self) -> list[tuple[str, str]]:
         # The last answer gives the new order's reference, or - when a caller at the same village
@@ -119,6 +121,7 @@ class Conv:
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 status = type(exc).__name__
             self.failed_turns += 1
+            self.failures.append((t0, time.monotonic(), status, text))
             if time.monotonic() >= deadline:
                 self.problems.append(f"turn {text!r} failed: {status}")
                 return None
@@ -190,6 +193,15 @@ async def orders_by_request(c: Cluster) -> dict[str, list[dict]]:
         out.setdefault(order.get("client_request_id") or "", []).append(order)
     await svc.redis.close()
     return out
+
+
+async def flush(c: Cluster) -> None:
+    os.environ.update(c.redis.env())
+    from common.redis_conn import async_client
+
+    client = async_client()
+    await client.flushdb()
+    await client.close()
 
 
 def session() -> aiohttp.ClientSession:
@@ -283,6 +295,7 @@ async def part_b(c: Cluster, levels=(2, 4, 8, 16), seconds: float = 25.0) -> dic
     load_before = load()
     for conc in levels:
         for replicas in (1, 2):
+            await flush(c)  # the same empty store for every measurement (duplicate checks grow with orders)
             cmd = "enable" if replicas == 2 else "disable"
             c.haproxy_command(f"{cmd} server rasa/rasa2")
             c.haproxy_command(f"{cmd} server rasa_api/rasa2")
@@ -318,6 +331,7 @@ async def part_b(c: Cluster, levels=(2, 4, 8, 16), seconds: float = 25.0) -> dic
 
 # --- (c) ---------------------------------------------------------------------------------------
 async def part_c(c: Cluster, concurrency: int = 12, seconds: float = 75.0) -> dict:
+    await flush(c)
     load_before = load()
     convs: list[Conv] = []
     ok_turns: list[float] = []      # completion times of turns that succeeded
@@ -397,6 +411,11 @@ async def part_c(c: Cluster, concurrency: int = 12, seconds: float = 75.0) -> di
                    for f in c.log_dir.glob("*.log"))
     lost_detail = [f"{rid}: acknowledged {staff_acked[rid][1] - redis_kill:+.2f} s from the Redis kill"
                    for rid in lost][:10]
+    app_kill = kills[0][1]
+    failures = sorted(f for cv in convs for f in cv.failures)
+    failure_timeline = [f"turn {text!r} sent {sent - app_kill:+.1f} s from the app kills ({sent - redis_kill:+.1f} s "
+                        f"from the Redis kill), failed after {failed - sent:.1f} s: {status}"
+                        for sent, failed, status, text in failures][:15]
     conv_problems = [f"{cv.sender}: {p}" for cv in convs for p in cv.problems]
     return {"conversations": len(convs), "finished": len(finished), "acked_orders_conv": len(acked_conv),
             "conv_with_problems": sum(1 for cv in convs if cv.problems), "problems": conv_problems[:12],
@@ -404,6 +423,7 @@ async def part_c(c: Cluster, concurrency: int = 12, seconds: float = 75.0) -> di
             "turns_recovered_from_tracker": sum(cv.recovered_turns for cv in convs),
             "turns_answered_twice": len(twice), "answered_turns_lost": lost_turns,
             "writes_acked_without_all_replicas": degraded, "lost_detail": lost_detail,
+            "failure_timeline": failure_timeline,
             "staff_acked": len(staff_acked), "staff_lost": len(lost), "staff_duplicated": len(dup),
             "kills": [n for n, _ in kills], "first_ok_turn_after_kill_s": recovery,
             "redis_first_staff_write_after_kill_s": redis_recovery_staff,
@@ -474,6 +494,8 @@ def write_report(res: dict, meta: dict) -> None:
                   f"{r['redis_first_staff_write_after_kill_s']} s (goal ≤ 10 s)",
                   f"- load {r['load_before']} -> {r['load_after']}"]
         lines += [f"  - {p}" for p in r["problems"] + r["lost_detail"]]
+        if r["failure_timeline"]:
+            lines += ["- failed turn attempts, in time order:"] + [f"  - {x}" for x in r["failure_timeline"]]
         lines.append("")
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text("\n".join(lines) + "\n")
