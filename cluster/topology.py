@@ -157,7 +157,7 @@ class Cluster:
     def __init__(self, replicas: int = 2, data_dir: Path | None = None, with_rasa: bool = True,
                  with_voice: bool = False, with_staff: bool = True, model: Path | None = None,
                  log_dir: Path | None = None, extra_env: dict | None = None, redis_password: str | None = None,
-                 endpoints: Endpoints | None = None):
+                 endpoints: Endpoints | None = None, rasa_threads: int = 1):
         self.replicas = replicas
         self.data_dir = Path(data_dir or DATA_DIR / "cluster")
         self.with_rasa, self.with_voice, self.with_staff = with_rasa, with_voice, with_staff
@@ -166,6 +166,7 @@ class Cluster:
         self.extra_env = extra_env or {}
         self.password = redis_password if redis_password is not None else secrets.token_hex(16)
         self.ep = endpoints or Endpoints()
+        self.rasa_threads = rasa_threads
         self.redis = RedisHA(self.data_dir / "redis", password=self.password)
         self.services: list[Service] = []
         self.app_services: list[Service] = []
@@ -194,6 +195,13 @@ class Cluster:
         )
         return env
 
+    def rasa_threads_env(self) -> dict:
+        """One core per Rasa replica: TensorFlow and BLAS otherwise spread one process's inference
+        over every core of the box, and a second replica only competes with the first."""
+        n = str(self.rasa_threads)
+        return {"TF_INTRA_OP_PARALLELISM_THREADS": n, "TF_INTER_OP_PARALLELISM_THREADS": n,
+                "OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n}
+
     def _app_services(self) -> list[Service]:
         py, out = sys.executable, []
         for i in range(1, self.replicas + 1):
@@ -206,7 +214,7 @@ class Cluster:
                                                 "--interface", "127.0.0.1", "--port", str(rp), "--model", str(self.model),
                                                 "--endpoints", str(ROOT / "endpoints.yml"),
                                                 "--credentials", str(ROOT / "credentials.yml")],
-                                   f"http://127.0.0.1:{rp}/", rp))
+                                   f"http://127.0.0.1:{rp}/", rp, env=self.rasa_threads_env()))
             if self.with_staff:
                 sp = free_port()
                 out.append(Service(f"staff-api{i}", [py, "-m", "workorders.api"], f"http://127.0.0.1:{sp}/health", sp,
