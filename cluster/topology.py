@@ -117,16 +117,20 @@ def haproxy_config(ep: Endpoints, rasa: list[str], actions: list[str], staff: li
         # 32 hex digits as the AudioSocket UUID below, hashed on the same consistent ring.
         parts += [
             "frontend voice_http\n    bind \"${EDGE_BIND}:%d\"\n    default_backend voice_http\n" % ep.voice,
-            _backend("voice_http", voice, "GET /health",
-                     balance="hash path,field(3,/),regsub(-,,g),upper",
-                     extra=("hash-type consistent", "http-response set-header X-Govdesk-Replica %[srv_name]")),
+            # The key goes through a variable on both sides: hashing the sample expressions directly
+            # picked different servers for the same call (checked against HAProxy 2.6 here).
+            _backend("voice_http", voice, "GET /health", balance="hash var(txn.callkey)",
+                     extra=("hash-type consistent",
+                            "http-request set-var(txn.callkey) path,field(3,/),regsub(-,,g),upper",
+                            "http-response set-header X-Govdesk-Replica %[srv_name]")),
             "frontend audiosocket\n    mode tcp\n    no option http-buffer-request\n    bind \"${EDGE_BIND}:%d\"\n"
             # Only the PBX may open calls (space-separated addresses/networks; default loopback).
             "    tcp-request connection reject unless { src \"${AUDIOSOCKET_ALLOW[*]}\" }\n"
             "    tcp-request inspect-delay 5s\n"
+            "    tcp-request content set-var(txn.callkey) req.payload(3,16),hex if { req.len ge 19 }\n"
             "    tcp-request content accept if { req.len ge 19 }\n"
             "    default_backend audiosocket\n" % ep.audiosocket,
-            "backend audiosocket\n    mode tcp\n    no option http-buffer-request\n    balance hash req.payload(3,16),hex\n    hash-type consistent\n"
+            "backend audiosocket\n    mode tcp\n    no option http-buffer-request\n    balance hash var(txn.callkey)\n    hash-type consistent\n"
             "    default-server inter 1s fall 3 rise 2\n" + "".join(f"    {line}\n" for line in audiosocket),
         ]
     return "\n".join(parts)
