@@ -82,7 +82,14 @@ class EncryptedRedisTrackerStore(RedisTrackerStore):
 
 
 class SentinelRedisLockStore(RedisLockStore):
-    """Rasa's RedisLockStore, loaded by module path from endpoints.yml (`endpoint_config`)."""
+    """Rasa's RedisLockStore, loaded by module path from endpoints.yml (`endpoint_config`).
+
+    One fix to Rasa 3.6's ticket lock: a turn that waits for a ticket left by a replica that died
+    mid-turn gets its own ticket only a moment later, so both expire (TICKET_LOCK_LIFETIME) within
+    Rasa's 1 s polling interval; Rasa then finds no ticket being served, never its own, and waits
+    until the request is cancelled (HAProxy answered 504 after 60 s in bench/bench_cluster.py).
+    Here a waiter whose ticket expired while every earlier ticket is gone goes ahead.
+    """
 
     def __init__(self, endpoint_config=None, **kwargs: Any) -> None:
         if endpoint_config is not None:
@@ -94,3 +101,20 @@ class SentinelRedisLockStore(RedisLockStore):
                                socket_timeout=float(kwargs.get("socket_timeout") or DEFAULT_SOCKET_TIMEOUT_IN_SECONDS))
         if red is not None:
             self.red = red
+
+    async def _acquire_lock(self, conversation_id: Text, ticket: int, wait_time_in_seconds: float):
+        import asyncio
+
+        from rasa.core.lock_store import LockError
+
+        while True:
+            lock = self.get_lock(conversation_id)
+            if not lock:
+                break
+            lock.remove_expired_tickets()
+            # Rasa's rule, plus: no live ticket is ahead of ours (ours may itself have expired).
+            if not lock.is_locked(ticket) or not any(t.number < ticket for t in lock.tickets):
+                return lock
+            await asyncio.sleep(wait_time_in_seconds)
+            self.update_lock(conversation_id)
+        raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
