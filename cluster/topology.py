@@ -161,7 +161,7 @@ class Cluster:
     def __init__(self, replicas: int = 2, data_dir: Path | None = None, with_rasa: bool = True,
                  with_voice: bool = False, with_staff: bool = True, model: Path | None = None,
                  log_dir: Path | None = None, extra_env: dict | None = None, redis_password: str | None = None,
-                 endpoints: Endpoints | None = None, rasa_threads: int = 1):
+                 endpoints: Endpoints | None = None, rasa_threads: int | None = None):
         self.replicas = replicas
         self.data_dir = Path(data_dir or DATA_DIR / "cluster")
         self.with_rasa, self.with_voice, self.with_staff = with_rasa, with_voice, with_staff
@@ -170,7 +170,7 @@ class Cluster:
         self.extra_env = extra_env or {}
         self.password = redis_password if redis_password is not None else secrets.token_hex(16)
         self.ep = endpoints or Endpoints()
-        self.rasa_threads = rasa_threads
+        self.rasa_threads = rasa_threads or int(os.environ.get("CLUSTER_RASA_THREADS", 1))
         self.redis = RedisHA(self.data_dir / "redis", password=self.password)
         self.services: list[Service] = []
         self.app_services: list[Service] = []
