@@ -1,7 +1,7 @@
 # The README contract: `make run` sets up and starts the product; `make test` runs every test.
 PY := .venv/bin/python
 
-.PHONY: setup train run test bench clean
+.PHONY: setup train run cluster test bench bench-cluster clean
 
 setup:
 	@scripts/setup.sh
@@ -12,11 +12,18 @@ train: setup
 run: setup
 	@exec $(PY) -m common.launcher
 
+# Replicas behind HAProxy on Redis Sentinel, as processes on this machine (cluster/, docs/ARCHITECTURE.md).
+cluster: setup
+	@exec $(PY) -m cluster
+
 test: setup
 	@scripts/test.sh
 
 bench: setup
 	@$(PY) -m bench.run_all
+
+bench-cluster: setup
+	@$(PY) -m bench.bench_cluster
 
 clean:
 	rm -rf var models/*.tar.gz .pytest_cache

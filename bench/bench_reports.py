@@ -237,11 +237,14 @@ Creates at {args.concurrency} clients (explicit category/type/urgency; one trans
 order list back to back, without pause
 (goal: unaffected by report reads; ≥ 1,000/s).
 
-How: KPI and hot-spot counters are kept per day/month/week in Redis inside each order's MULTI/EXEC
-(workorders/store.py `report_deltas`, using the same per-order functions the reports use on raw orders);
-a report reads at most ~2×31 day hashes and 12 month hashes, and loads only the orders of a partial first or
-last day. An order-list page is a Redis-side intersection of the time index with the filter sets, then one
-MGET of the page (text search and the overdue filter still scan the filtered orders).
+How: KPI counters per hour, day, month, year and all time (by unit and by department) and hot-spot counters
+per week are kept in Redis inside each order's MULTI/EXEC (workorders/store.py `report_deltas`, from the same
+per-order functions the reports use on raw orders). A report reads the fewest hashes that cover its period
+(most of a month = the month minus the other days) and loads only the orders of a partial first or last hour.
+The order indexes are sorted sets by creation time: a page of the list is one range read of the filter's set
+(several filters: a Redis-side intersection), then one MGET of the page; text search and the overdue filter
+still scan the filtered orders. The staff API runs single-threaded: report reads and creates share one
+event loop (more processes behind HAProxy: see docs/benchmarks/cluster.md).
 """
     (ROOT / "docs" / "benchmarks" / "reports.md").write_text(text, encoding="utf-8")
 

@@ -36,6 +36,7 @@ class Service:
     health_url: str | None = None
     port: int | None = None
     proc: subprocess.Popen | None = field(default=None, repr=False)
+    env: dict | None = field(default=None, repr=False)  # per-process overrides (cluster replicas)
 
 
 def service_env(redis_url: str, ports=PORTS, extra: dict | None = None) -> dict:
@@ -135,6 +136,8 @@ def start(service: Service, env: dict, log_dir: Path | None = None) -> Service:
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
         stdout = open(log_dir / f"{service.name}.log", "ab")
+    if service.env:
+        env = {**env, **service.env}
     service.proc = subprocess.Popen(service.cmd, env=env, cwd=ROOT, stdout=stdout,
                                     stderr=subprocess.STDOUT if stdout else None,
                                     start_new_session=True, preexec_fn=die_with_parent)

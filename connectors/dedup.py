@@ -7,21 +7,19 @@ import asyncio
 import json
 import time
 
-import redis.asyncio as aioredis
-
-from common.settings import redis_url
+from common.redis_conn import async_client
 
 PREFIX = "govdesk:wx"
-_clients: dict[int, aioredis.Redis] = {}
+_clients: dict = {}  # id(event loop) -> redis.asyncio client
 
 
-def client() -> aioredis.Redis:
+def client():
     """The Redis client bound to the running event loop (created lazily)."""
     loop = asyncio.get_running_loop()
     key = id(loop)
     cli = _clients.get(key)
     if cli is None:
-        cli = aioredis.from_url(redis_url(), decode_responses=True)
+        cli = async_client(decode_responses=True)
         _clients[key] = cli
     return cli
 

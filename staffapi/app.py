@@ -14,12 +14,11 @@ import os
 from functools import wraps
 
 from aiohttp import web
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from catalogue.loader import load_catalogue
 from clients.rasa import RasaClient
 from common.privacy import load_secret
+from common.redis_conn import UNAVAILABLE
 from common.settings import PORTS, ROOT, rasa_url, redis_url
 from staffapi import apischema, scheduler_glue
 from staffapi import bot_relay, directory, frontdesk, login, openapi, orders, reports
@@ -129,7 +128,7 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
                 log.info("order indexes converted to sorted sets")
             if not await store.reports_ready():  # data written before the counters existed: count it once
                 log.info("report counters: rebuilt from %d orders", await store.rebuild_reports())
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        except (*UNAVAILABLE, OSError) as exc:
             log.warning("report counters not checked (Redis unavailable: %s); reports may be incomplete", exc)
 
     async def _close(app):

@@ -14,10 +14,9 @@ import logging
 from functools import wraps
 
 from aiohttp import web
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from clients.rasa import RasaClient
+from common.redis_conn import UNAVAILABLE
 from staffapi import apischema
 from workorders import auth
 from workorders.login_guard import LoginGuard
@@ -120,7 +119,7 @@ async def errors_middleware(request: web.Request, handler):
             raise
         code, message = HTTP_ERRORS.get(exc.status, (f"http_{exc.status}", "请求无法处理。"))
         return error(exc.status, code, message)
-    except (RedisConnectionError, RedisTimeoutError):
+    except UNAVAILABLE:
         log.warning("storage unavailable on %s %s", request.method, request.path)
         return error(503, "storage_unavailable", "数据存储暂时不可用，请稍后重试。",
                      headers={"Retry-After": str(STORAGE_RETRY_AFTER)}, retry_after=STORAGE_RETRY_AFTER)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from common.settings import ROOT
 
-PACKAGES = ("bot", "catalogue", "clients", "common", "connectors", "staffapi", "textnorm", "voice", "workorders")
+PACKAGES = ("bot", "catalogue", "clients", "cluster", "common", "connectors", "staffapi", "textnorm", "voice", "workorders")
 # Test folders that exercise several packages at once (the whole stack, a browser, a conversation suite).
 CROSS_CUTTING = ("e2e", "integration", "flows", "security", "safety", "cluster")
 

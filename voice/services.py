@@ -78,15 +78,27 @@ class CallRegistry:
     def caller_for(self, call_id: str) -> str | None:
         return self.pending_callers.get(call_id)
 
+    def _client(self):
+        """common.redis_conn (plain or Sentinel); short timeouts: Redis is optional here."""
+        if self._redis is None:
+            import dataclasses
+            import os
+
+            from common.redis_conn import async_client, config
+
+            env = dict(os.environ)
+            if self.redis_url and self.redis_url.startswith("redis") and self.redis_url != env.get("REDIS_URL"):
+                env = {"REDIS_URL": self.redis_url}  # given explicitly: that one server
+            cfg = dataclasses.replace(config(env), retry_s=2.0, replica_acks=0)
+            self._redis = async_client(cfg, socket_timeout=1, socket_connect_timeout=1)
+        return self._redis
+
     async def persist(self, rec: CallRecord) -> None:
         """Hand-off records go to Redis too (voice:call:<id>, 24 h) for the dialplan/AGI."""
         if not self.redis_url:
             return
         try:
-            if self._redis is None:
-                import redis.asyncio as aioredis
-
-                self._redis = aioredis.from_url(self.redis_url, socket_timeout=1, socket_connect_timeout=1)
+            self._client()
             await self._redis.set(f"voice:call:{rec.call_id}",
                                   json.dumps(rec.summary(with_events=False)), ex=86400)
         except Exception as exc:  # noqa: BLE001 - Redis is optional for the gateway
@@ -96,10 +108,7 @@ class CallRegistry:
         if not self.redis_url:
             return None
         try:
-            if self._redis is None:
-                import redis.asyncio as aioredis
-
-                self._redis = aioredis.from_url(self.redis_url, socket_timeout=1, socket_connect_timeout=1)
+            self._client()
             raw = await self._redis.get(f"voice:call:{call_id}")
             return json.loads(raw) if raw else None
         except Exception:  # noqa: BLE001
@@ -120,7 +129,7 @@ class Services:
                                      cache_ttl_s=self.config.tts_cache_ttl_s,
                                      cache_max_bytes=int(self.config.tts_cache_max_mb * 1024 * 1024))
         self.rasa = RasaClient(self.config.rasa_url, self.config.rasa_timeout_s)
-        self.registry = CallRegistry(redis_url=os.environ.get("REDIS_URL"))
+        self.registry = CallRegistry(redis_url=os.environ.get("REDIS_URL") or os.environ.get("REDIS_SENTINELS"))
         self.frontend = Frontend(enabled=self.config.frontend)
         self.ready = asyncio.Event()
         self.stats = {"asr_s": deque(maxlen=500)}

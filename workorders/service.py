@@ -2,7 +2,7 @@
 
 The staff API, the bot's actions, the consoles and the scheduler all call this class.
 
-    svc = WorkOrderService(redis.asyncio.from_url(url))          # or WorkOrderService.from_url()
+    svc = WorkOrderService.from_url()      # common.redis_conn: REDIS_URL or Redis Sentinel
     order = await svc.create("村口路灯坏了", caller_phone="13800001111", place={"township": "城关镇"},
                              channel="voice", client_request_id="conv-42-1")
     order["id"]                 # "12345202603020001" (also order["spoken_reference"] for TTS)
@@ -119,11 +119,16 @@ class WorkOrderService:
 
     @classmethod
     def from_url(cls, url: str | None = None, **kwargs) -> "WorkOrderService":
-        import redis.asyncio as aioredis
+        """Through common.redis_conn: REDIS_URL, or the Sentinel primary when REDIS_SENTINELS is set.
+        An explicit `url` (CLI --redis-url) that differs from REDIS_URL means that one server."""
+        import os
 
-        from common.settings import redis_url
+        from common.redis_conn import async_client, config
 
-        return cls(aioredis.from_url(url or redis_url()), **kwargs)
+        env = dict(os.environ)
+        if url and url != env.get("REDIS_URL"):
+            env = {"REDIS_URL": url}
+        return cls(async_client(config(env)), **kwargs)
 
     # collaborators: classify() and route() by default; None turns them off (fields given explicitly)
     @property

@@ -1,5 +1,8 @@
 """Redis persistence for work orders (redis.asyncio; every write is one MULTI/EXEC).
 
+Every create/update is a WATCHed MULTI/EXEC followed by WAIT for a replica when Redis runs
+under Sentinel (common.redis_conn.durable_pipeline): an acknowledged order is on two nodes.
+
 Keys (prefix P, default "wo"):
   P:order:{id}            JSON of the order (personal fields only as ciphertext under "pii")
   P:events:{id}           list of chain events (JSON)            P:chain:heads  hash id -> "seq:hash"
@@ -27,6 +30,11 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 
+import asyncio
+import time
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
 from workorders import hotspots, kpi
@@ -267,20 +275,39 @@ class WorkOrderStore:
         pipe.hset(self.k("chain", "heads"), oid, f"{event['seq']}:{event['hash']}")
         self._index_ops(pipe, old, new)
 
+    def _tx(self):
+        """A MULTI/EXEC pipeline that is acknowledged once a replica holds the write
+        (common.redis_conn.durable_pipeline; WAIT is skipped in plain single-server mode)."""
+        from common.redis_conn import durable_pipeline
+
+        if hasattr(self.redis, "connection_pool") and hasattr(self.redis, "response_callbacks"):
+            return durable_pipeline(self.redis)
+        return self.redis.pipeline(transaction=True)
+
     async def create(self, order: dict, event: dict, client_request_id: str | None) -> tuple[dict, bool]:
-        """Store a new order atomically; with a client_request_id, a repeat returns the first order."""
+        """Store a new order atomically; with a client_request_id, a repeat returns the first order.
+
+        Safe to retry across a failover: the order key (and the request id) are WATCHed, so a
+        connection lost around EXEC comes back as WatchError and the loop re-reads; if the
+        first EXEC did land, the order (or request id) is found and returned, not written twice."""
         idem_key = self.k("idem", client_request_id) if client_request_id else None
-        async with self.redis.pipeline(transaction=True) as pipe:
+        order_key = self.k("order", order["id"])
+        retry = _Failover()
+        async with self._tx() as pipe:
             while True:
                 try:
+                    await pipe.watch(*([idem_key] if idem_key else []), order_key)
                     if idem_key:
-                        await pipe.watch(idem_key)
                         existing = await pipe.get(idem_key)
                         if existing:
                             await pipe.unwatch()
                             found = await self.load(_s(existing))
                             if found:
                                 return found, False
+                    raw = await pipe.get(order_key)
+                    if raw:  # our own earlier attempt landed before its reply was lost
+                        await pipe.unwatch()
+                        return json.loads(raw), False
                     pipe.multi()
                     if idem_key:
                         pipe.set(idem_key, order["id"])
@@ -290,6 +317,8 @@ class WorkOrderStore:
                     return order, True
                 except WatchError:
                     continue
+                except (RedisConnectionError, RedisTimeoutError):
+                    await retry.wait()  # primary gone: wait for Sentinel's new one, then re-check
 
     async def update(self, order_id: str,
                      mutate: Callable[[dict, dict | None], Awaitable | object],
@@ -298,7 +327,8 @@ class WorkOrderStore:
         (new_order, action, actor, before, after) or None (no change), then MULTI/EXEC.
         `extra(pipe, new_order, event)` may queue more writes in the same transaction."""
         key = self.k("order", order_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
+        retry = _Failover()
+        async with self._tx() as pipe:
             for _ in range(retries):
                 try:
                     await pipe.watch(key)
@@ -325,6 +355,10 @@ class WorkOrderStore:
                     return new, event
                 except WatchError:
                     continue
+                except (RedisConnectionError, RedisTimeoutError):
+                    # Unknown outcome of EXEC: the next round re-reads the order and `mutate`
+                    # judges the action again on what is stored (lifecycle checks refuse a repeat).
+                    await retry.wait()
         raise Conflict("busy", "工单正被其他人同时修改，请稍后重试。")
 
     # --- report counters ---------------------------------------------------------------------
@@ -429,6 +463,22 @@ class WorkOrderStore:
             oid, _, kind = _s(member).partition("|")
             out.append((oid, kind, score))
         return out
+
+
+class _Failover:
+    """Backoff while Sentinel promotes a replica (bounded by REDIS_RETRY_S, default 15 s)."""
+
+    def __init__(self):
+        from common.redis_conn import config
+
+        self.deadline = time.monotonic() + config().retry_s
+        self.delay = 0.05
+
+    async def wait(self) -> None:
+        if time.monotonic() >= self.deadline:
+            raise
+        await asyncio.sleep(self.delay)
+        self.delay = min(1.0, self.delay * 2)
 
 
 def _s(value) -> str:

@@ -57,12 +57,10 @@ def service():
     """One WorkOrderService (one redis.asyncio client) per process, created on first use."""
     global _SERVICE
     if _SERVICE is None:
-        import redis.asyncio as aioredis
-
-        from common.settings import redis_url
+        from common.redis_conn import async_client
         from workorders.service import WorkOrderService
 
-        _SERVICE = WorkOrderService(aioredis.from_url(redis_url()))
+        _SERVICE = WorkOrderService(async_client())
     return _SERVICE
 
 

@@ -1,0 +1,56 @@
+"""`make cluster` / `python -m cluster [--replicas 2] [--voice] [--no-rasa]`: the cluster topology
+(cluster/topology.py) on this machine, kept serving by the launcher's Supervisor (a process that
+dies is restarted; a Redis node that comes back rejoins as a replica, Sentinel reconfigures it)."""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+
+from cluster.topology import Cluster, Endpoints
+from common.launcher import Supervisor
+from common.settings import DATA_DIR, PORTS
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m cluster")
+    ap.add_argument("--replicas", type=int, default=int(os.environ.get("CLUSTER_REPLICAS", 2)))
+    ap.add_argument("--voice", action="store_true", default=os.environ.get("CLUSTER_VOICE") == "1",
+                    help="also N voice gateways (loads the ASR model in each)")
+    ap.add_argument("--no-rasa", action="store_true", help="Redis HA + staff API only")
+    ap.add_argument("--data-dir", default=str(DATA_DIR / "cluster"))
+    args = ap.parse_args(argv)
+    demo = os.environ.get("GOVDESK_DEMO") or (
+        "0" if os.environ.get("GOVDESK_STAFF_USERS") or os.environ.get("GOVDESK_STAFF_USERS_FILE") else "1")
+    cluster = Cluster(replicas=args.replicas, data_dir=args.data_dir, with_rasa=not args.no_rasa,
+                      with_voice=args.voice, extra_env={"GOVDESK_DEMO": demo},
+                      redis_password=os.environ.get("REDIS_PASSWORD"),
+                      # The public ports of `make run` and docker-compose.yml; internal ones are free ports.
+                      endpoints=Endpoints(edge=PORTS.rasa, staff=PORTS.staff_api, voice=PORTS.voice,
+                                          audiosocket=PORTS.audiosocket))
+    stopping = False
+
+    def _stop(signum, frame):  # noqa: ARG001
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        cluster.start()
+        print("\n政务智能前台 cluster is up / 集群已启动:", flush=True)
+        print(cluster.describe(), flush=True)
+        print("Ctrl-C to stop / 按 Ctrl-C 停止", flush=True)
+        supervisor = Supervisor(cluster)
+        while not stopping:
+            supervisor.tick()
+            time.sleep(0.5)
+    finally:
+        cluster.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
