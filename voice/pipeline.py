@@ -310,7 +310,8 @@ class CallSession:
         t_asr = time.monotonic() - t0
         text = fe.text.strip()
         await self.emit({"type": "transcript", "heard": asr.text, "text": text, "corrected": fe.corrected,
-                         "method": fe.method, "expectation": fe.expectation, "asr_s": round(asr.seconds, 3)})
+                         "method": fe.method, "expectation": fe.expectation, "asr_s": round(asr.seconds, 3),
+                         "second_pass": bool((getattr(asr, "extra", None) or {}).get("second_pass"))})
         if not text or (asr.no_speech_prob > 0.8 and len(text) <= 2):
             return await self._not_understood(asr.text)
         result = await self.handle_text(text, heard=asr.text)
