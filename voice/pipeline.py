@@ -419,6 +419,8 @@ class CallSession:
         await self._stop_playback()
         self._turn_timings = res.timings
         self._playback = asyncio.create_task(self._play_texts(res.texts))
+        # A peer that hangs up mid-sentence ends playback with ConnectionError: expected, not logged.
+        self._playback.add_done_callback(lambda t: t.cancelled() or t.exception())
         if res.end_call:
             try:
                 await self._playback
