@@ -123,7 +123,8 @@ class ASRPool:
 
     async def run(self, fn: Callable[..., Any], *args, call: Hashable | None = None) -> Any:
         loop = asyncio.get_running_loop()
-        job = Job(call if call is not None else (CALL_ID.get() or id(fn)), fn, args, loop.create_future())
+        # A job of no known call is a call of its own (it takes its turn like any other).
+        job = Job(call if call is not None else (CALL_ID.get() or object()), fn, args, loop.create_future())
         dropped = self.scheduler.push(job)
         if dropped is not None and dropped.future is not None and not dropped.future.done():
             dropped.future.cancel()
