@@ -1,8 +1,8 @@
 """Process-wide shared objects: ONE ASR model, the TTS worker, Rasa client, call registry.
 
 ASR jobs (16 kHz s16le mono PCM per utterance) go through ONE shared pool (voice/asr_pool.py):
-bounded queue, round-robin per call, greedy live decode, beam-5 second pass only when the
-greedy result is unsure and nothing else waits. VOICE_ASR_SCHED=fifo keeps the previous
+bounded queue, round-robin per call, greedy live decode, an optional beam-5 second pass only
+when the greedy result is unsure and nothing else waits (off by default). VOICE_ASR_SCHED=fifo keeps the previous
 first-come-first-served executor (for side-by-side benches).
 """
 from __future__ import annotations
