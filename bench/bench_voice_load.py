@@ -380,6 +380,8 @@ def main() -> int:
                 t0 = time.monotonic()
                 results = asyncio.run(run_level(gw, level, args.turns, args.starve, clips, seed=i))
                 s = summarize(results, args.starve)
+                s["detail"] = [{"call": r.call_id, "turns": [(t.utterance, t.latency, t.contaminated) for t in r.turns],
+                                "timings": r.timings} for r in results]
                 s.update(variant=gw.name, calls=level, load1=round((load0 + os.getloadavg()[0]) / 2, 2),
                          wall_s=round(time.monotonic() - t0, 1))
                 rows.append(s)
