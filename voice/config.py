@@ -35,6 +35,16 @@ class VoiceConfig:
     asr_beam: int = field(default_factory=lambda: _i("VOICE_ASR_BEAM", 1))
     asr_threads: int = field(default_factory=lambda: _i("VOICE_ASR_THREADS", 2))
     asr_workers: int = field(default_factory=lambda: _i("VOICE_ASR_WORKERS", 1))
+    # "fair": one shared pool, bounded queue, round-robin per call (voice/asr_pool.py);
+    # "fifo": the previous single executor, first come first served (kept for side-by-side benches).
+    asr_sched: str = field(default_factory=lambda: os.environ.get("VOICE_ASR_SCHED", "fair"))
+    asr_max_pending: int = field(default_factory=lambda: _i("VOICE_ASR_MAX_PENDING", 32))
+    asr_max_per_call: int = field(default_factory=lambda: _i("VOICE_ASR_MAX_PER_CALL", 3))
+    # Beam-N second pass when the greedy pass is unsure (mean token log-prob below this) and no
+    # other job waits; 0 = off (the default: in the integration test "转人工" greedy -> 拆眼空 is
+    # repaired by the front end, beam 5 -> "拆剪功" scored higher and was not; set 5 to try it).
+    asr_second_beam: int = field(default_factory=lambda: _i("VOICE_ASR_SECOND_BEAM", 0))
+    asr_second_below: float = field(default_factory=lambda: _f("VOICE_ASR_SECOND_BELOW", -0.7))
     # TTS
     tts_engine: str = field(default_factory=lambda: os.environ.get("VOICE_TTS_ENGINE", "espeak"))
     tts_rate: int = field(default_factory=lambda: _i("VOICE_TTS_RATE", 130))

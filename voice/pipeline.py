@@ -17,6 +17,7 @@ keyed number at ``MAX_DTMF_DIGITS`` digits.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import re
 import time
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 
 from common.privacy import caller_key, mask_text
 from voice import audio as A
+from voice.asr_pool import CALL_ID, PoolFull
 from voice.engines.tts import split_sentences
 from voice.engines.vad import EndOfTurn, create_vad
 from voice.frontend import DIGITS, FREE, NAME, RATING, YESNO, expectation_from
@@ -220,7 +222,13 @@ class CallSession:
             self._spec = None
         elif self._spec is None and silence >= self.cfg.end_of_turn_ms // 2 and self._utt_bytes >= 6400:
             pcm = b"".join(self._utterance)
-            self._spec = (len(pcm), asyncio.create_task(self.s.recognize(pcm, self.expectation)))
+            self._spec = (len(pcm), self._recognize(pcm))
+
+    def _recognize(self, pcm: bytes) -> asyncio.Task:
+        """ASR of one utterance as a task tagged with this call (the shared pool serves calls in turn)."""
+        ctx = contextvars.copy_context()
+        ctx.run(CALL_ID.set, self.call_id)
+        return asyncio.create_task(self.s.recognize(pcm, self.expectation), context=ctx)
 
     def _enqueue(self, item: tuple) -> None:
         dropped = self._turns.put_nowait(item)
@@ -291,14 +299,19 @@ class CallSession:
             if speculative is not None:
                 asr, fe = await speculative      # same speech; only trailing silence differs
             else:
-                asr, fe = await self.s.recognize(pcm16k, self.expectation)
+                asr, fe = await self._recognize(pcm16k)
+        except PoolFull:
+            log.warning("call %s: ASR queue full, turn not recognised", self.call_id)
+            self.record.log({"type": "asr_busy"})
+            return await self._not_understood("")
         except Exception as exc:  # noqa: BLE001
             log.exception("ASR failed")
             return TurnResult(error=f"asr: {exc}")
         t_asr = time.monotonic() - t0
         text = fe.text.strip()
         await self.emit({"type": "transcript", "heard": asr.text, "text": text, "corrected": fe.corrected,
-                         "method": fe.method, "expectation": fe.expectation, "asr_s": round(asr.seconds, 3)})
+                         "method": fe.method, "expectation": fe.expectation, "asr_s": round(asr.seconds, 3),
+                         "second_pass": bool((getattr(asr, "extra", None) or {}).get("second_pass"))})
         if not text or (asr.no_speech_prob > 0.8 and len(text) <= 2):
             return await self._not_understood(asr.text)
         result = await self.handle_text(text, heard=asr.text)
@@ -406,6 +419,8 @@ class CallSession:
         await self._stop_playback()
         self._turn_timings = res.timings
         self._playback = asyncio.create_task(self._play_texts(res.texts))
+        # A peer that hangs up mid-sentence ends playback with ConnectionError: expected, not logged.
+        self._playback.add_done_callback(lambda t: t.cancelled() or t.exception())
         if res.end_call:
             try:
                 await self._playback

@@ -1,4 +1,10 @@
-"""Process-wide shared objects: ONE ASR model, the TTS worker, Rasa client, call registry."""
+"""Process-wide shared objects: ONE ASR model, the TTS worker, Rasa client, call registry.
+
+ASR jobs (16 kHz s16le mono PCM per utterance) go through ONE shared pool (voice/asr_pool.py):
+bounded queue, round-robin per call, greedy live decode, an optional beam-5 second pass only
+when the greedy result is unsure and nothing else waits (off by default). VOICE_ASR_SCHED=fifo keeps the previous
+first-come-first-served executor (for side-by-side benches).
+"""
 from __future__ import annotations
 
 import asyncio
@@ -9,6 +15,7 @@ from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 
 from common.privacy import mask_text
+from voice.asr_pool import ASRPool
 from voice.config import VoiceConfig
 from voice.engines.asr import ASREngine, Hints, create_engine, register_with_speech_recognition, to_audio_data
 from voice.engines.tts import TTSService
@@ -125,6 +132,10 @@ class Services:
         self.asr_executor = ThreadPoolExecutor(max_workers=max(1, self.config.asr_workers),
                                                thread_name_prefix="asr")
         self.cpu_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="voice-cpu")
+        self.fair = self.config.asr_sched != "fifo"
+        # The pool shares the executor: model loading and warm-up run on the same thread(s).
+        self.asr_pool = ASRPool(self.config.asr_workers, self.config.asr_max_pending,
+                                self.config.asr_max_per_call, executor=self.asr_executor)
         self.tts = tts or TTSService(self.config.tts_engine, self.config.tts_cache_dir, self.config.prompts_dir,
                                      cache_ttl_s=self.config.tts_cache_ttl_s,
                                      cache_max_bytes=int(self.config.tts_cache_max_mb * 1024 * 1024))
@@ -132,7 +143,7 @@ class Services:
         self.registry = CallRegistry(redis_url=os.environ.get("REDIS_URL") or os.environ.get("REDIS_SENTINELS"))
         self.frontend = Frontend(enabled=self.config.frontend)
         self.ready = asyncio.Event()
-        self.stats = {"asr_s": deque(maxlen=500)}
+        self.stats = {"asr_s": deque(maxlen=500), "second_pass": 0, "second_pass_kept": 0}
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -165,7 +176,36 @@ class Services:
             log.warning("TTS warm-up failed: %s", exc)
 
     async def recognize(self, pcm16k: bytes, expectation: str):
-        """ASR + front end in executors; returns (asr_result, frontend_result)."""
+        """ASR + front end; returns (asr_result, frontend_result). The call is ``CALL_ID``'s."""
+        if not self.fair:
+            return await self._recognize_fifo(pcm16k, expectation)
+        pool, c = self.asr_pool, self.config
+        audio = to_audio_data(pcm16k)
+        hints = Hints(prompt=self.frontend.hints_prompt(expectation))
+        result = await pool.run(self.asr.transcribe, audio, hints)          # greedy (engine's beam)
+        if (c.asr_second_beam > 1 and result.text and result.avg_logprob < c.asr_second_below
+                and pool.idle() and pool.running == 0):
+            self.stats["second_pass"] += 1
+            second = await pool.run(self.asr.transcribe, audio, hints, c.asr_second_beam)
+            if second.text and second.avg_logprob > result.avg_logprob:
+                self.stats["second_pass_kept"] += 1
+                second.seconds += result.seconds
+                second.extra["second_pass"] = True
+                result = second
+        self.stats["asr_s"].append(result.seconds)
+
+        def scorer(cands):
+            return self.asr.score(audio, cands)
+
+        if expectation in ("yesno", "rating"):      # re-scoring uses the model: its turn in the pool
+            fe = await pool.run(self.frontend.process, result.text, expectation, scorer)
+        else:
+            fe = await asyncio.get_running_loop().run_in_executor(
+                self.cpu_executor, self.frontend.process, result.text, expectation, scorer)
+        return result, fe
+
+    async def _recognize_fifo(self, pcm16k: bytes, expectation: str):
+        """The previous path: one executor, first come first served across all calls."""
         loop = asyncio.get_running_loop()
         audio = to_audio_data(pcm16k)
         hints = Hints(prompt=self.frontend.hints_prompt(expectation))

@@ -57,7 +57,8 @@ def _pcm_of(audio: sr.AudioData) -> np.ndarray:
 class ASREngine:
     name = "base"
 
-    def transcribe(self, audio: sr.AudioData, hints: Hints | None = None) -> ASRResult:
+    def transcribe(self, audio: sr.AudioData, hints: Hints | None = None,
+                   beam_size: int | None = None) -> ASRResult:
         raise NotImplementedError
 
     def score(self, audio: sr.AudioData, candidates: list[str]) -> list[float] | None:
@@ -125,7 +126,9 @@ class WhisperEngine(ASREngine):
         return self.model.get_prompt(self.tokenizer, previous, without_timestamps=True,
                                      hotwords=hints.hotwords if hints else None)
 
-    def transcribe(self, audio: sr.AudioData, hints: Hints | None = None) -> ASRResult:
+    def transcribe(self, audio: sr.AudioData, hints: Hints | None = None,
+                   beam_size: int | None = None) -> ASRResult:
+        """``beam_size`` overrides the engine's (the live turn is greedy; a second pass may use 5)."""
         from faster_whisper.transcribe import get_ctranslate2_storage
 
         t0 = time.perf_counter()
@@ -139,7 +142,7 @@ class WhisperEngine(ASREngine):
         with self._lock:
             enc = self.model.model.encode(get_ctranslate2_storage(feats[None]), to_cpu=False)
             res = self.model.model.generate(
-                enc, [prompt], beam_size=self.beam_size, max_length=max_len, return_scores=True,
+                enc, [prompt], beam_size=beam_size or self.beam_size, max_length=max_len, return_scores=True,
                 return_no_speech_prob=True, suppress_blank=True, suppress_tokens=self.suppress,
                 **self.decode_options,
             )[0]
@@ -150,7 +153,7 @@ class WhisperEngine(ASREngine):
         score = res.scores[0] if res.scores else 0.0
         return ASRResult(text=_dedupe_loops(text), no_speech_prob=float(res.no_speech_prob),
                          avg_logprob=float(score), seconds=time.perf_counter() - t0,
-                         engine=self.name, extra={"tokens": n})
+                         engine=self.name, extra={"tokens": n, "beam": beam_size or self.beam_size})
 
     def score(self, audio: sr.AudioData, candidates: list[str]) -> list[float]:
         """Forced alignment of each candidate against the audio; mean token log-prob."""

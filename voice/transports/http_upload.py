@@ -147,7 +147,7 @@ async def _utterance(request: web.Request, services, principal: security.Princip
         heard = text = ""
         corrected = False
     else:
-        asr, fe = await services.recognize(pcm, session.expectation)
+        asr, fe = await session._recognize(pcm)      # tagged with the call: the ASR pool serves calls in turn
         heard, text, corrected = asr.text, fe.text, fe.corrected
         session.record.log({"type": "transcript", "heard": heard, "text": text, "corrected": corrected})
         if text:
