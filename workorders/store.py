@@ -41,7 +41,7 @@ from workorders import hotspots, kpi
 from workorders.calendar import TZ
 from workorders.chain import make_event
 from workorders.lifecycle import parse_time
-from workorders.model import ACCEPTED, DISPATCHED, IN_PROGRESS, OPEN_STATES, SIGNED, Conflict, NotFound
+from workorders.model import DISPATCHED, OPEN_STATES, WAITING_FOR_UNIT, Conflict, NotFound
 
 
 def dumps(obj) -> str:
@@ -64,7 +64,7 @@ def deadline_entries(order: dict) -> dict[str, float]:
     state, oid, out = order.get("state"), order["id"], {}
     if state == DISPATCHED and order.get("sign_deadline"):
         out[f"{oid}|sign"] = epoch(order["sign_deadline"])
-    if state in (ACCEPTED, DISPATCHED, SIGNED, IN_PROGRESS) and order.get("deadline"):
+    if state in WAITING_FOR_UNIT and order.get("deadline"):
         out[f"{oid}|{order.get('deadline_kind') or 'handle'}"] = epoch(order["deadline"])
     return out
 
