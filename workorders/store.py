@@ -237,9 +237,11 @@ class WorkOrderStore:
     async def next_reference(self, day: date) -> str:
         stamp = day.strftime("%Y%m%d")
         key = self.k("seq", stamp)
-        seq = await self.redis.incr(key)
-        await self.redis.expire(key, 3 * 86400)
-        return f"12345{stamp}{seq:04d}"
+        async with self.redis.pipeline(transaction=True) as pipe:  # one round trip
+            pipe.incr(key)
+            pipe.expire(key, 3 * 86400)
+            seq, _ = await pipe.execute()
+        return f"12345{stamp}{int(seq):04d}"
 
     # --- writes -----------------------------------------------------------------------------
     def _index_ops(self, pipe, old: dict | None, new: dict) -> None:
