@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import time
 
 from cluster.topology import Cluster, Endpoints
-from common.launcher import Supervisor
+from common.launcher import demo_mode, stop_requested, supervise_until
 from common.settings import DATA_DIR, PORTS
 
 
@@ -22,31 +20,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-rasa", action="store_true", help="Redis HA + staff API only")
     ap.add_argument("--data-dir", default=str(DATA_DIR / "cluster"))
     args = ap.parse_args(argv)
-    demo = os.environ.get("GOVDESK_DEMO") or (
-        "0" if os.environ.get("GOVDESK_STAFF_USERS") or os.environ.get("GOVDESK_STAFF_USERS_FILE") else "1")
     cluster = Cluster(replicas=args.replicas, data_dir=args.data_dir, with_rasa=not args.no_rasa,
-                      with_voice=args.voice, extra_env={"GOVDESK_DEMO": demo},
+                      with_voice=args.voice, extra_env={"GOVDESK_DEMO": demo_mode()},
                       redis_password=os.environ.get("REDIS_PASSWORD"),
                       # The public ports of `make run` and docker-compose.yml; internal ones are free ports.
                       endpoints=Endpoints(edge=PORTS.rasa, staff=PORTS.staff_api, voice=PORTS.voice,
                                           audiosocket=PORTS.audiosocket))
-    stopping = False
-
-    def _stop(signum, frame):  # noqa: ARG001
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stopped = stop_requested()
     try:
         cluster.start()
         print("\n政务智能前台 cluster is up / 集群已启动:", flush=True)
         print(cluster.describe(), flush=True)
         print("Ctrl-C to stop / 按 Ctrl-C 停止", flush=True)
-        supervisor = Supervisor(cluster)
-        while not stopping:
-            supervisor.tick()
-            time.sleep(0.5)
+        supervise_until(stopped, cluster)
     finally:
         cluster.stop()
     return 0

@@ -279,20 +279,33 @@ class Supervisor:
                 self._restart(service, f"failed {self.HEALTH_FAILURES} health checks")
 
 
-def main() -> int:
-    # `make run` is the local demonstration: demo staff accounts are on unless the operator
-    # configured real ones (GOVDESK_STAFF_USERS/_FILE) or said GOVDESK_DEMO=0.
-    demo = os.environ.get("GOVDESK_DEMO") or (
+def demo_mode() -> str:
+    """`make run` / `make cluster` are local demonstrations: demo staff accounts are on unless the operator
+    configured real ones (GOVDESK_STAFF_USERS/_FILE) or said GOVDESK_DEMO=0."""
+    return os.environ.get("GOVDESK_DEMO") or (
         "0" if os.environ.get("GOVDESK_STAFF_USERS") or os.environ.get("GOVDESK_STAFF_USERS_FILE") else "1")
+
+
+def stop_requested():
+    """Install SIGTERM/SIGINT handlers; returns a function telling whether a stop was asked."""
+    asked = []
+    signal.signal(signal.SIGTERM, lambda *_: asked.append(True))
+    signal.signal(signal.SIGINT, lambda *_: asked.append(True))
+    return lambda: bool(asked)
+
+
+def supervise_until(stopped, stack) -> None:
+    """Restart whatever dies (Supervisor) until `stopped()` says so."""
+    supervisor = Supervisor(stack)
+    while not stopped():
+        supervisor.tick()
+        time.sleep(0.5)
+
+
+def main() -> int:
+    demo = demo_mode()
     stack = Stack(log_dir=DATA_DIR / "logs", extra_env={"GOVDESK_DEMO": demo})
-    stopping = False
-
-    def _stop(signum, frame):  # noqa: ARG001
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stopped = stop_requested()
     try:
         stack.start()
         print("\n政务智能前台 is up / 已启动:", flush=True)
@@ -307,10 +320,7 @@ def main() -> int:
         if demo == "1":
             print("  演示账号已开启 / demo staff accounts ON (GOVDESK_DEMO=1; set GOVDESK_STAFF_USERS for real ones)")
         print("Ctrl-C to stop / 按 Ctrl-C 停止", flush=True)
-        supervisor = Supervisor(stack)
-        while not stopping:
-            supervisor.tick()
-            time.sleep(0.5)
+        supervise_until(stopped, stack)
     finally:
         stack.stop()
     return 0

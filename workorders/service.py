@@ -94,6 +94,16 @@ def phone_digits(phone: str | None) -> str:
     return re.sub(r"\D", "", str(phone or ""))
 
 
+def checked_text(text) -> str:
+    """The request's text, stripped; 400 when empty or longer than MAX_TEXT (creation and correction)."""
+    text = str(text or "").strip()
+    if not text:
+        raise WorkOrderError("text_required", "请填写诉求内容。", 400)
+    if len(text) > MAX_TEXT:
+        raise WorkOrderError("text_too_long", f"诉求内容不能超过{MAX_TEXT}字。", 400)
+    return text
+
+
 def phone_hash(phone: str) -> str:
     return hmac.new(derive_key("phone-lookup"), phone_digits(phone).encode(), hashlib.sha256).hexdigest()
 
@@ -175,11 +185,7 @@ class WorkOrderService:
         actor = auth.actor_of(actor)
         if actor["role"] not in auth.CREATE_ROLES | {"system"}:
             raise Forbidden("forbidden", "您的岗位无权受理工单。")
-        text = str(text or "").strip()
-        if not text:
-            raise WorkOrderError("text_required", "请填写诉求内容。", 400)
-        if len(text) > MAX_TEXT:
-            raise WorkOrderError("text_too_long", f"诉求内容不能超过{MAX_TEXT}字。", 400)
+        text = checked_text(text)
         if channel not in CHANNELS:
             raise WorkOrderError("bad_channel", f"渠道只能是：{'、'.join(CHANNELS)}。", 400)
         if client_request_id is not None:
@@ -281,11 +287,7 @@ class WorkOrderService:
         actor = auth.actor_of(actor)
         if actor["role"] not in auth.CREATE_ROLES | {"system"}:
             raise Forbidden("forbidden", "您的岗位无权更正登记。")
-        text = str(text or "").strip()
-        if not text:
-            raise WorkOrderError("text_required", "请填写诉求内容。", 400)
-        if len(text) > MAX_TEXT:
-            raise WorkOrderError("text_too_long", f"诉求内容不能超过{MAX_TEXT}字。", 400)
+        text = checked_text(text)
         if caller_phone is not None and not 7 <= len(phone_digits(caller_phone)) <= 15:
             raise WorkOrderError("bad_phone", "联系电话格式不正确。", 400)
         now = self.now()
