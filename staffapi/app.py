@@ -126,7 +126,9 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
         try:
             if await store.migrate_indexes():
                 log.info("order indexes converted to sorted sets")
-            if not await store.reports_ready():  # data written before the counters existed: count it once
+            # Data written before the counters existed: counted once, by one replica (the others skip).
+            if not await store.reports_ready() and await store.redis.set(store.k("rep", "rebuilding"), "1",
+                                                                          nx=True, ex=600):
                 log.info("report counters: rebuilt from %d orders", await store.rebuild_reports())
         except (*UNAVAILABLE, OSError) as exc:
             log.warning("report counters not checked (Redis unavailable: %s); reports may be incomplete", exc)

@@ -19,6 +19,7 @@ Keys (prefix P, default "wo"):
                           m{yyyymm}, y{yyyy} or all; workorders.kpi.contribution)
   P:rep:hot:{yyyy-Www}    hash "{dimension}|{key}" -> n (hot spots of orders created that week)
   P:rep:version           set once the report counters cover every stored order (rebuild_reports)
+  P:rep:rebuilding        NX claim (10 min) so that one staff API replica rebuilds, not all of them
   P:idx:version           "2" once the index sets are sorted sets (migrate_indexes)
 Report counters change in the same MULTI/EXEC as the order: new contribution minus old.
 """
@@ -433,7 +434,8 @@ class WorkOrderStore:
         """Recompute every report counter from the stored orders (one-time migration for data written
         before the counters existed; run while nothing else writes orders). Returns the orders counted."""
         async for key in self.redis.scan_iter(match=self.k("rep", "*"), count=1000):
-            await self.redis.delete(key)
+            if _s(key) != self.k("rep", "rebuilding"):
+                await self.redis.delete(key)
         ids = await self.all_ids()
         for i in range(0, len(ids), batch):
             async with self.redis.pipeline(transaction=False) as pipe:
