@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.children import die_with_parent
-from common.redis_embedded import start_embedded_redis
+from common.redis_embedded import embedded_password, start_embedded_redis
 from common.settings import DATA_DIR, PORTS, ROOT, parse_redis_url, rasa_token
 
 
@@ -172,12 +172,14 @@ class Stack:
         self.redis_proc: subprocess.Popen | None = None
         self.services: list[Service] = []
         self.redis_url = os.environ.get("REDIS_URL", "")
+        self.redis_password: str | None = None
 
     def start_redis(self) -> None:
         if self.redis_url:
             return
-        self.redis_proc = start_embedded_redis(self.data_dir / "redis", self.ports.redis)
-        self.redis_url = f"redis://localhost:{self.ports.redis}/0"
+        self.redis_password = embedded_password()
+        self.redis_proc = start_embedded_redis(self.data_dir / "redis", self.ports.redis, self.redis_password)
+        self.redis_url = f"redis://:{self.redis_password}@localhost:{self.ports.redis}/0"
 
     def env(self) -> dict:
         return service_env(self.redis_url, self.ports, self.extra_env)
@@ -263,7 +265,8 @@ class Supervisor:
             count = self.restarts.get("redis", 0) + 1
             self.restarts["redis"] = count
             self.log(f"[run] redis exited ({stack.redis_proc.returncode}); restart #{count}", flush=True)
-            stack.redis_proc = start_embedded_redis(stack.data_dir / "redis", stack.ports.redis)
+            stack.redis_proc = start_embedded_redis(stack.data_dir / "redis", stack.ports.redis,
+                                                    stack.redis_password)
         for service in stack.services:
             if service.proc.poll() is not None:
                 self._restart(service, f"exited ({service.proc.returncode})")
@@ -315,7 +318,8 @@ def main() -> int:
         for s in stack.services:
             if s.name in ("staff-api", "voice"):
                 print(f"  {s.name:<17} : http://localhost:{s.port}/")
-        print(f"  Redis             : {stack.redis_url}")
+        print(f"  Redis             : {parse_redis_url(stack.redis_url).host}:{parse_redis_url(stack.redis_url).port}"
+              + ("  (password derived from the secret key)" if stack.redis_password else ""))
         print(f"  Logs              : {stack.log_dir}")
         if demo == "1":
             print("  演示账号已开启 / demo staff accounts ON (GOVDESK_DEMO=1; set GOVDESK_STAFF_USERS for real ones)")

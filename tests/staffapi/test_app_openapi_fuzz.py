@@ -66,7 +66,7 @@ class FakeRasa(http.server.BaseHTTPRequestHandler):
 def live_api(redis_server, tmp_path):
     import redis
 
-    url = f"redis://localhost:{redis_server.port}/{FUZZ_DB}"
+    url = redis_server.url_for(FUZZ_DB)
     redis.Redis.from_url(url).flushdb()
     rasa = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeRasa)
     threading.Thread(target=rasa.serve_forever, daemon=True).start()
