@@ -360,6 +360,7 @@ OPTIONS = {
     "dept_rule_above": 0.5,         # model_first: the keyword rule wins when the model is below this
     "dept_matter_below": 0.5,
     "urgency_model_min": 0.5,       # the model alone raises 一般 to 紧急 only from this probability
+    "type_cap_sure": 0.6,           # the type caps a 特急 from a danger rule only from this probability
     "category": "dept",             # 求助/举报: dept (公安→警务类, 综治中心→综治类, else model) | model       # a catalogue matter decides the department when the model is below this
 }
 
@@ -420,6 +421,21 @@ def _decide_urgency(model: TextModel, X, t: str, emo: str, is_emergency: bool) -
     why = f"“{quiet}”：不是正在发生的问题" if quiet else (
         "未发现险情、断水断电或多人受影响的情形" + (f"；规则线索（{'；'.join(reasons)}）模型认为不足以升级" if reasons else ""))
     return "一般", max(p["一般"], 1 - p.get("紧急", 0.0) - p.get("特急", 0.0)), [], why
+
+
+# published rules: 咨询/建议/表扬 are 一般 (nothing is happening to anyone); a 投诉 is about how a unit
+# served, so a danger happening now is reported as 求助 (特急), not as a complaint
+TYPE_MAX_URGENCY = {"咨询": "一般", "建议": "一般", "表扬": "一般", "投诉": "紧急"}
+
+
+def _cap_by_type(typ: str, p_type: float, urg: str, urg_reasons: list[str], why: str) -> tuple[str, list[str], str]:
+    """Urgency no higher than the type allows; a danger rule (特急) is kept when the type is uncertain
+    (recall of 特急 first)."""
+    cap = TYPE_MAX_URGENCY.get(typ)
+    rank = {"一般": 0, "紧急": 1, "特急": 2}
+    if cap is None or rank[urg] <= rank[cap] or (urg == "特急" and p_type < OPTIONS["type_cap_sure"]):
+        return urg, urg_reasons, why
+    return cap, [], f"{typ}类诉求按规定为{cap}（{why}）"
 
 
 def _decide_department(model: TextModel, X, t: str, matter: tuple | None) -> tuple[str | None, float, str]:
@@ -503,6 +519,9 @@ def classify(text: str, context: dict | None = None) -> Classification:
     if emerg:
         req_type, reasons["type"] = "求助", "紧急警情，按求助登记并转紧急电话"
     urg, conf["urgency"], urg_reasons, reasons["urgency"] = _decide_urgency(model, X, t, emo, emerg is not None)
+    if not emerg:
+        urg, urg_reasons, reasons["urgency"] = _cap_by_type(req_type, conf["type"], urg, urg_reasons,
+                                                            reasons["urgency"])
 
     c = Classification(text=text, category="政务类", type=req_type, urgency=urg, urgency_reasons=urg_reasons,
                        emotion=emo, emotion_cues=cues, refusal=refusal,
