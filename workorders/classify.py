@@ -360,7 +360,9 @@ OPTIONS = {
     "dept_rule_above": 0.5,         # model_first: the keyword rule wins when the model is below this
     "dept_matter_below": 0.5,
     "urgency_model_min": 0.5,       # the model alone raises 一般 to 紧急 only from this probability
-    "type_cap_sure": 0.6,           # the type caps a 特急 from a danger rule only from this probability
+    "type_cap_sure": 0.6,
+    "hazard_category": True,        # 求助/举报 about a 特急 public-safety hazard -> 综治类 (published rules)
+    "category_else": "model",       # 求助/举报 otherwise: 政务类 | model (政务类/综治类)           # the type caps a 特急 from a danger rule only from this probability
     "category": "dept",             # 求助/举报: dept (公安→警务类, 综治中心→综治类, else model) | model       # a catalogue matter decides the department when the model is below this
 }
 
@@ -553,6 +555,12 @@ def classify(text: str, context: dict | None = None) -> Classification:
     elif OPTIONS["category"] == "dept" and c.department == "zongzhi":
         c.category, conf["category"] = "综治类", conf["department"]
         reasons["category"] = f"矛盾纠纷由综治中心办理，归综治类"
+    elif OPTIONS["hazard_category"] and urg == "特急" and c.department not in R.UTILITY_DEPARTMENTS:
+        c.category, conf["category"] = "综治类", min(conf["urgency"], conf["department"])
+        reasons["category"] = "公共安全隐患（特急险情），由综治中心统筹，归综治类"
+    elif OPTIONS["hazard_category"] and OPTIONS["category_else"] == "政务类":
+        c.category, conf["category"] = "政务类", conf["department"]
+        reasons["category"] = f"{req_type}事项由{_dept_names().get(c.department, c.department)}办理，归政务类"
     else:
         keep = ("政务类", "综治类") if OPTIONS["category"] == "dept" else ("政务类", "综治类", "警务类")
         pc = {k: v for k, v in model.probabilities(X, "category").items() if k in keep}

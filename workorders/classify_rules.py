@@ -162,6 +162,9 @@ EMERGENCY_RENUMBER = tuple(EmergencyRule(f"{v['from']}->{v['to']}", ("any",), re
                            for v in _em["renumber"])
 
 
+# public utilities repair their own hazards (a live wire, a burst main): those stay 政务类
+UTILITY_DEPARTMENTS: frozenset[str] = frozenset(_cfg.get("utility_departments") or ())
+
 DEPARTMENT_CUES: dict[str, re.Pattern] = {d: re.compile(p) for d, p in (_cfg.get("department_cues") or {}).items()}
 
 
