@@ -188,6 +188,22 @@ def _feature_zh(name: str, text: str) -> str:
     return ""
 
 
+def _model_text(text: str) -> str:
+    """Normalised text with place names replaced by 某地: which village called says nothing about
+    what the caller wants, and names would let the model learn the corpus rather than the language."""
+    t = R.normalise(text)
+    if not OPTIONS.get("mask_places"):
+        return t
+    try:
+        from workorders.directory import default_directory
+        found = default_directory().scan_places(t)
+    except Exception:   # noqa: BLE001 - masking is an aid, not a requirement
+        return t
+    for name, _ in sorted(found, key=lambda f: -len(f[0])):
+        t = t.replace(name, "某地")
+    return t
+
+
 CUE_REPEAT = 2   # rule cues (#D:department, #T:type, #U:urgency rule ...) count as this many words
 
 
@@ -216,7 +232,7 @@ class TextModel:
         if len(rows) < 20:
             raise ValueError(f"too few training rows ({len(rows)})")
         self._hstack, self._np = hstack, np
-        texts = [R.normalise(r["text"]) for r in rows]
+        texts = [_model_text(r["text"]) for r in rows]
         self.char = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=1)
         self.word = TfidfVectorizer(analyzer=lambda s: s, sublinear_tf=True, min_df=1)
         Xc = self.char.fit_transform(texts)
@@ -245,7 +261,7 @@ class TextModel:
         return ws + [a + "_" + b for a, b in zip(ws, ws[1:])] + R.cue_tokens(text) * CUE_REPEAT
 
     def features(self, text: str):
-        t = R.normalise(text)
+        t = _model_text(text)
         return self._hstack([self.char.transform([t]), self.word.transform([self._wordgrams(t)])]).tocsr()
 
     def probabilities(self, X, field: str) -> dict[str, float]:
@@ -360,6 +376,7 @@ OPTIONS = {
     "dept_rule_above": 0.5,         # model_first: the keyword rule wins when the model is below this
     "dept_matter_below": 0.5,
     "urgency_model_min": 0.5,       # the model alone raises 一般 to 紧急 only from this probability
+    "mask_places": True,            # place names -> 某地 in the model's input (see _model_text)
     "type_cap_sure": 0.6,
     "hazard_category": True,        # 求助/举报 about a 特急 public-safety hazard -> 综治类 (published rules)
     "category_else": "model",       # 求助/举报 otherwise: 政务类 | model (政务类/综治类)           # the type caps a 特急 from a danger rule only from this probability
