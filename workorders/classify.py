@@ -396,7 +396,7 @@ def _decide_type(model: TextModel, X, t: str) -> tuple[str, float, str, dict]:
     p = model.probabilities(X, "type")
     best = max(p, key=p.get)
     cues = R.type_cues(t)
-    if OPTIONS["type_cue_override"] and cues and p[best] < R.TYPE_OVERRIDE_BELOW:
+    if OPTIONS["type_cue_override"] and cues and p[best] < R.TYPE_OVERRIDE.get(cues[0][0], R.TYPE_OVERRIDE_BELOW):
         typ, words, why = cues[0]
         return typ, p.get(typ, 0.0), f"规则：“{words}”——{why}（模型拿不准）", p
     cue = next(((w, why) for ty, w, why in cues if ty == best), None)

@@ -138,6 +138,9 @@ PAST = re.compile(_cfg["past"])
 TYPE_CUES: tuple[tuple[str, re.Pattern, str], ...] = tuple(
     (c["type"], re.compile(c["pattern"]), c["reason"]) for c in _cfg["type_cues"])
 TYPE_OVERRIDE_BELOW: float = float(_cfg["type_override_below"])
+# a cue that is nearly always right (表扬, 建议) may decide against a surer model (see the yaml)
+TYPE_OVERRIDE: dict[str, float] = {c["type"]: float(c.get("override_below", TYPE_OVERRIDE_BELOW))
+                                   for c in _cfg["type_cues"]}
 
 
 @dataclass(frozen=True)
