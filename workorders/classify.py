@@ -281,6 +281,7 @@ class TextModel:
         if m is None or label not in m.classes_:
             return []
         ci = list(m.classes_).index(label)
+        text = _model_text(text) if text else text   # the words the features saw (place names masked)
         coef = m.coef_[ci] if m.coef_.shape[0] > 1 else (m.coef_[0] if ci == 1 else -m.coef_[0])
         row = X.getrow(0)
         contrib = row.data * coef[row.indices]
@@ -291,7 +292,7 @@ class TextModel:
                 break
             name = str(self.feature_names[row.indices[j]])
             name = _feature_zh(name, text) if name.startswith("#") else name.replace("_", "")
-            if not name or len(name) < 2 or any(ch in name for ch in "，。？！、,.?! ") \
+            if not name or len(name) < 2 or "某地" in name or any(ch in name for ch in "，。？！、,.?! ") \
                     or any(name in o or o in name for o in out):
                 continue
             out.append(name)
