@@ -458,7 +458,7 @@ def _cap_by_type(typ: str, p_type: float, urg: str, urg_reasons: list[str], why:
     return cap, [], f"{typ}类诉求按规定为{cap}（{why}）"
 
 
-def _decide_department(model: TextModel, X, t: str, matter: tuple | None) -> tuple[str | None, float, str]:
+def _decide_department(model: TextModel, X, t: str, find_matter) -> tuple[str | None, float, str]:
     from workorders.dispatch import catalogue_department, match_departments
     p = model.probabilities(X, "department")
     best = max(p, key=p.get) if p else None
@@ -466,7 +466,8 @@ def _decide_department(model: TextModel, X, t: str, matter: tuple | None) -> tup
     names = _dept_names()
     if OPTIONS["department"] == "model" and best is not None:
         rule = None
-    if matter is not None and (best is None or p[best] < OPTIONS["dept_matter_below"]):
+    matter = find_matter() if best is None or p[best] < OPTIONS["dept_matter_below"] else None
+    if matter is not None:
         d = catalogue_department(matter[0].split(".", 1)[0])
         return d, p.get(d, 0.0), f"事项“{matter[1]}”"
     if best is None:
@@ -547,17 +548,22 @@ def classify(text: str, context: dict | None = None) -> Classification:
                        emotion=emo, emotion_cues=cues, refusal=refusal,
                        emergency=emerg[0] if emerg else None, emergency_reason_zh=emerg[1] if emerg else None)
 
-    matter = None
-    if c.is_work_order:
-        hits = _search(text)
-        if hits and hits[0].score >= MATTER_MIN_SCORE:
-            matter = (hits[0].matter_id, hits[0].name, float(hits[0].score))
+    # the catalogue search is the slowest step: run it only when its answer is used (an unsure
+    # department model, or a category that carries a matter)
+    searched: list = []
+
+    def find_matter() -> tuple | None:
+        if not searched:
+            hits = _search(text) if c.is_work_order else []
+            searched.append((hits[0].matter_id, hits[0].name, float(hits[0].score))
+                            if hits and hits[0].score >= MATTER_MIN_SCORE else None)
+        return searched[0]
     if emerg:
         c.department = EMERGENCY_DEPARTMENT.get(emerg[0])
         conf["department"] = 1.0
         c.department_reason = f"紧急警情转{emerg[0]}，不派工单（对应部门：{_dept_names().get(c.department, c.department)}）"
     else:
-        c.department, conf["department"], c.department_reason = _decide_department(model, X, t, matter)
+        c.department, conf["department"], c.department_reason = _decide_department(model, X, t, find_matter)
     reasons["department"] = c.department_reason or "没有找到对口部门"
 
     if req_type in TYPE_CATEGORY:
@@ -593,7 +599,8 @@ def classify(text: str, context: dict | None = None) -> Classification:
             reasons["category"] = (f"{req_type}事项，模型依据词语{_words_zh(ev)}判断为{best}（{_pct(conf['category'])}）"
                                    if ev else f"{req_type}事项，模型判断为{best}（{_pct(conf['category'])}）")
 
-    if matter is not None and c.category in MATTER_CATEGORIES:
+    matter = find_matter() if c.category in MATTER_CATEGORIES else None
+    if matter is not None:
         c.matter_id, c.matter_name, c.matter_score = matter
         reasons["matter"] = f"服务目录事项“{c.matter_name}”（匹配度 {c.matter_score:.2f}）"
 
