@@ -159,7 +159,8 @@ def _words(text: str) -> list[str]:
 
 
 _TF_ZH = {"org": "提到单位或工作人员", "blame": "指责没做好", "third": "提到他人", "violation": "违法违规行为",
-          "org+blame": "指责单位或工作人员", "third+violation": "反映他人违法违规"}
+          "org+blame": "指责单位或工作人员", "third+violation": "反映他人违法违规",
+          "party": "两方群众", "conflict": "闹矛盾", "party+conflict": "群众之间的矛盾纠纷"}
 
 
 def _feature_zh(name: str, text: str) -> str:

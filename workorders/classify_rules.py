@@ -228,6 +228,8 @@ def cue_tokens(text: str) -> list[str]:
         toks.append("#A:org+blame")
     if "third" in tf and "violation" in tf:
         toks.append("#A:third+violation")
+    if "party" in tf and "conflict" in tf:
+        toks.append("#A:party+conflict")
     return toks
 
 
