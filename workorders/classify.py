@@ -21,10 +21,14 @@ come from that file:
   on the *train* rows of bench/data/intake/requests_[ab].tsv (+ requests_labelled.tsv train rows
   for type/category). Margins become probabilities by temperature scaling fitted on
   cross-validation; below REVIEW_BELOW the order is flagged needs_review ("不确定").
+- the model sees place names masked (某地): the village says nothing about what the caller wants;
 - category follows type for 咨询/投诉/建议/表扬; for 求助/举报 it is 警务类 when 公安 handles,
-  综治类 when the 综治中心 handles, else the model decides 政务类/综治类;
+  综治类 when the 综治中心 handles or for a 特急 public-safety hazard (not a utility's), else the
+  model decides 政务类/综治类;
 - urgency: a danger rule makes 特急 (recall first); cut supplies / many affected make 紧急
-  unless the model is sure it is 一般; the model alone raises only when it is confident;
+  unless the model is sure it is 一般; the model alone raises only when it is confident; the type
+  caps it (咨询/建议/表扬 一般, 投诉 at most 紧急);
+- the catalogue search (the slowest step) runs only when its matter is used;
 - every field gets a short Chinese reason in `reasons` (the rule or the words that decided).
 No pretrained Chinese model weights are available offline here, so none is used.
 The service catalogue (catalogue.search, optional) gives matter_id; the directory's gazetteer
