@@ -382,12 +382,17 @@ OPTIONS = {
     "dept_rule_above": 0.5,         # model_first: the keyword rule wins when the model is below this
     "dept_matter_below": 0.5,
     "urgency_model_min": 0.5,       # the model alone raises 一般 to 紧急 only from this probability
+    "police_crime": True,           # 求助/举报 about a crime (诈骗, 盗窃, 赌博 ...) -> 公安 (intake_rules.yaml)
     "mask_places": True,            # place names -> 某地 in the model's input (see _model_text)
     "type_cap_sure": 0.6,
     "hazard_category": True,        # 求助/举报 about a 特急 public-safety hazard -> 综治类 (published rules)
     "category_else": "model",       # 求助/举报 otherwise: 政务类 | model (政务类/综治类)           # the type caps a 特急 from a danger rule only from this probability
     "category": "dept",             # 求助/举报: dept (公安→警务类, 综治中心→综治类, else model) | model       # a catalogue matter decides the department when the model is below this
 }
+
+
+# share of the train rows (求助/举报) matching intake_rules.yaml `police_crime` that 公安 handles (40/42)
+POLICE_CRIME_PRECISION = 0.95
 
 
 def _pct(p: float) -> str:
@@ -569,6 +574,11 @@ def classify(text: str, context: dict | None = None) -> Classification:
         c.department_reason = f"紧急警情转{emerg[0]}，不派工单（对应部门：{_dept_names().get(c.department, c.department)}）"
     else:
         c.department, conf["department"], c.department_reason = _decide_department(model, X, t, find_matter)
+        crime = R.POLICE_CRIME.search(t) if OPTIONS["police_crime"] and req_type in ("求助", "举报") else None
+        if crime and c.department != "gongan":
+            c.department_reason = f"“{crime.group(0)}”：{R.POLICE_CRIME.reason_zh}（模型：{_dept_names().get(c.department, c.department)}）"
+            c.department = "gongan"
+            conf["department"] = max(conf["department"], POLICE_CRIME_PRECISION)
     reasons["department"] = c.department_reason or "没有找到对口部门"
 
     if req_type in TYPE_CATEGORY:

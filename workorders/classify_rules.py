@@ -168,6 +168,8 @@ EMERGENCY_RENUMBER = tuple(EmergencyRule(f"{v['from']}->{v['to']}", ("any",), re
 # public utilities repair their own hazards (a live wire, a burst main): those stay 政务类
 UTILITY_DEPARTMENTS: frozenset[str] = frozenset(_cfg.get("utility_departments") or ())
 
+POLICE_CRIME = _r("police_crime", _cfg["police_crime"]["pattern"], _cfg["police_crime"]["reason"])
+
 DEPARTMENT_CUES: dict[str, re.Pattern] = {d: re.compile(p) for d, p in (_cfg.get("department_cues") or {}).items()}
 
 

@@ -244,6 +244,12 @@ def test_dispute_between_residents_goes_to_the_mediation_centre():
     assert (c.department, c.category) == ("zongzhi", "综治类"), c.reasons
 
 
+def test_a_crime_is_for_the_police_whatever_it_is_about():
+    c = classify("有人冒充燃气公司的，挨家挨户说要换气表，收了钱就走了")
+    assert (c.department, c.category) == ("gongan", "警务类"), c.reasons
+    assert "冒充" in c.reasons["department"]
+
+
 def test_dialect_question_words_make_a_question():
     c = classify("低保咋申请，要带啥材料")
     assert (c.type, c.category, c.urgency) == ("咨询", "咨询类", "一般"), c.reasons
