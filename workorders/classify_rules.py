@@ -199,11 +199,15 @@ def department_cues(text: str) -> dict[str, str]:
 TYPE_FEATURES: dict[str, re.Pattern] = {k: re.compile(p) for k, p in (_cfg.get("type_features") or {}).items()}
 
 
+# a unit someone pretends to be (冒充电力公司的) is not the unit the caller blames
+_IMPERSONATED = re.compile(r"(冒充|假冒|冒用|假装成?|自称是?)[^，。]{0,10}")
+
+
 def type_features(text: str) -> dict[str, str]:
-    """{org|blame|third|violation: matched words} (who did what; see intake_rules.yaml)."""
+    """{org|blame|third|violation|party|conflict: matched words} (who did what; intake_rules.yaml)."""
     out = {}
     for k, pat in TYPE_FEATURES.items():
-        m = pat.search(text)
+        m = pat.search(_IMPERSONATED.sub("冒充", text) if k == "org" else text)
         if m:
             out[k] = m.group(0)
     return out
