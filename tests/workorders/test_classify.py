@@ -279,9 +279,12 @@ def test_intake_held_out_floors():
     res = evaluate_intake("test")
     acc = res["accuracy"]
     assert res["n"] >= 600 and res["n_train"] >= 1000
-    assert acc["category"] >= 0.70, acc
+    # measured 2026-11-30: category .755, type .844, urgency .912, department .806, township .998,
+    # 特急 recall .929, 17 false emergencies
+    assert acc["category"] >= 0.72, acc
     assert acc["type"] >= 0.80, acc
-    assert acc["urgency"] >= 0.85, acc
-    assert acc["department"] >= 0.75, acc
-    assert res["te_recall"] >= 0.82, res["te_recall"]
+    assert acc["urgency"] >= 0.87, acc
+    assert acc["department"] >= 0.77, acc
+    assert acc["township"] >= 0.97, acc
+    assert res["te_recall"] >= 0.88, res["te_recall"]
     assert len(res["false_emergencies"]) <= 20, res["false_emergencies"]
