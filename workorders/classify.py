@@ -21,10 +21,14 @@ come from that file:
   on the *train* rows of bench/data/intake/requests_[ab].tsv (+ requests_labelled.tsv train rows
   for type/category). Margins become probabilities by temperature scaling fitted on
   cross-validation; below REVIEW_BELOW the order is flagged needs_review ("不确定").
+- the model sees place names masked (某地): the village says nothing about what the caller wants;
 - category follows type for 咨询/投诉/建议/表扬; for 求助/举报 it is 警务类 when 公安 handles,
-  综治类 when the 综治中心 handles, else the model decides 政务类/综治类;
+  综治类 when the 综治中心 handles or for a 特急 public-safety hazard (not a utility's), else the
+  model decides 政务类/综治类;
 - urgency: a danger rule makes 特急 (recall first); cut supplies / many affected make 紧急
-  unless the model is sure it is 一般; the model alone raises only when it is confident;
+  unless the model is sure it is 一般; the model alone raises only when it is confident; the type
+  caps it (咨询/建议/表扬 一般, 投诉 at most 紧急);
+- the catalogue search (the slowest step) runs only when its matter is used;
 - every field gets a short Chinese reason in `reasons` (the rule or the words that decided).
 No pretrained Chinese model weights are available offline here, so none is used.
 The service catalogue (catalogue.search, optional) gives matter_id; the directory's gazetteer
@@ -159,7 +163,8 @@ def _words(text: str) -> list[str]:
 
 
 _TF_ZH = {"org": "提到单位或工作人员", "blame": "指责没做好", "third": "提到他人", "violation": "违法违规行为",
-          "org+blame": "指责单位或工作人员", "third+violation": "反映他人违法违规"}
+          "org+blame": "指责单位或工作人员", "third+violation": "反映他人违法违规",
+          "party": "两方群众", "conflict": "闹矛盾", "party+conflict": "群众之间的矛盾纠纷"}
 
 
 def _feature_zh(name: str, text: str) -> str:
@@ -186,6 +191,22 @@ def _feature_zh(name: str, text: str) -> str:
         words = "、".join(R.type_features(text).get(k, "") for k in val.split("+")) if text else ""
         return f"{words}（{_TF_ZH.get(val, val)}）" if words.strip("、") else _TF_ZH.get(val, "")
     return ""
+
+
+def _model_text(text: str) -> str:
+    """Normalised text with place names replaced by 某地: which village called says nothing about
+    what the caller wants, and names would let the model learn the corpus rather than the language."""
+    t = R.normalise(text)
+    if not OPTIONS.get("mask_places"):
+        return t
+    try:
+        from workorders.directory import default_directory
+        found = default_directory().scan_places(t)
+    except Exception:   # noqa: BLE001 - masking is an aid, not a requirement
+        return t
+    for name, _ in sorted(found, key=lambda f: -len(f[0])):
+        t = t.replace(name, "某地")
+    return t
 
 
 CUE_REPEAT = 2   # rule cues (#D:department, #T:type, #U:urgency rule ...) count as this many words
@@ -216,7 +237,7 @@ class TextModel:
         if len(rows) < 20:
             raise ValueError(f"too few training rows ({len(rows)})")
         self._hstack, self._np = hstack, np
-        texts = [R.normalise(r["text"]) for r in rows]
+        texts = [_model_text(r["text"]) for r in rows]
         self.char = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=1)
         self.word = TfidfVectorizer(analyzer=lambda s: s, sublinear_tf=True, min_df=1)
         Xc = self.char.fit_transform(texts)
@@ -245,7 +266,7 @@ class TextModel:
         return ws + [a + "_" + b for a, b in zip(ws, ws[1:])] + R.cue_tokens(text) * CUE_REPEAT
 
     def features(self, text: str):
-        t = R.normalise(text)
+        t = _model_text(text)
         return self._hstack([self.char.transform([t]), self.word.transform([self._wordgrams(t)])]).tocsr()
 
     def probabilities(self, X, field: str) -> dict[str, float]:
@@ -265,6 +286,7 @@ class TextModel:
         if m is None or label not in m.classes_:
             return []
         ci = list(m.classes_).index(label)
+        text = _model_text(text) if text else text   # the words the features saw (place names masked)
         coef = m.coef_[ci] if m.coef_.shape[0] > 1 else (m.coef_[0] if ci == 1 else -m.coef_[0])
         row = X.getrow(0)
         contrib = row.data * coef[row.indices]
@@ -275,7 +297,7 @@ class TextModel:
                 break
             name = str(self.feature_names[row.indices[j]])
             name = _feature_zh(name, text) if name.startswith("#") else name.replace("_", "")
-            if not name or len(name) < 2 or any(ch in name for ch in "，。？！、,.?! ") \
+            if not name or len(name) < 2 or "某地" in name or any(ch in name for ch in "，。？！、,.?! ") \
                     or any(name in o or o in name for o in out):
                 continue
             out.append(name)
@@ -360,8 +382,17 @@ OPTIONS = {
     "dept_rule_above": 0.5,         # model_first: the keyword rule wins when the model is below this
     "dept_matter_below": 0.5,
     "urgency_model_min": 0.5,       # the model alone raises 一般 to 紧急 only from this probability
+    "police_crime": True,           # 求助/举报 about a crime (诈骗, 盗窃, 赌博 ...) -> 公安 (intake_rules.yaml)
+    "mask_places": True,            # place names -> 某地 in the model's input (see _model_text)
+    "type_cap_sure": 0.6,
+    "hazard_category": True,        # 求助/举报 about a 特急 public-safety hazard -> 综治类 (published rules)
+    "category_else": "model",       # 求助/举报 otherwise: 政务类 | model (政务类/综治类)           # the type caps a 特急 from a danger rule only from this probability
     "category": "dept",             # 求助/举报: dept (公安→警务类, 综治中心→综治类, else model) | model       # a catalogue matter decides the department when the model is below this
 }
+
+
+# share of the train rows (求助/举报) matching intake_rules.yaml `police_crime` that 公安 handles (40/42)
+POLICE_CRIME_PRECISION = 0.95
 
 
 def _pct(p: float) -> str:
@@ -376,7 +407,7 @@ def _decide_type(model: TextModel, X, t: str) -> tuple[str, float, str, dict]:
     p = model.probabilities(X, "type")
     best = max(p, key=p.get)
     cues = R.type_cues(t)
-    if OPTIONS["type_cue_override"] and cues and p[best] < R.TYPE_OVERRIDE_BELOW:
+    if OPTIONS["type_cue_override"] and cues and p[best] < R.TYPE_OVERRIDE.get(cues[0][0], R.TYPE_OVERRIDE_BELOW):
         typ, words, why = cues[0]
         return typ, p.get(typ, 0.0), f"规则：“{words}”——{why}（模型拿不准）", p
     cue = next(((w, why) for ty, w, why in cues if ty == best), None)
@@ -422,7 +453,22 @@ def _decide_urgency(model: TextModel, X, t: str, emo: str, is_emergency: bool) -
     return "一般", max(p["一般"], 1 - p.get("紧急", 0.0) - p.get("特急", 0.0)), [], why
 
 
-def _decide_department(model: TextModel, X, t: str, matter: tuple | None) -> tuple[str | None, float, str]:
+# published rules: 咨询/建议/表扬 are 一般 (nothing is happening to anyone); a 投诉 is about how a unit
+# served, so a danger happening now is reported as 求助 (特急), not as a complaint
+TYPE_MAX_URGENCY = {"咨询": "一般", "建议": "一般", "表扬": "一般", "投诉": "紧急"}
+
+
+def _cap_by_type(typ: str, p_type: float, urg: str, urg_reasons: list[str], why: str) -> tuple[str, list[str], str]:
+    """Urgency no higher than the type allows; a danger rule (特急) is kept when the type is uncertain
+    (recall of 特急 first)."""
+    cap = TYPE_MAX_URGENCY.get(typ)
+    rank = {"一般": 0, "紧急": 1, "特急": 2}
+    if cap is None or rank[urg] <= rank[cap] or (urg == "特急" and p_type < OPTIONS["type_cap_sure"]):
+        return urg, urg_reasons, why
+    return cap, [], f"{typ}类诉求按规定为{cap}（{why}）"
+
+
+def _decide_department(model: TextModel, X, t: str, find_matter) -> tuple[str | None, float, str]:
     from workorders.dispatch import catalogue_department, match_departments
     p = model.probabilities(X, "department")
     best = max(p, key=p.get) if p else None
@@ -430,7 +476,8 @@ def _decide_department(model: TextModel, X, t: str, matter: tuple | None) -> tup
     names = _dept_names()
     if OPTIONS["department"] == "model" and best is not None:
         rule = None
-    if matter is not None and (best is None or p[best] < OPTIONS["dept_matter_below"]):
+    matter = find_matter() if best is None or p[best] < OPTIONS["dept_matter_below"] else None
+    if matter is not None:
         d = catalogue_department(matter[0].split(".", 1)[0])
         return d, p.get(d, 0.0), f"事项“{matter[1]}”"
     if best is None:
@@ -503,22 +550,35 @@ def classify(text: str, context: dict | None = None) -> Classification:
     if emerg:
         req_type, reasons["type"] = "求助", "紧急警情，按求助登记并转紧急电话"
     urg, conf["urgency"], urg_reasons, reasons["urgency"] = _decide_urgency(model, X, t, emo, emerg is not None)
+    if not emerg:
+        urg, urg_reasons, reasons["urgency"] = _cap_by_type(req_type, conf["type"], urg, urg_reasons,
+                                                            reasons["urgency"])
 
     c = Classification(text=text, category="政务类", type=req_type, urgency=urg, urgency_reasons=urg_reasons,
                        emotion=emo, emotion_cues=cues, refusal=refusal,
                        emergency=emerg[0] if emerg else None, emergency_reason_zh=emerg[1] if emerg else None)
 
-    matter = None
-    if c.is_work_order:
-        hits = _search(text)
-        if hits and hits[0].score >= MATTER_MIN_SCORE:
-            matter = (hits[0].matter_id, hits[0].name, float(hits[0].score))
+    # the catalogue search is the slowest step: run it only when its answer is used (an unsure
+    # department model, or a category that carries a matter)
+    searched: list = []
+
+    def find_matter() -> tuple | None:
+        if not searched:
+            hits = _search(text) if c.is_work_order else []
+            searched.append((hits[0].matter_id, hits[0].name, float(hits[0].score))
+                            if hits and hits[0].score >= MATTER_MIN_SCORE else None)
+        return searched[0]
     if emerg:
         c.department = EMERGENCY_DEPARTMENT.get(emerg[0])
         conf["department"] = 1.0
         c.department_reason = f"紧急警情转{emerg[0]}，不派工单（对应部门：{_dept_names().get(c.department, c.department)}）"
     else:
-        c.department, conf["department"], c.department_reason = _decide_department(model, X, t, matter)
+        c.department, conf["department"], c.department_reason = _decide_department(model, X, t, find_matter)
+        crime = R.POLICE_CRIME.search(t) if OPTIONS["police_crime"] and req_type in ("求助", "举报") else None
+        if crime and c.department != "gongan":
+            c.department_reason = f"“{crime.group(0)}”：{R.POLICE_CRIME.reason_zh}（模型：{_dept_names().get(c.department, c.department)}）"
+            c.department = "gongan"
+            conf["department"] = max(conf["department"], POLICE_CRIME_PRECISION)
     reasons["department"] = c.department_reason or "没有找到对口部门"
 
     if req_type in TYPE_CATEGORY:
@@ -534,6 +594,12 @@ def classify(text: str, context: dict | None = None) -> Classification:
     elif OPTIONS["category"] == "dept" and c.department == "zongzhi":
         c.category, conf["category"] = "综治类", conf["department"]
         reasons["category"] = f"矛盾纠纷由综治中心办理，归综治类"
+    elif OPTIONS["hazard_category"] and urg == "特急" and c.department not in R.UTILITY_DEPARTMENTS:
+        c.category, conf["category"] = "综治类", min(conf["urgency"], conf["department"])
+        reasons["category"] = "公共安全隐患（特急险情），由综治中心统筹，归综治类"
+    elif OPTIONS["hazard_category"] and OPTIONS["category_else"] == "政务类":
+        c.category, conf["category"] = "政务类", conf["department"]
+        reasons["category"] = f"{req_type}事项由{_dept_names().get(c.department, c.department)}办理，归政务类"
     else:
         keep = ("政务类", "综治类") if OPTIONS["category"] == "dept" else ("政务类", "综治类", "警务类")
         pc = {k: v for k, v in model.probabilities(X, "category").items() if k in keep}
@@ -548,7 +614,8 @@ def classify(text: str, context: dict | None = None) -> Classification:
             reasons["category"] = (f"{req_type}事项，模型依据词语{_words_zh(ev)}判断为{best}（{_pct(conf['category'])}）"
                                    if ev else f"{req_type}事项，模型判断为{best}（{_pct(conf['category'])}）")
 
-    if matter is not None and c.category in MATTER_CATEGORIES:
+    matter = find_matter() if c.category in MATTER_CATEGORIES else None
+    if matter is not None:
         c.matter_id, c.matter_name, c.matter_score = matter
         reasons["matter"] = f"服务目录事项“{c.matter_name}”（匹配度 {c.matter_score:.2f}）"
 

@@ -138,6 +138,9 @@ PAST = re.compile(_cfg["past"])
 TYPE_CUES: tuple[tuple[str, re.Pattern, str], ...] = tuple(
     (c["type"], re.compile(c["pattern"]), c["reason"]) for c in _cfg["type_cues"])
 TYPE_OVERRIDE_BELOW: float = float(_cfg["type_override_below"])
+# a cue that is nearly always right (表扬, 建议) may decide against a surer model (see the yaml)
+TYPE_OVERRIDE: dict[str, float] = {c["type"]: float(c.get("override_below", TYPE_OVERRIDE_BELOW))
+                                   for c in _cfg["type_cues"]}
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,11 @@ EMERGENCY_RENUMBER = tuple(EmergencyRule(f"{v['from']}->{v['to']}", ("any",), re
                                          v["reason"], number=str(v["from"]), to=str(v["to"]))
                            for v in _em["renumber"])
 
+
+# public utilities repair their own hazards (a live wire, a burst main): those stay 政务类
+UTILITY_DEPARTMENTS: frozenset[str] = frozenset(_cfg.get("utility_departments") or ())
+
+POLICE_CRIME = _r("police_crime", _cfg["police_crime"]["pattern"], _cfg["police_crime"]["reason"])
 
 DEPARTMENT_CUES: dict[str, re.Pattern] = {d: re.compile(p) for d, p in (_cfg.get("department_cues") or {}).items()}
 
@@ -191,11 +199,15 @@ def department_cues(text: str) -> dict[str, str]:
 TYPE_FEATURES: dict[str, re.Pattern] = {k: re.compile(p) for k, p in (_cfg.get("type_features") or {}).items()}
 
 
+# a unit someone pretends to be (冒充电力公司的) is not the unit the caller blames
+_IMPERSONATED = re.compile(r"(冒充|假冒|冒用|假装成?|自称是?)[^，。]{0,10}")
+
+
 def type_features(text: str) -> dict[str, str]:
-    """{org|blame|third|violation: matched words} (who did what; see intake_rules.yaml)."""
+    """{org|blame|third|violation|party|conflict: matched words} (who did what; intake_rules.yaml)."""
     out = {}
     for k, pat in TYPE_FEATURES.items():
-        m = pat.search(text)
+        m = pat.search(_IMPERSONATED.sub("冒充", text) if k == "org" else text)
         if m:
             out[k] = m.group(0)
     return out
@@ -222,6 +234,8 @@ def cue_tokens(text: str) -> list[str]:
         toks.append("#A:org+blame")
     if "third" in tf and "violation" in tf:
         toks.append("#A:third+violation")
+    if "party" in tf and "conflict" in tf:
+        toks.append("#A:party+conflict")
     return toks
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +35,9 @@ LEVELS = ("prefecture", "county", "township", "village")
 LEVEL_RANK = {lvl: i for i, lvl in enumerate(LEVELS)}
 LEVEL_ZH = {"prefecture": "市级", "county": "县级", "township": "乡镇级", "village": "村级"}
 STAFF_ROLES = ("dispatcher", "handler", "reviewer")
+
+
+_SHORT_PLACE_FOLLOWER = re.compile(r"这边|那边|这块|那块|这一片|那一片|一带|小学|中学|村委|村口")
 
 
 class DirectoryError(ValueError):
@@ -357,7 +361,20 @@ class Directory:
                 add(p.name[:-1] + ("镇" if p.name[-1] == "乡" else "乡"), p)   # people mix 乡/镇
             if p.level == "village" and p.name.endswith("村") and len(p.name) >= 4:
                 add(p.name[:-1], p)                                             # 李家庄村 -> 李家庄
+            # callers drop the level word: 城关 for 城关镇 (柳树街上, 白石派出所), 西街 for 西街社区.
+            # A 社区 is shortened only when the rest is a street-like name (东街, 南关), not 中心.
+            if p.level == "township" and p.name[-1] in "乡镇" and len(p.name) >= 3:
+                add(p.name[:-1], p)
+            if p.level == "village" and p.name.endswith("社区") and len(p.name) >= 4 and p.name[-3] in "街关巷门路":
+                add(p.name[:-2], p)
+        # a village called by its name without 村 (杨湾 for 杨湾村) only when a place word follows
+        # (杨湾这边, 北关小学): two characters alone are too often ordinary words (新桥, 石桥, 下河)
+        short: dict[str, list[Place]] = {}
+        for p in self._places.values():
+            if p.level == "village" and p.name.endswith("村") and len(p.name) == 3 and p.name[:-1] not in names:
+                short.setdefault(p.name[:-1], []).append(p)
         self._names = names
+        self._short_villages = short
         self._max_name = max((len(n) for n in names), default=0)
 
     def scan_places(self, text: str) -> list[tuple[str, list[Place]]]:
@@ -372,7 +389,12 @@ class Directory:
                     i += length
                     break
             else:
-                i += 1
+                hit = self._short_villages.get(text[i:i + 2])
+                if hit and _SHORT_PLACE_FOLLOWER.match(text, i + 2):
+                    found.append((text[i:i + 2], hit))
+                    i += 2
+                else:
+                    i += 1
         return found
 
     def _resolve_ref(self, ref, level: str) -> Place | None:

@@ -204,6 +204,63 @@ def test_proposal_about_a_supply_cut_is_not_urgent():
     assert c.urgency == "一般" and "建议" in c.reasons["urgency"]
 
 
+@pytest.mark.parametrize("text", [
+    "俺家老房子被人撬了门，东西丢了好多，我在外地回不去",        # the crime is over, found afterwards
+    "我家孩子在学校被同学打了，老师也不管",                      # a complaint about how it was handled
+    "他扬言要杀了我全家，已经说了好几次了",                      # a threat told, not happening
+    "楼道里堆满了电动车，晚上还在充电，着火了咋办",              # what if (a hazard), not a fire
+])
+def test_past_reported_or_hypothetical_events_are_work_orders_not_emergencies(text):
+    c = classify(text)
+    assert c.emergency is None and c.is_work_order, c.reasons
+    assert c.reasons["emergency"]   # the near-miss is explained
+
+
+def test_someone_at_the_edge_now_is_still_an_emergency():
+    c = classify("有个男的爬到楼顶上了，说要跳下去，底下围了好多人")
+    assert c.emergency == "110"
+
+
+@pytest.mark.parametrize("text,level", [
+    ("请问房子被水冲倒了一半，受灾救助能补多少", "一般"),         # 咨询: nothing is happening to anyone
+    ("小区二十多户的暖气都不热，老人冻得受不了", "紧急"),         # 二十多户: many residents
+    ("阿拉屋里燃气灶打勿着火，两天了", "紧急"),                   # Wu 勿 = 不: gas cut
+])
+def test_urgency_follows_the_published_levels(text, level):
+    c = classify(text)
+    assert c.urgency == level, c.reasons
+
+
+def test_public_safety_hazard_is_zongzhi_but_a_utility_hazard_is_government():
+    bridge = classify("村口那座桥的桥墩被冲垮了，桥面在往下沉，车还在过")
+    assert (bridge.type, bridge.urgency, bridge.category) == ("求助", "特急", "综治类"), bridge.reasons
+    assert "综治" in bridge.reasons["category"]
+    wire = classify("电线掉在路上了，还在冒火星子")
+    assert (wire.urgency, wire.category, wire.department) == ("特急", "政务类", "dianli"), wire.reasons
+
+
+def test_dispute_between_residents_goes_to_the_mediation_centre():
+    c = classify("邻居把排水沟改到俺家门口，一下雨水全往俺院里灌，说他他还骂人")
+    assert (c.department, c.category) == ("zongzhi", "综治类"), c.reasons
+
+
+def test_a_crime_is_for_the_police_whatever_it_is_about():
+    c = classify("有人冒充燃气公司的，挨家挨户说要换气表，收了钱就走了")
+    assert (c.department, c.category) == ("gongan", "警务类"), c.reasons
+    assert "冒充" in c.reasons["department"]
+
+
+def test_dialect_question_words_make_a_question():
+    c = classify("低保咋申请，要带啥材料")
+    assert (c.type, c.category, c.urgency) == ("咨询", "咨询类", "一般"), c.reasons
+
+
+def test_place_names_do_not_decide_the_explanation():
+    c = classify("俺们石桥村修路的大车把村头的老土墙撞裂了，墙有三米多高，随时要倒")
+    assert c.location["village"] == "石桥村"
+    assert "石桥" not in "".join(c.reasons[f] for f in ("type", "department", "category"))
+
+
 def test_published_rules_are_in_one_readable_file():
     from workorders import classify_rules as R
     rules = R.published()
@@ -222,9 +279,12 @@ def test_intake_held_out_floors():
     res = evaluate_intake("test")
     acc = res["accuracy"]
     assert res["n"] >= 600 and res["n_train"] >= 1000
-    assert acc["category"] >= 0.70, acc
+    # measured 2026-11-30: category .755, type .844, urgency .912, department .806, township .998,
+    # 特急 recall .929, 17 false emergencies
+    assert acc["category"] >= 0.72, acc
     assert acc["type"] >= 0.80, acc
-    assert acc["urgency"] >= 0.85, acc
-    assert acc["department"] >= 0.75, acc
-    assert res["te_recall"] >= 0.82, res["te_recall"]
+    assert acc["urgency"] >= 0.87, acc
+    assert acc["department"] >= 0.77, acc
+    assert acc["township"] >= 0.97, acc
+    assert res["te_recall"] >= 0.88, res["te_recall"]
     assert len(res["false_emergencies"]) <= 20, res["false_emergencies"]

@@ -62,6 +62,16 @@ def test_locate_resolves_ambiguous_village_names(small):
     assert small.locate("今天天气不错")["place_id"] is None
 
 
+def test_locate_names_without_their_level_word(small):
+    assert small.locate("城关大十字那个红绿灯坏了")["township"] == "城关镇"
+    assert small.locate("西街菜市场门口的路灯坏了")["village"] == "西街社区"
+    assert small.locate("白石派出所的民警态度好")["township"] == "白石镇"
+    assert small.locate("杨湾这边停水两天了")["village"] == "杨湾村"
+    # two characters alone are ordinary words unless a place word follows
+    assert small.locate("村口那座石桥断了")["place_id"] is None
+    assert small.locate("中心小学门口堵车")["place_id"] is None
+
+
 def test_round_trip_jsonl(small, tmp_path):
     path = small.dump_jsonl(tmp_path / "d.jsonl.gz")
     again = load_directory(path)
