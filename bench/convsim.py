@@ -30,13 +30,14 @@ RELATION_SAYS = {"self": "给我自己办", "spouse": "给我老伴办", "parent
 _SENTENCE = re.compile(r"[^。！？!?]+[。！？!?]?")
 
 
-# Held out: suite_c was written after every change that looked at suites a and b (whose test
-# split was measured once, 71.1 %, and then used for tuning like their dev split).
-HELD_OUT = ("suite_c.yaml",)
+# Held out: suite_d was written (third round) after every change that looked at suites a, b and c
+# (a and b: test split measured once, 71.1 %; c: held out until it was read at 60.0 %; all are
+# tuning data now).
+HELD_OUT = ("suite_d.yaml",)
 
 
 def load_suite(split: str | None = None) -> list[dict]:
-    """split: None (all), "heldout" (suite_c), "dev" / "test" (suites a and b by their split)."""
+    """split: None (all), "heldout" (suite_d), "dev" / "test" (suites a and b by their split)."""
     convs = []
     for path in sorted(DATA.glob("suite_*.yaml")):
         held = path.name in HELD_OUT

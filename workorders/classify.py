@@ -94,7 +94,7 @@ class Classification:
 
 INTAKE_FILES = tuple(Path(p) for p in os.environ.get(
     "GOVDESK_INTAKE_DATA", os.pathsep.join(str(ROOT / "bench" / "data" / "intake" / f)
-                                           for f in ("requests_a.tsv", "requests_b.tsv"))).split(os.pathsep) if p)
+                                           for f in ("requests_a.tsv", "requests_b.tsv", "requests_c.tsv"))).split(os.pathsep) if p)
 # department of the emergency service a transferred call would have reached (corpus convention)
 EMERGENCY_DEPARTMENT = {"110": "gongan", "119": "yingji", "120": "weijian", "122": "gongan"}
 TYPE_CATEGORY = {"咨询": "咨询类", "投诉": "投诉类", "建议": "意见建议类", "表扬": "意见建议类"}
