@@ -211,7 +211,7 @@ class Cluster:
         for i in range(1, self.replicas + 1):
             if self.with_rasa:
                 ap = free_port()
-                out.append(Service(f"actions{i}", [py, "-m", "rasa_sdk", "--actions", "bot.actions", "--port", str(ap)],
+                out.append(Service(f"actions{i}", [py, "-m", "bot.action_server", "--port", str(ap)],
                                    f"http://127.0.0.1:{ap}/health", ap))
                 rp = free_port()
                 out.append(Service(f"rasa{i}", [py, "-m", "rasa", "run", "--enable-api", "--auth-token", rasa_token(),

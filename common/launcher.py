@@ -18,7 +18,7 @@ from pathlib import Path
 
 from common.children import die_with_parent
 from common.redis_embedded import embedded_password, start_embedded_redis
-from common.settings import DATA_DIR, PORTS, ROOT, parse_redis_url, rasa_token
+from common.settings import DATA_DIR, PORTS, ROOT, action_token, parse_redis_url, rasa_token
 
 
 def free_port() -> int:
@@ -52,6 +52,7 @@ def service_env(redis_url: str, ports=PORTS, extra: dict | None = None) -> dict:
         RASA_PORT=str(ports.rasa),
         RASA_INTERNAL_PORT=str(ports.rasa_internal),
         RASA_TOKEN=rasa_token(),
+        ACTION_TOKEN=action_token(),  # endpoints.yml sends it to the action server
         # rasa-sdk's Sanic binds here: the action server is reachable from this host only.
         SANIC_HOST=os.environ.get("ACTION_HOST", "127.0.0.1"),
         EDGE_DIR=str(ROOT / "edge"),
@@ -81,7 +82,7 @@ def service_env(redis_url: str, ports=PORTS, extra: dict | None = None) -> dict:
 def core_services(model: Path, ports=PORTS) -> list[Service]:
     py = sys.executable
     services = [
-        Service("actions", [py, "-m", "rasa_sdk", "--actions", "bot.actions", "--port", str(ports.actions)],
+        Service("actions", [py, "-m", "bot.action_server", "--port", str(ports.actions)],
                 f"http://localhost:{ports.actions}/health", ports.actions),
         # Rasa on loopback with a token on its HTTP API (conversations, model, training);
         # callers and WeChat reach its channels only through the edge below.

@@ -78,6 +78,17 @@ def rasa_token() -> str:
     return derive_key("rasa-api").hex()
 
 
+def action_token() -> str:
+    """Shared secret between Rasa and the action server (bot/action_server.py; endpoints.yml sends
+    it as ?token=): env ACTION_TOKEN, else derived from the project secret like rasa_token()."""
+    token = os.environ.get("ACTION_TOKEN")
+    if token:
+        return token
+    from common.privacy import derive_key
+
+    return derive_key("action-server").hex()
+
+
 def staff_api_url() -> str:
     return os.environ.get("STAFF_API_URL", f"http://localhost:{PORTS.staff_api}")
 

@@ -53,7 +53,7 @@ def test_killed_child_is_restarted_and_killed_launcher_takes_children(trained_mo
             if not line or "Ctrl-C" in line:
                 break
         launcher = psutil.Process(proc.pid)
-        actions = child(launcher, "rasa_sdk")
+        actions = child(launcher, "bot.action_server")
         actions.kill()
         started = time.monotonic()
         # The others keep answering meanwhile (the edge and Rasa: an emergency needs no action).
@@ -65,7 +65,7 @@ def test_killed_child_is_restarted_and_killed_launcher_takes_children(trained_mo
         while time.monotonic() - started < 10 and not healthy(f"http://127.0.0.1:{ports['ACTION_PORT']}/health"):
             time.sleep(0.2)
         assert healthy(f"http://127.0.0.1:{ports['ACTION_PORT']}/health")
-        assert child(launcher, "rasa_sdk").pid != actions.pid
+        assert child(launcher, "bot.action_server").pid != actions.pid
         # kill -9 of the launcher: its children go too.
         children = launcher.children(recursive=True)
         proc.send_signal(signal.SIGKILL)
