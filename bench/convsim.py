@@ -37,14 +37,15 @@ HELD_OUT = ("suite_d.yaml",)
 
 
 def load_suite(split: str | None = None) -> list[dict]:
-    """split: None (all), "heldout" (suite_d), "dev" / "test" (suites a and b by their split)."""
+    """split: None (all), "heldout" (suite_d), "tuning" (every suite but the held-out one),
+    "dev" / "test" (the tuning suites by their split)."""
     convs = []
     for path in sorted(DATA.glob("suite_*.yaml")):
         held = path.name in HELD_OUT
-        if split == "heldout" and not held or split in ("dev", "test") and held:
+        if split == "heldout" and not held or split in ("dev", "test", "tuning") and held:
             continue
         for conv in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
-            if split in (None, "heldout") or conv.get("split") == split:
+            if split in (None, "heldout", "tuning") or conv.get("split") == split:
                 convs.append(conv)
     return convs
 
