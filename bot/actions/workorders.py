@@ -30,6 +30,7 @@ from textnorm.spoken_numbers import spoken_digits
 
 log = logging.getLogger(__name__)
 
+_RATE_REQUEST = re.compile(r"评价|评个价|评一下|打个分|打分|评一评|给个评")
 KIND_BY_INTENT = {"report_problem": "report", "complain": "complain", "suggest": "suggest", "praise": "praise"}
 INTAKE_SLOTS = ("wo_description", "wo_place", "wo_phone", "wo_phone_confirm", "wo_kind", "wo_township",
                 "wo_village", "wo_class", "wo_request_id", "wo_tries")
@@ -174,6 +175,13 @@ class ActionStartWorkorder(Action):
         message = tracker.latest_message or {}
         intent = (message.get("intent") or {}).get("name")
         text = (message.get("text") or "").strip()
+        if intent in KIND_BY_INTENT and _RATE_REQUEST.search(text):
+            # "那个噪音的事儿让俺评价": the report words name the matter rated, the caller rates
+            return [FollowupAction("action_start_rating")]
+        follow_up = intent not in KIND_BY_INTENT   # started for a problem the catalogue knows
+        if follow_up and not has_content(text):   # "帮我登记": what happened was said just before
+            said = [e.get("text") or "" for e in reversed(tracker.events) if e.get("event") == "user"]
+            text = next((t for t in said[1:4] if has_content(t)), text)
         events = _reset(INTAKE_SLOTS)
         events += [SlotSet("wo_kind", KIND_BY_INTENT.get(intent, "report")),
                    SlotSet("wo_request_id", f"{tracker.sender_id}-{_user_turns(tracker)}")]
@@ -182,7 +190,12 @@ class ActionStartWorkorder(Action):
         phone = caller_phone(tracker)
         if phone:
             events.append(SlotSet("wo_phone", phone))
-        return events
+        return events + ([FollowupAction("workorder_form")] if follow_up else [])
+
+
+def start_intake() -> list[dict[str, Any]]:
+    """Events that take what the caller said as a 12345 report (the intake form follows)."""
+    return [SlotSet("matter_offer", None), FollowupAction("action_start_workorder")]
 
 
 def apply_kind(cls: dict, kind: str | None) -> dict:
@@ -197,18 +210,22 @@ def apply_kind(cls: dict, kind: str | None) -> dict:
     return out
 
 
+def drop_resets(tracker: Tracker) -> None:
+    """When a form starts, the slots its start action just reset are among the candidates
+    rasa_sdk validates: a reset is not an answer (it made every question fail at once,
+    "号码没听清，先不留电话" before the phone was asked)."""
+    i = len(tracker.events)
+    while i > 0 and tracker.events[i - 1].get("event") == "slot":
+        i -= 1
+    tracker.events[i:] = [e for e in tracker.events[i:] if e.get("value") is not None]
+
+
 class ValidateWorkorderForm(FormValidationAction):
     def name(self) -> str:
         return "validate_workorder_form"
 
     async def run(self, dispatcher, tracker, domain):
-        # When the form starts, the slots action_start_workorder just reset are among the
-        # candidates rasa_sdk validates: a reset is not an answer (it made every question fail
-        # at once, "号码没听清，先不留电话" before the phone was asked).
-        i = len(tracker.events)
-        while i > 0 and tracker.events[i - 1].get("event") == "slot":
-            i -= 1
-        tracker.events[i:] = [e for e in tracker.events[i:] if e.get("value") is not None]
+        drop_resets(tracker)
         return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
@@ -421,6 +438,11 @@ class ActionStartProgress(Action):
 class QueryValidation:
     """Shared by the progress and rating forms: phone used, then its last four digits."""
 
+    async def run(self, dispatcher, tracker, domain):
+        if tracker.get_slot("requested_slot") is None:
+            drop_resets(tracker)
+        return await super().run(dispatcher, tracker, domain)
+
     async def validate_wo_query_phone(self, value, dispatcher, tracker, domain):
         ok, number, _ = _validate_phone(str(value or ""))
         if not ok:
@@ -576,6 +598,9 @@ class ActionStartRating(Action):
             events.append(SlotSet("wo_rate_order", m.group(0)))
         level = tracker.get_slot("wo_rating")
         events.append(SlotSet("wo_rating", _level(level) if level else None))
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if intent != "rate_service":   # reached from intake ("…的事儿让俺评价"): the rules start no form
+            events.append(FollowupAction("wo_rating_form"))
         return events
 
 
