@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from catalogue.answers import INTENT_ASPECT, aspect_payload, chat_answer, voice_answer
 from catalogue.loader import load_catalogue
 from bot.actions import flow_specs
-from bot.actions.core import decline_offer
+from bot.actions.core import decline_offer, offered_matter
 from bot.actions.flows import start_flow, start_flow_on_mention
 from bot.actions.workorders import start_intake
 from catalogue.search import ACCEPT_SCORE_HINT, Hit, clarify, search, short_label
@@ -46,6 +46,12 @@ def resolve_matter(tracker: Tracker, catalogue) -> tuple[dict | None, list]:
     ents = {e.get("entity"): str(e.get("value") or "") for e in message.get("entities") or []}
     # The NLU ranked the whole catalogue (bot/nlu/matter.py): the best matter, and the
     # runner-up when the two are too close to call (then the caller is asked which).
+    if ents.get("matter_alt") or (text and not text.startswith("/") and clarify(search(text, 3))):
+        # Two matters too close to call: the words of a guided flow settle it ("身份证洗坏了" is
+        # the renewal, "医保该交了" the payment), as they pick the flow itself.
+        flow = flow_specs.flow_trigger(text)
+        if flow and flow_specs.spec(flow)["matter"] in catalogue:
+            return catalogue.get(flow_specs.spec(flow)["matter"]), []
     if ents.get("matter") in catalogue and ents.get("matter_alt") in catalogue:
         return None, [Hit(ents[k], catalogue.get(ents[k])["name"], 1.0, "") for k in ("matter", "matter_alt")]
     for ent in message.get("entities") or []:
@@ -58,12 +64,6 @@ def resolve_matter(tracker: Tracker, catalogue) -> tuple[dict | None, list]:
         if hits and hits[0].score >= ACCEPT_SCORE and not clarify(hits):
             return catalogue.get(hits[0].matter_id), []
     hits = search(text, 3) if text and not text.startswith("/") else []
-    if ents.get("matter_alt") or (hits and clarify(hits)):
-        # Two matters too close to call: the words of a guided flow settle it ("身份证洗坏了" is
-        # the renewal, "医保该交了" the payment), as they pick the flow itself.
-        flow = flow_specs.flow_trigger(text)
-        if flow and flow_specs.spec(flow)["matter"] in catalogue:
-            return catalogue.get(flow_specs.spec(flow)["matter"]), []
     if hits and hits[0].score >= ACCEPT_SCORE:
         if clarify(hits):
             return None, hits
@@ -161,7 +161,7 @@ def offer_answer(tracker: Tracker) -> bool | None:
     read in the context of that question; None when the caller says something else."""
     offer = tracker.get_slot("matter_offer")
     text = (tracker.latest_message or {}).get("text") or ""
-    if offer not in _OFFER_QUESTION or _ASKS.search(text) or len(re.findall(r"[\u4e00-\u9fff]", text)) > 12:
+    if offer != "register" or _ASKS.search(text) or len(re.findall(r"[\u4e00-\u9fff]", text)) > 12:
         return None
     return answers.yes_no(text, _OFFER_QUESTION[offer])
 
@@ -177,10 +177,12 @@ class ActionTakeOffer(Action):
         offer = tracker.get_slot("matter_offer")
         if offer == "materials":
             return ActionAnswerMatter().run(dispatcher, tracker, domain)
-        if offer == "register" and is_problem(flow_specs.catalogue().get(tracker.get_slot("matter") or "")):
+        matter_id = offered_matter(tracker)
+        if offer == "register" and is_problem(flow_specs.catalogue().get(matter_id or "")):
             return start_intake()
         if offer == "register":   # "要我帮您登记吗？" was answered yes: not asked again in the form
-            return start_flow(dispatcher, tracker, flow_specs.pick_flow("", tracker.get_slot("matter"))) + [
+            tracker.slots["matter"] = matter_id   # not a matter the yes itself was taken for ("系，帮我补")
+            return [SlotSet("matter", matter_id)] + start_flow(dispatcher, tracker, flow_specs.pick_flow("", matter_id)) + [
                 SlotSet("flow_register", "yes"), FollowupAction("flow_form")]
         dispatcher.utter_message(text="好的。您还有什么要办的？")
         return []

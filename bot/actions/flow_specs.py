@@ -113,6 +113,9 @@ def fact(m: dict, field: str) -> str:
         return _strip_end(m[field])
     key = {"time": "time_limit"}.get(field, field)
     value = m.get(key)
+    if field == "online" and isinstance(value, dict) and value.get("available") and value.get("where") \
+            and value["where"] not in value.get("text", ""):
+        return f"{_strip_end(value.get('text', ''))}：{_strip_end(value['where'])}"   # where: 微信、支付宝…
     if isinstance(value, dict):
         return _strip_end(value.get("text", ""))
     raise KeyError(field)

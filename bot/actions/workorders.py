@@ -32,9 +32,9 @@ log = logging.getLogger(__name__)
 
 _RATE_REQUEST = re.compile(r"评价|评个价|评一下|打个分|打分|评一评|给个评")
 KIND_BY_INTENT = {"report_problem": "report", "complain": "complain", "suggest": "suggest", "praise": "praise"}
-INTAKE_SLOTS = ("wo_description", "wo_place", "wo_phone", "wo_phone_confirm", "wo_kind", "wo_township",
+INTAKE_SLOTS = ("wo_description", "wo_place", "wo_phone", "wo_phone_confirm", "wo_kind", "wo_township", "wo_digits",
                 "wo_village", "wo_class", "wo_request_id", "wo_tries")
-QUERY_SLOTS = ("wo_query_phone", "wo_last4", "wo_verify_fails", "wo_rating", "wo_rate_order")
+QUERY_SLOTS = ("wo_query_phone", "wo_last4", "wo_verify_fails", "wo_rating", "wo_rate_order", "wo_digits")
 DUPLICATE_TEXT = "这个问题已经有人反映过了，我们已经把您的意见合并进去，一起督促办理。"
 EMERGENCY_RESPONSES = {"119": "utter_emergency_fire", "120": "utter_emergency_medical",
                        "110": "utter_emergency_police", "122": "utter_emergency_traffic"}
@@ -107,6 +107,40 @@ def _validate_phone(text: str) -> tuple[bool, str, str]:
             return False, digits, "位数不对" if len(digits) != 11 else "手机号开头不对"
         return True, digits, ""
     return validate_phone(text)
+
+
+def _more_digits(tracker: Tracker, text: str, slot: str) -> dict | None:
+    """A phone number said in pieces: keep the first pieces (up to 8 digits) and ask for the rest."""
+    piece = spoken_digits(text)
+    so_far = (tracker.get_slot("wo_digits") or "") + piece
+    if piece and len(so_far) <= 8 and not answers.no_phone(text):
+        return {slot: None, "wo_digits": so_far}
+    return None
+
+
+class _AskNumber(Action):
+    """The number question, or "记下了5位，还差6位" while it is said in pieces."""
+    slot = ""
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot}"
+
+    def run(self, dispatcher, tracker, domain):
+        so_far = tracker.get_slot("wo_digits") or ""
+        if so_far:
+            dispatcher.utter_message(response="utter_wo_digits_more", count=len(so_far), missing=11 - len(so_far))
+            dispatcher.utter_message(json_message=ask_event(self.slot, tracker))
+        else:
+            dispatcher.utter_message(response=f"utter_ask_{self.slot}")
+        return []
+
+
+class ActionAskWoPhone(_AskNumber):
+    slot = "wo_phone"
+
+
+class ActionAskWoQueryPhone(_AskNumber):
+    slot = "wo_query_phone"
 
 
 def _digits(text: str) -> str:
@@ -300,10 +334,12 @@ class ValidateWorkorderForm(FormValidationAction):
             else:
                 dispatcher.utter_message(response="utter_wo_no_phone")
             return {"wo_phone": NO_PHONE, "wo_tries": 0}
-        ok, number, reason = _validate_phone(spoken_digits(text) if re.search(r"不对|错了|说错|不是|唔系", text)
-                                             else text)   # "幺五二，九五六八，哎不对，是九五九八……"
+        more = _more_digits(tracker, text, "wo_phone")
+        if more:
+            return more
+        ok, number, reason = _validate_phone((tracker.get_slot("wo_digits") or "") + spoken_digits(text))
         if ok:
-            return {"wo_phone": number, "wo_tries": 0}
+            return {"wo_phone": number, "wo_tries": 0, "wo_digits": None}
         if tries >= 1:
             dispatcher.utter_message(text="号码没听清，先不留电话。您以后可以打12345查办理结果。")
             return {"wo_phone": NO_PHONE, "wo_tries": 0}
@@ -312,7 +348,7 @@ class ValidateWorkorderForm(FormValidationAction):
         else:
             hint = "手机号要1开头，第二位是3到9。"
         dispatcher.utter_message(text=hint + "请再说一遍，一个数字一个数字地说。")
-        return {"wo_phone": None, "wo_tries": tries + 1}
+        return {"wo_phone": None, "wo_tries": tries + 1, "wo_digits": None}
 
     async def validate_wo_phone_confirm(self, value, dispatcher, tracker, domain):
         text = str(value or "").strip()
@@ -420,7 +456,7 @@ def _known_phone(tracker: Tracker) -> str | None:
 
 
 def _start_query_events(tracker: Tracker) -> list[dict[str, Any]]:
-    events = _reset(("wo_query_phone", "wo_last4", "wo_verify_fails"))
+    events = _reset(("wo_query_phone", "wo_last4", "wo_verify_fails", "wo_digits"))
     phone = _known_phone(tracker)
     if phone:
         events.append(SlotSet("wo_query_phone", phone))
@@ -444,15 +480,19 @@ class QueryValidation:
         return await super().run(dispatcher, tracker, domain)
 
     async def validate_wo_query_phone(self, value, dispatcher, tracker, domain):
-        ok, number, _ = _validate_phone(str(value or ""))
+        more = _more_digits(tracker, str(value or ""), "wo_query_phone")
+        if more:
+            return more
+        ok, number, _ = _validate_phone((tracker.get_slot("wo_digits") or "") + spoken_digits(str(value or "")))
         if not ok:
             fails = int(tracker.get_slot("wo_verify_fails") or 0) + 1
             if fails >= 2:
                 dispatcher.utter_message(text="号码两次都没听清，我帮您找工作人员查。")
-                return {"wo_query_phone": NO_PHONE, "wo_last4": VERIFY_FAILED, "wo_verify_fails": fails}
+                return {"wo_query_phone": NO_PHONE, "wo_last4": VERIFY_FAILED, "wo_verify_fails": fails,
+                        "wo_digits": None}
             dispatcher.utter_message(text="号码没听清。请说11位手机号，一个数字一个数字地说。")
-            return {"wo_query_phone": None, "wo_verify_fails": fails}
-        out = {"wo_query_phone": number}
+            return {"wo_query_phone": None, "wo_verify_fails": fails, "wo_digits": None}
+        out = {"wo_query_phone": number, "wo_digits": None}
         if number != caller_phone(tracker) and number != tracker.get_slot("wo_verified_phone"):
             # Typed in full by the caller: the full number is what identifies them.
             out["wo_last4"] = number[-4:]
