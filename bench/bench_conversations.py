@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     ap.add_argument("--url")
     ap.add_argument("--staff")
     ap.add_argument("--redis")
-    ap.add_argument("--split", default="heldout", help="heldout (suite_c) | dev | test | all")
+    ap.add_argument("--split", default="heldout", help="heldout (suite_d, see convsim.HELD_OUT) | dev | test | all")
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)

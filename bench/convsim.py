@@ -30,13 +30,15 @@ RELATION_SAYS = {"self": "给我自己办", "spouse": "给我老伴办", "parent
 _SENTENCE = re.compile(r"[^。！？!?]+[。！？!?]?")
 
 
-# Held out: suite_c was written after every change that looked at suites a and b (whose test
-# split was measured once, 71.1 %, and then used for tuning like their dev split).
-HELD_OUT = ("suite_c.yaml",)
+# Held out: the suite written after the last tuning. suite_c was (after every change that looked at
+# suites a and b); its misses were then read and tuned on too (issue 13), so every suite present now
+# is tuning data: the next held-out measure is a suite_d written by someone who saw none of this.
+HELD_OUT = ("suite_d.yaml",)
 
 
 def load_suite(split: str | None = None) -> list[dict]:
-    """split: None (all), "heldout" (suite_c), "dev" / "test" (suites a and b by their split)."""
+    """split: None (all), "heldout" (HELD_OUT; empty until suite_d is written), "dev" / "test" (the
+    other suites by their split)."""
     convs = []
     for path in sorted(DATA.glob("suite_*.yaml")):
         held = path.name in HELD_OUT
