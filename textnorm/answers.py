@@ -28,6 +28,7 @@ _YES_EXACT = {
     "正是", "确定", "同意", "ok", "yes", "好嘞", "得嘞", "妥", "好滴", "要得嘛", "办", "办吧", "登记吧", "是呀",
     "好去", "好去个", "去得", "会一点", "会点", "识", "识得", "晓得用", "开了", "早拿了", "拿着了", "领的", "领着",
     "对呀", "嗯对", "嗯是", "中中", "么得问题", "冇问题", "没得问题", "可以可以", "好好", "嗯好", "要要",
+    "冇错", "唔错", "没得错", "莫错", "勿错",
 }
 _NO_EXACT = {
     "不", "不是", "不对", "没有", "没", "不要", "不用", "不用了", "不需要", "莫得", "冇", "冇有", "不得行", "不行",
@@ -46,9 +47,11 @@ _A_NOT_A = re.compile(r"([\u4e00-\u9fff])(?:不|没)\1([\u4e00-\u9fff]{0,2})")  
 _NO_START = ("不是", "不对", "没有", "不要", "不用", "不会", "不能", "不够", "莫得", "没得", "冇", "没", "不", "哪里",
              "哪够", "木有", "勿")
 # Phrases whose 没/不 is not a refusal.
-_NOT_NEGATION = ("没错", "没问题", "不错", "没得问题", "么得问题", "冇问题", "不客气", "不得了")
+_NOT_NEGATION = ("没错", "没问题", "不错", "没得问题", "么得问题", "冇问题", "不客气", "不得了", "冇错", "唔错", "没得错",
+                 "莫错", "无错", "勿错")
 _ECHO_NEG = re.compile(r"(?:还)?(?:没|不)[\u4e00-\u9fff]{1,3}")
-_RHETORICAL_NO = re.compile(r"哪里(够|有|能|会|行)|哪(够|有)|够啥|够什么|有啥用|怎么够|咋够")
+_RHETORICAL_NO = re.compile(r"哪里(够|有|能|会|行)|哪(够|有)|够啥|够什么|有啥用|怎么够|咋够|哪个(会|能|有|晓得|懂)|"
+                           r"谁(会|能|懂)|哪有人|没人会|冇人识|哪个人会")
 
 
 def _norm(text: str) -> str:
@@ -113,8 +116,8 @@ def _clause_answer(c: str, question: str, raw: str = "") -> bool | None:
     # The question's own negated phrase echoed ("还没拿到吗？" -> "还没拿到") agrees with it.
     if question:
         for m in _ECHO_NEG.finditer(question):
-            phrase = m.group(0).lstrip("还")
-            if len(phrase) >= 2 and phrase in c:
+            phrase = m.group(0).lstrip("还").rstrip("吗呢么吧")
+            if len(phrase) >= 2 and phrase in c.replace("没有", "没"):
                 return True
     # "能自己出门走动吗？" -> "走不动" / "走勿动" / "出不了门": a negated echo of the question's verb
     if question and re.search(r"[\u4e00-\u9fff](?:不|没|勿|唔|冇)[\u4e00-\u9fff]", c):
@@ -168,6 +171,17 @@ def _echo(c: str, question: str) -> bool | None:
     return None
 
 
+_NEGATORS = "不没勿唔冇莫未别"
+_OFFER = re.compile(r"(?:帮|替)(?:您|你)")
+_SELF_DO = re.compile(r"(?:我|俺|咱|额|阿拉)?自(?:己|个儿?|家)(?:个)?(?:来|弄|办|交|去|搞|整|做|认证|操作|刷|会弄|会办|能弄|能办)")
+
+
+def _negated(text: str, start: int) -> bool:
+    """A negator earlier in the same clause ("不是被偷", "没得哪个偷", "唔系俾人偷"): the word is denied."""
+    clause_start = max((text.rfind(p, 0, start) for p in "，,。.!！?？；;、 "), default=-1) + 1
+    return any(n in text[clause_start:start] for n in _NEGATORS)
+
+
 def yes_no(text: str, question: str = "", yes_words=(), no_words=(), late_no_words=()) -> bool | None:
     """True/False/None. Question-specific words first (no_words, yes_words, then late_no_words:
     "摸掉了" is stolen although "掉了" alone would be lost), then the first clause that is an
@@ -175,12 +189,18 @@ def yes_no(text: str, question: str = "", yes_words=(), no_words=(), late_no_wor
     t = _norm(text)
     if not t:
         return None
+    t = t.replace("没有", "没") if any("没" in w and "没有" not in w for w in (*yes_words, *no_words)) else t
     if any(w in t for w in no_words):
         return False
-    if any(w in t for w in yes_words):
+    said = [_negated(t, m.start()) for w in yes_words for m in re.finditer(re.escape(w), t)]
+    if said and not all(said):
         return True
+    if said:   # "勿是偷额" / "没得哪个偷" / "唔系俾人偷嘅": the question's word, denied
+        return False
     if any(w in t for w in late_no_words):
         return False
+    if _SELF_DO.search(t) and _OFFER.search(question or ""):
+        return False   # "要我帮您登记吗？" - "那我自己弄": the caller does it herself
     cl = clauses(t)
     raws = [re.sub(r"[\s，,。.!！?？~～…]", "", p) for p in re.split(r"[，,。.!！?？；;、\s]+", t)]
     raws = [r for r in raws if r]
@@ -201,7 +221,9 @@ _RELATIONS = (  # checked in this order: 隔壁阿婆 is a neighbour, 孩子他�
     ("parent", ("老汉儿", "我老汉儿")),   # 西南: 老汉儿 is the father
     # grandparents and grandchildren are relatives (亲属), not parents or children
     ("relative", ("爷爷", "奶奶", "外公", "外婆", "姥姥", "姥爷", "阿嫲", "嫲嫲", "阿爷", "阿公", "阿婆", "孙子", "孙女",
-                  "外孙", "孙儿", "孙娃")),
+                  "外孙", "孙儿", "孙娃", "额爷", "俺爷", "我爷", "咱爷", "额奶", "俺奶", "我奶", "我个孙", "我孙",
+                  "俺孙", "额孙", "阿拉孙")),
+    ("parent", ("老豆", "老窦", "老母", "阿爸", "阿妈")),   # 粤: 老豆 is the father, 老母 the mother
     ("spouse", ("老伴", "爱人", "老婆", "老公", "丈夫", "妻子", "媳妇儿", "对象", "孩子他爸", "孩子他妈", "孩子她妈",
                 "老汉", "老头子", "老头儿", "老头", "老太婆", "老婆子", "那口子", "屋里头的", "屋里的", "当家的",
                 "俺男人", "我男人", "我女人", "俺女人", "堂客", "婆娘", "老倌", "娃他爸", "娃他妈",
@@ -240,7 +262,7 @@ _RATING = (
     ("非常不满意", r"非常不满意|很不满意|太差|极差|一点都?不满意|差劲|太不像话|气死|稀烂|差得很|相当不满意|特别不满意|糟糕透"),
     ("不满意", r"不满意|不咋满意|不太满意|不大满意|差评|不咋地|不怎么样|不好|不行|没办好|不得行|不中|不巴适|不咋样|马虎|敷衍"),
     ("基本满意", r"基本满意|还行|还可以|一般|凑合|将就|马马虎虎|过得去|还好|勉强|一般般|还算可以|差不多"),
-    ("非常满意", r"非常满意|很满意|太满意|特别满意|好评|太好了|非常好|巴适得很|安逸得很|满意得很|杠杠的|顶呱呱|十分满意|没得说"),
+    ("非常满意", r"非常满意|很满意|太满意|特别满意|好评|太好了|非常好|巴适得很|安逸得很|满意得很|杠杠的|顶呱呱|十分满意|没得说|巴适得板|好得很|最高|满分|五星|好极了|没得挑|没话说"),
     ("满意", r"满意|巴适|安逸|不错|挺好|蛮好|好评"),
 )
 # One-character words rate only when they are the whole answer ("好", "行"), never inside a
@@ -277,7 +299,8 @@ def rating(text: str) -> str | None:
 # ---------------------------------------------------------------- misc
 _DONT_KNOW = ("不记得", "记不得", "记不清", "不知道", "忘了", "想不起", "不晓得", "没记住", "记不住", "晓不得",
               "勿记得", "记勿得", "勿晓得", "唔知", "冇记", "莫记得",
-              "不清楚", "搞不清", "忘记了", "冇记得", "唔记得", "弄不清")
+              "不清楚", "搞不清", "忘记了", "冇记得", "唔记得", "弄不清", "记勿牢", "记不牢", "记唔住", "冇记住",
+              "记勿清", "记唔清", "想勿起", "想唔起")
 _NO_PHONE = ("没有电话", "没电话", "没有手机", "没手机", "莫得电话", "莫得手机", "冇电话", "不用手机",
              "不想留", "不留电话", "不留了", "不方便留", "没得电话", "没得手机", "不给电话", "电话就不留", "不留号")
 _ANON = ("匿名", "不留名", "不想留名", "保密", "怕人家晓得", "怕人知道", "怕被报复", "不要说是我", "别说是我",

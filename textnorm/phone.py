@@ -73,6 +73,10 @@ _PART_WORDS = re.compile(r"三点水|两点水|草字头|竹字头|宝盖|走之
                          r"竖心旁|提手旁|[一二两三四五六七八九]个|下面|上面|左边|右边|里面|那个|偏旁|部首")
 
 
+# "女字旁一个弟" / "女字边个弟": a radical PLUS a character - a phonetic compound that sounds like it
+_ADDS_PART = re.compile(r"(?:[\u4e00-\u9fff](?:字旁|字边)|三点水|草字头|单人旁|双人旁|竖心旁|提手旁)(?:加)?一?个")
+
+
 def _piece_char(piece: str) -> str | None:
     """A described single character, or None when `piece` is plain name text."""
     if piece in NAME_PARTS:
@@ -118,7 +122,7 @@ def _split_fused(piece: str) -> list[str]:
 def parse_name(text: str) -> str:
     """'陈小明，耳东陈' -> 陈小明; '耳东陈，大小的小，明天的明' -> 陈小明; '程小明，耳东陈' -> 陈小明."""
     s = (text or "").strip().replace("嘅", "的")
-    s = re.sub(r"([\u4e00-\u9fff]{1,2})(?<![一二两三四五六七八九几])个([\u4e00-\u9fff])(?=[，,。\s]|$)", r"\1的\2", s)  # 吴语 "楼房个楼"
+    s = re.sub(r"([\u4e00-\u9fff]{1,2})(?<![一二两三四五六七八九几])(?<!字旁)(?<!字边)(?<!点水)(?<!字头)(?<!人旁)(?<!心旁)个([\u4e00-\u9fff])(?=[，,。\s]|$)", r"\1的\2", s)  # 吴语 "楼房个楼"
     s = re.sub(r"[（(][^）)]*[）)]", "", s)
     s = re.sub(r"^[嗯啊哦呃噢喂哎唉额]+[，,。\s]*", "", s)
     s = _PREFIX_RE.sub("", s) if _PREFIX_RE.match(s).group(0) else _WHO_CALLED_RE.sub("", s)
@@ -142,17 +146,21 @@ def parse_name(text: str) -> str:
         if several and all(c in several.group(1) for c in several.group(2)) and all(c in name for c in several.group(2)):
             continue  # "兴旺的兴旺": confirms two characters already heard
         ch = _piece_char(piece)
+        if ch is None and len(name) >= 2 and (_PART_WORDS.search(piece) or "的" in piece):
+            continue  # "共产党的共下面一个龙": a description of a character already heard, never more name
         if ch is None:
             name.extend(piece)
         else:
-            described.append((len(name), ch))
+            described.append((len(name), ch, bool(_ADDS_PART.search(piece))))
     inserted = 0
     plain_count = len([c for c in name if c != "·"])
-    for pos, ch in described:
+    for pos, ch, adds_part in described:
         if ch in name:
             continue  # confirms a character already heard
         syl = _syllable(ch)
         hit = next((i for i, old in enumerate(name) if old != "·" and _syllable(old) == syl), None)
+        if hit is not None and adds_part:
+            continue  # "娣，女字旁一个弟": a radical plus 弟 sounds like 弟; the character heard is that one
         if hit is not None:
             name[hit] = ch  # clarifies a homophone (程 -> 陈)
         elif plain_count < 2:   # the name is said only through descriptions ("耳东陈，大小的小…")

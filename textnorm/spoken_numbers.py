@@ -134,7 +134,10 @@ def looks_like_correction(text: str) -> bool:
     return parse_correction(text) is not None
 
 
-_SAID_WRONG = re.compile(r"不对|错了|说错|不是|唔系|唔对|搞错|说岔|勿对")
+_SAID_WRONG = re.compile(r"不对|错了|说错|不是|唔系|唔对|唔啱|冇啱|搞错|说岔|勿对|弗对")
+_CN_DIGIT = "零〇洞一幺么二两三四五六七八九拐勾"
+_LONE_NUMERAL = re.compile(rf"(?:(?<=[\u4e00-\u9fff])|(?<![^，,。、；;\s]))(?<![{_CN_DIGIT}0-9])[{_CN_DIGIT}](?![{_CN_DIGIT}0-9])"
+                           r"(?=[\u4e00-\u9fff])")
 
 
 def spoken_digits(text: str) -> str:
@@ -143,6 +146,9 @@ def spoken_digits(text: str) -> str:
     -> 13849294069)."""
     # 一 in words is not a digit ("等一下", "一个", "说一遍")
     text = re.sub(r"一(?=[下个点遍位样些起直定共天次会声边块])", "", text or "")
+    # A lone numeral between words is a word, not a digit ("等一歇", "寻一寻", "多少钱一年"): digits
+    # of a number come in runs, or alone as the whole answer.
+    text = _LONE_NUMERAL.sub("", text)
     pieces = _SAID_WRONG.split(text)
     groups = [g for g in (to_digits(x) for x in re.split(r"[，,。、；;\s]+", pieces[0])) if g]
     for after in pieces[1:]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -10,8 +11,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from catalogue.answers import INTENT_ASPECT, aspect_payload, chat_answer, voice_answer
 from catalogue.loader import load_catalogue
 from bot.actions import flow_specs
+from bot.actions.core import decline_offer, offered_matter
 from bot.actions.flows import start_flow, start_flow_on_mention
+from bot.actions.workorders import start_intake
 from catalogue.search import ACCEPT_SCORE_HINT, Hit, clarify, search, short_label
+from textnorm import answers
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,12 @@ def resolve_matter(tracker: Tracker, catalogue) -> tuple[dict | None, list]:
     ents = {e.get("entity"): str(e.get("value") or "") for e in message.get("entities") or []}
     # The NLU ranked the whole catalogue (bot/nlu/matter.py): the best matter, and the
     # runner-up when the two are too close to call (then the caller is asked which).
+    if ents.get("matter_alt") or (text and not text.startswith("/") and clarify(search(text, 3))):
+        # Two matters too close to call: the words of a guided flow settle it ("身份证洗坏了" is
+        # the renewal, "医保该交了" the payment), as they pick the flow itself.
+        flow = flow_specs.flow_trigger(text)
+        if flow and flow_specs.spec(flow)["matter"] in catalogue:
+            return catalogue.get(flow_specs.spec(flow)["matter"]), []
     if ents.get("matter") in catalogue and ents.get("matter_alt") in catalogue:
         return None, [Hit(ents[k], catalogue.get(ents[k])["name"], 1.0, "") for k in ("matter", "matter_alt")]
     for ent in message.get("entities") or []:
@@ -64,6 +74,17 @@ def resolve_matter(tracker: Tracker, catalogue) -> tuple[dict | None, list]:
     return None, hits
 
 
+# "怎么投诉出租车" / "停水找谁": asks how or where to report, answered from the catalogue
+ASKS_HOW_TO_REPORT = re.compile(r"(怎么|咋|如何|怎样|哪里|哪儿|去哪|找谁|找哪)[^，。？?]{0,3}(投诉|反映|举报|报修|报|告|找|打)|"
+                                r"找谁|电话(是)?多少|哪个部门|归谁管|谁管")
+
+
+def is_problem(matter: dict | None) -> bool:
+    """A matter that is a problem to report (catalogue tag complaint: 停水, 路坏了, 假农资),
+    registered as a 12345 work order rather than an application with name and ID."""
+    return bool(matter) and "complaint" in (matter.get("tags") or [])
+
+
 def _has_flow(matter_id: str) -> bool:
     return any(s.get("matter") == matter_id for s in flow_specs.flows().values())
 
@@ -75,6 +96,11 @@ class ActionAnswerMatter(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain):
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name") or "ask_matter"
         offer = tracker.get_slot("matter_offer")
+        answer = offer_answer(tracker) if intent == "ask_matter" else None
+        if answer is True:
+            return ActionTakeOffer().run(dispatcher, tracker, domain)
+        if answer is False:
+            return decline_offer(dispatcher, tracker)
         if intent == "ask_matter":
             ents = {e.get("entity"): e.get("value") for e in (tracker.latest_message or {}).get("entities") or []}
             started = start_flow_on_mention(dispatcher, tracker, ents.get("matter") if "matter_alt" not in ents
@@ -89,6 +115,10 @@ class ActionAnswerMatter(Action):
             dispatcher.utter_message(text="办事指南暂时查不到，我帮您转人工好吗？")
             return []
         matter, hits = resolve_matter(tracker, catalogue)
+        options = [matter] if matter is not None else [catalogue.get(h.matter_id) for h in hits[:2]]
+        if intent == "ask_matter" and options and all(is_problem(m) for m in options) \
+                and not ASKS_HOW_TO_REPORT.search(tracker.latest_message.get("text") or ""):
+            return start_intake()   # "俺们村停水三天了": a problem to report, taken as a 12345 report
         if matter is None:
             question = clarify(hits) if hits else None
             if question is None and len(hits) == 2 and hits[0].score == hits[1].score == 1.0:
@@ -111,11 +141,29 @@ class ActionAnswerMatter(Action):
             next_offer = "register"   # a self-service matter with a flow registers a request for help
         else:
             next_offer = None
+        if next_offer == "register" and not matter.get("registrable"):
+            # a self-service matter with a flow: the offer is to register a request for help
+            flow = flow_specs.pick_flow("", matter["id"])
+            dispatcher.utter_message(text=flow_specs.render(flow, flow_specs.common("help_ask")))
         if next_offer:  # the answer ends with an offer: a yes/no question for the channels
             from bot.actions.flow_specs import ask_event
 
             dispatcher.utter_message(json_message=ask_event(f"offer_{next_offer}", tracker))
         return [SlotSet("matter", matter["id"]), SlotSet("matter_offer", next_offer)]
+
+
+_OFFER_QUESTION = {"register": "需要我帮您登记吗", "materials": "要不要我一条一条说材料"}
+_ASKS = re.compile(r"吗|啥|什么|多少|哪|怎么|咋|几|多久|要不要|能不能|可不可以|撒子|么子|[？?]")
+
+
+def offer_answer(tracker: Tracker) -> bool | None:
+    """A short answer to the offer the last reply ended with ("那我自己弄" to "需要我帮您登记吗？"),
+    read in the context of that question; None when the caller says something else."""
+    offer = tracker.get_slot("matter_offer")
+    text = (tracker.latest_message or {}).get("text") or ""
+    if offer != "register" or _ASKS.search(text) or len(re.findall(r"[\u4e00-\u9fff]", text)) > 12:
+        return None
+    return answers.yes_no(text, _OFFER_QUESTION[offer])
 
 
 class ActionTakeOffer(Action):
@@ -129,8 +177,12 @@ class ActionTakeOffer(Action):
         offer = tracker.get_slot("matter_offer")
         if offer == "materials":
             return ActionAnswerMatter().run(dispatcher, tracker, domain)
-        if offer == "register":
-            return start_flow(dispatcher, tracker, flow_specs.pick_flow("", tracker.get_slot("matter"))) + [
-                FollowupAction("flow_form")]
+        matter_id = offered_matter(tracker)
+        if offer == "register" and is_problem(flow_specs.catalogue().get(matter_id or "")):
+            return start_intake()
+        if offer == "register":   # "要我帮您登记吗？" was answered yes: not asked again in the form
+            tracker.slots["matter"] = matter_id   # not a matter the yes itself was taken for ("系，帮我补")
+            return [SlotSet("matter", matter_id)] + start_flow(dispatcher, tracker, flow_specs.pick_flow("", matter_id)) + [
+                SlotSet("flow_register", "yes"), FollowupAction("flow_form")]
         dispatcher.utter_message(text="好的。您还有什么要办的？")
         return []

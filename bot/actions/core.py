@@ -7,6 +7,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions import flow_specs
+
 # Plain-Chinese names of intents, for "您是想问……吗？".
 INTENT_DESCRIPTIONS = {
     "greet": "打个招呼",
@@ -118,8 +120,32 @@ class ActionDecline(Action):
         # still not understood -> a person (Rasa's loop treats a deny as a clarification).
         if last_bot_text(tracker).startswith(CLARIFY_PREFIXES):
             return handoff_events(dispatcher, "not_understood")
+        if tracker.get_slot("matter_offer") == "register":
+            return decline_offer(dispatcher, tracker)
         dispatcher.utter_message(text="好的。您还有什么要办的？没有的话，说“再见”就行。")
         return [SlotSet("matter_offer", None)] if "matter_offer" in tracker.slots else []
+
+
+def offered_matter(tracker: Tracker) -> str | None:
+    """The matter the last answer was about: the `matter` slot as it stood before the caller's
+    latest words (their own matter entity, "那我自己交吧" -> 公积金, is not what was offered)."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "slot" and event.get("name") == "matter" and event.get("value"):
+            return event["value"]
+    return tracker.get_slot("matter")
+
+
+def decline_offer(dispatcher, tracker) -> list:
+    """The caller will do it herself: what to do next, plainly, and the end of this matter."""
+    matter = flow_specs.catalogue().get(offered_matter(tracker) or "")
+    if tracker.get_slot("matter_offer") == "register" and matter is not None:
+        dispatcher.utter_message(response="utter_offer_declined", where=flow_specs.fact(matter, "where"))
+        dispatcher.utter_message(json_message={"event": "flow_end", "outcome": "declined"})
+    dispatcher.utter_message(response="utter_anything_else")
+    return [SlotSet("matter_offer", None)]
 
 
 class ActionDefaultAskAffirmation(Action):

@@ -113,6 +113,9 @@ def fact(m: dict, field: str) -> str:
         return _strip_end(m[field])
     key = {"time": "time_limit"}.get(field, field)
     value = m.get(key)
+    if field == "online" and isinstance(value, dict) and value.get("available") and value.get("where") \
+            and value["where"] not in value.get("text", ""):
+        return f"{_strip_end(value.get('text', ''))}：{_strip_end(value['where'])}"   # where: 微信、支付宝…
     if isinstance(value, dict):
         return _strip_end(value.get("text", ""))
     raise KeyError(field)
@@ -150,7 +153,7 @@ def flow_trigger(text: str) -> str | None:
         return best
     for fid, s in flows().items():
         for groups in s.get("trigger_all") or []:
-            hits = [max((len(w) for w in group if w in compact), default=0) for group in groups]
+            hits = [max((len(w) for w in group if w in compact or w in plain), default=0) for group in groups]
             if groups and all(hits) and sum(hits) > best_len:
                 best, best_len = fid, sum(hits)
     return best
@@ -186,5 +189,6 @@ def min_age(flow_id: str, question: dict) -> int | None:
     if not field or m is None:
         return None
     text = fact(m, field)
-    found = re.search(r"满(\d{2,3})\s*周岁", text)  # "多数地方从80周岁起" varies: no gate
-    return int(found.group(1)) if found else None
+    # "满60周岁"; "多数地方从80周岁起" is the usual threshold (a deployment overrides local practice)
+    found = re.search(r"满(\d{2,3})\s*周岁|从(\d{2,3})\s*周岁起", text)
+    return int(found.group(1) or found.group(2)) if found else None

@@ -39,7 +39,8 @@ UNKNOWN_ID = "unknown"
 NO_PHONE = "none"
 MAX_TRIES = 3          # the third miss at one question offers a person
 _FIELD_WORDS = ("名字", "姓", "电话", "手机", "身份证", "号码")
-_WAIT = re.compile(r"等一下|等等|稍等|等哈|等一哈|等会|等下|你等|我去(拿|找|翻|看|问)|我找(一?下|找)|找一下|拿一下|"
+_WAIT = re.compile(r"等一下|等等|稍等|等哈|等一哈|等会|等下|你等|侬等|等一歇|等歇|等阵|等一阵|等一等|等一刻|"
+                   r"我去(拿|找|翻|看|问|寻|搵|取|摸)|我找(一?下|找)|找一下|拿一下|"
                    r"去拿|去找|等我")
 _QUESTION = re.compile(r"吗|啥|什么|多少|哪|怎么|咋|几|多久|要不要|能不能|可不可以|[不没]$|么$|撒子|么子")
 _ASPECT_INTENTS = {"ask_materials": "materials", "ask_fee": "fee", "ask_time": "time", "ask_where": "where",
@@ -386,11 +387,18 @@ class ValidateFlowForm(FormValidationAction):
             if born is None:
                 return self._fail(slot, dispatcher, tracker, "", flow_pending=f"birth:{slot}")
             age = age_from_birth(*born)
-            dispatcher.utter_message(text=f"按周岁算，是{age}岁。")
+            dispatcher.utter_message(response="utter_full_years", age=age)
         else:
             age, flag = parse_age(text)
+            born = parse_birth(text) if flag else None
+            minimum = specs.min_age(flow, q)
+            if born is not None:   # "虚岁八十了，伊是四七年三月里生个": the birth month is said already
+                age, flag = age_from_birth(*born), None
+                dispatcher.utter_message(response="utter_full_years", age=age)
+            if flag and age is not None and (minimum is None or abs(age - minimum) > 2):
+                flag = None   # 虚岁/农历 move the age by a year or two: it matters only near the threshold
             if flag:
-                dispatcher.utter_message(text="虚岁、农历跟周岁差一两岁，我算一下。")
+                dispatcher.utter_message(response="utter_age_reckon")
                 return {slot: None, "flow_pending": f"birth:{slot}"}
             if age is None:
                 return self._fail(slot, dispatcher, tracker, "")
@@ -399,10 +407,10 @@ class ValidateFlowForm(FormValidationAction):
         if minimum is not None and age < minimum:
             m = specs.matter(flow)
             if age >= minimum - int(q.get("near_years") or 0):
-                dispatcher.utter_message(text=f"满{minimum}周岁就能领。快到{minimum}岁就可以先申请。我先帮您登记。")
+                dispatcher.utter_message(response="utter_age_nearly", minimum=minimum)
                 return out
-            dispatcher.utter_message(text=f"满{minimum}周岁才能办。{specs.fact(m, 'eligibility')}。"
-                                          f"到时候再打来，我帮您登记。")
+            dispatcher.utter_message(response="utter_age_under", minimum=minimum,
+                                     eligibility=specs.fact(m, "eligibility"))
             dispatcher.utter_message(json_message={"event": "flow_end", "outcome": "ineligible"})
             out["flow_done"] = "ineligible"
         return out
@@ -423,7 +431,7 @@ class ValidateFlowForm(FormValidationAction):
             return self._fail("flow_register", dispatcher, tracker, "")
         if answer is False:
             m = flow_matter(tracker)
-            dispatcher.utter_message(text=f"好的，先不登记。您可以直接去{specs.fact(m, 'where')}办。")
+            dispatcher.utter_message(response="utter_offer_declined", where=specs.fact(m, "where"))
             dispatcher.utter_message(json_message={"event": "flow_end", "outcome": "declined"})
             dispatcher.utter_message(response="utter_anything_else")
             return {"flow_register": "no", "flow_done": "declined"}

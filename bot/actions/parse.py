@@ -27,6 +27,13 @@ _AGE_RE = re.compile(r"([0-9０-９]{1,3}|[一二两三四五六七八九十百�
 def parse_age(text: str) -> tuple[int | None, str | None]:
     """(age, flag): flag 'xusui' when 虚岁 was said, 'lunar' for 农历/阴历 birthdays."""
     t = text or ""
+    # "虚岁十一，周岁十岁": the full years said outright settle it
+    full = re.search(r"周岁\s*(?:是|有)?\s*([0-9０-９]{1,3}|[一二两三四五六七八九十百零]{1,5})|"
+                     r"([0-9０-９]{1,3}|[一二两三四五六七八九十百零]{1,5})\s*周岁", t)
+    if full and "虚" in t:
+        n = cn_int(full.group(1) or full.group(2))
+        if n is not None and 0 < n <= 125:
+            return n, None
     flag = "xusui" if "虚" in t else ("lunar" if ("农历" in t or "阴历" in t) else None)
     for m in _AGE_RE.finditer(t):
         n = cn_int(m.group(1))
@@ -89,11 +96,38 @@ def _place_index(d) -> tuple[list, list]:
     return towns, villages
 
 
-def _sounds_like_villages(d, text: str, towns: list) -> list:
+def _loose(syllables) -> tuple:
+    """Looser still, for a second try: hu- said as w- (黄/王), and 分/枫 (fen, feng) meeting, which the
+    f/h fold keeps apart (fen -> hun, feng -> hong)."""
+    out = []
+    for s in syllables:
+        s = {"hong": "hun"}.get(s, s)
+        out.append("w" + s[2:] if s.startswith("hu") and len(s) > 2 else s)
+    return tuple(out)
+
+
+def _sounds_like_towns(text: str, town_index: list) -> list:
+    """Townships whose name (without 镇/乡) sounds like a stretch of the text."""
+    from textnorm.pinyin import fuzzy_syllables
+
+    said = tuple(fuzzy_syllables(re.sub(r"[^\u4e00-\u9fff]", "", text)))
+    found = []
+    for p, _names in town_index:
+        key = tuple(fuzzy_syllables(p.name[:-1] if len(p.name) >= 3 else p.name))
+        n = len(key)
+        # the township word itself must follow ("六树镇"), so a village "柳树村" is not its township
+        if n >= 2 and any(said[i:i + n] == key for i in range(len(said) - n + 1)
+                          if re.search(r"[镇乡]", text[i + n:i + n + 1] if len(text) == len(said) else "")):
+            found.append(p)
+    return found
+
+
+def _sounds_like_villages(d, text: str, towns: list, loose: bool = False) -> list:
     """Villages whose name (without 村) sounds like a stretch of the text (toneless, accent-merged)."""
     from textnorm.pinyin import fuzzy_syllables
 
     said = tuple(fuzzy_syllables(re.sub(r"[^\u4e00-\u9fff]", "", text)))
+    said = _loose(said) if loose else said
     town_ids = {t.id for t in towns}
     found = []
     for p, _names, stem, key in _place_index(d)[1]:
@@ -101,6 +135,7 @@ def _sounds_like_villages(d, text: str, towns: list) -> list:
             continue
         if any(t.name.startswith(stem) for t in towns):
             continue   # "大坪乡" is not 大坪村
+        key = _loose(key) if loose else key
         n = len(key)
         if n >= 2 and any(said[i:i + n] == key for i in range(len(said) - n + 1)):
             found.append(p)
@@ -122,6 +157,8 @@ def resolve_place(text: str, village_hint: str | None = None) -> tuple[dict | No
         t = t + village_hint
     town_index, village_index = _place_index(d)
     towns = [p for p, names in town_index if any(n in t for n in names)]
+    if not towns:   # "六树镇" / "大平乡": an ASR slip that sounds like a township
+        towns = _sounds_like_towns(t, town_index)
     villages = [p for p, names, _stem, _key in village_index if any(n in t for n in names)]
     # a village name inside a township name ("柳树镇" holds 柳树村's short form) is the township's
     if towns:
@@ -133,6 +170,8 @@ def resolve_place(text: str, village_hint: str | None = None) -> tuple[dict | No
             villages = inside
     if not villages:  # "城关镇和湾村": an ASR slip that sounds like a village (within the township said)
         villages = _sounds_like_villages(d, t, towns)
+    if not villages:  # "王泥塘村": 黄 and 王 merge in many southern accents (hu- said as w-)
+        villages = _sounds_like_villages(d, t, towns, loose=True)
     if len(villages) == 1:
         v = villages[0]
         town = d.place(v.parent_id)

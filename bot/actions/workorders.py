@@ -30,10 +30,11 @@ from textnorm.spoken_numbers import spoken_digits
 
 log = logging.getLogger(__name__)
 
+_RATE_REQUEST = re.compile(r"评价|评个价|评一下|打个分|打分|评一评|给个评")
 KIND_BY_INTENT = {"report_problem": "report", "complain": "complain", "suggest": "suggest", "praise": "praise"}
-INTAKE_SLOTS = ("wo_description", "wo_place", "wo_phone", "wo_phone_confirm", "wo_kind", "wo_township",
+INTAKE_SLOTS = ("wo_description", "wo_place", "wo_phone", "wo_phone_confirm", "wo_kind", "wo_township", "wo_digits",
                 "wo_village", "wo_class", "wo_request_id", "wo_tries")
-QUERY_SLOTS = ("wo_query_phone", "wo_last4", "wo_verify_fails", "wo_rating", "wo_rate_order")
+QUERY_SLOTS = ("wo_query_phone", "wo_last4", "wo_verify_fails", "wo_rating", "wo_rate_order", "wo_digits")
 DUPLICATE_TEXT = "这个问题已经有人反映过了，我们已经把您的意见合并进去，一起督促办理。"
 EMERGENCY_RESPONSES = {"119": "utter_emergency_fire", "120": "utter_emergency_medical",
                        "110": "utter_emergency_police", "122": "utter_emergency_traffic"}
@@ -108,6 +109,40 @@ def _validate_phone(text: str) -> tuple[bool, str, str]:
     return validate_phone(text)
 
 
+def _more_digits(tracker: Tracker, text: str, slot: str) -> dict | None:
+    """A phone number said in pieces: keep the first pieces (up to 8 digits) and ask for the rest."""
+    piece = spoken_digits(text)
+    so_far = (tracker.get_slot("wo_digits") or "") + piece
+    if piece and len(so_far) <= 8 and not answers.no_phone(text):
+        return {slot: None, "wo_digits": so_far}
+    return None
+
+
+class _AskNumber(Action):
+    """The number question, or "记下了5位，还差6位" while it is said in pieces."""
+    slot = ""
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot}"
+
+    def run(self, dispatcher, tracker, domain):
+        so_far = tracker.get_slot("wo_digits") or ""
+        if so_far:
+            dispatcher.utter_message(response="utter_wo_digits_more", count=len(so_far), missing=11 - len(so_far))
+            dispatcher.utter_message(json_message=ask_event(self.slot, tracker))
+        else:
+            dispatcher.utter_message(response=f"utter_ask_{self.slot}")
+        return []
+
+
+class ActionAskWoPhone(_AskNumber):
+    slot = "wo_phone"
+
+
+class ActionAskWoQueryPhone(_AskNumber):
+    slot = "wo_query_phone"
+
+
 def _digits(text: str) -> str:
     from textnorm.spoken_numbers import to_digits
 
@@ -174,6 +209,13 @@ class ActionStartWorkorder(Action):
         message = tracker.latest_message or {}
         intent = (message.get("intent") or {}).get("name")
         text = (message.get("text") or "").strip()
+        if intent in KIND_BY_INTENT and _RATE_REQUEST.search(text):
+            # "那个噪音的事儿让俺评价": the report words name the matter rated, the caller rates
+            return [FollowupAction("action_start_rating")]
+        follow_up = intent not in KIND_BY_INTENT   # started for a problem the catalogue knows
+        if follow_up and not has_content(text):   # "帮我登记": what happened was said just before
+            said = [e.get("text") or "" for e in reversed(tracker.events) if e.get("event") == "user"]
+            text = next((t for t in said[1:4] if has_content(t)), text)
         events = _reset(INTAKE_SLOTS)
         events += [SlotSet("wo_kind", KIND_BY_INTENT.get(intent, "report")),
                    SlotSet("wo_request_id", f"{tracker.sender_id}-{_user_turns(tracker)}")]
@@ -182,7 +224,12 @@ class ActionStartWorkorder(Action):
         phone = caller_phone(tracker)
         if phone:
             events.append(SlotSet("wo_phone", phone))
-        return events
+        return events + ([FollowupAction("workorder_form")] if follow_up else [])
+
+
+def start_intake() -> list[dict[str, Any]]:
+    """Events that take what the caller said as a 12345 report (the intake form follows)."""
+    return [SlotSet("matter_offer", None), FollowupAction("action_start_workorder")]
 
 
 def apply_kind(cls: dict, kind: str | None) -> dict:
@@ -197,18 +244,22 @@ def apply_kind(cls: dict, kind: str | None) -> dict:
     return out
 
 
+def drop_resets(tracker: Tracker) -> None:
+    """When a form starts, the slots its start action just reset are among the candidates
+    rasa_sdk validates: a reset is not an answer (it made every question fail at once,
+    "号码没听清，先不留电话" before the phone was asked)."""
+    i = len(tracker.events)
+    while i > 0 and tracker.events[i - 1].get("event") == "slot":
+        i -= 1
+    tracker.events[i:] = [e for e in tracker.events[i:] if e.get("value") is not None]
+
+
 class ValidateWorkorderForm(FormValidationAction):
     def name(self) -> str:
         return "validate_workorder_form"
 
     async def run(self, dispatcher, tracker, domain):
-        # When the form starts, the slots action_start_workorder just reset are among the
-        # candidates rasa_sdk validates: a reset is not an answer (it made every question fail
-        # at once, "号码没听清，先不留电话" before the phone was asked).
-        i = len(tracker.events)
-        while i > 0 and tracker.events[i - 1].get("event") == "slot":
-            i -= 1
-        tracker.events[i:] = [e for e in tracker.events[i:] if e.get("value") is not None]
+        drop_resets(tracker)
         return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
@@ -283,10 +334,12 @@ class ValidateWorkorderForm(FormValidationAction):
             else:
                 dispatcher.utter_message(response="utter_wo_no_phone")
             return {"wo_phone": NO_PHONE, "wo_tries": 0}
-        ok, number, reason = _validate_phone(spoken_digits(text) if re.search(r"不对|错了|说错|不是|唔系", text)
-                                             else text)   # "幺五二，九五六八，哎不对，是九五九八……"
+        more = _more_digits(tracker, text, "wo_phone")
+        if more:
+            return more
+        ok, number, reason = _validate_phone((tracker.get_slot("wo_digits") or "") + spoken_digits(text))
         if ok:
-            return {"wo_phone": number, "wo_tries": 0}
+            return {"wo_phone": number, "wo_tries": 0, "wo_digits": None}
         if tries >= 1:
             dispatcher.utter_message(text="号码没听清，先不留电话。您以后可以打12345查办理结果。")
             return {"wo_phone": NO_PHONE, "wo_tries": 0}
@@ -295,7 +348,7 @@ class ValidateWorkorderForm(FormValidationAction):
         else:
             hint = "手机号要1开头，第二位是3到9。"
         dispatcher.utter_message(text=hint + "请再说一遍，一个数字一个数字地说。")
-        return {"wo_phone": None, "wo_tries": tries + 1}
+        return {"wo_phone": None, "wo_tries": tries + 1, "wo_digits": None}
 
     async def validate_wo_phone_confirm(self, value, dispatcher, tracker, domain):
         text = str(value or "").strip()
@@ -403,7 +456,7 @@ def _known_phone(tracker: Tracker) -> str | None:
 
 
 def _start_query_events(tracker: Tracker) -> list[dict[str, Any]]:
-    events = _reset(("wo_query_phone", "wo_last4", "wo_verify_fails"))
+    events = _reset(("wo_query_phone", "wo_last4", "wo_verify_fails", "wo_digits"))
     phone = _known_phone(tracker)
     if phone:
         events.append(SlotSet("wo_query_phone", phone))
@@ -421,16 +474,25 @@ class ActionStartProgress(Action):
 class QueryValidation:
     """Shared by the progress and rating forms: phone used, then its last four digits."""
 
+    async def run(self, dispatcher, tracker, domain):
+        if tracker.get_slot("requested_slot") is None:
+            drop_resets(tracker)
+        return await super().run(dispatcher, tracker, domain)
+
     async def validate_wo_query_phone(self, value, dispatcher, tracker, domain):
-        ok, number, _ = _validate_phone(str(value or ""))
+        more = _more_digits(tracker, str(value or ""), "wo_query_phone")
+        if more:
+            return more
+        ok, number, _ = _validate_phone((tracker.get_slot("wo_digits") or "") + spoken_digits(str(value or "")))
         if not ok:
             fails = int(tracker.get_slot("wo_verify_fails") or 0) + 1
             if fails >= 2:
                 dispatcher.utter_message(text="号码两次都没听清，我帮您找工作人员查。")
-                return {"wo_query_phone": NO_PHONE, "wo_last4": VERIFY_FAILED, "wo_verify_fails": fails}
+                return {"wo_query_phone": NO_PHONE, "wo_last4": VERIFY_FAILED, "wo_verify_fails": fails,
+                        "wo_digits": None}
             dispatcher.utter_message(text="号码没听清。请说11位手机号，一个数字一个数字地说。")
-            return {"wo_query_phone": None, "wo_verify_fails": fails}
-        out = {"wo_query_phone": number}
+            return {"wo_query_phone": None, "wo_verify_fails": fails, "wo_digits": None}
+        out = {"wo_query_phone": number, "wo_digits": None}
         if number != caller_phone(tracker) and number != tracker.get_slot("wo_verified_phone"):
             # Typed in full by the caller: the full number is what identifies them.
             out["wo_last4"] = number[-4:]
@@ -576,6 +638,9 @@ class ActionStartRating(Action):
             events.append(SlotSet("wo_rate_order", m.group(0)))
         level = tracker.get_slot("wo_rating")
         events.append(SlotSet("wo_rating", _level(level) if level else None))
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if intent != "rate_service":   # reached from intake ("…的事儿让俺评价"): the rules start no form
+            events.append(FollowupAction("wo_rating_form"))
         return events
 
 

@@ -1,5 +1,8 @@
 """Unit tests of the guided form's validation and questions (no Rasa server)."""
+from pathlib import Path
+
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -19,10 +22,21 @@ def tracker(slots=None, text="", intent=None, channel="web"):
     return Tracker("unit", all_slots, msg, events, False, None, {"name": "flow_form"}, "action_listen")
 
 
+RESPONSES = {k: v for path in sorted(Path(specs.__file__).parents[1].joinpath("domain").glob("*.yml"))
+             for k, v in (yaml.safe_load(path.read_text(encoding="utf-8")).get("responses") or {}).items()}
+
+
+def said(message: dict) -> str:
+    """What the caller hears: the text, or the domain response filled with its values."""
+    if message.get("response"):
+        return RESPONSES[message["response"]][0]["text"].format(**{k: v for k, v in message.items()})
+    return message.get("text") or ""
+
+
 def run(slot, text, slots=None, intent=None):
     form, d = ValidateFlowForm(), CollectingDispatcher()
     out = getattr(form, f"validate_{slot}")(text, d, tracker(slots, text, intent), {})
-    return out, " ".join(m.get("text") or "" for m in d.messages)
+    return out, " ".join(said(m) for m in d.messages)
 
 
 def test_idcard_lost_asks_safety_first_then_travel():
@@ -234,3 +248,38 @@ def test_every_question_is_marked_for_the_channels():
     assert ask_payload("flow_q1", t) == {"event": "ask", "key": "stolen", "expect": "yesno", "rate": "normal"}
     assert ask_payload("id_number", t)["expect"] == "digits"
     assert ask_payload("village", t)["key"] == "place"
+
+
+def test_full_years_said_with_xusui_are_taken():
+    out, _ = run("flow_q1", "虚岁十一，周岁十岁", slots={"flow": "idcard_first"})
+    assert out["flow_q1"] == "10"
+
+
+def test_xusui_with_the_birth_month_said_needs_no_second_question():
+    out, said = run("flow_q1", "虚岁八十了呀，伊是四七年三月里生个", slots={"flow": "elderly_allowance"})
+    assert out["flow_q1"] is not None and "周岁" in said
+
+
+def test_lunar_birthday_far_from_the_threshold_is_not_asked_again():
+    out, _ = run("flow_q1", "八十八了哦，农历八月十五生的", slots={"flow": "elderly_allowance"})
+    assert out["flow_q1"] == "88"
+
+
+def test_elderly_allowance_under_80_is_told_from_when():
+    out, said = run("flow_q1", "78周岁", slots={"flow": "elderly_allowance"})
+    assert out["flow_done"] == "ineligible" and "80" in said
+
+
+@pytest.mark.parametrize("said,town,village", [("分林村", "青龙乡", "枫林村"), ("大平乡王泥塘村", "大坪乡", "黄泥塘村"),
+                                               ("六树镇羊湾村", "柳树镇", "杨湾村")])
+def test_places_said_as_they_sound(said, town, village):
+    out, _ = run("village", said)
+    assert out["flow_place"]["township"] == town and out["flow_place"]["village"] == village
+
+
+def test_waiting_in_wu_is_a_pause_not_digits():
+    assert command_of("侬等一歇，我去寻一寻户口本") == "wait"
+
+
+def test_a_grandchild_getting_an_id_card_is_the_first_card():
+    assert specs.pick_flow("我孙女想办个身份证") == "idcard_first"

@@ -30,3 +30,41 @@ def test_relation(said, expected):
 @pytest.mark.parametrize("said,expected", [("不咋满意", "不满意"), ("非常满意", "非常满意"), ("3", "基本满意")])
 def test_rating(said, expected):
     assert answers.rating(said) == expected
+
+
+STOLEN = "先问一句：身份证是被人偷了、或者发现有人冒用吗？"
+
+
+@pytest.mark.parametrize("said,expected", [
+    ("勿是偷额，自家弄丢额", False), ("没得哪个偷，是他赶场的时候自己搞落了", False),
+    ("唔系，唔系俾人偷嘅，系佢自己唔记得放咗边度", False), ("是被人偷了", True), ("钱包被扒了", True),
+])
+def test_a_denied_question_word_is_a_no(said, expected):
+    assert answers.yes_no(said, STOLEN, yes_words=("偷", "扒")) is expected
+
+
+@pytest.mark.parametrize("said", ["那我自己弄", "那我自己交吧", "我自己来吧"])
+def test_doing_it_oneself_declines_an_offer_of_help(said):
+    assert answers.yes_no(said, "需要我帮您登记吗？") is False
+
+
+def test_a_negated_echo_with_meiyou_agrees_with_the_question():
+    assert answers.yes_no("没有拿到，派出所说得等一个月才下来", "您现在是在办新身份证、还没拿到吗？") is True
+
+
+def test_nobody_can_is_a_no():
+    assert answers.yes_no("哪个会用那个哦，我们屋头都是老年机", "家里有会用智能手机的人吗？") is False
+
+
+@pytest.mark.parametrize("said,expected", [("给额爷办的", "relative"), ("我个孙", "relative"), ("我老豆", "parent"),
+                                           ("我老爷子", "parent")])
+def test_dialect_relations(said, expected):
+    assert answers.relation(said) == expected
+
+
+def test_the_highest_rating_in_dialect():
+    assert answers.rating("巴适得板，好得很，要给最高的") == "非常满意"
+
+
+def test_wu_cannot_remember():
+    assert answers.dont_know("号码我记勿牢了，老早就记勿牢了")

@@ -43,3 +43,13 @@ def test_validate_name():
 
 def test_read_back_name():
     assert read_back_name("陈小明").startswith("陈，耳东陈；小，大小的小")
+
+
+@pytest.mark.parametrize("said,name", [
+    ("龚秀华，共产党的共下面一个龙，秀气的秀，中华的华", "龚秀华"),   # a description never adds to the name
+    ("章阿娣，立早章，阿姨个阿，女字旁一个弟弟个弟", "章阿娣"),       # radical + 弟 is 娣, not 弟
+    ("陈银娣，耳东陈，金银嘅银，女字边个弟", "陈银娣"),
+    ("程小明，耳东陈", "陈小明"),
+])
+def test_described_characters(said, name):
+    assert parse_name(said) == name

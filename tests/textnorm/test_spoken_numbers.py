@@ -1,6 +1,6 @@
 import pytest
 
-from textnorm.spoken_numbers import (Correction, DigitBuffer, parse_correction, read_id, read_phone,
+from textnorm.spoken_numbers import (spoken_digits, Correction, DigitBuffer, parse_correction, read_id, read_phone,
                                      small_number, to_digits)
 
 
@@ -60,3 +60,11 @@ def test_read_back_grouping():
     assert read_id("11010519491231002X") == "幺幺零，幺零五，幺九四九，幺二三幺，零零二叉"
     assert read_phone("13812345678") == "幺三八，幺二三四，五六七八"
     assert read_phone("13812345678", voice=False) == "一三八，一二三四，五六七八"
+
+
+@pytest.mark.parametrize("said,digits", [
+    ("侬等一歇，我去寻一寻户口本", ""), ("交这个要多少钱一年？", ""), ("七", "7"), ("幺，三，八", "138"),
+    ("幺五七，五七八二，六零三七，哎唔啱，系六零三幺", "15757826031"),
+])
+def test_lone_numerals_in_words_are_not_digits_and_cantonese_corrections(said, digits):
+    assert spoken_digits(said) == digits

@@ -98,8 +98,19 @@ def test_decline_clears_a_pending_offer():
     from bot.actions.core import ActionDecline
 
     dispatcher = CollectingDispatcher()
-    events = ActionDecline().run(dispatcher, make_tracker([], {"matter_offer": "register"}), {})
+    events = ActionDecline().run(dispatcher, make_tracker([], {"matter_offer": "materials"}), {})
     assert "还有什么要办的" in dispatcher.messages[0]["text"]
+    assert events == [{"event": "slot", "name": "matter_offer", "value": None, "timestamp": None}]
+
+
+def test_declining_registration_says_where_to_go_and_ends_the_matter():
+    from bot.actions.core import ActionDecline
+
+    dispatcher = CollectingDispatcher()
+    slots = {"matter_offer": "register", "matter": "renshe.pension_qualification"}
+    events = ActionDecline().run(dispatcher, make_tracker([], slots), {})
+    assert dispatcher.messages[0]["response"] == "utter_offer_declined" and dispatcher.messages[0]["where"]
+    assert {"event": "flow_end", "outcome": "declined"} in [m.get("custom") for m in dispatcher.messages]
     assert events == [{"event": "slot", "name": "matter_offer", "value": None, "timestamp": None}]
 
 

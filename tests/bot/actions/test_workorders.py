@@ -159,8 +159,8 @@ async def test_place_is_resolved_against_the_directory_and_unknown_twice_moves_o
 async def test_phone_is_validated_and_read_back_in_groups():
     form = wo.ValidateWorkorderForm()
     d = CollectingDispatcher()
-    bad = await form.validate_wo_phone("幺三八幺二三四", d, make_tracker({}), {})
-    assert bad["wo_phone"] is None and "11位" in texts(d) and "7位" in texts(d)
+    bad = await form.validate_wo_phone("幺三八幺二三四五六七八九", d, make_tracker({}), {})
+    assert bad["wo_phone"] is None and "11位" in texts(d) and "12位" in texts(d)
     good = await form.validate_wo_phone("幺三八 幺二三四 五六七八", CollectingDispatcher(), make_tracker({}), {})
     assert good["wo_phone"] == PHONE
     d = CollectingDispatcher()
@@ -369,10 +369,21 @@ async def test_rating_without_caller_number_finds_the_order_from_the_typed_numbe
 async def test_unclear_query_number_twice_goes_to_a_person(svc):
     form = wo.ValidateWoProgressForm()
     d = CollectingDispatcher()
-    first = await form.validate_wo_query_phone("幺三八", d, make_tracker({}), {})
-    assert first == {"wo_query_phone": None, "wo_verify_fails": 1}
-    second = await form.validate_wo_query_phone("幺三八", d, make_tracker({"wo_verify_fails": 1}), {})
+    first = await form.validate_wo_query_phone("幺三八幺二三四五六七八九", d, make_tracker({}), {})
+    assert first == {"wo_query_phone": None, "wo_verify_fails": 1, "wo_digits": None}
+    second = await form.validate_wo_query_phone("什么号码", d, make_tracker({"wo_verify_fails": 1}), {})
     assert second["wo_last4"] == wo.VERIFY_FAILED
     d = CollectingDispatcher()
     await wo.ActionWorkorderProgress().run(d, make_tracker(second), {})
     assert {"event": "handoff", "reason": "verification_failed"} in [m.get("custom") for m in d.messages]
+
+
+async def test_a_phone_said_in_pieces_is_put_together():
+    form = wo.ValidateWorkorderForm()
+    first = await form.validate_wo_phone("幺三八幺二", CollectingDispatcher(), make_tracker({}), {})
+    assert first == {"wo_phone": None, "wo_digits": "13812"}
+    d = CollectingDispatcher()
+    wo.ActionAskWoPhone().run(d, make_tracker(first), {})
+    assert d.messages[0]["response"] == "utter_wo_digits_more" and d.messages[0]["missing"] == 6
+    second = await form.validate_wo_phone("三四五六七八", CollectingDispatcher(), make_tracker(first), {})
+    assert second["wo_phone"] == PHONE
