@@ -50,6 +50,10 @@ LEXICAL_TO_OVERRIDE = 0.45
 MIN_CHARS_TO_OVERRIDE = 5
 ASKING_INTENTS = ("ask_matter", "ask_materials", "ask_fee", "ask_time", "ask_where", "ask_online", "ask_proxy",
                   "ask_eligibility", "nlu_fallback", "request_registration", "provide_info", None)
+# A sentence that sounds like an emergency (safety/semantic.py) and has fewer catalogue words
+# than this names no matter: one found by embeddings alone would keep the safety gate from
+# asking about the emergency ("河边有个人被水充走了" is not 河湖问题反映).
+DEFER_TO_SAFETY_LEXICAL = 0.35
 # Fused margin between the best two under which the bot asks "A or B?" (matter_alt is set).
 CLEAR_MARGIN = 0.05
 # Intents the model may keep when a matter is named (they act on the matter).
@@ -66,6 +70,17 @@ def _flow_matter(text: str) -> str | None:
 
     flow = flow_specs.flow_trigger(text)
     return flow_specs.spec(flow)["matter"] if flow else None
+def _safety_would_ask(text: str, intent_name: str | None, intent_confidence: float, act_from_rules: bool) -> bool:
+    """True when the safety gate (bot/nlu/emergency.py) would ask about an emergency here,
+    were no matter named: the same conditions, and the sentence sounds like one."""
+    from bot.nlu.emergency import CONFIDENT, MAY_DESCRIBE_EMERGENCY
+    from safety.semantic import suspect
+
+    if act_from_rules or not (intent_name in MAY_DESCRIBE_EMERGENCY or intent_confidence < CONFIDENT):
+        return False
+    return suspect(text) is not None
+
+
 # Aspect words -> intent (what the caller asks about the matter). Checked in order.
 ASPECTS = (
     ("ask_fee", r"多少钱|几多钱|好多钱|几块钱|收费|收钱|要钱|花钱|交钱|交多少|工本费|免费|费用|收不收|要不要钱|花费|贵不贵"),
@@ -145,6 +160,9 @@ def decide(text: str, intent_name: str | None, intent_confidence: float, act_fro
     if _ANSWER_LIKE.search(text.strip()) and not flow_matter:
         return None, None, None, []
     hits = rank(text)
+    if (hits and hits[0].lexical < DEFER_TO_SAFETY_LEXICAL and not flow_matter
+            and _safety_would_ask(text, intent_name, intent_confidence, act_from_rules)):
+        return None, None, None, hits
     flow_wins = bool(flow_matter) and not act_from_rules and not (intent_name in KEEP_OVER_FLOW
                                                                   and intent_confidence >= KEEP_MIN_CONFIDENCE)
     asked = intent_name in ASKING_INTENTS and not act_from_rules
