@@ -35,6 +35,11 @@ from bot.nlu.acts import set_intent
 # views are different evidence, so they add up rather than only the best one counting.
 # Chosen on the bench's matter set (a plateau: nearby weights are within 0.5 point).
 VIEW_WEIGHTS = (0.1, 0.1, 0.2)
+# Among the best matter's siblings within SITUATION_WINDOW of it, the ones whose name fits what
+# the caller says happened (catalogue/situations.py: 丢了 -> 补领, 到期 -> 换领, 搬走 -> 迁移)
+# gain SITUATION_BONUS: siblings of one document differ in exactly that.
+SITUATION_WINDOW = 0.5
+SITUATION_BONUS = 0.3
 # The best matter is taken as meant from this fused score and with at least LEXICAL_MIN of
 # catalogue words or sounds in the message (the embedding alone always finds a "closest"
 # matter, even for "你好"); below, the model's intent stands and the action asks.
@@ -141,10 +146,20 @@ def rank(text: str, top_k: int = 5):
         if h.matter_id in index:
             fused[index[h.matter_id]] += h.score
             matched[h.matter_id] = h.matched
+    from catalogue import situations
     from catalogue.loader import load_catalogue
 
     lex = {h.matter_id: h.score for h in lexical}
     cat = load_catalogue(strict=False)
+    said = situations.said(text)
+    if said:
+        close = np.argsort(-fused)[:8]
+        top = fused[close[0]]
+        for i in close:
+            m = cat.get(mv.ids[i])
+            if (fused[i] >= top - SITUATION_WINDOW and situations.fitting(said, m["name"])
+                    and situations.siblings(m, cat.get(mv.ids[close[0]]))):
+                fused[i] += SITUATION_BONUS
     order = np.argsort(-fused)[:top_k]
     return [Ranked(mv.ids[i], cat.get(mv.ids[i])["name"], round(float(fused[i]), 4),
                    lex.get(mv.ids[i], 0.0), round(float(z[i]), 3), matched.get(mv.ids[i], "")) for i in order]

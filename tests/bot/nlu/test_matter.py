@@ -33,3 +33,27 @@ def test_aspect(text, intent):
 def test_a_bare_aspect_question_names_no_matter():
     """'要多少钱' after a matter was discussed: the conversation's matter is meant, not a guess."""
     assert decide("要多少钱", "ask_fee", 0.9, False)[1] is None
+
+
+def test_what_happened_picks_the_sibling():
+    """Lost on a train: a new card (补领), not the travel proof for the same train ride."""
+    _intent, best, _alt, _hits = decide("啥子嘛，身份证落在火车上了，找不回来了，我要重新补一张", "ask_where", 0.5, False)
+    assert best.matter_id == "gongan.idcard_reissue"
+
+
+def test_an_emergency_without_catalogue_words_names_no_matter():
+    """Left to the safety gate, which asks about the emergency; a matter would silence it."""
+    assert decide("几个学生娃在河里耍水，有一个没得影了", "nlu_fallback", 0.45, False)[1] is None
+
+
+def test_view_similarities_keep_each_view_apart(monkeypatch):
+    import numpy as np
+
+    from catalogue import semantic
+
+    vecs = np.eye(4, dtype=np.float32)   # matter 0: name, example; matter 1: name, summary
+    mv = semantic.MatterVectors(["a", "b"], vecs, np.array([0, 0, 1, 1]), np.array([0, 2, 0, 1]))
+    monkeypatch.setattr(semantic, "embed_query", lambda text: np.array([0.1, 0.9, 0.3, 0.5], dtype=np.float32))
+    views = np.nan_to_num(mv.view_similarities("x"), nan=-9.0)   # rows: names, summary, examples
+    assert np.allclose(views, [[0.1, 0.3], [-9.0, 0.5], [0.9, -9.0]])
+    assert np.allclose(mv.similarities("x"), [0.9, 0.5])
