@@ -65,6 +65,12 @@ CLEAR_MARGIN = 0.05
 KEEP_WITH_MATTER = ("request_registration", "complain", "report_problem", "suggest", "praise",
                     "query_progress", "rate_service")
 KEEP_MIN_CONFIDENCE = 0.5
+# Of those, the ones about the service or the caller's own case rather than a request
+# (rating, praise, "到哪一步了") are often the model's misreading of a question about a
+# matter ("驾照过期一年多了还能换不"): with the matter in clear catalogue words they are kept
+# only when the model is sure.
+KEEP_ABOUT_SERVICE = ("praise", "query_progress", "rate_service")
+KEEP_ABOUT_SERVICE_CONFIDENCE = 0.9
 # Intents that stay when a guided flow's words are said (the caller acts on the matter).
 KEEP_OVER_FLOW = ("request_registration", "complain", "suggest", "praise")
 
@@ -93,7 +99,7 @@ ASPECTS = (
     ("ask_time", r"多久|多长时间|几天|好久|几时能|什么时候能|啥时候能|多快|等多久|几个月|要多少天|多少天|几个工作日"),
     ("ask_online", r"网上|手机上|线上|不用跑|在家[^，。]{0,3}办|微信上|小程序|app|APP|网办"),
     ("ask_proxy", r"代办|代领|替我|帮[^，。]{0,3}代|本人不去|本人不到|本人去|本人到场|委托|别人能|别人帮|家里人能|儿子能|女儿能|娃能|子女能|代理|代签|去不了"),
-    ("ask_where", r"在哪|去哪|哪个部门|哪个单位|哪个窗口|哪里办|到哪|找谁|找哪|哪儿办|啥地方|什么地方"),
+    ("ask_where", r"在哪|去哪|哪个部门|哪个单位|哪个窗口|哪里办|到哪(?!一步|步)|找谁|找哪|哪儿办|啥地方|什么地方"),
     ("ask_eligibility", r"什么条件|啥条件|够不够|符合|什么人能|啥人能|谁可以|谁能|有什么要求|够格|资格|能不能办|能办吗|可以办吗|能领吗|能不能领|有没有份|算不算"),
 )
 _ASPECT_RES = tuple((intent, re.compile(p)) for intent, p in ASPECTS)
@@ -194,7 +200,9 @@ def decide(text: str, intent_name: str | None, intent_confidence: float, act_fro
     alt = hits[1] if len(hits) > 1 and hits[0].score - hits[1].score < CLEAR_MARGIN else None
     if act_from_rules:
         return None, best, alt, hits
-    if intent_name in KEEP_WITH_MATTER and intent_confidence >= KEEP_MIN_CONFIDENCE and not flow_wins:
+    if intent_name in KEEP_WITH_MATTER and intent_confidence >= KEEP_MIN_CONFIDENCE and not flow_wins and not (
+            intent_name in KEEP_ABOUT_SERVICE and intent_confidence < KEEP_ABOUT_SERVICE_CONFIDENCE
+            and best.lexical >= LEXICAL_TO_OVERRIDE):
         return None, best, alt, hits
     if flow_wins:   # the ranking names the matter (挂失 vs 补领); the flow's words decide the intent
         return aspect_intent(text), best, alt, hits

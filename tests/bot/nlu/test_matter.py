@@ -57,3 +57,18 @@ def test_view_similarities_keep_each_view_apart(monkeypatch):
     views = np.nan_to_num(mv.view_similarities("x"), nan=-9.0)   # rows: names, summary, examples
     assert np.allclose(views, [[0.1, 0.3], [-9.0, 0.5], [0.9, -9.0]])
     assert np.allclose(mv.similarities("x"), [0.9, 0.5])
+
+
+def test_a_question_about_a_matter_is_not_a_rating_the_model_was_unsure_of():
+    intent, best, _alt, _hits = decide("驾照过期一年多了还能换不，是不是得重考", "rate_service", 0.62, False)
+    assert (intent, best.matter_id) == ("ask_matter", "gongan.driving_licence_renewal")
+
+
+def test_sure_praise_naming_a_matter_stays_praise():
+    intent, best, _alt, _hits = decide("补身份证的那个民警太好了，我要表扬他", "praise", 0.98, False)
+    assert intent is None and best.matter_id == "gongan.idcard_reissue"
+
+
+def test_how_far_along_is_not_where():
+    assert aspect_intent("我的低保申请到哪一步了") == "ask_matter"
+    assert aspect_intent("低保到哪里办") == "ask_where"
