@@ -35,6 +35,12 @@ from bot.nlu.acts import set_intent
 # views are different evidence, so they add up rather than only the best one counting.
 # Chosen on the bench's matter set (a plateau: nearby weights are within 0.5 point).
 VIEW_WEIGHTS = (0.1, 0.1, 0.2)
+# When the catalogue's words alone settle it (the best lexical score at least LEXICAL_DECISIVE
+# and DECISIVE_MARGIN ahead of the next), the sentence is not embedded: the embedding costs
+# more than the rest of the parse and did not change one such choice on the bench. Nor is it
+# embedded when no catalogue word or sound is said (no matter can be named then).
+LEXICAL_DECISIVE = 0.6
+DECISIVE_MARGIN = 0.35
 # Among the best matter's siblings within SITUATION_WINDOW of it, the ones whose name fits what
 # the caller says happened (catalogue/situations.py: 丢了 -> 补领, 到期 -> 换领, 搬走 -> 迁移)
 # gain SITUATION_BONUS: siblings of one document differ in exactly that.
@@ -123,6 +129,7 @@ class Ranked:
     lexical: float    # catalogue/search.py score, 0..1
     semantic: float   # embedding similarity as a z-score over all matters, views weighted
     matched: str
+    decisive: bool = False   # taken on the catalogue's words alone (LEXICAL_DECISIVE)
 
     def as_dict(self) -> dict:
         return {"matter_id": self.matter_id, "name": self.name, "score": self.score,
@@ -138,8 +145,11 @@ def rank(text: str, top_k: int = 5):
 
     lexical = search(text, 30)
     mv = semantic.vectors()
-    if mv is None:
-        return [Ranked(h.matter_id, h.name, h.score, h.score, 0.0, h.matched) for h in lexical[:top_k]]
+    decisive = bool(lexical) and lexical[0].score >= LEXICAL_DECISIVE and (
+        len(lexical) < 2 or lexical[0].score - lexical[1].score >= DECISIVE_MARGIN)
+    if mv is None or not lexical or decisive:
+        return [Ranked(h.matter_id, h.name, h.score, h.score, 0.0, h.matched, decisive and i == 0)
+                for i, h in enumerate(lexical[:top_k])]
     views = mv.view_similarities(text)
     z = np.nan_to_num((views - np.nanmean(views, axis=1, keepdims=True))
                       / np.maximum(np.nanstd(views, axis=1, keepdims=True), 1e-6))
@@ -187,7 +197,8 @@ def decide(text: str, intent_name: str | None, intent_confidence: float, act_fro
     flow_wins = bool(flow_matter) and not act_from_rules and not (intent_name in KEEP_OVER_FLOW
                                                                   and intent_confidence >= KEEP_MIN_CONFIDENCE)
     asked = intent_name in ASKING_INTENTS and not act_from_rules
-    if not hits or not ((asked and hits[0].score >= ACCEPT_WHEN_ASKED and hits[0].lexical >= LEXICAL_MIN_WHEN_ASKED)
+    if not hits or not (hits[0].decisive
+                        or (asked and hits[0].score >= ACCEPT_WHEN_ASKED and hits[0].lexical >= LEXICAL_MIN_WHEN_ASKED)
                         or (hits[0].score >= ACCEPT and hits[0].lexical >= LEXICAL_MIN)):
         if flow_wins:
             # The words of a guided flow ("身份证…寻勿着", "医保…被案") name the matter when the

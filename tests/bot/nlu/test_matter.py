@@ -72,3 +72,16 @@ def test_sure_praise_naming_a_matter_stays_praise():
 def test_how_far_along_is_not_where():
     assert aspect_intent("我的低保申请到哪一步了") == "ask_matter"
     assert aspect_intent("低保到哪里办") == "ask_where"
+
+
+def test_clear_catalogue_words_need_no_embedding(monkeypatch):
+    """The embedding is the costliest step of a parse: skipped when the words settle it."""
+    from catalogue import semantic
+
+    def no_embedding(text):
+        raise AssertionError("embedded " + text)
+
+    monkeypatch.setattr(semantic, "embed_query", no_embedding)
+    _intent, best, _alt, _hits = decide("我想申请低保", "ask_matter", 0.9, False)
+    assert best.matter_id == "minzheng.dibao"
+    assert decide("好的", "affirm", 1.0, True)[1] is None
