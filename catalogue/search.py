@@ -152,8 +152,9 @@ class Index:
                            for feats in self.alias_feats]
         # Per feature: the surfaces having it with their weight share, and the matters having it,
         # as arrays: a query sums its own features' postings with numpy (hot path, every turn).
-        self.surface_owner = np.asarray([self._matter_index(mid) for mid, _s, _c in self.surfaces], dtype=np.int64)
         self.matter_ids = [m["id"] for m in catalogue.matters]
+        position = {mid: i for i, mid in enumerate(self.matter_ids)}
+        self.surface_owner = np.asarray([position[mid] for mid, _s, _c in self.surfaces], dtype=np.int64)
         owners = self.surface_owner
         self.owner_starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]) if len(owners) else owners
         self.posting_arrays = {f: (np.asarray(idxs, dtype=np.int64),
@@ -161,11 +162,6 @@ class Index:
                                for f, idxs in self.postings.items()}
         self.matter_posting_arrays = {f: np.asarray(sorted({int(owners[i]) for i in idxs}), dtype=np.int64)
                                       for f, idxs in self.postings.items()}
-
-    def _matter_index(self, matter_id: str) -> int:
-        if not hasattr(self, "_mindex"):
-            self._mindex = {m["id"]: i for i, m in enumerate(self.catalogue.matters)}
-        return self._mindex[matter_id]
 
     def search(self, query: str, top_k: int = 5) -> list[Hit]:
         if len("".join(segments(query))) < 2:
@@ -197,7 +193,8 @@ class Index:
         out = []
         for i in order:
             mid = self.matter_ids[i]
-            idx = int(np.flatnonzero(self.surface_owner == i)[np.argmax(alias_score[self.surface_owner == i])])
+            own = np.flatnonzero(self.surface_owner == i)
+            idx = int(own[np.argmax(alias_score[own])])
             out.append(Hit(mid, self.catalogue.get(mid)["name"], float(scores[i]), self.surfaces[idx][1]))
         return out
 
