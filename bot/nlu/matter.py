@@ -29,9 +29,23 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.acts import set_intent
 
-# Fusion of the lexical/pinyin score (0..1) with the embedding similarity, as a z-score over
-# all matters (how much this matter stands out), weighted EMBED_WEIGHT. Chosen on the dev split.
-EMBED_WEIGHT = 0.3
+# Fusion of the lexical/pinyin score (0..1) with the embedding similarity in each view of a
+# matter (catalogue/semantic.py VIEWS: best name/alias, summary, best example sentence), each
+# as a z-score over all matters (how much this matter stands out), weighted per view. The
+# views are different evidence, so they add up rather than only the best one counting.
+# Chosen on the bench's matter set (a plateau: nearby weights are within 0.5 point).
+VIEW_WEIGHTS = (0.1, 0.1, 0.2)
+# When the catalogue's words alone settle it (the best lexical score at least LEXICAL_DECISIVE
+# and DECISIVE_MARGIN ahead of the next), the sentence is not embedded: the embedding costs
+# more than the rest of the parse and did not change one such choice on the bench. Nor is it
+# embedded when no catalogue word or sound is said (no matter can be named then).
+LEXICAL_DECISIVE = 0.6
+DECISIVE_MARGIN = 0.35
+# Among the best matter's siblings within SITUATION_WINDOW of it, the ones whose name fits what
+# the caller says happened (catalogue/situations.py: 丢了 -> 补领, 到期 -> 换领, 搬走 -> 迁移)
+# gain SITUATION_BONUS: siblings of one document differ in exactly that.
+SITUATION_WINDOW = 0.5
+SITUATION_BONUS = 0.3
 # The best matter is taken as meant from this fused score and with at least LEXICAL_MIN of
 # catalogue words or sounds in the message (the embedding alone always finds a "closest"
 # matter, even for "你好"); below, the model's intent stands and the action asks.
@@ -47,12 +61,22 @@ LEXICAL_TO_OVERRIDE = 0.45
 MIN_CHARS_TO_OVERRIDE = 5
 ASKING_INTENTS = ("ask_matter", "ask_materials", "ask_fee", "ask_time", "ask_where", "ask_online", "ask_proxy",
                   "ask_eligibility", "nlu_fallback", "request_registration", "provide_info", None)
+# A sentence that sounds like an emergency (safety/semantic.py) and has fewer catalogue words
+# than this names no matter: one found by embeddings alone would keep the safety gate from
+# asking about the emergency ("河边有个人被水充走了" is not 河湖问题反映).
+DEFER_TO_SAFETY_LEXICAL = 0.35
 # Fused margin between the best two under which the bot asks "A or B?" (matter_alt is set).
 CLEAR_MARGIN = 0.05
 # Intents the model may keep when a matter is named (they act on the matter).
 KEEP_WITH_MATTER = ("request_registration", "complain", "report_problem", "suggest", "praise",
                     "query_progress", "rate_service")
 KEEP_MIN_CONFIDENCE = 0.5
+# Of those, the ones about the service or the caller's own case rather than a request
+# (rating, praise, "到哪一步了") are often the model's misreading of a question about a
+# matter ("驾照过期一年多了还能换不"): with the matter in clear catalogue words they are kept
+# only when the model is sure.
+KEEP_ABOUT_SERVICE = ("praise", "query_progress", "rate_service")
+KEEP_ABOUT_SERVICE_CONFIDENCE = 0.9
 # Intents that stay when a guided flow's words are said (the caller acts on the matter).
 KEEP_OVER_FLOW = ("request_registration", "complain", "suggest", "praise")
 
@@ -63,6 +87,17 @@ def _flow_matter(text: str) -> str | None:
 
     flow = flow_specs.flow_trigger(text)
     return flow_specs.spec(flow)["matter"] if flow else None
+def _safety_would_ask(text: str, intent_name: str | None, intent_confidence: float, act_from_rules: bool) -> bool:
+    """True when the safety gate (bot/nlu/emergency.py) would ask about an emergency here,
+    were no matter named: the same conditions, and the sentence sounds like one."""
+    from bot.nlu.emergency import CONFIDENT, MAY_DESCRIBE_EMERGENCY
+    from safety.semantic import suspect
+
+    if act_from_rules or not (intent_name in MAY_DESCRIBE_EMERGENCY or intent_confidence < CONFIDENT):
+        return False
+    return suspect(text) is not None
+
+
 # Aspect words -> intent (what the caller asks about the matter). Checked in order.
 ASPECTS = (
     ("ask_fee", r"多少钱|几多钱|好多钱|几块钱|收费|收钱|要钱|花钱|交钱|交多少|工本费|免费|费用|收不收|要不要钱|花费|贵不贵"),
@@ -70,7 +105,7 @@ ASPECTS = (
     ("ask_time", r"多久|多长时间|几天|好久|几时能|什么时候能|啥时候能|多快|等多久|几个月|要多少天|多少天|几个工作日"),
     ("ask_online", r"网上|手机上|线上|不用跑|在家[^，。]{0,3}办|微信上|小程序|app|APP|网办"),
     ("ask_proxy", r"代办|代领|替我|帮[^，。]{0,3}代|本人不去|本人不到|本人去|本人到场|委托|别人能|别人帮|家里人能|儿子能|女儿能|娃能|子女能|代理|代签|去不了"),
-    ("ask_where", r"在哪|去哪|哪个部门|哪个单位|哪个窗口|哪里办|到哪|找谁|找哪|哪儿办|啥地方|什么地方"),
+    ("ask_where", r"在哪|去哪|哪个部门|哪个单位|哪个窗口|哪里办|到哪(?!一步|步)|找谁|找哪|哪儿办|啥地方|什么地方"),
     ("ask_eligibility", r"什么条件|啥条件|够不够|符合|什么人能|啥人能|谁可以|谁能|有什么要求|够格|资格|能不能办|能办吗|可以办吗|能领吗|能不能领|有没有份|算不算"),
 )
 _ASPECT_RES = tuple((intent, re.compile(p)) for intent, p in ASPECTS)
@@ -90,10 +125,11 @@ class Ranked:
     """One matter for one message: the fused score and its two parts."""
     matter_id: str
     name: str
-    score: float      # lexical + EMBED_WEIGHT * semantic
+    score: float      # lexical + sum(VIEW_WEIGHTS * semantic z-scores)
     lexical: float    # catalogue/search.py score, 0..1
-    semantic: float   # embedding similarity as a z-score over all matters
+    semantic: float   # embedding similarity as a z-score over all matters, views weighted
     matched: str
+    decisive: bool = False   # taken on the catalogue's words alone (LEXICAL_DECISIVE)
 
     def as_dict(self) -> dict:
         return {"matter_id": self.matter_id, "name": self.name, "score": self.score,
@@ -109,21 +145,37 @@ def rank(text: str, top_k: int = 5):
 
     lexical = search(text, 30)
     mv = semantic.vectors()
-    if mv is None:
-        return [Ranked(h.matter_id, h.name, h.score, h.score, 0.0, h.matched) for h in lexical[:top_k]]
-    sims = mv.similarities(text)
-    z = (sims - sims.mean()) / (sims.std() or 1.0)
-    fused = EMBED_WEIGHT * z
+    decisive = bool(lexical) and lexical[0].score >= LEXICAL_DECISIVE and (
+        len(lexical) < 2 or lexical[0].score - lexical[1].score >= DECISIVE_MARGIN)
+    if mv is None or not lexical or decisive:
+        return [Ranked(h.matter_id, h.name, h.score, h.score, 0.0, h.matched, decisive and i == 0)
+                for i, h in enumerate(lexical[:top_k])]
+    views = mv.view_similarities(text)
+    z = np.nan_to_num((views - np.nanmean(views, axis=1, keepdims=True))
+                      / np.maximum(np.nanstd(views, axis=1, keepdims=True), 1e-6))
+    weights = np.asarray(VIEW_WEIGHTS, dtype=np.float32)[:, None]
+    fused = (weights * z).sum(axis=0)
+    z = fused / float(weights.sum())
     index = {mid: i for i, mid in enumerate(mv.ids)}
     matched = {}
     for h in lexical:
         if h.matter_id in index:
             fused[index[h.matter_id]] += h.score
             matched[h.matter_id] = h.matched
+    from catalogue import situations
     from catalogue.loader import load_catalogue
 
     lex = {h.matter_id: h.score for h in lexical}
     cat = load_catalogue(strict=False)
+    said = situations.said(text)
+    if said:
+        close = np.argsort(-fused)[:8]
+        top = fused[close[0]]
+        for i in close:
+            m = cat.get(mv.ids[i])
+            if (fused[i] >= top - SITUATION_WINDOW and situations.fitting(said, m["name"])
+                    and situations.siblings(m, cat.get(mv.ids[close[0]]))):
+                fused[i] += SITUATION_BONUS
     order = np.argsort(-fused)[:top_k]
     return [Ranked(mv.ids[i], cat.get(mv.ids[i])["name"], round(float(fused[i]), 4),
                    lex.get(mv.ids[i], 0.0), round(float(z[i]), 3), matched.get(mv.ids[i], "")) for i in order]
@@ -139,10 +191,14 @@ def decide(text: str, intent_name: str | None, intent_confidence: float, act_fro
     if _ANSWER_LIKE.search(text.strip()) and not flow_matter:
         return None, None, None, []
     hits = rank(text)
+    if (hits and hits[0].lexical < DEFER_TO_SAFETY_LEXICAL and not flow_matter
+            and _safety_would_ask(text, intent_name, intent_confidence, act_from_rules)):
+        return None, None, None, hits
     flow_wins = bool(flow_matter) and not act_from_rules and not (intent_name in KEEP_OVER_FLOW
                                                                   and intent_confidence >= KEEP_MIN_CONFIDENCE)
     asked = intent_name in ASKING_INTENTS and not act_from_rules
-    if not hits or not ((asked and hits[0].score >= ACCEPT_WHEN_ASKED and hits[0].lexical >= LEXICAL_MIN_WHEN_ASKED)
+    if not hits or not (hits[0].decisive
+                        or (asked and hits[0].score >= ACCEPT_WHEN_ASKED and hits[0].lexical >= LEXICAL_MIN_WHEN_ASKED)
                         or (hits[0].score >= ACCEPT and hits[0].lexical >= LEXICAL_MIN)):
         if flow_wins:
             # The words of a guided flow ("身份证…寻勿着", "医保…被案") name the matter when the
@@ -155,7 +211,9 @@ def decide(text: str, intent_name: str | None, intent_confidence: float, act_fro
     alt = hits[1] if len(hits) > 1 and hits[0].score - hits[1].score < CLEAR_MARGIN else None
     if act_from_rules:
         return None, best, alt, hits
-    if intent_name in KEEP_WITH_MATTER and intent_confidence >= KEEP_MIN_CONFIDENCE and not flow_wins:
+    if intent_name in KEEP_WITH_MATTER and intent_confidence >= KEEP_MIN_CONFIDENCE and not flow_wins and not (
+            intent_name in KEEP_ABOUT_SERVICE and intent_confidence < KEEP_ABOUT_SERVICE_CONFIDENCE
+            and best.lexical >= LEXICAL_TO_OVERRIDE):
         return None, best, alt, hits
     if flow_wins:   # the ranking names the matter (挂失 vs 补领); the flow's words decide the intent
         return aspect_intent(text), best, alt, hits

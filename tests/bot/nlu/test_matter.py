@@ -33,3 +33,55 @@ def test_aspect(text, intent):
 def test_a_bare_aspect_question_names_no_matter():
     """'要多少钱' after a matter was discussed: the conversation's matter is meant, not a guess."""
     assert decide("要多少钱", "ask_fee", 0.9, False)[1] is None
+
+
+def test_what_happened_picks_the_sibling():
+    """Lost on a train: a new card (补领), not the travel proof for the same train ride."""
+    _intent, best, _alt, _hits = decide("啥子嘛，身份证落在火车上了，找不回来了，我要重新补一张", "ask_where", 0.5, False)
+    assert best.matter_id == "gongan.idcard_reissue"
+
+
+def test_an_emergency_without_catalogue_words_names_no_matter():
+    """Left to the safety gate, which asks about the emergency; a matter would silence it."""
+    assert decide("几个学生娃在河里耍水，有一个没得影了", "nlu_fallback", 0.45, False)[1] is None
+
+
+def test_view_similarities_keep_each_view_apart(monkeypatch):
+    import numpy as np
+
+    from catalogue import semantic
+
+    vecs = np.eye(4, dtype=np.float32)   # matter 0: name, example; matter 1: name, summary
+    mv = semantic.MatterVectors(["a", "b"], vecs, np.array([0, 0, 1, 1]), np.array([0, 2, 0, 1]))
+    monkeypatch.setattr(semantic, "embed_query", lambda text: np.array([0.1, 0.9, 0.3, 0.5], dtype=np.float32))
+    views = np.nan_to_num(mv.view_similarities("x"), nan=-9.0)   # rows: names, summary, examples
+    assert np.allclose(views, [[0.1, 0.3], [-9.0, 0.5], [0.9, -9.0]])
+    assert np.allclose(mv.similarities("x"), [0.9, 0.5])
+
+
+def test_a_question_about_a_matter_is_not_a_rating_the_model_was_unsure_of():
+    intent, best, _alt, _hits = decide("驾照过期一年多了还能换不，是不是得重考", "rate_service", 0.62, False)
+    assert (intent, best.matter_id) == ("ask_matter", "gongan.driving_licence_renewal")
+
+
+def test_sure_praise_naming_a_matter_stays_praise():
+    intent, best, _alt, _hits = decide("补身份证的那个民警太好了，我要表扬他", "praise", 0.98, False)
+    assert intent is None and best.matter_id == "gongan.idcard_reissue"
+
+
+def test_how_far_along_is_not_where():
+    assert aspect_intent("我的低保申请到哪一步了") == "ask_matter"
+    assert aspect_intent("低保到哪里办") == "ask_where"
+
+
+def test_clear_catalogue_words_need_no_embedding(monkeypatch):
+    """The embedding is the costliest step of a parse: skipped when the words settle it."""
+    from catalogue import semantic
+
+    def no_embedding(text):
+        raise AssertionError("embedded " + text)
+
+    monkeypatch.setattr(semantic, "embed_query", no_embedding)
+    _intent, best, _alt, _hits = decide("我想申请低保", "ask_matter", 0.9, False)
+    assert best.matter_id == "minzheng.dibao"
+    assert decide("好的", "affirm", 1.0, True)[1] is None

@@ -1,0 +1,22 @@
+"""Situation words (bot/catalogue/situations.yaml) and sibling matters (catalogue/situations.py)."""
+from catalogue import situations
+
+
+def test_situations_said_in_the_residents_words():
+    assert situations.said("身份证落在火车上了，找不回来了") == ("lost",)
+    assert "worn" in situations.said("户口本泡了水烂掉了")
+    assert "moved" in situations.said("户口迁到城里了，残疾证咋办")
+    assert situations.said("我想办个残疾证") == ()
+
+
+def test_a_name_fits_the_situation_by_its_marks():
+    assert situations.fitting(("lost",), "居民身份证补领")
+    assert situations.fitting(("worn",), "居民身份证换领（到期、损坏）")
+    assert not situations.fitting(("lost",), "居民身份证换领（到期、损坏）")
+
+
+def test_siblings_concern_one_document(real_catalogue):
+    get = real_catalogue.get
+    assert situations.siblings(get("gongan.idcard_reissue"), get("gongan.idcard_renewal"))
+    assert situations.siblings(get("canlian.disability_card_transfer"), get("canlian.disability_card_cancel"))
+    assert not situations.siblings(get("gongan.passport"), get("gongan.idcard_renewal"))
