@@ -6,6 +6,11 @@ kind, the number to ring, any further number (an injured person in a traffic acc
 needs 120) and the matched words, or None. A match is dropped when the words around it show
 a near-miss: a past event told as background, a hypothetical or prevention question, praise,
 an administrative follow-up (claims, certificates, fees), a negation, a name or a place.
+
+Callers speak dialect and speech recognisers mishear, so the text is read twice at most:
+first with dialect words put into standard Mandarin (`dialect`: 冇/没得 -> 没有, 唔见咗 -> 不见了),
+then, only when that finds nothing, with sound-alike slips of the key words repaired
+(`sound_alike`: 着货/招火 -> 着火, 美气 -> 煤气, 云倒 -> 晕倒; textnorm pinyin readings).
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
+from pypinyin import Style, lazy_pinyin
 
 DATA = Path(__file__).with_name("emergencies.yaml")
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]")
@@ -32,6 +38,8 @@ class Kind:
     also: str | None = None
     also_if_injured: str | None = None
     injured: re.Pattern | None = None
+    # False where the victim may be a thing: a phone snatched in the street is still a robbery.
+    thing_veto: bool = True
 
 
 @dataclass(frozen=True)
@@ -57,12 +65,18 @@ class Rules:
     habitual: re.Pattern
     thing: re.Pattern
     resolved: re.Pattern
+    averted: re.Pattern
+    ongoing: re.Pattern
     idiom: re.Pattern
     praise: re.Pattern
     admin: re.Pattern
     negation: re.Pattern
     name_prefix: re.Pattern
     place_suffix: re.Pattern
+    question: re.Pattern
+    passive_agent: re.Pattern
+    dialect: tuple[tuple[re.Pattern, str], ...]
+    sounds: "SoundAlike"
 
 
 @lru_cache(maxsize=1)
@@ -73,15 +87,95 @@ def rules() -> Rules:
              patterns=tuple(re.compile(p) for p in k["patterns"]),
              also=str(k["also"]) if k.get("also") else None,
              also_if_injured=str(k["also_if_injured"]) if k.get("also_if_injured") else None,
-             injured=re.compile(k["injured"]) if k.get("injured") else None)
+             injured=re.compile(k["injured"]) if k.get("injured") else None,
+             thing_veto=bool(k.get("thing_veto", True)))
         for name, k in data["kinds"].items())
     v = data["vetoes"]
+    sound = data["sound_alike"]
     return Rules(
         kinds=kinds, past=re.compile(v["past"]), present=re.compile(v["present"]),
-        hypothetical=re.compile(v["hypothetical"]), habitual=re.compile(v["habitual"]), thing=re.compile(v["thing"]), resolved=re.compile(v["resolved"]), idiom=re.compile(v["idiom"]), praise=re.compile(v["praise"]),
+        hypothetical=re.compile(v["hypothetical"]), habitual=re.compile(v["habitual"]), thing=re.compile(v["thing"]), resolved=re.compile(v["resolved"]), ongoing=re.compile(v["ongoing"]), averted=re.compile(v["averted"]),
+        idiom=re.compile(v["idiom"]), praise=re.compile(v["praise"]),
         admin=re.compile(v["admin"]), negation=re.compile(f"(?:{v['negation']})$"),
         name_prefix=re.compile(f"(?:{v['name_prefix']})[\u4e00-\u9fff]{{0,2}}$"),
-        place_suffix=re.compile(f"^(?:{v['place_suffix']})"))
+        place_suffix=re.compile(f"^(?:{v['place_suffix']})"),
+        question=re.compile(f"(?:{v['question']})$"), passive_agent=re.compile(f"^(?:{v['passive_agent']})"),
+        dialect=tuple((re.compile(p), std) for p, std in data["dialect"].items()),
+        sounds=SoundAlike(tuple(sound["words"]), int(sound["min_word_freq"]), frozenset(sound["not_slips"])))
+
+
+@lru_cache(maxsize=None)
+def _reading(ch: str) -> str:
+    """The usual reading of one character (a recogniser writes a character for its usual
+    sound: "车和" is not "车祸" although 和 can be read huo)."""
+    return lazy_pinyin(ch, style=Style.NORMAL, errors=lambda s: [s])[0]
+
+
+class SoundAlike:
+    """Repairs recognition slips of key words: a run of characters that reads like a key word
+    (toneless pinyin, the usual reading of each character that differs), shares at least one character with
+    it (a slip changes a character, rarely all of them: "或在" is not "火灾"), begins and ends
+    where jieba's words do (a slip replaces a word: "那条河" holds no "跳河") and is not itself
+    a common word (jieba dictionary frequency below `min_word_freq`, or listed in `not_slips`)."""
+
+    def __init__(self, words: tuple[str, ...], min_word_freq: int, not_slips: frozenset[str]):
+        self.min_word_freq = min_word_freq
+        self.not_slips = not_slips
+        # Key words by the reading and by the character they start with.
+        self.by_start: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        for w in words:
+            syl = tuple(lazy_pinyin(w, style=Style.NORMAL))
+            for key in {syl[0], w[0]}:
+                self.by_start.setdefault(key, []).append((w, syl))
+        self._jieba = None
+
+    def _tokenizer(self):
+        if self._jieba is None:
+            import jieba
+
+            jieba.setLogLevel(60)
+            tokenizer = jieba.Tokenizer()
+            tokenizer.initialize()
+            self._jieba = tokenizer
+        return self._jieba
+
+    def _common_word(self, word: str) -> bool:
+        return word in self.not_slips or (self._tokenizer().FREQ.get(word) or 0) >= self.min_word_freq
+
+    def _sounds_like(self, window: str, word: str, syl: tuple[str, ...]) -> bool:
+        return (len(window) == len(word) and window != word
+                and any(a == b for a, b in zip(window, word))
+                and all(a == b or _reading(a) == s for a, b, s in zip(window, word, syl)))
+
+    def repair(self, text: str) -> str:
+        if not any(ch in self.by_start or _reading(ch) in self.by_start for ch in text):
+            return text
+        bounds = {0}
+        for _w, start, end in self._tokenizer().tokenize(text, HMM=False):
+            bounds.update((start, end))
+        out, i = [], 0
+        while i < len(text):
+            best = None
+            if i in bounds:
+                for word, syl in self.by_start.get(text[i], []) + self.by_start.get(_reading(text[i]), []):
+                    window = text[i:i + len(word)]
+                    if ((best is None or len(word) > len(best)) and i + len(word) in bounds
+                            and self._sounds_like(window, word, syl) and not self._common_word(window)):
+                        best = word
+            if best:
+                out.append(best)
+                i += len(best)
+            else:
+                out.append(text[i])
+                i += 1
+        return "".join(out)
+
+
+def standard(text: str, r: "Rules | None" = None) -> str:
+    """Dialect words put into standard Mandarin (emergencies.yaml `dialect`)."""
+    for pattern, std in (r or rules()).dialect:
+        text = pattern.sub(std, text)
+    return text
 
 
 def normalise(text: str) -> str:
@@ -110,15 +204,18 @@ def _last(pattern: re.Pattern, text: str, default=None):
     return found
 
 
-def veto(text: str, start: int, end: int, r: Rules | None = None) -> str | None:
+def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | None = None) -> str | None:
     """Why the match text[start:end] is not an emergency now, or None when it is."""
     r = r or rules()
     s0, s1 = _sentence_bounds(text, start)
     before, after = text[s0:start], text[end:s1]
     sentence = text[s0:s1]
-    if r.negation.search(before[-2:]) or r.negation.search(before[-1:]):
+    # "是不是燃气漏了" asks, it does not deny.
+    if (r.negation.search(before[-2:]) or r.negation.search(before[-1:])) and not r.question.search(before):
         return "negation"
-    if r.name_prefix.search(before[-4:]) and end - start <= 3:
+    name = r.name_prefix.search(before[-4:])
+    # "叫车撞飞了", "让狗咬了": 叫/让 before an agent is the passive, not a name.
+    if name and end - start <= 3 and not r.passive_agent.search(before[-4:][name.start() + 1:]):
         return "name"
     if end - start <= 2 and r.place_suffix.search(after):
         return "place"
@@ -126,12 +223,15 @@ def veto(text: str, start: int, end: int, r: Rules | None = None) -> str | None:
         return "praise"
     if r.idiom.search(sentence):
         return "idiom"
-    thing = _last(r.thing, before[-8:])
+    thing = _last(r.thing, before[-8:]) if kind is None or kind.thing_veto else None
     if thing is not None and thing > _last(_PERSON, before[-8:], default=-1):
         return "thing"
     if _THING_AFTER.search(after[:8]):
         return "thing"
-    if r.resolved.search(sentence) and not r.present.search(text[s0:start]):
+    clause = before[_last(_CLAUSE_END, before, default=-1) + 1:]
+    if r.averted.search(clause + text[start:end]):
+        return "averted"   # "差点撞了", "险些掉下去"
+    if r.resolved.search(sentence) and not r.ongoing.search(text[s0:start]):
         return "resolved"
     if (after.startswith("过") or _PAST_AFTER.search(after)) and not r.present.search(sentence):
         return "past"   # "着过火", "屋头着火那年生的"
@@ -155,27 +255,45 @@ def veto(text: str, start: int, end: int, r: Rules | None = None) -> str | None:
     return None
 
 
+_CLAUSE_END = re.compile(r"[，,、]")
 _PAST_AFTER = re.compile(r"^[^，。]{0,2}(那年|那回|那次|那会|那阵|那天)")
 _DESCRIBED = re.compile(r"([\u4e00-\u9fff]{1,3})的([\u4e00-\u9fff])(?=[，,。\s]|$)")
+
+
+def readings(text: str, r: Rules | None = None) -> list[str]:
+    """The texts to read, in order: as said (dialect made standard), then with sound-alike slips
+    of the key words repaired (only when that changes anything)."""
+    r = r or rules()
+    t = normalise(text)
+    if not t or t.startswith("/"):
+        return []
+    # A name spelled out ("任救生，救命的救") is not a call for help: drop "<word>的<char>"
+    # descriptions whose word holds the character.
+    t = standard(_DESCRIBED.sub(lambda m: "" if m.group(2) in m.group(1) else m.group(0), t), r)
+    repaired = r.sounds.repair(t)
+    return [t] if repaired == t else [t, repaired]
+
+
+def _found(t: str, r: Rules) -> list[tuple[Kind, str]]:
+    found: list[tuple[Kind, str]] = []
+    for kind in r.kinds:
+        for pattern in kind.patterns:
+            hit = next((m for m in pattern.finditer(t) if m.end() > m.start()
+                        and veto(t, m.start(), m.end(), r, kind) is None), None)
+            if hit:
+                found.append((kind, hit.group(0)))
+                break
+    return found
 
 
 def detect(text: str) -> Emergency | None:
     """The emergency in `text`, or None (see the module docstring)."""
     r = rules()
-    t = normalise(text)
-    if not t or t.startswith("/"):
-        return None
-    # A name spelled out ("任救生，救命的救") is not a call for help: drop "<word>的<char>"
-    # descriptions whose word holds the character.
-    t = _DESCRIBED.sub(lambda m: "" if m.group(2) in m.group(1) else m.group(0), t)
     found: list[tuple[Kind, str]] = []
-    for kind in r.kinds:
-        for pattern in kind.patterns:
-            hit = next((m for m in pattern.finditer(t) if m.end() > m.start()
-                        and veto(t, m.start(), m.end(), r) is None), None)
-            if hit:
-                found.append((kind, hit.group(0)))
-                break
+    for t in readings(text, r):
+        found = _found(t, r)
+        if found:
+            break
     if not found:
         return None
     kind, matched = found[0]
@@ -194,11 +312,12 @@ def detect(text: str) -> Emergency | None:
 
 def explain(text: str) -> list[dict]:
     """Every candidate match with its kind and, when dropped, the near-miss reason (for staff)."""
-    r, t, out = rules(), normalise(text), []
-    for kind in r.kinds:
-        for pattern in kind.patterns:
-            for m in pattern.finditer(t):
-                if m.end() > m.start():
-                    out.append({"kind": kind.name, "number": kind.number, "matched": m.group(0),
-                                "veto": veto(t, m.start(), m.end(), r)})
+    r, out = rules(), []
+    for t in readings(text, r):
+        for kind in r.kinds:
+            for pattern in kind.patterns:
+                for m in pattern.finditer(t):
+                    if m.end() > m.start():
+                        out.append({"kind": kind.name, "number": kind.number, "matched": m.group(0),
+                                    "heard": t, "veto": veto(t, m.start(), m.end(), r, kind)})
     return out
