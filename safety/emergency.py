@@ -8,9 +8,9 @@ a near-miss: a past event told as background, a hypothetical or prevention quest
 an administrative follow-up (claims, certificates, fees), a negation, a name or a place.
 
 Callers speak dialect and speech recognisers mishear, so the text is read twice at most:
-first with dialect words put into standard Mandarin (`dialect`: 冇/没得 -> 没有, 唔见咗 -> 不见了),
-then, only when that finds nothing, with sound-alike slips of the key words repaired
-(`sound_alike`: 着货/招火 -> 着火, 美气 -> 煤气, 云倒 -> 晕倒; textnorm pinyin readings).
+first with dialect words put into standard Mandarin (textnorm/dialect.yaml: 冇/没得 -> 没有,
+唔见咗 -> 不见了), then, only when that finds nothing, with sound-alike slips of the key words
+repaired (`sound_alike`: 着货/招火 -> 着火, 美气 -> 煤气, 云倒 -> 晕倒; textnorm.pinyin.SoundAlike).
 """
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from pypinyin import Style, lazy_pinyin
+
+from textnorm.dialect import standard as standard_words
+from textnorm.pinyin import SoundAlike
 
 DATA = Path(__file__).with_name("emergencies.yaml")
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]")
@@ -75,8 +77,7 @@ class Rules:
     place_suffix: re.Pattern
     question: re.Pattern
     passive_agent: re.Pattern
-    dialect: tuple[tuple[re.Pattern, str], ...]
-    sounds: "SoundAlike"
+    sounds: SoundAlike
 
 
 @lru_cache(maxsize=1)
@@ -100,82 +101,7 @@ def rules() -> Rules:
         name_prefix=re.compile(f"(?:{v['name_prefix']})[\u4e00-\u9fff]{{0,2}}$"),
         place_suffix=re.compile(f"^(?:{v['place_suffix']})"),
         question=re.compile(f"(?:{v['question']})$"), passive_agent=re.compile(f"^(?:{v['passive_agent']})"),
-        dialect=tuple((re.compile(p), std) for p, std in data["dialect"].items()),
-        sounds=SoundAlike(tuple(sound["words"]), int(sound["min_word_freq"]), frozenset(sound["not_slips"])))
-
-
-@lru_cache(maxsize=None)
-def _reading(ch: str) -> str:
-    """The usual reading of one character (a recogniser writes a character for its usual
-    sound: "车和" is not "车祸" although 和 can be read huo)."""
-    return lazy_pinyin(ch, style=Style.NORMAL, errors=lambda s: [s])[0]
-
-
-class SoundAlike:
-    """Repairs recognition slips of key words: a run of characters that reads like a key word
-    (toneless pinyin, the usual reading of each character that differs), shares at least one character with
-    it (a slip changes a character, rarely all of them: "或在" is not "火灾"), begins and ends
-    where jieba's words do (a slip replaces a word: "那条河" holds no "跳河") and is not itself
-    a common word (jieba dictionary frequency below `min_word_freq`, or listed in `not_slips`)."""
-
-    def __init__(self, words: tuple[str, ...], min_word_freq: int, not_slips: frozenset[str]):
-        self.min_word_freq = min_word_freq
-        self.not_slips = not_slips
-        # Key words by the reading and by the character they start with.
-        self.by_start: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-        for w in words:
-            syl = tuple(lazy_pinyin(w, style=Style.NORMAL))
-            for key in {syl[0], w[0]}:
-                self.by_start.setdefault(key, []).append((w, syl))
-        self._jieba = None
-
-    def _tokenizer(self):
-        if self._jieba is None:
-            import jieba
-
-            jieba.setLogLevel(60)
-            tokenizer = jieba.Tokenizer()
-            tokenizer.initialize()
-            self._jieba = tokenizer
-        return self._jieba
-
-    def _common_word(self, word: str) -> bool:
-        return word in self.not_slips or (self._tokenizer().FREQ.get(word) or 0) >= self.min_word_freq
-
-    def _sounds_like(self, window: str, word: str, syl: tuple[str, ...]) -> bool:
-        return (len(window) == len(word) and window != word
-                and any(a == b for a, b in zip(window, word))
-                and all(a == b or _reading(a) == s for a, b, s in zip(window, word, syl)))
-
-    def repair(self, text: str) -> str:
-        if not any(ch in self.by_start or _reading(ch) in self.by_start for ch in text):
-            return text
-        bounds = {0}
-        for _w, start, end in self._tokenizer().tokenize(text, HMM=False):
-            bounds.update((start, end))
-        out, i = [], 0
-        while i < len(text):
-            best = None
-            if i in bounds:
-                for word, syl in self.by_start.get(text[i], []) + self.by_start.get(_reading(text[i]), []):
-                    window = text[i:i + len(word)]
-                    if ((best is None or len(word) > len(best)) and i + len(word) in bounds
-                            and self._sounds_like(window, word, syl) and not self._common_word(window)):
-                        best = word
-            if best:
-                out.append(best)
-                i += len(best)
-            else:
-                out.append(text[i])
-                i += 1
-        return "".join(out)
-
-
-def standard(text: str, r: "Rules | None" = None) -> str:
-    """Dialect words put into standard Mandarin (emergencies.yaml `dialect`)."""
-    for pattern, std in (r or rules()).dialect:
-        text = pattern.sub(std, text)
-    return text
+        sounds=SoundAlike(sound["words"], int(sound["min_word_freq"]), sound["not_slips"]))
 
 
 def normalise(text: str) -> str:
@@ -269,7 +195,7 @@ def readings(text: str, r: Rules | None = None) -> list[str]:
         return []
     # A name spelled out ("任救生，救命的救") is not a call for help: drop "<word>的<char>"
     # descriptions whose word holds the character.
-    t = standard(_DESCRIBED.sub(lambda m: "" if m.group(2) in m.group(1) else m.group(0), t), r)
+    t = standard_words(_DESCRIBED.sub(lambda m: "" if m.group(2) in m.group(1) else m.group(0), t))
     repaired = r.sounds.repair(t)
     return [t] if repaired == t else [t, repaired]
 
