@@ -79,6 +79,17 @@ def fuzzy_key(text: str) -> str:
     return " ".join(fuzzy_syllables(text))
 
 
+@lru_cache(maxsize=1)
+def _jieba():
+    """One jieba dictionary for every SoundAlike (it takes a second and tens of MB to load)."""
+    import jieba
+
+    jieba.setLogLevel(60)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
 class SoundAlike:
     """Repairs recognition slips of key words: a run of characters that reads like a key word
     (toneless pinyin; each character that differs by its usual reading, so "车和" is not
@@ -98,20 +109,14 @@ class SoundAlike:
             syl = tuple(self.sound(s) for s in lazy_pinyin(w, style=Style.NORMAL, v_to_u=False))
             for key in {syl[0], w[0]}:
                 self.by_start.setdefault(key, []).append((w, syl))
-        self._jieba = None
 
-    def _tokenizer(self):
-        if self._jieba is None:
-            import jieba
-
-            jieba.setLogLevel(60)
-            tokenizer = jieba.Tokenizer()
-            tokenizer.initialize()
-            self._jieba = tokenizer
-        return self._jieba
+    @staticmethod
+    def load() -> None:
+        """Load the dictionary now (components call this at start, not on a caller's turn)."""
+        _jieba()
 
     def _common_word(self, word: str) -> bool:
-        return word in self.not_slips or (self._tokenizer().FREQ.get(word) or 0) >= self.min_word_freq
+        return word in self.not_slips or (_jieba().FREQ.get(word) or 0) >= self.min_word_freq
 
     def _sounds_like(self, window: str, word: str, syl: tuple[str, ...]) -> bool:
         return (len(window) == len(word) and window != word
@@ -123,7 +128,7 @@ class SoundAlike:
         if not any(ch in self.by_start or self.sound(_char_syllable(ch)) in self.by_start for ch in text):
             return text
         bounds = {0}
-        for _w, start, end in self._tokenizer().tokenize(text, HMM=False):
+        for _w, start, end in _jieba().tokenize(text, HMM=False):
             bounds.update((start, end))
         out, i = [], 0
         while i < len(text):

@@ -132,7 +132,7 @@ if DefaultV1Recipe is not None:
         @classmethod
         def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
                    execution_context: ExecutionContext) -> "DialogueActRules":
-            _rules()
+            _rules()[3].load()
             return cls()
 
         def process(self, messages: List[Message]) -> List[Message]:
