@@ -6,6 +6,11 @@ kind, the number to ring, any further number (an injured person in a traffic acc
 needs 120) and the matched words, or None. A match is dropped when the words around it show
 a near-miss: a past event told as background, a hypothetical or prevention question, praise,
 an administrative follow-up (claims, certificates, fees), a negation, a name or a place.
+
+Callers speak dialect and speech recognisers mishear, so the text is read twice at most:
+first with dialect words put into standard Mandarin (textnorm/dialect.yaml: 冇/没得 -> 没有,
+唔见咗 -> 不见了), then, only when that finds nothing, with sound-alike slips of the key words
+repaired (`sound_alike`: 着货/招火 -> 着火, 美气 -> 煤气, 云倒 -> 晕倒; textnorm.pinyin.SoundAlike).
 """
 from __future__ import annotations
 
@@ -16,6 +21,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
+
+from textnorm.dialect import standard as standard_words
+from textnorm.pinyin import SoundAlike
 
 DATA = Path(__file__).with_name("emergencies.yaml")
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]")
@@ -32,6 +40,8 @@ class Kind:
     also: str | None = None
     also_if_injured: str | None = None
     injured: re.Pattern | None = None
+    # False where the victim may be a thing: a phone snatched in the street is still a robbery.
+    thing_veto: bool = True
 
 
 @dataclass(frozen=True)
@@ -57,12 +67,17 @@ class Rules:
     habitual: re.Pattern
     thing: re.Pattern
     resolved: re.Pattern
+    averted: re.Pattern
+    ongoing: re.Pattern
     idiom: re.Pattern
     praise: re.Pattern
     admin: re.Pattern
     negation: re.Pattern
     name_prefix: re.Pattern
     place_suffix: re.Pattern
+    question: re.Pattern
+    passive_agent: re.Pattern
+    sounds: SoundAlike
 
 
 @lru_cache(maxsize=1)
@@ -73,15 +88,20 @@ def rules() -> Rules:
              patterns=tuple(re.compile(p) for p in k["patterns"]),
              also=str(k["also"]) if k.get("also") else None,
              also_if_injured=str(k["also_if_injured"]) if k.get("also_if_injured") else None,
-             injured=re.compile(k["injured"]) if k.get("injured") else None)
+             injured=re.compile(k["injured"]) if k.get("injured") else None,
+             thing_veto=bool(k.get("thing_veto", True)))
         for name, k in data["kinds"].items())
     v = data["vetoes"]
+    sound = data["sound_alike"]
     return Rules(
         kinds=kinds, past=re.compile(v["past"]), present=re.compile(v["present"]),
-        hypothetical=re.compile(v["hypothetical"]), habitual=re.compile(v["habitual"]), thing=re.compile(v["thing"]), resolved=re.compile(v["resolved"]), idiom=re.compile(v["idiom"]), praise=re.compile(v["praise"]),
+        hypothetical=re.compile(v["hypothetical"]), habitual=re.compile(v["habitual"]), thing=re.compile(v["thing"]), resolved=re.compile(v["resolved"]), ongoing=re.compile(v["ongoing"]), averted=re.compile(v["averted"]),
+        idiom=re.compile(v["idiom"]), praise=re.compile(v["praise"]),
         admin=re.compile(v["admin"]), negation=re.compile(f"(?:{v['negation']})$"),
         name_prefix=re.compile(f"(?:{v['name_prefix']})[\u4e00-\u9fff]{{0,2}}$"),
-        place_suffix=re.compile(f"^(?:{v['place_suffix']})"))
+        place_suffix=re.compile(f"^(?:{v['place_suffix']})"),
+        question=re.compile(f"(?:{v['question']})$"), passive_agent=re.compile(f"^(?:{v['passive_agent']})"),
+        sounds=SoundAlike(sound["words"], int(sound["min_word_freq"]), sound["not_slips"]))
 
 
 def normalise(text: str) -> str:
@@ -110,15 +130,18 @@ def _last(pattern: re.Pattern, text: str, default=None):
     return found
 
 
-def veto(text: str, start: int, end: int, r: Rules | None = None) -> str | None:
+def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | None = None) -> str | None:
     """Why the match text[start:end] is not an emergency now, or None when it is."""
     r = r or rules()
     s0, s1 = _sentence_bounds(text, start)
     before, after = text[s0:start], text[end:s1]
     sentence = text[s0:s1]
-    if r.negation.search(before[-2:]) or r.negation.search(before[-1:]):
+    # "是不是燃气漏了" asks, it does not deny.
+    if (r.negation.search(before[-2:]) or r.negation.search(before[-1:])) and not r.question.search(before):
         return "negation"
-    if r.name_prefix.search(before[-4:]) and end - start <= 3:
+    name = r.name_prefix.search(before[-4:])
+    # "叫车撞飞了", "让狗咬了": 叫/让 before an agent is the passive, not a name.
+    if name and end - start <= 3 and not r.passive_agent.search(before[-4:][name.start() + 1:]):
         return "name"
     if end - start <= 2 and r.place_suffix.search(after):
         return "place"
@@ -126,12 +149,15 @@ def veto(text: str, start: int, end: int, r: Rules | None = None) -> str | None:
         return "praise"
     if r.idiom.search(sentence):
         return "idiom"
-    thing = _last(r.thing, before[-8:])
+    thing = _last(r.thing, before[-8:]) if kind is None or kind.thing_veto else None
     if thing is not None and thing > _last(_PERSON, before[-8:], default=-1):
         return "thing"
     if _THING_AFTER.search(after[:8]):
         return "thing"
-    if r.resolved.search(sentence) and not r.present.search(text[s0:start]):
+    clause = before[_last(_CLAUSE_END, before, default=-1) + 1:]
+    if r.averted.search(clause + text[start:end]):
+        return "averted"   # "差点撞了", "险些掉下去"
+    if r.resolved.search(sentence) and not r.ongoing.search(text[s0:start]):
         return "resolved"
     if (after.startswith("过") or _PAST_AFTER.search(after)) and not r.present.search(sentence):
         return "past"   # "着过火", "屋头着火那年生的"
@@ -155,27 +181,45 @@ def veto(text: str, start: int, end: int, r: Rules | None = None) -> str | None:
     return None
 
 
+_CLAUSE_END = re.compile(r"[，,、]")
 _PAST_AFTER = re.compile(r"^[^，。]{0,2}(那年|那回|那次|那会|那阵|那天)")
 _DESCRIBED = re.compile(r"([\u4e00-\u9fff]{1,3})的([\u4e00-\u9fff])(?=[，,。\s]|$)")
+
+
+def readings(text: str, r: Rules | None = None) -> list[str]:
+    """The texts to read, in order: as said (dialect made standard), then with sound-alike slips
+    of the key words repaired (only when that changes anything)."""
+    r = r or rules()
+    t = normalise(text)
+    if not t or t.startswith("/"):
+        return []
+    # A name spelled out ("任救生，救命的救") is not a call for help: drop "<word>的<char>"
+    # descriptions whose word holds the character.
+    t = standard_words(_DESCRIBED.sub(lambda m: "" if m.group(2) in m.group(1) else m.group(0), t))
+    repaired = r.sounds.repair(t)
+    return [t] if repaired == t else [t, repaired]
+
+
+def _found(t: str, r: Rules) -> list[tuple[Kind, str]]:
+    found: list[tuple[Kind, str]] = []
+    for kind in r.kinds:
+        for pattern in kind.patterns:
+            hit = next((m for m in pattern.finditer(t) if m.end() > m.start()
+                        and veto(t, m.start(), m.end(), r, kind) is None), None)
+            if hit:
+                found.append((kind, hit.group(0)))
+                break
+    return found
 
 
 def detect(text: str) -> Emergency | None:
     """The emergency in `text`, or None (see the module docstring)."""
     r = rules()
-    t = normalise(text)
-    if not t or t.startswith("/"):
-        return None
-    # A name spelled out ("任救生，救命的救") is not a call for help: drop "<word>的<char>"
-    # descriptions whose word holds the character.
-    t = _DESCRIBED.sub(lambda m: "" if m.group(2) in m.group(1) else m.group(0), t)
     found: list[tuple[Kind, str]] = []
-    for kind in r.kinds:
-        for pattern in kind.patterns:
-            hit = next((m for m in pattern.finditer(t) if m.end() > m.start()
-                        and veto(t, m.start(), m.end(), r) is None), None)
-            if hit:
-                found.append((kind, hit.group(0)))
-                break
+    for t in readings(text, r):
+        found = _found(t, r)
+        if found:
+            break
     if not found:
         return None
     kind, matched = found[0]
@@ -194,11 +238,12 @@ def detect(text: str) -> Emergency | None:
 
 def explain(text: str) -> list[dict]:
     """Every candidate match with its kind and, when dropped, the near-miss reason (for staff)."""
-    r, t, out = rules(), normalise(text), []
-    for kind in r.kinds:
-        for pattern in kind.patterns:
-            for m in pattern.finditer(t):
-                if m.end() > m.start():
-                    out.append({"kind": kind.name, "number": kind.number, "matched": m.group(0),
-                                "veto": veto(t, m.start(), m.end(), r)})
+    r, out = rules(), []
+    for t in readings(text, r):
+        for kind in r.kinds:
+            for pattern in kind.patterns:
+                for m in pattern.finditer(t):
+                    if m.end() > m.start():
+                        out.append({"kind": kind.name, "number": kind.number, "matched": m.group(0),
+                                    "heard": t, "veto": veto(t, m.start(), m.end(), r, kind)})
     return out

@@ -4,6 +4,10 @@
 `DialogueActRules` sets that intent with confidence 1.0 in front of the model's ranking, so
 "要得", "莫得", "再说一遍", "转人工" mean the same after every training; anything the rules do
 not cover is left to the model.
+
+When the words as said give no act, they are read once more in standard Mandarin
+(textnorm/dialect.yaml: "侬讲啥" -> "你讲啥", "唔使" -> "不用") with the recogniser's slips of the
+acts' key words repaired (`sound_alike` in acts.yaml: "转人恭" -> "转人工", "再说一变" -> "再说一遍").
 """
 from __future__ import annotations
 
@@ -14,6 +18,9 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import yaml
+
+from textnorm.dialect import standard
+from textnorm.pinyin import SoundAlike
 
 DATA = Path(__file__).with_name("acts.yaml")
 _PUNCT = re.compile(r"[\s，。,.!！?？、~～…：:；;\"'“”‘’()（）\[\]【】]+")
@@ -29,7 +36,9 @@ def _rules():
         exact = {_collapse(w) for w in (spec.get("exact") or [])}
         contains = re.compile(spec["contains"]) if spec.get("contains") else None
         acts.append((spec["act"], exact, contains, int(spec.get("max_len") or 10**6)))
-    return particles, leading, acts, ()
+    sound = data["sound_alike"]
+    return particles, leading, acts, SoundAlike(sound["words"], int(sound["min_word_freq"]),
+                                                sound.get("not_slips") or (), accent=True)
 
 
 def rating_level(text: str) -> str | None:
@@ -49,15 +58,15 @@ def _collapse(word: str) -> str:
     return word
 
 
-def _clauses(text: str) -> list[str]:
+def _clauses(text: str) -> list[tuple[str, ...]]:
+    """Each clause without and with its trailing particles ("什么" ends in 么, "得嘞" in 嘞)."""
     particles, leading, _, _ = _rules()
     out = []
     for part in _PUNCT.split(unicodedata.normalize("NFKC", text or "").lower()):
         if not part:
             continue
         core = leading.sub("", part) or part
-        core = core.rstrip(particles) or core
-        out.append(_collapse(core))
+        out.append((_collapse(core.rstrip(particles) or core), _collapse(core)))
     return out
 
 
@@ -65,6 +74,16 @@ def classify(text: str) -> str | None:
     """The act of a whole utterance, or None when rules cannot tell."""
     if not text or text.startswith("/"):
         return None
+    act = _classify(text)
+    if act is None:
+        heard = unicodedata.normalize("NFKC", text).lower()
+        heard = _rules()[3].repair(standard(heard))
+        if heard != unicodedata.normalize("NFKC", text).lower():
+            act = _classify(heard)
+    return act
+
+
+def _classify(text: str) -> str | None:
     _, _, acts, _ = _rules()
     norm = unicodedata.normalize("NFKC", text).lower()
     length = len(_PUNCT.sub("", norm))
@@ -76,14 +95,14 @@ def classify(text: str) -> str | None:
         return None
     found = set()
     for clause in clauses:
-        act = next((a for a, exact, _c, _m in acts if clause in exact), None)
+        act = next((a for a, exact, _c, _m in acts if any(form in exact for form in clause)), None)
         if act is None:
             return None
         found.add(act)
     # "好的，谢谢" / "嗯，再见": the last act is what the caller does now.
     if len(found) == 1:
         return found.pop()
-    last = next(a for a, exact, _c, _m in acts if clauses[-1] in exact)
+    last = next(a for a, exact, _c, _m in acts if any(form in exact for form in clauses[-1]))
     return last if last in ("thank", "goodbye") else None
 
 
@@ -113,7 +132,7 @@ if DefaultV1Recipe is not None:
         @classmethod
         def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
                    execution_context: ExecutionContext) -> "DialogueActRules":
-            _rules()
+            _rules()[3].load()
             return cls()
 
         def process(self, messages: List[Message]) -> List[Message]:

@@ -52,7 +52,7 @@ class EmergencyOverride(GraphComponent):
         from safety.emergency import rules
         from safety.semantic import vectors
 
-        rules()
+        rules().sounds.load()
         vectors()
         return cls()
 

@@ -5,7 +5,9 @@ length (50,000 characters took 20 GB). Channels refuse long messages with a Chin
 sentence (connectors/resilient_rest.py, the edge's body limit); this is the last bound for
 any path that reaches the model (HTTP API, future channels). The caller's own words are kept
 whole in the tracker; only what the model reads is cut. A greeting in front of a request
-("喂，你好，我身份证丢了") is dropped too, so the request is what is understood.
+("喂，你好，我身份证丢了") is dropped too, so the request is what is understood; a greeting
+with only an opener after it ("你好，我想问个事", "你好，打扰一下") is the greeting itself
+(bot/nlu/acts.yaml says so) and stays whole.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.acts import classify
 
 MAX_CHARS = 500
 # "喂，你好，我身份证丢了" / "侬好，阿拉…": a greeting in front of a request is not the request.
@@ -45,7 +49,7 @@ class MessageLengthGuard(GraphComponent):
                 continue
             if len(text) > MAX_CHARS:
                 text = text[:MAX_CHARS]
-            if not text.startswith("/"):
+            if not text.startswith("/") and classify(text) != "greet":
                 text = LEADING_GREETING.sub("", text)
             if text != message.get(TEXT):
                 message.set(TEXT, text)

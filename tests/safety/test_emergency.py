@@ -38,3 +38,48 @@ def test_emergency_told_inside_another_request_is_still_an_emergency():
 ])
 def test_near_misses_are_not_emergencies(text):
     assert detect(text) is None
+
+
+def test_sound_alike_slip_of_a_key_word_is_heard_as_the_word():
+    assert detect("我爸在厕所云倒了").number == "120"   # 云倒 -> 晕倒
+
+
+@pytest.mark.parametrize("text", ["路上全是泥水，车都过不去", "那条河的河长是谁", "车和人都多，路口老堵"])
+def test_everyday_words_that_sound_like_key_words_stay_as_said(text):
+    assert detect(text) is None
+
+
+def test_dialect_words_are_read_as_standard_mandarin():
+    assert detect("阿嫲唔见咗，佢有痴呆").number == "110"
+
+
+def test_someone_trapped_rings_119_and_names_110():
+    found = detect("电梯卡在两层中间，里面有人出不来")
+    assert (found.kind, found.numbers) == ("trapped", ("119", "110"))
+
+
+def test_a_not_a_question_is_not_a_negation():
+    assert detect("屋里一股味，是不是煤气漏了").number == "119"
+
+
+def test_passive_with_jiao_is_not_a_name():
+    assert detect("我爸叫车撞了，躺在地上").numbers == ("122", "120")
+
+
+def test_a_snatched_thing_is_still_a_robbery():
+    assert detect("刚才有人抢了我的手机往东边跑了").number == "110"
+
+
+def test_pa_shi_means_probably_not_fear():
+    assert detect("我爸从梯子上摔下来，腿怕是断了").number == "120"
+
+
+def test_child_not_home_and_unreachable_is_danger_to_a_person():
+    assert detect("我孩子放学一直没回来，电话也打不通").number == "110"
+
+
+@pytest.mark.parametrize("text", [
+    "我孩子的学生证不见了", "那个路口好几回差点撞车", "这条路塌方了没人修", "补贴的钱不知道放在哪了",
+])
+def test_lost_things_averted_events_and_damage_without_people_are_not_emergencies(text):
+    assert detect(text) is None

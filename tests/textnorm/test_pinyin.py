@@ -33,3 +33,14 @@ def test_homophones_and_asr_slips():
     assert overlap("高龄今天", "高龄津贴") == 0.75
     assert 0 < overlap("我家找火轮", "我家着火了") < 1
     assert fuzzy_key("残疾") != fuzzy_key("低保")
+
+
+def test_sound_alike_repairs_a_slip_that_shares_a_character():
+    from textnorm.pinyin import SoundAlike
+
+    sounds = SoundAlike(["着火", "溺水", "车祸", "火灾"], min_word_freq=50)
+    assert sounds.repair("电瓶车着货了") == "电瓶车着火了"
+    assert sounds.repair("鱼塘里有人逆水了") == "鱼塘里有人溺水了"
+    assert sounds.repair("路上全是泥水") == "路上全是泥水"       # a common word is not a slip
+    assert sounds.repair("车和人都多") == "车和人都多"           # 和 is read he, not huo
+    assert sounds.repair("或在网上办") == "或在网上办"           # no character in common

@@ -18,3 +18,20 @@ def test_acts(text, act):
 @pytest.mark.parametrize("text", ["我身份证丢了，想先挂个失", "他叫张德贵", "我想办个残疾证", "感谢派出所民警"])
 def test_not_acts(text):
     assert classify(text) is None
+
+
+@pytest.mark.parametrize("text,act", [
+    ("给我转人攻", "request_human"), ("你再说一变吧", "repeat"),   # recogniser slips of 人工, 一遍
+    ("得嘞", "affirm"), ("什么？", "repeat"),                      # the last character is not a particle
+    ("不对，是西头那家", "deny"), ("你说得太快了我记不住", "slow_down"),
+    ("你是不是自动回复的", "bot_challenge"), ("我要找真人", "request_human"),
+    ("下回再办吧", "stop_flow"), ("那你忙吧", "goodbye"), ("我那个残疾证审核到哪一步了", "query_progress"),
+    ("侬讲啥", "repeat"),                                         # dialect read as standard words
+])
+def test_general_forms_of_acts(text, act):
+    assert classify(text) == act
+
+
+@pytest.mark.parametrize("text", ["补贴一般什么时候发", "老年卡在哪里办", "挂失"])
+def test_matter_questions_are_not_acts(text):
+    assert classify(text) is None
