@@ -35,3 +35,8 @@ def test_general_forms_of_acts(text, act):
 @pytest.mark.parametrize("text", ["补贴一般什么时候发", "老年卡在哪里办", "挂失"])
 def test_matter_questions_are_not_acts(text):
     assert classify(text) is None
+
+
+def test_asking_for_a_person_wins_over_asking_whether_it_is_a_robot():
+    assert classify("你系咪机器人？我要转人工，我要同真人讲") == "request_human"
+    assert classify("你是机器人吗") == "bot_challenge"
