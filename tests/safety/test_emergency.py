@@ -83,3 +83,8 @@ def test_child_not_home_and_unreachable_is_danger_to_a_person():
 ])
 def test_lost_things_averted_events_and_damage_without_people_are_not_emergencies(text):
     assert detect(text) is None
+
+
+def test_breathing_trouble_in_cantonese_with_blue_lips_is_a_120_emergency():
+    found = detect("哎呀佢而家喘唔到气啊，口唇都紫咗，好辛苦")
+    assert found is not None and found.number == "120"
