@@ -100,7 +100,7 @@ class RedisHA:
     def wait_ready(self, timeout: float = 30.0) -> None:
         for svc in self.nodes:
             wait_for_port(svc.port, timeout=timeout)
-            wait_until_loaded(svc.port, timeout=timeout)
+            wait_until_loaded(svc.port, timeout=timeout, password=self.password)
         for svc in self.sentinels:
             wait_for_port(svc.port, timeout=timeout)
         deadline = time.monotonic() + timeout

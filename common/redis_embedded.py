@@ -60,18 +60,29 @@ def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 20.0) -> 
     raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
 
 
-def wait_until_loaded(port: int, host: str = "127.0.0.1", timeout: float = 60.0) -> None:
+def wait_until_loaded(port: int, host: str = "127.0.0.1", timeout: float = 60.0, password: str | None = None) -> None:
     """After a restart Redis accepts connections while it still loads the AOF and answers
-    -LOADING: wait for +PONG (or an auth error: then it is serving) before anyone uses it."""
+    -LOADING: wait for +PONG before anyone uses it. With a password, AUTH first: Redis answers
+    -NOAUTH before it looks at loading, so a bare PING would say nothing about the data."""
+    auth = b""
+    if password:
+        pw = password.encode()
+        auth = b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n" % (len(pw), pw)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             with socket.create_connection((host, port), timeout=1.0) as sock:
-                sock.sendall(b"PING\r\n")
-                reply = sock.recv(64)
-            if reply.startswith((b"+PONG", b"-NOAUTH", b"-ERR")):
+                sock.sendall(auth + b"PING\r\n")
+                reply = b""
+                while reply.count(b"\r\n") < (2 if auth else 1):
+                    chunk = sock.recv(256)
+                    if not chunk:
+                        break
+                    reply += chunk
+            last = reply.split(b"\r\n")[1 if auth else 0]
+            if last.startswith((b"+PONG", b"-NOAUTH", b"-ERR", b"-WRONGPASS")):
                 return
-        except OSError:
+        except (OSError, IndexError):
             pass
         time.sleep(0.05)
     raise TimeoutError(f"Redis on {host}:{port} still loading after {timeout}s")
@@ -91,7 +102,7 @@ def start_embedded_redis(data_dir: Path, port: int, password: str | None = None)
     proc = subprocess.Popen([redis_server_binary(), str(conf)], stdout=subprocess.DEVNULL, preexec_fn=die_with_parent)
     try:
         wait_for_port(port)
-        wait_until_loaded(port)
+        wait_until_loaded(port, password=password)
     except TimeoutError:
         proc.kill()
         raise

@@ -13,7 +13,8 @@ from bot.tracker_store import SentinelRedisLockStore
 def _store(redis_server) -> SentinelRedisLockStore:
     t = parse_redis_url(redis_server.url)
     return SentinelRedisLockStore(EndpointConfig(url=t.host, type="bot.tracker_store.SentinelRedisLockStore",
-                                                 port=t.port, db=t.db, key_prefix="locktest"))
+                                                 port=t.port, db=t.db, password=t.password,
+                                                 key_prefix="locktest"))
 
 
 async def test_a_turn_behind_a_dead_replicas_ticket_goes_ahead_when_both_expire(redis_server):
