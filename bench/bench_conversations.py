@@ -98,8 +98,10 @@ def seed_rating_orders(redis_url: str, convs: list[dict]) -> None:
     asyncio.run(run())
 
 
-def run_suite(base: str, staff: StaffView | None, convs: list[dict]) -> list:
-    return [run_conversation(c, Channel(base), staff) for c in convs]
+def run_suite(base: str, staff: StaffView | None, convs: list[dict], sms=None) -> list:
+    """sms(phone) -> the code in the newest SMS to that phone (bench/fake_sms.py), when the stack
+    sends its one-time codes to the fake gateway."""
+    return [run_conversation(c, Channel(base), staff, sms) for c in convs]
 
 
 def report(results, convs) -> dict:
@@ -174,15 +176,19 @@ def main(argv=None) -> int:
         os.environ["GOVDESK_DEMO"] = "1"
         ports = Ports(rasa=free_port(), rasa_internal=free_port(), actions=free_port(), staff_api=free_port(),
                       voice=free_port(), audiosocket=free_port(), redis=free_port())
+        from bench.fake_sms import FakeSmsGateway
+
+        sms = FakeSmsGateway().start()
         stack = Stack(ports=ports, data_dir=Path(tempfile.mkdtemp(prefix="bench-conv-")),
-                      model=ensure_model(quiet=True))
+                      model=ensure_model(quiet=True), extra_env=sms.env())
         stack.start()
         try:
             seed_rating_orders(stack.redis_url, convs)
             results = run_suite(f"http://localhost:{ports.rasa}",
-                                StaffView(f"http://localhost:{ports.staff_api}"), convs)
+                                StaffView(f"http://localhost:{ports.staff_api}"), convs, sms.last_code)
         finally:
             stack.stop()
+            sms.stop()
         model = Path(stack.model).name
     rep = report(results, convs)
     if args.verbose:

@@ -91,8 +91,6 @@ def default_answer(conv: dict, key: str) -> str | None:
         return ben.get("id") if ben else caller.get("id")
     if key == "phone" or key == "query_phone":
         return caller.get("phone") or "没有电话"
-    if key == "last4":  # the identity check asks for the phone's last four digits
-        return (caller.get("phone") or "")[-4:] or None
     if key == "place":
         place = (order.get("township") or "") + (order.get("village") or "")
         return place or None
@@ -111,8 +109,9 @@ def sentences(text: str) -> list[str]:
     return [s for s in (x.strip() for x in _SENTENCE.findall(text or "")) if s]
 
 
-def run_conversation(conv: dict, send, order=None) -> Result:
-    """Play one conversation. `send(text, metadata) -> messages`; `order(ref) -> dict`."""
+def run_conversation(conv: dict, send, order=None, sms=None) -> Result:
+    """Play one conversation. `send(text, metadata) -> messages`; `order(ref) -> dict`;
+    `sms(phone) -> code | None`: the one-time code in the newest SMS to the caller's own phone."""
     res = Result(id=str(conv.get("id")), ok=False, outcome=None)
     channel = conv.get("channel") or "chat"
     metadata = {"channel": "voice" if channel == "voice" else "web"}
@@ -162,7 +161,13 @@ def run_conversation(conv: dict, send, order=None) -> Result:
             msgs = play(before[key].pop(0))
             last_key = key
             continue
-        given = say.get(key) if key != "last4" else None
+        if key == "code":   # the caller reads the SMS on their own phone
+            phone = (conv.get("caller") or {}).get("phone")
+            code = sms(phone) if sms and phone else None
+            answered[key] = answered.get(key, 0) + 1
+            msgs = play((" ".join(code) if channel == "voice" else code) if code else "没收到短信")
+            continue
+        given = say.get(key)
         n = answered.get(key, 0)
         if isinstance(given, list):
             answer = given[n] if n < len(given) else None

@@ -106,3 +106,10 @@ def rest_channel_token() -> str:
     from common.privacy import derive_key
 
     return derive_key("rest-channel").hex()
+
+
+def sms_gateway() -> tuple[str, str] | None:
+    """(url, token) of the operator's SMS gateway (clients/sms.py), from SMS_GATEWAY_URL and
+    SMS_GATEWAY_TOKEN; None when unset: then no one-time codes can be sent."""
+    url = os.environ.get("SMS_GATEWAY_URL", "").strip()
+    return (url, os.environ.get("SMS_GATEWAY_TOKEN", "")) if url else None

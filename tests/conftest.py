@@ -96,11 +96,21 @@ def stack_ports() -> Ports:
 
 
 @pytest.fixture(scope="session")
-def stack(trained_model, redis_server, stack_ports, tmp_path_factory, monkeypatch_session):
+def sms_gateway():
+    """The operator's SMS gateway (an outside service): a fake faithful to clients/sms.py."""
+    from bench.fake_sms import FakeSmsGateway
+
+    gateway = FakeSmsGateway().start()
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(trained_model, redis_server, stack_ports, tmp_path_factory, monkeypatch_session, sms_gateway):
     monkeypatch_session.setenv("REDIS_URL", redis_server.url)
     # Demo accounts (clerk/clerk123 ...) exist only in demo mode (workorders/auth.py).
     s = Stack(ports=stack_ports, data_dir=tmp_path_factory.mktemp("stack"), model=trained_model,
-              log_dir=ARTIFACTS / "logs", extra_env={"GOVDESK_DEMO": "1"})
+              log_dir=ARTIFACTS / "logs", extra_env={"GOVDESK_DEMO": "1", **sms_gateway.env()})
     s.start()
     yield s
     s.stop()

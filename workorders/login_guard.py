@@ -99,6 +99,29 @@ def locked_error(scope: str, retry_after: int) -> WorkOrderError:
     return WorkOrderError("login_locked", message, 429, retry_after=int(retry_after), scope=scope)
 
 
+# KEYS: user counter, user lock, ip counter, ip lock; ARGV: user limit, ip limit, window, lockout.
+# Returns {scope, ttl, 0} when locked (scope 0 = user, 1 = ip) or {-1, user count, ip count}.
+_ATTEMPT_LUA = """
+for i = 0, 1 do
+  local ttl = redis.call('TTL', KEYS[2 * i + 2])
+  if ttl ~= -2 then return {i, ttl, 0} end
+end
+local n = {}
+for i = 0, 1 do
+  n[i + 1] = redis.call('INCR', KEYS[2 * i + 1])
+  redis.call('EXPIRE', KEYS[2 * i + 1], ARGV[3])
+end
+for i = 0, 1 do
+  if n[i + 1] > tonumber(ARGV[i + 1]) then
+    redis.call('SET', KEYS[2 * i + 2], '1', 'EX', ARGV[4])
+    redis.call('DEL', KEYS[2 * i + 1])
+    return {i, tonumber(ARGV[4]), 0}
+  end
+end
+return {-1, n[1], n[2]}
+"""
+
+
 class LoginGuard:
     def __init__(self, redis, prefix: str = "wo", limits: Limits | None = None, secret: bytes | None = None):
         self.redis = redis
@@ -129,30 +152,22 @@ class LoginGuard:
 
     async def attempt(self, username: str, ip: str) -> dict[str, int]:
         """Raise 429 while the username or the client IP is locked; otherwise count this try and
-        return the counts {"user": n, "ip": n}. A try beyond a limit locks at once (no password check)."""
+        return the counts {"user": n, "ip": n}. A try beyond a limit locks at once (no password check).
+        The lock check, the count and the lock are one Lua script: a try that read "not locked" just
+        before a parallel try locked and reset the counter could otherwise start again from 1."""
         keys = self._keys(username, ip)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for scope in ("user", "ip"):
-                pipe.ttl(keys[scope][1])
-            ttls = await pipe.execute()
-        for scope, ttl in zip(("user", "ip"), ttls):
-            if ttl is not None and ttl != -2:  # -2: no lock (-1, a lock without expiry, cannot happen)
-                retry = ttl if ttl > 0 else self.limits.lockout
-                audit.warning("event=login_locked user=%s ip=%s scope=%s retry_after=%d",
-                              mask_username(username), ip, scope, retry)
-                raise locked_error(scope, retry)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for scope in ("user", "ip"):
-                pipe.incr(keys[scope][0])
-                pipe.expire(keys[scope][0], self.limits.window)
-            n_user, _, n_ip, _ = await pipe.execute()
-        over = [scope for scope, n in (("user", n_user), ("ip", n_ip)) if n > keys[scope][2]]
-        if over:  # parallel tries past the limit
-            await self._lock(keys, over)
+        lim = self.limits
+        code, a, b = await self.redis.eval(
+            _ATTEMPT_LUA, 4, keys["user"][0], keys["user"][1], keys["ip"][0], keys["ip"][1],
+            lim.user_failures, lim.ip_failures, lim.window, lim.lockout)
+        code, a, b = int(code), int(a), int(b)
+        if code >= 0:  # locked (before this try, or by it)
+            scope = ("user", "ip")[code]
+            retry = a if a > 0 else lim.lockout
             audit.warning("event=login_locked user=%s ip=%s scope=%s retry_after=%d",
-                          mask_username(username), ip, over[0], self.limits.lockout)
-            raise locked_error(over[0], self.limits.lockout)
-        return {"user": n_user, "ip": n_ip}
+                          mask_username(username), ip, scope, retry)
+            raise locked_error(scope, retry)
+        return {"user": a, "ip": b}
 
     async def failed(self, username: str, ip: str, tries: dict[str, int], reason: str = "bad_credentials") -> int:
         """Audit a failed try; returns the tries left for the username. Raises 429 when this

@@ -34,7 +34,8 @@ _RATE_REQUEST = re.compile(r"评价|评个价|评一下|打个分|打分|评一�
 KIND_BY_INTENT = {"report_problem": "report", "complain": "complain", "suggest": "suggest", "praise": "praise"}
 INTAKE_SLOTS = ("wo_description", "wo_place", "wo_phone", "wo_phone_confirm", "wo_kind", "wo_township", "wo_digits",
                 "wo_village", "wo_class", "wo_request_id", "wo_tries")
-QUERY_SLOTS = ("wo_query_phone", "wo_last4", "wo_verify_fails", "wo_rating", "wo_rate_order", "wo_digits")
+QUERY_SLOTS = ("wo_query_phone", "wo_last4", "wo_code", "wo_verify_fails", "wo_rating", "wo_rate_order",
+               "wo_digits")
 DUPLICATE_TEXT = "这个问题已经有人反映过了，我们已经把您的意见合并进去，一起督促办理。"
 EMERGENCY_RESPONSES = {"119": "utter_emergency_fire", "120": "utter_emergency_medical",
                        "110": "utter_emergency_police", "122": "utter_emergency_traffic"}
@@ -451,16 +452,50 @@ class ActionSubmitWorkorder(Action):
 
 
 # --- progress and rating: who is asking ------------------------------------------------------
+# A caller's orders are read (and rated) only for a phone the caller has proved to hold: the one
+# the call comes from (the channel's caller id), or one a one-time code was sent to by SMS and said
+# back (workorders/otp.py). A number merely said proves nothing: anyone can say a neighbour's number.
 def _known_phone(tracker: Tracker) -> str | None:
-    return tracker.get_slot("wo_verified_phone") or caller_phone(tracker)
+    return caller_phone(tracker)
 
 
-def _start_query_events(tracker: Tracker) -> list[dict[str, Any]]:
-    events = _reset(("wo_query_phone", "wo_last4", "wo_verify_fails", "wo_digits"))
+_SMS = None
+
+
+def sms_client():
+    """The SMS gateway client (clients/sms.py), or None when none is configured."""
+    global _SMS
+    if _SMS is None:
+        from clients.sms import SmsClient
+
+        _SMS = SmsClient.from_env() or False
+    return _SMS or None
+
+
+def one_time_codes():
+    from workorders.otp import OneTimeCodes
+
+    svc = service()
+    return OneTimeCodes(svc.redis, svc.store.p)
+
+
+def _failed(dispatcher, response: str) -> dict:
+    """Verification is over: a person checks (the form ends; the next action hands off)."""
+    dispatcher.utter_message(response=response)
+    return {"wo_query_phone": NO_PHONE, "wo_last4": VERIFY_FAILED, "wo_verify_fails": 2, "wo_digits": None,
+            "wo_code": None}
+
+
+def _start_query_events(dispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+    events = _reset(("wo_query_phone", "wo_last4", "wo_verify_fails", "wo_digits", "wo_code"))
     phone = _known_phone(tracker)
     if phone:
-        events.append(SlotSet("wo_query_phone", phone))
-    return events
+        return events + [SlotSet("wo_query_phone", phone), SlotSet("wo_last4", phone[-4:]),
+                         SlotSet("wo_verified_phone", phone)]
+    if sms_client() is not None:   # the form asks for the number, then for the code sent to it
+        return events + [SlotSet("wo_verified_phone", None)]
+    return events + [SlotSet(k, v) for k, v in _failed(dispatcher, "utter_wo_verify_own_phone_only").items()] \
+        + [SlotSet("wo_verified_phone", None)]
 
 
 class ActionStartProgress(Action):
@@ -468,11 +503,12 @@ class ActionStartProgress(Action):
         return "action_start_progress"
 
     def run(self, dispatcher, tracker, domain):
-        return _start_query_events(tracker) + _reset(("wo_rate_order", "wo_rating"))
+        return _start_query_events(dispatcher, tracker) + _reset(("wo_rate_order", "wo_rating"))
 
 
 class QueryValidation:
-    """Shared by the progress and rating forms: phone used, then its last four digits."""
+    """Shared by the progress and rating forms: the phone used, then the one-time code sent to it
+    (not asked when the call comes from that phone)."""
 
     async def run(self, dispatcher, tracker, domain):
         if tracker.get_slot("requested_slot") is None:
@@ -480,6 +516,8 @@ class QueryValidation:
         return await super().run(dispatcher, tracker, domain)
 
     async def validate_wo_query_phone(self, value, dispatcher, tracker, domain):
+        if value == NO_PHONE:   # verification already over (no way to check)
+            return {"wo_query_phone": NO_PHONE}
         more = _more_digits(tracker, str(value or ""), "wo_query_phone")
         if more:
             return more
@@ -487,46 +525,45 @@ class QueryValidation:
         if not ok:
             fails = int(tracker.get_slot("wo_verify_fails") or 0) + 1
             if fails >= 2:
-                dispatcher.utter_message(text="号码两次都没听清，我帮您找工作人员查。")
-                return {"wo_query_phone": NO_PHONE, "wo_last4": VERIFY_FAILED, "wo_verify_fails": fails,
-                        "wo_digits": None}
-            dispatcher.utter_message(text="号码没听清。请说11位手机号，一个数字一个数字地说。")
+                return _failed(dispatcher, "utter_wo_query_phone_failed")
+            dispatcher.utter_message(response="utter_wo_query_phone_again")
             return {"wo_query_phone": None, "wo_verify_fails": fails, "wo_digits": None}
-        out = {"wo_query_phone": number, "wo_digits": None}
-        if number != caller_phone(tracker) and number != tracker.get_slot("wo_verified_phone"):
-            # Typed in full by the caller: the full number is what identifies them.
-            out["wo_last4"] = number[-4:]
-        return out
+        if number == _known_phone(tracker):
+            return {"wo_query_phone": number, "wo_digits": None}
+        sms = sms_client()
+        if sms is None:
+            return _failed(dispatcher, "utter_wo_verify_own_phone_only")
+        try:
+            code = await one_time_codes().issue(number)
+            text = domain["responses"]["utter_sms_one_time_code"][0]["text"].format(code=code)
+            await sms.send(number, text, purpose="otp")
+        except Exception as exc:  # noqa: BLE001 - too many codes (429), gateway down, Redis down
+            log.warning("one-time code not sent: %s", type(exc).__name__)
+            return _failed(dispatcher, "utter_wo_code_not_sent")
+        dispatcher.utter_message(response="utter_wo_code_sent")
+        return {"wo_query_phone": number, "wo_digits": None, "wo_code": None, "wo_verify_fails": 0}
 
     async def validate_wo_last4(self, value, dispatcher, tracker, domain):
+        """Set by the start (caller id) or by the code check; never asked."""
+        return {"wo_last4": value}
+
+    async def validate_wo_code(self, value, dispatcher, tracker, domain):
         phone = tracker.get_slot("wo_query_phone")
-        if value == VERIFY_FAILED:
-            return {"wo_last4": VERIFY_FAILED}
-        last4 = _digits(str(value or ""))
-        if len(last4) != 4 or not phone:
-            dispatcher.utter_message(text="请说4个数字，就是手机号的最后四位。")
-            return {"wo_last4": None}
-        if phone[-4:] == last4:
-            return {"wo_last4": last4, "wo_verified_phone": phone, "wo_verify_fails": 0}
+        code = spoken_digits(str(value or ""))
+        right = False
+        if len(code) == 6 and phone and phone != NO_PHONE:
+            try:
+                right = await one_time_codes().check(phone, code)
+            except Exception as exc:  # noqa: BLE001 - Redis down: cannot check, a person will
+                log.warning("one-time code check failed: %s", type(exc).__name__)
+                return _failed(dispatcher, "utter_wo_code_failed")
+        if right:
+            return {"wo_code": "ok", "wo_last4": phone[-4:], "wo_verified_phone": phone, "wo_verify_fails": 0}
         fails = int(tracker.get_slot("wo_verify_fails") or 0) + 1
         if fails >= 2:
-            dispatcher.utter_message(text="后四位两次都对不上，我帮您找工作人员查。")
-            return {"wo_last4": VERIFY_FAILED, "wo_verify_fails": fails}
-        dispatcher.utter_message(text="后四位对不上。请再说一遍手机号的最后四位。")
-        return {"wo_last4": None, "wo_verify_fails": fails}
-
-
-class ActionAskWoLast4(Action):
-    def name(self) -> str:
-        return "action_ask_wo_last4"
-
-    def run(self, dispatcher, tracker, domain):
-        if tracker.get_slot("wo_query_phone") and tracker.get_slot("wo_query_phone") == caller_phone(tracker):
-            dispatcher.utter_message(text="为了保护您的信息，请说一下您现在这个手机号的最后四位。")
-        else:
-            dispatcher.utter_message(text="请说一下这个手机号的最后四位。")
-        dispatcher.utter_message(json_message=ask_event("wo_last4", tracker))
-        return []
+            return {**_failed(dispatcher, "utter_wo_code_failed"), "wo_code": VERIFY_FAILED}
+        dispatcher.utter_message(response="utter_wo_code_wrong")
+        return {"wo_code": None, "wo_verify_fails": fails}
 
 
 class ValidateWoProgressForm(QueryValidation, FormValidationAction):
@@ -534,7 +571,9 @@ class ValidateWoProgressForm(QueryValidation, FormValidationAction):
         return "validate_wo_progress_form"
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
-        return ["wo_query_phone", "wo_last4"]
+        if tracker.get_slot("wo_last4"):   # verified (caller id or code) or failed
+            return []
+        return ["wo_query_phone", "wo_code"]
 
 
 STATE_WORDS = {
@@ -632,7 +671,7 @@ class ActionStartRating(Action):
 
     def run(self, dispatcher, tracker, domain):
         text = (tracker.latest_message or {}).get("text") or ""
-        events = _start_query_events(tracker) + [SlotSet("wo_rate_order", None)]
+        events = _start_query_events(dispatcher, tracker) + [SlotSet("wo_rate_order", None)]
         m = re.search(r"12345\d{12}", re.sub(r"\s", "", text))
         if m:
             events.append(SlotSet("wo_rate_order", m.group(0)))
@@ -649,23 +688,23 @@ class ValidateWoRatingForm(QueryValidation, FormValidationAction):
         return "validate_wo_rating_form"
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
-        if tracker.get_slot("wo_rate_order"):
-            return ["wo_rating"]
         if tracker.get_slot("wo_last4") == VERIFY_FAILED:
             return []
-        return ["wo_query_phone", "wo_last4", "wo_rating"]
-
-    async def validate_wo_query_phone(self, value, dispatcher, tracker, domain):
-        out = await super().validate_wo_query_phone(value, dispatcher, tracker, domain)
-        if out.get("wo_last4") not in (None, VERIFY_FAILED):  # identified by the full number: find the order
-            return await self._with_order(out, out["wo_query_phone"], dispatcher)
-        return out
+        if not tracker.get_slot("wo_last4"):   # not verified yet
+            return ["wo_query_phone", "wo_code", "wo_rating"]
+        return ["wo_rating"]   # the order named or found; ActionSubmitRating checks it is theirs
 
     async def validate_wo_last4(self, value, dispatcher, tracker, domain):
         out = await super().validate_wo_last4(value, dispatcher, tracker, domain)
-        if not out.get("wo_last4") or out["wo_last4"] == VERIFY_FAILED:
+        if not out.get("wo_last4") or out["wo_last4"] == VERIFY_FAILED or tracker.get_slot("wo_rate_order"):
             return out
         return await self._with_order(out, tracker.get_slot("wo_query_phone"), dispatcher)
+
+    async def validate_wo_code(self, value, dispatcher, tracker, domain):
+        out = await super().validate_wo_code(value, dispatcher, tracker, domain)
+        if out.get("wo_code") != "ok" or tracker.get_slot("wo_rate_order"):
+            return out
+        return await self._with_order(out, out["wo_verified_phone"], dispatcher)
 
     @staticmethod
     async def _with_order(out: dict, phone: str, dispatcher) -> dict:
@@ -696,14 +735,21 @@ class ActionSubmitRating(Action):
     async def run(self, dispatcher, tracker, domain):
         order_id, level = tracker.get_slot("wo_rate_order"), _level(tracker.get_slot("wo_rating") or "")
         done = _reset(QUERY_SLOTS)
-        if tracker.get_slot("wo_last4") == VERIFY_FAILED and not order_id:
+        if tracker.get_slot("wo_last4") == VERIFY_FAILED:
             if int(tracker.get_slot("wo_verify_fails") or 0) >= 2:
                 return done + handoff_events(dispatcher, "verification_failed")
             return done
         if not order_id or not level:
             return done
+        phone = tracker.get_slot("wo_verified_phone")
         try:
-            await service().rate(order_id, level, channel=channel_of(tracker))
+            svc = service()
+            # Only the caller who filed the order rates it: the order must be one of this phone's.
+            mine = (await svc.progress_for_caller(phone[-4:], phone))["orders"] if phone else []
+            if order_id not in {item["id"] for item in mine}:
+                dispatcher.utter_message(response="utter_wo_rating_not_yours")
+                return done + handoff_events(dispatcher, "verification_failed")
+            await svc.rate(order_id, level, channel=channel_of(tracker))
         except Exception as exc:  # noqa: BLE001 - not found / not rateable / Redis down
             log.warning("rating of %s failed: %s", order_id, type(exc).__name__)
             dispatcher.utter_message(text="对不起，这件事现在评价不了，我帮您转给工作人员。")

@@ -128,8 +128,6 @@ async def _recv(ws, kind: str, timeout: float = 60) -> dict:
             return msg
 
 
-@pytest.mark.skip(reason="known gap, issue 12 notes: after the edge and loopback changes the mini-program "
-                         "WebSocket handshake can hang under the full suite; not yet diagnosed")
 async def test_websocket_typing_then_reply(rasa_base, fake_wechat):
     _, session, _ = login(rasa_base, fake_wechat)
     ws_url = ws_endpoint()
@@ -145,8 +143,6 @@ async def test_websocket_typing_then_reply(rasa_base, fake_wechat):
             assert "您好" in reply["replies"][0]["text"]
 
 
-@pytest.mark.skip(reason="known gap, issue 12 notes: after the edge and loopback changes the mini-program "
-                         "WebSocket handshake can hang under the full suite; not yet diagnosed")
 async def test_websocket_forged_session_is_closed(rasa_base):
     ws_url = ws_endpoint()
     async with aiohttp.ClientSession() as http:
@@ -158,8 +154,6 @@ async def test_websocket_forged_session_is_closed(rasa_base):
             assert ws.close_code == 4401
 
 
-@pytest.mark.skip(reason="known gap, issue 12 notes: after the edge and loopback changes the mini-program "
-                         "WebSocket handshake can hang under the full suite; not yet diagnosed")
 async def test_websocket_reconnect_gets_buffered_reply_and_same_conversation(rasa_base, fake_wechat):
     oid, session, _ = login(rasa_base, fake_wechat)
     ws_url = ws_endpoint()

@@ -35,7 +35,7 @@ def staff(stack, redis_server):
 
 @pytest.mark.parametrize("conv", [pytest.param(c, id=c["id"], marks=[pytest.mark.xfail(
     reason=KNOWN_MISSES[c["id"]], strict=True)] if c["id"] in KNOWN_MISSES else []) for c in SUITE])
-def test_conversation_reaches_its_goal(conv, stack, staff):
-    result = run_conversation(conv, Channel(f"http://localhost:{stack.ports.rasa}"), staff)
+def test_conversation_reaches_its_goal(conv, stack, staff, sms_gateway):
+    result = run_conversation(conv, Channel(f"http://localhost:{stack.ports.rasa}"), staff, sms_gateway.last_code)
     transcript = "\n".join(f"  > {said}\n    {bot}" for said, bot in result.transcript)
     assert result.ok, f"{result.reasons}\n{transcript}"

@@ -109,25 +109,46 @@ def test_court_case_is_refused_with_the_reason_and_no_order(conversation, redis_
     assert after == before
 
 
-def test_progress_query_with_right_last_four(conversation, redis_server):
+def test_progress_query_is_answered_for_the_phone_the_call_comes_from(conversation, redis_server):
     phone = new_phone()
     run(with_service(redis_server.url, lambda svc: svc.create(
         "枫林村的水渠堵了浇不了地", caller_phone=phone, place={"township": "青龙乡", "village": "枫林村"},
         category="政务类", type="求助", urgency="一般")))
     c = conversation(metadata={"channel": "voice", "caller": phone})
-    assert "最后四位" in c.texts("我上次反映的事办得怎么样了")
-    reply = c.texts(" ".join(phone[-4:]))
+    reply = c.texts("我上次反映的事办得怎么样了")
     assert "反映的" in reply and "水渠" in reply and "预计" in reply
     assert phone not in reply
 
 
-def test_progress_query_with_wrong_last_four_twice_goes_to_a_person(conversation, redis_server):
+def _filed(redis_server, phone):
+    return run(with_service(redis_server.url, lambda svc: svc.create(
+        "枫林村的水渠堵了浇不了地", caller_phone=phone, place={"township": "青龙乡", "village": "枫林村"},
+        category="政务类", type="求助", urgency="一般")))
+
+
+def test_chat_user_proves_the_phone_with_a_code_sent_by_sms(conversation, redis_server, sms_gateway):
     phone = new_phone()
-    wrong = "0000" if phone[-4:] != "0000" else "1111"
-    c = conversation(metadata={"channel": "voice", "caller": phone})
+    _filed(redis_server, phone)
+    c = conversation(metadata={"channel": "web"})
     c.texts("我的工单到哪一步了")
-    assert "对不上" in c.texts(wrong)
-    reply = c.say(wrong)
+    reply = c.texts(phone)
+    assert "验证码已经用短信发到" in reply and "水渠" not in reply
+    code = sms_gateway.last_code(phone)
+    assert code and code not in reply
+    reply = c.texts(code)
+    assert "水渠" in reply and "预计" in reply and phone not in reply
+
+
+def test_someone_elses_number_without_the_code_reads_nothing(conversation, redis_server, sms_gateway):
+    phone = new_phone()
+    _filed(redis_server, phone)
+    c = conversation(metadata={"channel": "web"})
+    c.texts("查进度")
+    c.texts(phone)
+    code = sms_gateway.last_code(phone)
+    wrong = f"{(int(code) + 1) % 10 ** 6:06d}"
+    assert "验证码不对" in c.texts(wrong)
+    reply = c.say(f"{(int(code) + 2) % 10 ** 6:06d}")
     assert {"event": "handoff", "reason": "verification_failed"} in customs(reply)
     assert "水渠" not in "".join(m.get("text", "") for m in reply)
 
@@ -136,8 +157,7 @@ def test_unsatisfied_rating_opens_rectification(conversation, redis_server):
     phone = new_phone()
     order = completed_order(redis_server, "青龙村的路坑坑洼洼", phone, {"township": "青龙乡", "village": "青龙村"})
     c = conversation(metadata={"channel": "voice", "caller": phone})
-    assert "最后四位" in c.texts("我对处理结果不满意")
-    reply = c.texts(phone[-4:])
+    reply = c.texts("我对处理结果不满意")
     assert "重新办理" in reply and "打电话" in reply
     after = get_order(redis_server, order["id"])
     assert after["rating"] == "不满意" and after["state"] == "in_progress"
@@ -149,8 +169,7 @@ def test_progress_of_a_finished_order_asks_for_a_keypad_rating(conversation, red
     phone = new_phone()
     order = completed_order(redis_server, "白沙村的自来水是黄的", phone, {"township": "青龙乡", "village": "白沙村"})
     c = conversation(metadata={"channel": "voice", "caller": phone})
-    c.texts("查进度")
-    reply = c.texts(phone[-4:])
+    reply = c.texts("查进度")
     assert "办完" in reply and "满意吗" in reply
     assert "谢谢" in c.texts("2")
     assert get_order(redis_server, order["id"])["rating"] == "满意"

@@ -253,33 +253,38 @@ async def complete(svc, order_id):
     return await svc.transition(order_id, "complete", None)
 
 
-def test_progress_start_uses_the_callers_number_and_asks_only_the_last_four():
+def test_progress_start_verifies_the_caller_by_the_caller_id_without_questions():
     t = make_tracker(metadata={"channel": "voice", "caller": PHONE}, intent="query_progress")
-    slots = slot_events(wo.ActionStartProgress().run(CollectingDispatcher(), t, {}))
-    assert slots["wo_query_phone"] == PHONE and slots["wo_last4"] is None
     d = CollectingDispatcher()
-    wo.ActionAskWoLast4().run(d, make_tracker({"wo_query_phone": PHONE}, metadata={"caller": PHONE}), {})
-    assert "最后四位" in texts(d) and PHONE not in texts(d)
+    slots = slot_events(wo.ActionStartProgress().run(d, t, {}))
+    assert slots["wo_query_phone"] == PHONE and slots["wo_last4"] == "5678" and slots["wo_verified_phone"] == PHONE
+    assert d.messages == []
 
 
-async def test_wrong_last_four_twice_then_a_person(svc):
-    form = wo.ValidateWoProgressForm()
+async def test_progress_without_a_caller_id_goes_to_a_person(svc):
+    await make_order(svc)
     d = CollectingDispatcher()
-    out = await form.validate_wo_last4("1234", d, make_tracker({"wo_query_phone": PHONE}), {})
-    assert out == {"wo_last4": None, "wo_verify_fails": 1} and "对不上" in texts(d)
-    out = await form.validate_wo_last4("1234", d, make_tracker({"wo_query_phone": PHONE, "wo_verify_fails": 1}), {})
-    assert out["wo_last4"] == wo.VERIFY_FAILED
+    t = make_tracker(metadata={"channel": "web"}, intent="query_progress")
+    slots = slot_events(wo.ActionStartProgress().run(d, t, {}))
+    assert [m.get("response") for m in d.messages] == ["utter_wo_verify_own_phone_only"]
+    assert slots["wo_last4"] == wo.VERIFY_FAILED and slots["wo_verified_phone"] is None
     d = CollectingDispatcher()
-    events = await wo.ActionWorkorderProgress().run(d, make_tracker({"wo_query_phone": PHONE, "wo_last4": "failed"}), {})
+    events = await wo.ActionWorkorderProgress().run(d, make_tracker(slots), {})
     assert {"event": "handoff", "reason": "verification_failed"} in [m.get("custom") for m in d.messages]
-    assert slot_events(events)["handoff"] is True
+    assert "路灯" not in texts(d) and slot_events(events)["handoff"] is True
+
+
+async def test_a_number_that_is_not_the_callers_is_not_enough(svc):
+    await make_order(svc)
+    d = CollectingDispatcher()
+    out = await wo.ValidateWoProgressForm().validate_wo_query_phone(
+        "138 1234 5678", d, make_tracker({}, metadata={"channel": "voice", "caller": "13900001111"}), {})
+    assert out["wo_last4"] == wo.VERIFY_FAILED and out["wo_query_phone"] == wo.NO_PHONE
+    assert [m.get("response") for m in d.messages] == ["utter_wo_verify_own_phone_only"]
 
 
 async def test_progress_in_plain_words_after_verification(svc):
     order = await make_order(svc)
-    form = wo.ValidateWoProgressForm()
-    out = await form.validate_wo_last4("五六七八", CollectingDispatcher(), make_tracker({"wo_query_phone": PHONE}), {})
-    assert out["wo_last4"] == "5678" and out["wo_verified_phone"] == PHONE
     d = CollectingDispatcher()
     events = await wo.ActionWorkorderProgress().run(d, make_tracker({"wo_query_phone": PHONE, "wo_last4": "5678"}), {})
     reply = texts(d)
@@ -320,9 +325,10 @@ async def test_rating_form_finds_the_latest_completed_unrated_order(svc):
     new = await make_order(svc)
     await complete(svc, new["id"])
     form = wo.ValidateWoRatingForm()
-    t = make_tracker({"wo_query_phone": PHONE})
-    assert await form.required_slots([], CollectingDispatcher(), t, {}) == ["wo_query_phone", "wo_last4", "wo_rating"]
-    out = await form.validate_wo_last4("5678", CollectingDispatcher(), t, {})
+    t = make_tracker({"wo_query_phone": PHONE}, metadata={"channel": "voice", "caller": PHONE})
+    assert await form.required_slots([], CollectingDispatcher(), t, {}) == ["wo_query_phone", "wo_code", "wo_rating"]
+    started = slot_events(wo.ActionStartRating().run(CollectingDispatcher(), t, {}))   # verified by caller id
+    out = await form.validate_wo_last4(started["wo_last4"], CollectingDispatcher(), make_tracker(started), {})
     assert out["wo_rate_order"] == new["id"]
     assert await form.required_slots([], CollectingDispatcher(), make_tracker(out), {}) == ["wo_rating"]
 
@@ -338,7 +344,8 @@ async def test_bad_rating_opens_rectification_and_promises_a_call(svc):
     await complete(svc, order["id"])
     d = CollectingDispatcher()
     await wo.ActionSubmitRating().run(
-        d, make_tracker({"wo_rate_order": order["id"], "wo_rating": "不满意"}, metadata={"channel": "voice"}), {})
+        d, make_tracker({"wo_rate_order": order["id"], "wo_rating": "不满意", "wo_verified_phone": PHONE},
+                        metadata={"channel": "voice"}), {})
     assert "重新办理" in texts(d) and "打电话" in texts(d)
     after = await svc.get(order["id"])
     assert after["rating"] == "不满意" and after["state"] == "in_progress"
@@ -351,19 +358,31 @@ async def test_good_rating_is_thanked_without_rectification(svc):
     order = await make_order(svc)
     await complete(svc, order["id"])
     d = CollectingDispatcher()
-    await wo.ActionSubmitRating().run(d, make_tracker({"wo_rate_order": order["id"], "wo_rating": "1"}), {})
+    await wo.ActionSubmitRating().run(d, make_tracker({"wo_rate_order": order["id"], "wo_rating": "1", "wo_verified_phone": PHONE}), {})
     assert "谢谢" in texts(d)
     after = await svc.get(order["id"])
     assert after["rating"] == "非常满意" and after["state"] == "completed"
     assert not await svc.store.supervision_queue()
 
 
-async def test_rating_without_caller_number_finds_the_order_from_the_typed_number(svc):
+async def test_rating_without_caller_id_does_not_find_the_order_from_a_typed_number(svc):
     order = await make_order(svc)
     await complete(svc, order["id"])
     form = wo.ValidateWoRatingForm()
     out = await form.validate_wo_query_phone("138 1234 5678", CollectingDispatcher(), make_tracker({}), {})
-    assert out["wo_rate_order"] == order["id"] and out["wo_last4"] == "5678"
+    assert out["wo_last4"] == wo.VERIFY_FAILED and "wo_rate_order" not in out
+
+
+async def test_an_order_of_another_phone_cannot_be_rated(svc):
+    order = await make_order(svc)
+    await complete(svc, order["id"])
+    d = CollectingDispatcher()
+    await wo.ActionSubmitRating().run(
+        d, make_tracker({"wo_rate_order": order["id"], "wo_rating": "非常不满意", "wo_verified_phone": "13900001111"}), {})
+    assert "utter_wo_rating_not_yours" in [m.get("response") for m in d.messages]
+    assert {"event": "handoff", "reason": "verification_failed"} in [m.get("custom") for m in d.messages]
+    after = await svc.get(order["id"])
+    assert not after.get("rating") and after["state"] == "completed"
 
 
 async def test_unclear_query_number_twice_goes_to_a_person(svc):
@@ -387,3 +406,76 @@ async def test_a_phone_said_in_pieces_is_put_together():
     assert d.messages[0]["response"] == "utter_wo_digits_more" and d.messages[0]["missing"] == 6
     second = await form.validate_wo_phone("三四五六七八", CollectingDispatcher(), make_tracker(first), {})
     assert second["wo_phone"] == PHONE
+
+
+# --- one-time codes (chat users without a caller id) --------------------------------------------
+@pytest.fixture
+def sms():
+    """The SMS gateway (an outside service) as the fake of its wire format; the real client."""
+    from bench.fake_sms import FakeSmsGateway
+    from clients.sms import SmsClient
+
+    gateway = FakeSmsGateway().start()
+    wo._SMS = SmsClient(gateway.url, gateway.token)
+    yield gateway
+    wo._SMS = None
+    gateway.stop()
+
+
+def _domain() -> dict:
+    import yaml
+    from pathlib import Path
+
+    return yaml.safe_load((Path(wo.__file__).resolve().parents[1] / "domain" / "workorders.yml").read_text("utf-8"))
+
+
+async def test_chat_user_gets_a_code_by_sms_and_says_it_back(svc, sms):
+    await make_order(svc)
+    d = CollectingDispatcher()
+    slots = slot_events(wo.ActionStartProgress().run(d, make_tracker(metadata={"channel": "web"}), {}))
+    assert d.messages == [] and slots["wo_last4"] is None          # the form asks for the number
+    form = wo.ValidateWoProgressForm()
+    out = await form.validate_wo_query_phone("138 1234 5678", d, make_tracker({}, metadata={"channel": "web"}), _domain())
+    assert out["wo_query_phone"] == PHONE and "wo_last4" not in out
+    assert [m.get("response") for m in d.messages] == ["utter_wo_code_sent"]
+    code = sms.last_code(PHONE)
+    assert code and sms.messages(PHONE)[-1]["purpose"] == "otp" and "验证码" in sms.messages(PHONE)[-1]["text"]
+    t = make_tracker({"wo_query_phone": PHONE}, metadata={"channel": "web"})
+    assert await form.required_slots([], CollectingDispatcher(), t, {}) == ["wo_query_phone", "wo_code"]
+    out = await form.validate_wo_code(" ".join(code), CollectingDispatcher(), t, {})
+    assert out["wo_verified_phone"] == PHONE and out["wo_last4"] == "5678"
+    assert await form.required_slots([], CollectingDispatcher(), make_tracker(out), {}) == []
+    # a code works once
+    again = await form.validate_wo_code(code, CollectingDispatcher(), t, {})
+    assert again.get("wo_verified_phone") is None
+
+
+async def test_wrong_codes_twice_then_a_person(svc, sms):
+    form = wo.ValidateWoProgressForm()
+    await form.validate_wo_query_phone(PHONE, CollectingDispatcher(), make_tracker({}), _domain())
+    code = sms.last_code(PHONE)
+    wrong = f"{(int(code) + 1) % 10 ** 6:06d}"
+    d = CollectingDispatcher()
+    out = await form.validate_wo_code(wrong, d, make_tracker({"wo_query_phone": PHONE}), {})
+    assert out == {"wo_code": None, "wo_verify_fails": 1} and d.messages[0]["response"] == "utter_wo_code_wrong"
+    out = await form.validate_wo_code(code, d, make_tracker({"wo_query_phone": PHONE, "wo_verify_fails": 1}), {})
+    assert out["wo_verified_phone"] == PHONE   # the right code on the second try
+
+
+async def test_a_second_code_within_a_minute_is_refused_and_handed_to_a_person(svc, sms):
+    form = wo.ValidateWoProgressForm()
+    await form.validate_wo_query_phone(PHONE, CollectingDispatcher(), make_tracker({}), _domain())
+    d = CollectingDispatcher()
+    out = await form.validate_wo_query_phone(PHONE, d, make_tracker({}), _domain())
+    assert out["wo_last4"] == wo.VERIFY_FAILED and d.messages[0]["response"] == "utter_wo_code_not_sent"
+    assert len(sms.messages(PHONE)) == 1
+
+
+async def test_rating_with_a_code_finds_the_callers_completed_order(svc, sms):
+    order = await make_order(svc)
+    await complete(svc, order["id"])
+    form = wo.ValidateWoRatingForm()
+    await form.validate_wo_query_phone(PHONE, CollectingDispatcher(), make_tracker({}), _domain())
+    out = await form.validate_wo_code(sms.last_code(PHONE), CollectingDispatcher(),
+                                      make_tracker({"wo_query_phone": PHONE}), {})
+    assert out["wo_rate_order"] == order["id"]
