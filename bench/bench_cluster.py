@@ -99,7 +99,10 @@ class Conv:
                 ("对", ("工单号", "合并"))]
 
     async def tracker(self) -> dict:
-        url = f"http://127.0.0.1:{self.c.ep.rasa_api}/conversations/{self.sender}/tracker?token={rasa_token()}"
+        from connectors.shared import pseudonym   # the edge's public REST sender is mapped
+
+        url = (f"http://127.0.0.1:{self.c.ep.rasa_api}/conversations/{pseudonym('web', self.sender)}/tracker"
+               f"?token={rasa_token()}")
         async with self.http.get(url) as resp:
             return await resp.json(content_type=None)
 

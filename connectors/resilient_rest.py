@@ -12,7 +12,9 @@ memory grows with the square of its length); the caller hears a short Chinese se
 `metadata.caller` (the phone a call comes from, which unlocks "my orders") is kept only when
 the request carries the internal channel token (header X-Govdesk-Channel-Token: the voice
 gateway and staff API, which know the number from the PBX or a verified login); from anyone
-else it is dropped, so knowing a phone number lists nothing.
+else it is dropped, so knowing a phone number lists nothing. Likewise the conversation id: a
+public client's `sender` becomes pseudonym("web", sender) (connectors/shared.py); only internal
+callers name conversations directly.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ TRUSTED_METADATA = ("caller",)
 
 
 from common.settings import rest_channel_token as channel_token  # noqa: E402 - one home for the token
+from connectors.shared import pseudonym  # noqa: E402
 from textnorm.speech import shape_for_voice  # noqa: E402
 
 
@@ -53,14 +56,27 @@ class ResilientRestInput(RestInput):
     def name(cls) -> str:
         return "rest"
 
+    @staticmethod
+    def trusted(request) -> bool:
+        import hmac
+
+        given = request.headers.get("X-Govdesk-Channel-Token", "")
+        return bool(given) and hmac.compare_digest(given, channel_token())
+
+    async def _extract_sender(self, req):
+        """The conversation id. An internal caller (voice gateway, staff API) names it; a public
+        client's id is only a handle: it is mapped into the web namespace (pseudonym), so no
+        client can join a conversation of another channel or of an internal caller by naming it."""
+        sender = await super()._extract_sender(req)
+        if sender is None or self.trusted(req):
+            return sender
+        return pseudonym("web", str(sender))
+
     def get_metadata(self, request):
         metadata = super().get_metadata(request)
         if not isinstance(metadata, dict):
             return metadata
-        import hmac
-
-        given = request.headers.get("X-Govdesk-Channel-Token", "")
-        if not (given and hmac.compare_digest(given, channel_token())):
+        if not self.trusted(request):
             metadata = {k: v for k, v in metadata.items() if k not in TRUSTED_METADATA}
         return metadata
 

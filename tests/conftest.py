@@ -169,8 +169,17 @@ class RestConversation:
         """Say something; return all bot texts of the answer joined together."""
         return "".join(m.get("text", "") for m in self.say(text))
 
+    @property
+    def conversation_id(self) -> str:
+        """Rasa's id of this conversation: a public client's sender is mapped (connectors/resilient_rest.py)."""
+        if self.trusted:
+            return self.sender
+        from connectors.shared import pseudonym
+
+        return pseudonym("web", self.sender)
+
     def tracker(self) -> dict:
-        with urllib.request.urlopen(rasa_api(self.api_url, f"/conversations/{self.sender}/tracker")) as resp:
+        with urllib.request.urlopen(rasa_api(self.api_url, f"/conversations/{self.conversation_id}/tracker")) as resp:
             return json.loads(resp.read())
 
 

@@ -456,7 +456,8 @@ class ActionSubmitWorkorder(Action):
 # the call comes from (the channel's caller id), or one a one-time code was sent to by SMS and said
 # back (workorders/otp.py). A number merely said proves nothing: anyone can say a neighbour's number.
 def _known_phone(tracker: Tracker) -> str | None:
-    return caller_phone(tracker)
+    """The caller id, or a phone proved by a code earlier in this conversation."""
+    return caller_phone(tracker) or tracker.get_slot("wo_verified_phone")
 
 
 _SMS = None
@@ -493,9 +494,8 @@ def _start_query_events(dispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         return events + [SlotSet("wo_query_phone", phone), SlotSet("wo_last4", phone[-4:]),
                          SlotSet("wo_verified_phone", phone)]
     if sms_client() is not None:   # the form asks for the number, then for the code sent to it
-        return events + [SlotSet("wo_verified_phone", None)]
-    return events + [SlotSet(k, v) for k, v in _failed(dispatcher, "utter_wo_verify_own_phone_only").items()] \
-        + [SlotSet("wo_verified_phone", None)]
+        return events
+    return events + [SlotSet(k, v) for k, v in _failed(dispatcher, "utter_wo_verify_own_phone_only").items()]
 
 
 class ActionStartProgress(Action):

@@ -144,7 +144,7 @@ def test_conversations_are_encrypted_at_rest(conversation, redis_server):
     c = conversation()
     c.say("我的电话是13912345678")
     raw = redis_lib.Redis.from_url(redis_server.url)
-    keys = [k for k in raw.keys("govdesk:*") if c.sender.encode() in k]
+    keys = [k for k in raw.keys("govdesk:*") if c.conversation_id.encode() in k]
     assert keys, "tracker not stored under the configured prefix"
     stored = raw.get(keys[0])
     assert b"13912345678" not in stored and b"sender_id" not in stored

@@ -83,6 +83,17 @@ def test_a_client_cannot_claim_a_callers_phone(conversation):
     assert "caller" not in metadata and metadata.get("channel") == "voice"
 
 
+def test_a_client_cannot_join_another_conversation_by_naming_it(conversation):
+    caller = conversation(metadata={"channel": "voice", "caller": "13912345678"})   # the voice gateway
+    caller.texts("我想登记，我叫张德贵")
+    before = [e["text"] for e in caller.tracker()["events"] if e["event"] == "user"]
+    intruder = conversation(sender=caller.sender, metadata={"channel": "web"}, trusted=False)
+    heard = intruder.texts("再说一遍")
+    assert "张德贵" not in heard
+    assert [e["text"] for e in caller.tracker()["events"] if e["event"] == "user"] == before
+    assert intruder.conversation_id != caller.sender
+
+
 def test_action_server_listens_on_loopback_only(stack):
     import psutil
 
