@@ -6,8 +6,10 @@ trained Rasa model exactly as the bot parses them (rasa.core.agent, in process).
 
 Data: bench/data/understanding/*.tsv, written by helpers who saw only the catalogue's matter
 names and a persona (never the training data or the rules); see its README. Each row has a
-`split`: dev and test (first corpus; test has been read, so both are tuning data now) and
-heldout (third round, written by new helpers after all tuning on the others; never tuned on).
+`split`: dev and test (first corpus; test has been read, so both are tuning data now),
+heldout3 (third round; its misses were published, so it is tuning data now) and heldout (the
+newest round, written by a new helper after all tuning on the others; never tuned on). The
+matters file has no fourth round: its heldout rows are the third round's.
 A matter counts as named when the parse's `matter` entity is that id (what the bot acts on);
 top-3 reads `matter_ranking`. An emergency counts when the intent is an emergency intent and
 the reply's numbers (`emergency_number` plus the kind's second number) include the expected one.
