@@ -543,10 +543,6 @@ class QueryValidation:
         dispatcher.utter_message(response="utter_wo_code_sent")
         return {"wo_query_phone": number, "wo_digits": None, "wo_code": None, "wo_verify_fails": 0}
 
-    async def validate_wo_last4(self, value, dispatcher, tracker, domain):
-        """Set by the start (caller id) or by the code check; never asked."""
-        return {"wo_last4": value}
-
     async def validate_wo_code(self, value, dispatcher, tracker, domain):
         phone = tracker.get_slot("wo_query_phone")
         code = spoken_digits(str(value or ""))
@@ -669,12 +665,18 @@ class ActionStartRating(Action):
     def name(self) -> str:
         return "action_start_rating"
 
-    def run(self, dispatcher, tracker, domain):
+    async def run(self, dispatcher, tracker, domain):
         text = (tracker.latest_message or {}).get("text") or ""
         events = _start_query_events(dispatcher, tracker) + [SlotSet("wo_rate_order", None)]
         m = re.search(r"12345\d{12}", re.sub(r"\s", "", text))
         if m:
             events.append(SlotSet("wo_rate_order", m.group(0)))
+        else:
+            started = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+            phone = started.get("wo_verified_phone")
+            if phone and started.get("wo_last4") == phone[-4:]:   # proved already: find the order now
+                found = await ValidateWoRatingForm._with_order({"wo_last4": phone[-4:]}, phone, dispatcher)
+                events += [SlotSet(k, v) for k, v in found.items()]
         level = tracker.get_slot("wo_rating")
         events.append(SlotSet("wo_rating", _level(level) if level else None))
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
@@ -693,12 +695,6 @@ class ValidateWoRatingForm(QueryValidation, FormValidationAction):
         if not tracker.get_slot("wo_last4"):   # not verified yet
             return ["wo_query_phone", "wo_code", "wo_rating"]
         return ["wo_rating"]   # the order named or found; ActionSubmitRating checks it is theirs
-
-    async def validate_wo_last4(self, value, dispatcher, tracker, domain):
-        out = await super().validate_wo_last4(value, dispatcher, tracker, domain)
-        if not out.get("wo_last4") or out["wo_last4"] == VERIFY_FAILED or tracker.get_slot("wo_rate_order"):
-            return out
-        return await self._with_order(out, tracker.get_slot("wo_query_phone"), dispatcher)
 
     async def validate_wo_code(self, value, dispatcher, tracker, domain):
         out = await super().validate_wo_code(value, dispatcher, tracker, domain)

@@ -324,18 +324,16 @@ async def test_rating_form_finds_the_latest_completed_unrated_order(svc):
     await svc.rate(old["id"], "满意", channel="voice")
     new = await make_order(svc)
     await complete(svc, new["id"])
+    t = make_tracker(metadata={"channel": "voice", "caller": PHONE}, intent="rate_service")
+    started = slot_events(await wo.ActionStartRating().run(CollectingDispatcher(), t, {}))   # caller id
+    assert started["wo_rate_order"] == new["id"]
     form = wo.ValidateWoRatingForm()
-    t = make_tracker({"wo_query_phone": PHONE}, metadata={"channel": "voice", "caller": PHONE})
-    assert await form.required_slots([], CollectingDispatcher(), t, {}) == ["wo_query_phone", "wo_code", "wo_rating"]
-    started = slot_events(wo.ActionStartRating().run(CollectingDispatcher(), t, {}))   # verified by caller id
-    out = await form.validate_wo_last4(started["wo_last4"], CollectingDispatcher(), make_tracker(started), {})
-    assert out["wo_rate_order"] == new["id"]
-    assert await form.required_slots([], CollectingDispatcher(), make_tracker(out), {}) == ["wo_rating"]
+    assert await form.required_slots([], CollectingDispatcher(), make_tracker(started), {}) == ["wo_rating"]
 
 
 async def test_order_reference_in_the_rating_message_is_used():
     t = make_tracker({"wo_rating": "满意"}, text="给12345202603020001打个满意", intent="rate_service")
-    slots = slot_events(wo.ActionStartRating().run(CollectingDispatcher(), t, {}))
+    slots = slot_events(await wo.ActionStartRating().run(CollectingDispatcher(), t, {}))
     assert slots["wo_rate_order"] == "12345202603020001" and slots["wo_rating"] == "满意"
 
 
