@@ -643,8 +643,9 @@ class ActionWorkorderProgress(Action):
         if len(items) > 2:
             text += f"另外还有{len(items) - 2}件，要详细情况请转人工。"
         dispatcher.utter_message(text=text)
-        if rate is not None:
+        if rate is not None:   # the caller is proved already: the rating form asks only the rating
             return done + [SlotSet("wo_rate_order", rate["id"]), SlotSet("wo_rating", None),
+                           SlotSet("wo_query_phone", phone), SlotSet("wo_last4", last4),
                            FollowupAction("wo_rating_form")]
         return done
 

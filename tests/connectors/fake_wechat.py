@@ -191,7 +191,10 @@ class FakeWeChat:
             return web.json_response({"error": "no_audio"}, status=400)
         payload = {"sender": q.get("sender"), "message": text, "metadata": {"channel": q.get("channel")}}
         async with ClientSession() as http:
-            async with http.post(f"{self.rasa_url}/webhooks/rest/webhook", json=payload) as resp:
+            from common.settings import rest_channel_token   # as the real gateway (clients/rasa.py)
+
+            async with http.post(f"{self.rasa_url}/webhooks/rest/webhook", json=payload,
+                                 headers={"X-Govdesk-Channel-Token": rest_channel_token()}) as resp:
                 replies = await resp.json()
         return web.json_response({"transcript": text, "replies": replies,
                                   "texts": [r["text"] for r in replies if r.get("text")], "error": None})
