@@ -376,6 +376,7 @@ def _directory(context: dict | None):
 # how rules and model are combined (chosen by cross-validation on the train split:
 # python -m bench.bench_classify --split train --cv)
 OPTIONS = {
+    "declared_type": True,          # the type the caller names decides (intake_rules.yaml declared_type)
     "type_cue_override": True,      # a type cue decides when the model's best probability < TYPE_OVERRIDE_BELOW
     "urgency": "combined",          # rules | model | combined
     "department": "model",          # rules_first | model_first | model
@@ -385,6 +386,7 @@ OPTIONS = {
     "police_crime": True,           # 求助/举报 about a crime (诈骗, 盗窃, 赌博 ...) -> 公安 (intake_rules.yaml)
     "mask_places": True,            # place names -> 某地 in the model's input (see _model_text)
     "type_cap_sure": 0.6,
+    "hazard_all": True,             # utilities' hazards (live wire, gas leak, burst main) are 综治类 too
     "hazard_category": True,        # 求助/举报 about a 特急 public-safety hazard -> 综治类 (published rules)
     "category_else": "model",       # 求助/举报 otherwise: 政务类 | model (政务类/综治类)           # the type caps a 特急 from a danger rule only from this probability
     "category": "dept",             # 求助/举报: dept (公安→警务类, 综治中心→综治类, else model) | model       # a catalogue matter decides the department when the model is below this
@@ -406,6 +408,10 @@ def _words_zh(words: list[str]) -> str:
 def _decide_type(model: TextModel, X, t: str) -> tuple[str, float, str, dict]:
     p = model.probabilities(X, "type")
     best = max(p, key=p.get)
+    said = R.declared_type(t) if OPTIONS["declared_type"] else None
+    if said and (said[0] == best or p[best] < R.DECLARED_OVERRIDE_BELOW):
+        typ, words, why = said
+        return typ, max(p.get(typ, 0.0), 0.9), f"“{words}”——{why}（模型 {_pct(p.get(typ, 0.0))}）", p
     cues = R.type_cues(t)
     if OPTIONS["type_cue_override"] and cues and p[best] < R.TYPE_OVERRIDE.get(cues[0][0], R.TYPE_OVERRIDE_BELOW):
         typ, words, why = cues[0]
@@ -594,7 +600,7 @@ def classify(text: str, context: dict | None = None) -> Classification:
     elif OPTIONS["category"] == "dept" and c.department == "zongzhi":
         c.category, conf["category"] = "综治类", conf["department"]
         reasons["category"] = f"矛盾纠纷由综治中心办理，归综治类"
-    elif OPTIONS["hazard_category"] and urg == "特急" and c.department not in R.UTILITY_DEPARTMENTS:
+    elif OPTIONS["hazard_category"] and urg == "特急" and (OPTIONS["hazard_all"] or c.department not in R.UTILITY_DEPARTMENTS):
         c.category, conf["category"] = "综治类", min(conf["urgency"], conf["department"])
         reasons["category"] = "公共安全隐患（特急险情），由综治中心统筹，归综治类"
     elif OPTIONS["hazard_category"] and OPTIONS["category_else"] == "政务类":

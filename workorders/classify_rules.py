@@ -143,6 +143,22 @@ TYPE_OVERRIDE: dict[str, float] = {c["type"]: float(c.get("override_below", TYPE
                                    for c in _cfg["type_cues"]}
 
 
+DECLARED_TYPE: tuple[tuple[str, re.Pattern, re.Pattern | None, str], ...] = tuple(
+    (c["type"], re.compile(c["pattern"]), re.compile(c["unless"]) if c.get("unless") else None, c["reason"])
+    for c in _cfg.get("declared_type") or ())
+DECLARED_OVERRIDE_BELOW: float = float(_cfg.get("declared_override_below", 0.95))
+
+
+def declared_type(text: str) -> tuple[str, str, str] | None:
+    """(type, words, reason) when the caller names what the request is ("我要投诉", "举报",
+    "建议", "表扬", "想问一下"), in the priority order of intake_rules.yaml; else None."""
+    for typ, pat, unless, reason in DECLARED_TYPE:
+        m = pat.search(text)
+        if m and not (unless and unless.search(text)):
+            return typ, m.group(0), reason
+    return None
+
+
 @dataclass(frozen=True)
 class EmergencyRule:
     code: str
