@@ -376,6 +376,7 @@ def _directory(context: dict | None):
 # how rules and model are combined (chosen by cross-validation on the train split:
 # python -m bench.bench_classify --split train --cv)
 OPTIONS = {
+    "help_request": True,           # asking an office to act is 求助 unless the caller blames it
     "declared_type": True,          # the type the caller names decides (intake_rules.yaml declared_type)
     "type_cue_override": True,      # a type cue decides when the model's best probability < TYPE_OVERRIDE_BELOW
     "urgency": "combined",          # rules | model | combined
@@ -413,6 +414,9 @@ def _decide_type(model: TextModel, X, t: str) -> tuple[str, float, str, dict]:
         typ, words, why = said
         return typ, max(p.get(typ, 0.0), 0.9), f"“{words}”——{why}（模型 {_pct(p.get(typ, 0.0))}）", p
     cues = R.type_cues(t)
+    ask = R.HELP_REQUEST.search(t) if OPTIONS["help_request"] and best == "投诉" else None
+    if ask and not any(ty == "投诉" for ty, _, _ in cues):
+        return "求助", p.get("求助", 0.0), f"“{ask.group(0)}”——{R.HELP_REQUEST.reason_zh}（模型：投诉 {_pct(p[best])}）", p
     if OPTIONS["type_cue_override"] and cues and p[best] < R.TYPE_OVERRIDE.get(cues[0][0], R.TYPE_OVERRIDE_BELOW):
         typ, words, why = cues[0]
         return typ, p.get(typ, 0.0), f"规则：“{words}”——{why}（模型拿不准）", p

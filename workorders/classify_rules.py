@@ -159,6 +159,9 @@ def declared_type(text: str) -> tuple[str, str, str] | None:
     return None
 
 
+HELP_REQUEST = _r("help_request", _cfg["help_request"]["pattern"], _cfg["help_request"]["reason"])
+
+
 @dataclass(frozen=True)
 class EmergencyRule:
     code: str
