@@ -377,6 +377,7 @@ def _directory(context: dict | None):
 # python -m bench.bench_classify --split train --cv)
 OPTIONS = {
     "help_request": True,           # asking an office to act is 求助 unless the caller blames it
+    "urgency_decisive": True,       # a cut supply or wages owed is 紧急 whatever the model says
     "declared_type": True,          # the type the caller names decides (intake_rules.yaml declared_type)
     "type_cue_override": True,      # a type cue decides when the model's best probability < TYPE_OVERRIDE_BELOW
     "urgency": "combined",          # rules | model | combined
@@ -449,6 +450,9 @@ def _decide_urgency(model: TextModel, X, t: str, emo: str, is_emergency: bool) -
         return "特急", max(p.get("特急", 0.0), 0.5), reasons, "；".join(reasons)
     if best == "特急" and p["特急"] >= 0.5:
         return "特急", p["特急"], [model_why], model_why
+    sure = R.decisive_urgent(t) if level == "紧急" and OPTIONS["urgency_decisive"] else None
+    if sure is not None:
+        return "紧急", max(p.get("紧急", 0.0), 0.9), reasons, "；".join(reasons) + "（按规定为紧急）"
     if level == "紧急" and best != "一般":
         return "紧急", p.get("紧急", 0.0), reasons, "；".join(reasons)
     if level == "紧急" and p.get("紧急", 0.0) + p.get("特急", 0.0) >= 0.3:

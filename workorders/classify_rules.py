@@ -135,6 +135,8 @@ WAGE_ARREARS = next(r for r in URGENT_RULES if r.code == "wage_arrears")
 AGITATED_REASON = _cfg["urgency"]["agitated_reason"]
 NOT_NOW = re.compile(_cfg["not_now"])
 PAST = re.compile(_cfg["past"])
+ASK_ON_BEHALF = re.compile(_cfg["ask_on_behalf"])
+DECISIVE_URGENT: frozenset[str] = frozenset(_cfg["urgency"].get("decisive") or ())
 TYPE_CUES: tuple[tuple[str, re.Pattern, str], ...] = tuple(
     (c["type"], re.compile(c["pattern"]), c["reason"]) for c in _cfg["type_cues"])
 TYPE_OVERRIDE_BELOW: float = float(_cfg["type_override_below"])
@@ -282,6 +284,8 @@ def type_cues(text: str) -> list[tuple[str, str, str]]:
 def not_now(text: str) -> str | None:
     """The words showing the request is a proposal, question, praise or about the past, else None."""
     m = NOT_NOW.search(text)
+    if m and "问" in m.group(0) and ASK_ON_BEHALF.search(text):
+        return None   # "帮我问问什么时候来水" asks us to act
     return m.group(0) if m else None
 
 
@@ -318,6 +322,13 @@ def urgency(text: str, emotion_label: str, is_emergency: bool) -> tuple[str, lis
     classify() combines this with the trained model (see classify._decide_urgency)."""
     level, reasons, _ = urgency_rules(normalise(text), emotion_label, is_emergency)
     return level, reasons
+
+
+def decisive_urgent(t: str) -> Rule | None:
+    """The 紧急 rule the published rules make decisive (a cut supply, wages owed) when it applies now."""
+    if not_now(t) or PAST.search(t):
+        return None
+    return next((r for r in URGENT_RULES if r.code in DECISIVE_URGENT and r.search(t)), None)
 
 
 def urgency_rules(t: str, emotion_label: str, is_emergency: bool) -> tuple[str, list[str], str | None]:
