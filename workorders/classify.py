@@ -15,18 +15,20 @@ come from that file:
   pollution complaints, gas leaks without fire ...) and add in-progress crimes it misses
   (classify_rules.emergency_check); 110/119/120/122 calls are not work orders;
 - refusals and emotion: rules (classify_rules);
+- type: the type the caller names (我要投诉, 举报, 建议, 表扬, 想问一下) decides; asking an office
+  to act is 求助 unless the caller blames it; otherwise the model with the type cues;
 - type, urgency, department and (for 求助/举报) category: one linear SVM per field over
   character 1-3-gram + jieba word 1-2-gram TF-IDF + rule-cue tokens (department words, the
   unit the caller names, type cues, urgency rules, who-did-what), trained at first use (~2 s)
-  on the *train* rows of bench/data/intake/requests_[ab].tsv (+ requests_labelled.tsv train rows
+  on the rows of bench/data/intake/requests_*.tsv not marked heldout (+ requests_labelled.tsv train rows
   for type/category). Margins become probabilities by temperature scaling fitted on
   cross-validation; below REVIEW_BELOW the order is flagged needs_review ("不确定").
 - the model sees place names masked (某地): the village says nothing about what the caller wants;
 - category follows type for 咨询/投诉/建议/表扬; for 求助/举报 it is 警务类 when 公安 handles,
-  综治类 when the 综治中心 handles or for a 特急 public-safety hazard (not a utility's), else the
+  综治类 when the 综治中心 handles or for a 特急 public-safety hazard (a utility's too), else the
   model decides 政务类/综治类;
-- urgency: a danger rule makes 特急 (recall first); cut supplies / many affected make 紧急
-  unless the model is sure it is 一般; the model alone raises only when it is confident; the type
+- urgency: a danger rule makes 特急 (recall first); a cut supply or wages owed is 紧急 (decisive);
+  many affected make 紧急 unless the model is sure it is 一般; the model alone raises only when it is confident; the type
   caps it (咨询/建议/表扬 一般, 投诉 at most 紧急);
 - the catalogue search (the slowest step) runs only when its matter is used;
 - every field gets a short Chinese reason in `reasons` (the rule or the words that decided).
@@ -92,9 +94,11 @@ class Classification:
 
 # ------------------------------------------------------------------ labelled data and model
 
+# every corpus in bench/data/intake (a new held-out corpus dropped there with split=heldout is
+# scored by `bench_classify --split heldout` and never trained on)
 INTAKE_FILES = tuple(Path(p) for p in os.environ.get(
-    "GOVDESK_INTAKE_DATA", os.pathsep.join(str(ROOT / "bench" / "data" / "intake" / f)
-                                           for f in ("requests_a.tsv", "requests_b.tsv", "requests_c.tsv"))).split(os.pathsep) if p)
+    "GOVDESK_INTAKE_DATA", os.pathsep.join(str(f) for f in sorted((ROOT / "bench" / "data" / "intake")
+                                                                  .glob("requests_*.tsv")))).split(os.pathsep) if p)
 # department of the emergency service a transferred call would have reached (corpus convention)
 EMERGENCY_DEPARTMENT = {"110": "gongan", "119": "yingji", "120": "weijian", "122": "gongan"}
 TYPE_CATEGORY = {"咨询": "咨询类", "投诉": "投诉类", "建议": "意见建议类", "表扬": "意见建议类"}
@@ -139,9 +143,9 @@ def read_intake(paths: tuple[Path, ...] = INTAKE_FILES) -> list[dict]:
 
 
 def training_rows() -> list[dict]:
-    """Train-split rows: the intake corpora (all fields) and requests_labelled.tsv (category and
+    """Training rows: the intake corpora except held-out rows (all fields) and requests_labelled.tsv (category and
     type only: it has no department, and its urgency labels predate the published rules)."""
-    rows = [dict(r) for r in read_intake() if r.get("split") == "train" and not r.get("emergency")]
+    rows = [dict(r) for r in read_intake() if r.get("split") != "heldout" and not r.get("emergency")]
     try:
         old = read_labelled()
     except FileNotFoundError:
