@@ -137,6 +137,9 @@ NOT_NOW = re.compile(_cfg["not_now"])
 PAST = re.compile(_cfg["past"])
 ASK_ON_BEHALF = re.compile(_cfg["ask_on_behalf"])
 DECISIVE_URGENT: frozenset[str] = frozenset(_cfg["urgency"].get("decisive") or ())
+_outage = _cfg["urgency"].get("outage_not_danger") or {}
+OUTAGE_CODES: frozenset[str] = frozenset(_outage.get("codes") or ())
+OUTAGE_DANGER = re.compile(_outage.get("danger") or "(?!)")
 TYPE_CUES: tuple[tuple[str, re.Pattern, str], ...] = tuple(
     (c["type"], re.compile(c["pattern"]), c["reason"]) for c in _cfg["type_cues"])
 TYPE_OVERRIDE_BELOW: float = float(_cfg["type_override_below"])
@@ -336,7 +339,10 @@ def urgency_rules(t: str, emotion_label: str, is_emergency: bool) -> tuple[str, 
     if is_emergency:
         return "特急", ["属于紧急警情或急救，需立即转对应紧急电话"], None
     quiet = not_now(t)
-    reasons = [rule.reason_zh for rule in DANGER_RULES if rule.search(t)]
+    hits = [rule for rule in DANGER_RULES if rule.search(t)]
+    if hits and {r.code for r in hits} <= OUTAGE_CODES and UTILITY_CUT.search(t) and not OUTAGE_DANGER.search(t):
+        hits = []   # a cut wire or main that only cut the supply: an outage (紧急), not a danger
+    reasons = [rule.reason_zh for rule in hits]
     if reasons and not quiet:
         return "特急", reasons, None
     m = PAST.search(t)
