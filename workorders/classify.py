@@ -476,13 +476,21 @@ def _decide_urgency(model: TextModel, X, t: str, emo: str, is_emergency: bool) -
 TYPE_MAX_URGENCY = {"咨询": "一般", "建议": "一般", "表扬": "一般", "投诉": "紧急"}
 
 
-def _cap_by_type(typ: str, p_type: float, urg: str, urg_reasons: list[str], why: str) -> tuple[str, list[str], str]:
+def _cap_by_type(typ: str, p_type: float, urg: str, urg_reasons: list[str], why: str,
+                 t: str = "", p_urg: dict | None = None) -> tuple[str, list[str], str]:
     """Urgency no higher than the type allows; a danger rule (特急) is kept when the type is uncertain
     (recall of 特急 first)."""
     cap = TYPE_MAX_URGENCY.get(typ)
     rank = {"一般": 0, "紧急": 1, "特急": 2}
     if cap is None or rank[urg] <= rank[cap] or (urg == "特急" and p_type < OPTIONS["type_cap_sure"]):
         return urg, urg_reasons, why
+    if cap == "紧急" and p_urg is not None:
+        # a complaint that mentions a danger is about how a unit served: 紧急 only when a 紧急 rule
+        # applies or the model prefers 紧急 to 一般, else 一般
+        urgent = [r.reason_zh for r in R.URGENT_RULES if t and r.search(t)]
+        if not urgent and p_urg.get("紧急", 0.0) + p_urg.get("特急", 0.0) < p_urg.get("一般", 0.0):
+            return "一般", [], f"{typ}类诉求按规定最高为紧急，未见断水断电或多人受影响（{why}）"
+        return "紧急", urgent or urg_reasons, f"{typ}类诉求按规定为紧急（{why}）"
     return cap, [], f"{typ}类诉求按规定为{cap}（{why}）"
 
 
@@ -570,7 +578,7 @@ def classify(text: str, context: dict | None = None) -> Classification:
     urg, conf["urgency"], urg_reasons, reasons["urgency"] = _decide_urgency(model, X, t, emo, emerg is not None)
     if not emerg:
         urg, urg_reasons, reasons["urgency"] = _cap_by_type(req_type, conf["type"], urg, urg_reasons,
-                                                            reasons["urgency"])
+                                                            reasons["urgency"], t, model.probabilities(X, "urgency"))
 
     c = Classification(text=text, category="政务类", type=req_type, urgency=urg, urgency_reasons=urg_reasons,
                        emotion=emo, emotion_cues=cues, refusal=refusal,
