@@ -277,7 +277,7 @@ class TextModel:
         m = self.models.get(field)
         if m is None:
             return {}
-        d = m.decision_function(X)[0]
+        d = self._np.asarray(X @ m.coef_.T).ravel() + m.intercept_   # decision_function without sklearn's checks
         if len(m.classes_) == 2:
             d = self._np.array([-d, d]) / 2
         e = self._np.exp((d - d.max()) * SOFTMAX_T.get(field, 4.0))
