@@ -307,7 +307,7 @@ def markdown_intake(res: dict, max_misses: int = 400) -> str:
     lines = [
         f"# 12345 intake classification (issue 14)", "",
         f"Reproduce: `{COMMAND}` (from the repository root; writes this file).", "",
-        f"Split `{res.get('split', 'cv')}` of bench/data/intake/requests_[abc].tsv: {res['n']} requests "
+        f"Split `{res.get('split', 'cv')}` of bench/data/intake/requests_*.tsv: {res['n']} requests "
         f"({res.get('n_emergency', '?')} emergencies, {ne} work-order rows); model trained on "
         f"{res.get('n_train', '?')} train rows (intake train rows + requests_labelled.tsv train rows). "
         "Published rules: workorders/intake_rules.yaml.", "",
