@@ -289,3 +289,41 @@ def test_intake_corpus_cross_validation_floors():
     assert acc["township"] >= 0.97, acc
     assert res["te_recall"] >= 0.93, res["te_recall"]
     assert res["false_emergencies"] == [], res["false_emergencies"]
+
+
+# ------------------------------------------------------------------ published rules, this round (issue 14)
+
+def test_the_type_the_caller_names_decides():
+    c = classify("我要投诉燃气公司，停气三天了也不派人来")
+    assert (c.type, c.category) == ("投诉", "投诉类"), c.reasons
+    assert "投诉" in c.reasons["type"]
+
+
+def test_asking_an_office_to_act_is_a_request_for_help_not_a_complaint():
+    c = classify("老有人半夜打电话骚扰我，我一个人住害怕，请警察帮帮我")
+    assert (c.type, c.category, c.department) == ("求助", "警务类", "gongan"), c.reasons
+
+
+def test_wages_owed_are_urgent():
+    c = classify("我在砖厂干了半年，老板欠了我三个月工资一直不给")
+    assert (c.type, c.urgency, c.department) == ("求助", "紧急", "renshe"), c.reasons
+
+
+def test_a_cut_wire_that_only_cut_the_supply_is_an_outage_not_a_hazard():
+    c = classify("大雪把村里的电线压断了，全村都停电了")
+    assert c.urgency == "紧急" and c.category == "政务类", c.reasons
+
+
+def test_near_misses_are_work_orders_not_emergency_calls():
+    for text in ("我家的羊这两天趴着不动，请兽医站来看看",
+                 "院子外面的水表被车压坏了，一直在漏水",
+                 "这两天燃气压力不够，火苗小得很，饭都煮不熟",
+                 "村里有人偷偷卖六合彩，好多老人在买",
+                 "征地款没算清，好多村民商量着要去堵工地的门"):
+        c = classify(text)
+        assert c.emergency is None and c.is_work_order, (text, c.reasons.get("emergency"))
+
+
+def test_in_progress_cases_the_detector_misses_still_go_to_the_number():
+    assert classify("刚才在集上被人抢了包，骑摩托往东边跑了，快追").emergency == "110"
+    assert classify("有个孩子掉进废弃的机井里了，能听到在下面哭").emergency == "119"
