@@ -600,6 +600,9 @@ def classify(text: str, context: dict | None = None) -> Classification:
         c.department_reason = f"紧急警情转{emerg[0]}，不派工单（对应部门：{_dept_names().get(c.department, c.department)}）"
     else:
         c.department, conf["department"], c.department_reason = _decide_department(model, X, t, find_matter)
+        fine = R.refine_department(c.department, t)
+        if fine:
+            c.department, c.department_reason = fine[0], f"“{fine[1]}”：{fine[2]}"
         crime = R.POLICE_CRIME.search(t) if OPTIONS["police_crime"] and req_type in ("求助", "举报") \
             and urg != "特急" else None
         if crime and c.department != "gongan":

@@ -197,6 +197,22 @@ POLICE_CRIME = _r("police_crime", _cfg["police_crime"]["pattern"], _cfg["police_
 DEPARTMENT_CUES: dict[str, re.Pattern] = {d: re.compile(p) for d, p in (_cfg.get("department_cues") or {}).items()}
 
 
+DEPARTMENT_REFINE: tuple[tuple[str, str, re.Pattern, re.Pattern | None, str], ...] = tuple(
+    (d["from"], d["to"], re.compile(d["pattern"]), re.compile(d["unless"]) if d.get("unless") else None, d["reason"])
+    for d in _cfg.get("department_refine") or ())
+
+
+def refine_department(dept: str | None, text: str) -> tuple[str, str, str] | None:
+    """(department, matched words, reason) when intake_rules.yaml `department_refine` moves `dept`
+    to a more specific department for this normalised text, else None."""
+    for frm, to, pat, unless, reason in DEPARTMENT_REFINE:
+        if dept == frm:
+            m = pat.search(text)
+            if m and not (unless and unless.search(text)):
+                return to, m.group(0), reason
+    return None
+
+
 AGENCY_CUES: dict[str, re.Pattern] = {d: re.compile(p) for d, p in (_cfg.get("agency_cues") or {}).items()}
 
 
