@@ -279,15 +279,24 @@ def cue_tokens(text: str) -> list[str]:
     return toks
 
 
+@lru_cache(maxsize=1)
+def _sound_alike():
+    from textnorm.pinyin import SoundAlike
+    sa = _cfg.get("sound_alike") or {}
+    return SoundAlike(sa.get("words") or (), int(sa.get("min_word_freq", 50)), sa.get("not_slips") or ())
+
+
+@lru_cache(maxsize=2048)
 def normalise(text: str) -> str:
     """Text for analysis: no spaces, Chinese punctuation for sentence breaks, dialect words in
-    standard Chinese (没得水 -> 没水, 冇电 -> 没电, 咋个办 -> 怎么办)."""
+    standard Chinese (没得水 -> 没水, 冇电 -> 没电, 咋个办 -> 怎么办), recognition slips of the
+    cue words repaired (停点 -> 停电, 一保 -> 医保; `sound_alike`)."""
     t = "".join(text.split())
     t = t.replace(",", "，").replace(";", "，").replace("；", "，").replace("!", "！").replace("?", "？")
     for a, b in DIALECT:
         if a in t:
             t = t.replace(a, b)
-    return t
+    return _sound_alike().repair(t) if _cfg.get("sound_alike") else t
 
 
 def type_cues(text: str) -> list[tuple[str, str, str]]:
