@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from textnorm.dialect import standard as standard_words
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -296,6 +298,7 @@ def normalise(text: str) -> str:
     for a, b in DIALECT:
         if a in t:
             t = t.replace(a, b)
+    t = standard_words(t)   # the words the bot and the emergency detector share (textnorm/dialect.yaml)
     return _sound_alike().repair(t) if _cfg.get("sound_alike") else t
 
 
