@@ -92,8 +92,16 @@ def emergency_check(text: str) -> dict:
         for rule in EMERGENCY_SUPPLEMENTS:
             m = rule.pattern.search(t)
             if m:
-                return {"number": rule.number, "reason_zh": rule.reason_zh, "matched": m.group(0),
-                        "kind": rule.code, "source": "intake_rules"}
+                out = {"number": rule.number, "reason_zh": rule.reason_zh, "matched": m.group(0),
+                       "kind": rule.code, "source": "intake_rules"}
+                # a past event, a habit, a question or a proposal is not happening now
+                for veto in EMERGENCY_VETOES:
+                    v = veto.pattern.search(t) if "any" in veto.kinds else None
+                    if v and not (veto.unless and veto.unless.search(t)):
+                        out["veto"] = {"code": veto.code, "reason_zh": veto.reason_zh, "matched": v.group(0)}
+                        out["number"] = None
+                        break
+                return out
         return {}
     out = {"number": found.number, "reason_zh": found.reason_zh, "matched": found.matched, "kind": found.kind,
            "source": "safety.emergency"}
