@@ -327,3 +327,12 @@ def test_near_misses_are_work_orders_not_emergency_calls():
 def test_in_progress_cases_the_detector_misses_still_go_to_the_number():
     assert classify("刚才在集上被人抢了包，骑摩托往东边跑了，快追").emergency == "110"
     assert classify("有个孩子掉进废弃的机井里了，能听到在下面哭").emergency == "119"
+
+
+def test_the_near_miss_vetoes_keep_people_in_danger():
+    # the vetoes for things, animals and structures must not hide a person in danger next to them
+    assert classify("老人在地里干活突然倒了，怎么喊都没反应").emergency == "120"
+    assert classify("桥塌了，一辆车掉河里了，人还在车里").emergency == "119"
+    assert classify("墙倒了砸到人了，腿流了好多血").emergency == "120"
+    assert classify("我家的牛把我爸顶伤了，肚子上一个大口子在流血").emergency == "120"
+    assert classify("一辆车把路边的电线杆撞断了，司机卡在车里出不来").emergency is not None
