@@ -381,6 +381,7 @@ def _directory(context: dict | None):
 # python -m bench.bench_classify --split train --cv)
 OPTIONS = {
     "help_request": True,           # asking an office to act is 求助 unless the caller blames it
+    "outage_te_model_min": 0.8,     # a cut supply that no danger rule calls a hazard: 特急 from the model only from this
     "urgency_decisive": True,       # a cut supply or wages owed is 紧急 whatever the model says
     "declared_type": True,          # the type the caller names decides (intake_rules.yaml declared_type)
     "type_cue_override": True,      # a type cue decides when the model's best probability < TYPE_OVERRIDE_BELOW
@@ -392,6 +393,7 @@ OPTIONS = {
     "police_crime": True,           # 求助/举报 about a crime (诈骗, 盗窃, 赌博 ...) -> 公安 (intake_rules.yaml)
     "mask_places": True,            # place names -> 某地 in the model's input (see _model_text)
     "type_cap_sure": 0.6,
+    "hazard_first": True,           # a 特急 hazard is 综治类 whoever handles it (before 公安 -> 警务类)
     "hazard_all": True,             # utilities' hazards (live wire, gas leak, burst main) are 综治类 too
     "hazard_category": True,        # 求助/举报 about a 特急 public-safety hazard -> 综治类 (published rules)
     "category_else": "model",       # 求助/举报 otherwise: 政务类 | model (政务类/综治类)           # the type caps a 特急 from a danger rule only from this probability
@@ -452,9 +454,10 @@ def _decide_urgency(model: TextModel, X, t: str, emo: str, is_emergency: bool) -
     rank = {"一般": 0, "紧急": 1, "特急": 2}
     if level == "特急":
         return "特急", max(p.get("特急", 0.0), 0.5), reasons, "；".join(reasons)
-    if best == "特急" and p["特急"] >= 0.5:
-        return "特急", p["特急"], [model_why], model_why
     sure = R.decisive_urgent(t) if level == "紧急" and OPTIONS["urgency_decisive"] else None
+    # the model alone makes 特急 when it is sure; for a cut supply with no danger rule, surer still
+    if best == "特急" and p["特急"] >= (OPTIONS["outage_te_model_min"] if sure is not None else 0.5):
+        return "特急", p["特急"], [model_why], model_why
     if sure is not None:
         return "紧急", max(p.get("紧急", 0.0), 0.9), reasons, "；".join(reasons) + "（按规定为紧急）"
     if level == "紧急" and best != "一般":
@@ -618,6 +621,9 @@ def classify(text: str, context: dict | None = None) -> Classification:
         c.category = "警务类" if emerg[0] in ("110", "122") else "政务类"
         conf["category"] = 1.0
         reasons["category"] = f"紧急警情转{emerg[0]}"
+    elif OPTIONS["hazard_category"] and OPTIONS["hazard_first"] and urg == "特急":
+        c.category, conf["category"] = "综治类", min(conf["urgency"], conf["department"])
+        reasons["category"] = "公共安全隐患（特急险情），由综治中心统筹，归综治类"
     elif OPTIONS["category"] == "dept" and c.department == "gongan":
         c.category, conf["category"] = "警务类", conf["department"]
         reasons["category"] = f"{req_type}事项由公安派出所办理，归警务类"
