@@ -263,15 +263,27 @@ class TextModel:
             m.fit(X[idx], y)
             self.models[f] = m
         self.n_train = len(rows)
+        self._idf = {id(self.char): self.char.idf_, id(self.word): self.word.idf_}   # the property rebuilds it per call
 
     @staticmethod
     def _wordgrams(text: str) -> list[str]:
         ws = _words(text)
         return ws + [a + "_" + b for a, b in zip(ws, ws[1:])] + R.cue_tokens(text) * CUE_REPEAT
 
+    def _tfidf(self, vec, doc):
+        """vec.transform([doc]) (sublinear tf, idf, l2 norm) with the idf vector kept, not rebuilt."""
+        from sklearn.feature_extraction.text import CountVectorizer
+        X = CountVectorizer.transform(vec, [doc]).astype(self._np.float64)
+        X.data = self._np.log(X.data) + 1.0
+        X.data *= self._idf[id(vec)][X.indices]
+        n = self._np.sqrt((X.data ** 2).sum())
+        if n > 0:
+            X.data /= n
+        return X
+
     def features(self, text: str):
         t = _model_text(text)
-        return self._hstack([self.char.transform([t]), self.word.transform([self._wordgrams(t)])]).tocsr()
+        return self._hstack([self._tfidf(self.char, t), self._tfidf(self.word, self._wordgrams(t))]).tocsr()
 
     def probabilities(self, X, field: str) -> dict[str, float]:
         m = self.models.get(field)

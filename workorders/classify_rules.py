@@ -296,8 +296,23 @@ def _sound_alike():
     return SoundAlike(sa.get("words") or (), int(sa.get("min_word_freq", 50)), sa.get("not_slips") or ())
 
 
-@lru_cache(maxsize=2048)
+_NORMALISED: dict[str, str] = {}
+
+
 def normalise(text: str) -> str:
+    """See _normalise; cached, and a normalised text maps to itself (classify normalises the
+    same words several times: rules, model input, explanations)."""
+    out = _NORMALISED.get(text)
+    if out is None:
+        out = _normalise(text)
+        if len(_NORMALISED) > 8192:
+            _NORMALISED.clear()
+        _NORMALISED[text] = out
+        _NORMALISED.setdefault(out, out)
+    return out
+
+
+def _normalise(text: str) -> str:
     """Text for analysis: no spaces, Chinese punctuation for sentence breaks, dialect words in
     standard Chinese (没得水 -> 没水, 冇电 -> 没电, 咋个办 -> 怎么办), recognition slips of the
     cue words repaired (停点 -> 停电, 一保 -> 医保; `sound_alike`)."""
