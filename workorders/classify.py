@@ -15,18 +15,20 @@ come from that file:
   pollution complaints, gas leaks without fire ...) and add in-progress crimes it misses
   (classify_rules.emergency_check); 110/119/120/122 calls are not work orders;
 - refusals and emotion: rules (classify_rules);
+- type: the type the caller names (我要投诉, 举报, 建议, 表扬, 想问一下) decides; asking an office
+  to act is 求助 unless the caller blames it; otherwise the model with the type cues;
 - type, urgency, department and (for 求助/举报) category: one linear SVM per field over
   character 1-3-gram + jieba word 1-2-gram TF-IDF + rule-cue tokens (department words, the
   unit the caller names, type cues, urgency rules, who-did-what), trained at first use (~2 s)
-  on the *train* rows of bench/data/intake/requests_[ab].tsv (+ requests_labelled.tsv train rows
+  on the rows of bench/data/intake/requests_*.tsv not marked heldout (+ requests_labelled.tsv train rows
   for type/category). Margins become probabilities by temperature scaling fitted on
   cross-validation; below REVIEW_BELOW the order is flagged needs_review ("不确定").
 - the model sees place names masked (某地): the village says nothing about what the caller wants;
 - category follows type for 咨询/投诉/建议/表扬; for 求助/举报 it is 警务类 when 公安 handles,
-  综治类 when the 综治中心 handles or for a 特急 public-safety hazard (not a utility's), else the
+  综治类 when the 综治中心 handles or for a 特急 public-safety hazard (a utility's too), else the
   model decides 政务类/综治类;
-- urgency: a danger rule makes 特急 (recall first); cut supplies / many affected make 紧急
-  unless the model is sure it is 一般; the model alone raises only when it is confident; the type
+- urgency: a danger rule makes 特急 (recall first); a cut supply or wages owed is 紧急 (decisive);
+  many affected make 紧急 unless the model is sure it is 一般; the model alone raises only when it is confident; the type
   caps it (咨询/建议/表扬 一般, 投诉 at most 紧急);
 - the catalogue search (the slowest step) runs only when its matter is used;
 - every field gets a short Chinese reason in `reasons` (the rule or the words that decided).
@@ -92,9 +94,11 @@ class Classification:
 
 # ------------------------------------------------------------------ labelled data and model
 
+# every corpus in bench/data/intake (a new held-out corpus dropped there with split=heldout is
+# scored by `bench_classify --split heldout` and never trained on)
 INTAKE_FILES = tuple(Path(p) for p in os.environ.get(
-    "GOVDESK_INTAKE_DATA", os.pathsep.join(str(ROOT / "bench" / "data" / "intake" / f)
-                                           for f in ("requests_a.tsv", "requests_b.tsv", "requests_c.tsv"))).split(os.pathsep) if p)
+    "GOVDESK_INTAKE_DATA", os.pathsep.join(str(f) for f in sorted((ROOT / "bench" / "data" / "intake")
+                                                                  .glob("requests_*.tsv")))).split(os.pathsep) if p)
 # department of the emergency service a transferred call would have reached (corpus convention)
 EMERGENCY_DEPARTMENT = {"110": "gongan", "119": "yingji", "120": "weijian", "122": "gongan"}
 TYPE_CATEGORY = {"咨询": "咨询类", "投诉": "投诉类", "建议": "意见建议类", "表扬": "意见建议类"}
@@ -139,9 +143,9 @@ def read_intake(paths: tuple[Path, ...] = INTAKE_FILES) -> list[dict]:
 
 
 def training_rows() -> list[dict]:
-    """Train-split rows: the intake corpora (all fields) and requests_labelled.tsv (category and
+    """Training rows: the intake corpora except held-out rows (all fields) and requests_labelled.tsv (category and
     type only: it has no department, and its urgency labels predate the published rules)."""
-    rows = [dict(r) for r in read_intake() if r.get("split") == "train" and not r.get("emergency")]
+    rows = [dict(r) for r in read_intake() if r.get("split") != "heldout" and not r.get("emergency")]
     try:
         old = read_labelled()
     except FileNotFoundError:
@@ -259,21 +263,33 @@ class TextModel:
             m.fit(X[idx], y)
             self.models[f] = m
         self.n_train = len(rows)
+        self._idf = {id(self.char): self.char.idf_, id(self.word): self.word.idf_}   # the property rebuilds it per call
 
     @staticmethod
     def _wordgrams(text: str) -> list[str]:
         ws = _words(text)
         return ws + [a + "_" + b for a, b in zip(ws, ws[1:])] + R.cue_tokens(text) * CUE_REPEAT
 
+    def _tfidf(self, vec, doc):
+        """vec.transform([doc]) (sublinear tf, idf, l2 norm) with the idf vector kept, not rebuilt."""
+        from sklearn.feature_extraction.text import CountVectorizer
+        X = CountVectorizer.transform(vec, [doc]).astype(self._np.float64)
+        X.data = self._np.log(X.data) + 1.0
+        X.data *= self._idf[id(vec)][X.indices]
+        n = self._np.sqrt((X.data ** 2).sum())
+        if n > 0:
+            X.data /= n
+        return X
+
     def features(self, text: str):
         t = _model_text(text)
-        return self._hstack([self.char.transform([t]), self.word.transform([self._wordgrams(t)])]).tocsr()
+        return self._hstack([self._tfidf(self.char, t), self._tfidf(self.word, self._wordgrams(t))]).tocsr()
 
     def probabilities(self, X, field: str) -> dict[str, float]:
         m = self.models.get(field)
         if m is None:
             return {}
-        d = m.decision_function(X)[0]
+        d = self._np.asarray(X @ m.coef_.T).ravel() + m.intercept_   # decision_function without sklearn's checks
         if len(m.classes_) == 2:
             d = self._np.array([-d, d]) / 2
         e = self._np.exp((d - d.max()) * SOFTMAX_T.get(field, 4.0))
@@ -376,6 +392,10 @@ def _directory(context: dict | None):
 # how rules and model are combined (chosen by cross-validation on the train split:
 # python -m bench.bench_classify --split train --cv)
 OPTIONS = {
+    "help_request": True,           # asking an office to act is 求助 unless the caller blames it
+    "outage_te_model_min": 0.8,     # a cut supply that no danger rule calls a hazard: 特急 from the model only from this
+    "urgency_decisive": True,       # a cut supply or wages owed is 紧急 whatever the model says
+    "declared_type": True,          # the type the caller names decides (intake_rules.yaml declared_type)
     "type_cue_override": True,      # a type cue decides when the model's best probability < TYPE_OVERRIDE_BELOW
     "urgency": "combined",          # rules | model | combined
     "department": "model",          # rules_first | model_first | model
@@ -385,6 +405,8 @@ OPTIONS = {
     "police_crime": True,           # 求助/举报 about a crime (诈骗, 盗窃, 赌博 ...) -> 公安 (intake_rules.yaml)
     "mask_places": True,            # place names -> 某地 in the model's input (see _model_text)
     "type_cap_sure": 0.6,
+    "hazard_first": True,           # a 特急 hazard is 综治类 whoever handles it (before 公安 -> 警务类)
+    "hazard_all": True,             # utilities' hazards (live wire, gas leak, burst main) are 综治类 too
     "hazard_category": True,        # 求助/举报 about a 特急 public-safety hazard -> 综治类 (published rules)
     "category_else": "model",       # 求助/举报 otherwise: 政务类 | model (政务类/综治类)           # the type caps a 特急 from a danger rule only from this probability
     "category": "dept",             # 求助/举报: dept (公安→警务类, 综治中心→综治类, else model) | model       # a catalogue matter decides the department when the model is below this
@@ -406,7 +428,14 @@ def _words_zh(words: list[str]) -> str:
 def _decide_type(model: TextModel, X, t: str) -> tuple[str, float, str, dict]:
     p = model.probabilities(X, "type")
     best = max(p, key=p.get)
+    said = R.declared_type(t) if OPTIONS["declared_type"] else None
+    if said and (said[0] == best or p[best] < R.DECLARED_OVERRIDE_BELOW):
+        typ, words, why = said
+        return typ, max(p.get(typ, 0.0), 0.9), f"“{words}”——{why}（模型 {_pct(p.get(typ, 0.0))}）", p
     cues = R.type_cues(t)
+    ask = R.HELP_REQUEST.search(t) if OPTIONS["help_request"] and best == "投诉" else None
+    if ask and not any(ty == "投诉" for ty, _, _ in cues):
+        return "求助", p.get("求助", 0.0), f"“{ask.group(0)}”——{R.HELP_REQUEST.reason_zh}（模型：投诉 {_pct(p[best])}）", p
     if OPTIONS["type_cue_override"] and cues and p[best] < R.TYPE_OVERRIDE.get(cues[0][0], R.TYPE_OVERRIDE_BELOW):
         typ, words, why = cues[0]
         return typ, p.get(typ, 0.0), f"规则：“{words}”——{why}（模型拿不准）", p
@@ -437,8 +466,12 @@ def _decide_urgency(model: TextModel, X, t: str, emo: str, is_emergency: bool) -
     rank = {"一般": 0, "紧急": 1, "特急": 2}
     if level == "特急":
         return "特急", max(p.get("特急", 0.0), 0.5), reasons, "；".join(reasons)
-    if best == "特急" and p["特急"] >= 0.5:
+    sure = R.decisive_urgent(t) if level == "紧急" and OPTIONS["urgency_decisive"] else None
+    # the model alone makes 特急 when it is sure; for a cut supply with no danger rule, surer still
+    if best == "特急" and p["特急"] >= (OPTIONS["outage_te_model_min"] if sure is not None else 0.5):
         return "特急", p["特急"], [model_why], model_why
+    if sure is not None:
+        return "紧急", max(p.get("紧急", 0.0), 0.9), reasons, "；".join(reasons) + "（按规定为紧急）"
     if level == "紧急" and best != "一般":
         return "紧急", p.get("紧急", 0.0), reasons, "；".join(reasons)
     if level == "紧急" and p.get("紧急", 0.0) + p.get("特急", 0.0) >= 0.3:
@@ -458,13 +491,21 @@ def _decide_urgency(model: TextModel, X, t: str, emo: str, is_emergency: bool) -
 TYPE_MAX_URGENCY = {"咨询": "一般", "建议": "一般", "表扬": "一般", "投诉": "紧急"}
 
 
-def _cap_by_type(typ: str, p_type: float, urg: str, urg_reasons: list[str], why: str) -> tuple[str, list[str], str]:
+def _cap_by_type(typ: str, p_type: float, urg: str, urg_reasons: list[str], why: str,
+                 t: str = "", p_urg: dict | None = None) -> tuple[str, list[str], str]:
     """Urgency no higher than the type allows; a danger rule (特急) is kept when the type is uncertain
     (recall of 特急 first)."""
     cap = TYPE_MAX_URGENCY.get(typ)
     rank = {"一般": 0, "紧急": 1, "特急": 2}
     if cap is None or rank[urg] <= rank[cap] or (urg == "特急" and p_type < OPTIONS["type_cap_sure"]):
         return urg, urg_reasons, why
+    if cap == "紧急" and p_urg is not None:
+        # a complaint that mentions a danger is about how a unit served: 紧急 only when a 紧急 rule
+        # applies or the model prefers 紧急 to 一般, else 一般
+        urgent = [r.reason_zh for r in R.URGENT_RULES if t and r.search(t)]
+        if not urgent and p_urg.get("紧急", 0.0) + p_urg.get("特急", 0.0) < p_urg.get("一般", 0.0):
+            return "一般", [], f"{typ}类诉求按规定最高为紧急，未见断水断电或多人受影响（{why}）"
+        return "紧急", urgent or urg_reasons, f"{typ}类诉求按规定为紧急（{why}）"
     return cap, [], f"{typ}类诉求按规定为{cap}（{why}）"
 
 
@@ -552,7 +593,7 @@ def classify(text: str, context: dict | None = None) -> Classification:
     urg, conf["urgency"], urg_reasons, reasons["urgency"] = _decide_urgency(model, X, t, emo, emerg is not None)
     if not emerg:
         urg, urg_reasons, reasons["urgency"] = _cap_by_type(req_type, conf["type"], urg, urg_reasons,
-                                                            reasons["urgency"])
+                                                            reasons["urgency"], t, model.probabilities(X, "urgency"))
 
     c = Classification(text=text, category="政务类", type=req_type, urgency=urg, urgency_reasons=urg_reasons,
                        emotion=emo, emotion_cues=cues, refusal=refusal,
@@ -574,7 +615,11 @@ def classify(text: str, context: dict | None = None) -> Classification:
         c.department_reason = f"紧急警情转{emerg[0]}，不派工单（对应部门：{_dept_names().get(c.department, c.department)}）"
     else:
         c.department, conf["department"], c.department_reason = _decide_department(model, X, t, find_matter)
-        crime = R.POLICE_CRIME.search(t) if OPTIONS["police_crime"] and req_type in ("求助", "举报") else None
+        fine = R.refine_department(c.department, t)
+        if fine:
+            c.department, c.department_reason = fine[0], f"“{fine[1]}”：{fine[2]}"
+        crime = R.POLICE_CRIME.search(t) if OPTIONS["police_crime"] and req_type in ("求助", "举报") \
+            and urg != "特急" else None
         if crime and c.department != "gongan":
             c.department_reason = f"“{crime.group(0)}”：{R.POLICE_CRIME.reason_zh}（模型：{_dept_names().get(c.department, c.department)}）"
             c.department = "gongan"
@@ -588,13 +633,16 @@ def classify(text: str, context: dict | None = None) -> Classification:
         c.category = "警务类" if emerg[0] in ("110", "122") else "政务类"
         conf["category"] = 1.0
         reasons["category"] = f"紧急警情转{emerg[0]}"
+    elif OPTIONS["hazard_category"] and OPTIONS["hazard_first"] and urg == "特急":
+        c.category, conf["category"] = "综治类", min(conf["urgency"], conf["department"])
+        reasons["category"] = "公共安全隐患（特急险情），由综治中心统筹，归综治类"
     elif OPTIONS["category"] == "dept" and c.department == "gongan":
         c.category, conf["category"] = "警务类", conf["department"]
         reasons["category"] = f"{req_type}事项由公安派出所办理，归警务类"
     elif OPTIONS["category"] == "dept" and c.department == "zongzhi":
         c.category, conf["category"] = "综治类", conf["department"]
         reasons["category"] = f"矛盾纠纷由综治中心办理，归综治类"
-    elif OPTIONS["hazard_category"] and urg == "特急" and c.department not in R.UTILITY_DEPARTMENTS:
+    elif OPTIONS["hazard_category"] and urg == "特急" and (OPTIONS["hazard_all"] or c.department not in R.UTILITY_DEPARTMENTS):
         c.category, conf["category"] = "综治类", min(conf["urgency"], conf["department"])
         reasons["category"] = "公共安全隐患（特急险情），由综治中心统筹，归综治类"
     elif OPTIONS["hazard_category"] and OPTIONS["category_else"] == "政务类":

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from textnorm.dialect import standard as standard_words
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -90,8 +92,16 @@ def emergency_check(text: str) -> dict:
         for rule in EMERGENCY_SUPPLEMENTS:
             m = rule.pattern.search(t)
             if m:
-                return {"number": rule.number, "reason_zh": rule.reason_zh, "matched": m.group(0),
-                        "kind": rule.code, "source": "intake_rules"}
+                out = {"number": rule.number, "reason_zh": rule.reason_zh, "matched": m.group(0),
+                       "kind": rule.code, "source": "intake_rules"}
+                # a past event, a habit, a question or a proposal is not happening now
+                for veto in EMERGENCY_VETOES:
+                    v = veto.pattern.search(t) if "any" in veto.kinds else None
+                    if v and not (veto.unless and veto.unless.search(t)):
+                        out["veto"] = {"code": veto.code, "reason_zh": veto.reason_zh, "matched": v.group(0)}
+                        out["number"] = None
+                        break
+                return out
         return {}
     out = {"number": found.number, "reason_zh": found.reason_zh, "matched": found.matched, "kind": found.kind,
            "source": "safety.emergency"}
@@ -135,12 +145,36 @@ WAGE_ARREARS = next(r for r in URGENT_RULES if r.code == "wage_arrears")
 AGITATED_REASON = _cfg["urgency"]["agitated_reason"]
 NOT_NOW = re.compile(_cfg["not_now"])
 PAST = re.compile(_cfg["past"])
+ASK_ON_BEHALF = re.compile(_cfg["ask_on_behalf"])
+DECISIVE_URGENT: frozenset[str] = frozenset(_cfg["urgency"].get("decisive") or ())
+_outage = _cfg["urgency"].get("outage_not_danger") or {}
+OUTAGE_CODES: frozenset[str] = frozenset(_outage.get("codes") or ())
+OUTAGE_DANGER = re.compile(_outage.get("danger") or "(?!)")
 TYPE_CUES: tuple[tuple[str, re.Pattern, str], ...] = tuple(
     (c["type"], re.compile(c["pattern"]), c["reason"]) for c in _cfg["type_cues"])
 TYPE_OVERRIDE_BELOW: float = float(_cfg["type_override_below"])
 # a cue that is nearly always right (表扬, 建议) may decide against a surer model (see the yaml)
 TYPE_OVERRIDE: dict[str, float] = {c["type"]: float(c.get("override_below", TYPE_OVERRIDE_BELOW))
                                    for c in _cfg["type_cues"]}
+
+
+DECLARED_TYPE: tuple[tuple[str, re.Pattern, re.Pattern | None, str], ...] = tuple(
+    (c["type"], re.compile(c["pattern"]), re.compile(c["unless"]) if c.get("unless") else None, c["reason"])
+    for c in _cfg.get("declared_type") or ())
+DECLARED_OVERRIDE_BELOW: float = float(_cfg.get("declared_override_below", 0.95))
+
+
+def declared_type(text: str) -> tuple[str, str, str] | None:
+    """(type, words, reason) when the caller names what the request is ("我要投诉", "举报",
+    "建议", "表扬", "想问一下"), in the priority order of intake_rules.yaml; else None."""
+    for typ, pat, unless, reason in DECLARED_TYPE:
+        m = pat.search(text)
+        if m and not (unless and unless.search(text)):
+            return typ, m.group(0), reason
+    return None
+
+
+HELP_REQUEST = _r("help_request", _cfg["help_request"]["pattern"], _cfg["help_request"]["reason"])
 
 
 @dataclass(frozen=True)
@@ -171,6 +205,22 @@ UTILITY_DEPARTMENTS: frozenset[str] = frozenset(_cfg.get("utility_departments") 
 POLICE_CRIME = _r("police_crime", _cfg["police_crime"]["pattern"], _cfg["police_crime"]["reason"])
 
 DEPARTMENT_CUES: dict[str, re.Pattern] = {d: re.compile(p) for d, p in (_cfg.get("department_cues") or {}).items()}
+
+
+DEPARTMENT_REFINE: tuple[tuple[str, str, re.Pattern, re.Pattern | None, str], ...] = tuple(
+    (d["from"], d["to"], re.compile(d["pattern"]), re.compile(d["unless"]) if d.get("unless") else None, d["reason"])
+    for d in _cfg.get("department_refine") or ())
+
+
+def refine_department(dept: str | None, text: str) -> tuple[str, str, str] | None:
+    """(department, matched words, reason) when intake_rules.yaml `department_refine` moves `dept`
+    to a more specific department for this normalised text, else None."""
+    for frm, to, pat, unless, reason in DEPARTMENT_REFINE:
+        if dept == frm:
+            m = pat.search(text)
+            if m and not (unless and unless.search(text)):
+                return to, m.group(0), reason
+    return None
 
 
 AGENCY_CUES: dict[str, re.Pattern] = {d: re.compile(p) for d, p in (_cfg.get("agency_cues") or {}).items()}
@@ -239,15 +289,40 @@ def cue_tokens(text: str) -> list[str]:
     return toks
 
 
+@lru_cache(maxsize=1)
+def _sound_alike():
+    from textnorm.pinyin import SoundAlike
+    sa = _cfg.get("sound_alike") or {}
+    return SoundAlike(sa.get("words") or (), int(sa.get("min_word_freq", 50)), sa.get("not_slips") or ())
+
+
+_NORMALISED: dict[str, str] = {}
+
+
 def normalise(text: str) -> str:
+    """See _normalise; cached, and a normalised text maps to itself (classify normalises the
+    same words several times: rules, model input, explanations)."""
+    out = _NORMALISED.get(text)
+    if out is None:
+        out = _normalise(text)
+        if len(_NORMALISED) > 8192:
+            _NORMALISED.clear()
+        _NORMALISED[text] = out
+        _NORMALISED.setdefault(out, out)
+    return out
+
+
+def _normalise(text: str) -> str:
     """Text for analysis: no spaces, Chinese punctuation for sentence breaks, dialect words in
-    standard Chinese (没得水 -> 没水, 冇电 -> 没电, 咋个办 -> 怎么办)."""
+    standard Chinese (没得水 -> 没水, 冇电 -> 没电, 咋个办 -> 怎么办), recognition slips of the
+    cue words repaired (停点 -> 停电, 一保 -> 医保; `sound_alike`)."""
     t = "".join(text.split())
     t = t.replace(",", "，").replace(";", "，").replace("；", "，").replace("!", "！").replace("?", "？")
     for a, b in DIALECT:
         if a in t:
             t = t.replace(a, b)
-    return t
+    t = standard_words(t)   # the words the bot and the emergency detector share (textnorm/dialect.yaml)
+    return _sound_alike().repair(t) if _cfg.get("sound_alike") else t
 
 
 def type_cues(text: str) -> list[tuple[str, str, str]]:
@@ -263,6 +338,8 @@ def type_cues(text: str) -> list[tuple[str, str, str]]:
 def not_now(text: str) -> str | None:
     """The words showing the request is a proposal, question, praise or about the past, else None."""
     m = NOT_NOW.search(text)
+    if m and "问" in m.group(0) and ASK_ON_BEHALF.search(text):
+        return None   # "帮我问问什么时候来水" asks us to act
     return m.group(0) if m else None
 
 
@@ -301,12 +378,22 @@ def urgency(text: str, emotion_label: str, is_emergency: bool) -> tuple[str, lis
     return level, reasons
 
 
+def decisive_urgent(t: str) -> Rule | None:
+    """The 紧急 rule the published rules make decisive (a cut supply, wages owed) when it applies now."""
+    if not_now(t) or PAST.search(t):
+        return None
+    return next((r for r in URGENT_RULES if r.code in DECISIVE_URGENT and r.search(t)), None)
+
+
 def urgency_rules(t: str, emotion_label: str, is_emergency: bool) -> tuple[str, list[str], str | None]:
     """(level, reasons, not-now words) on normalised text."""
     if is_emergency:
         return "特急", ["属于紧急警情或急救，需立即转对应紧急电话"], None
     quiet = not_now(t)
-    reasons = [rule.reason_zh for rule in DANGER_RULES if rule.search(t)]
+    hits = [rule for rule in DANGER_RULES if rule.search(t)]
+    if hits and {r.code for r in hits} <= OUTAGE_CODES and UTILITY_CUT.search(t) and not OUTAGE_DANGER.search(t):
+        hits = []   # a cut wire or main that only cut the supply: an outage (紧急), not a danger
+    reasons = [rule.reason_zh for rule in hits]
     if reasons and not quiet:
         return "特急", reasons, None
     m = PAST.search(t)
