@@ -13,6 +13,9 @@ Keys (prefix P, default "wo"):
                           intersection)
   P:idx:deadline          zset "id|kind" -> deadline epoch (open work only; read by the scheduler)
   P:idx:dup:{place}       zset id -> created epoch (open orders only; duplicate detection)
+  P:dup:{place}           hash id -> JSON [category, matter_id, masked text] of the same open orders: what the
+                          duplicate search compares, without loading whole orders (orders written before it
+                          existed are loaded instead)
   P:supervision           zset "id|trigger" -> epoch;  P:supervision:entry hash "id|trigger" -> JSON
   P:rep:kpi:{g}:{bucket}  hash "{unit or department}|{counter}" -> n: KPI counters of the orders created in
                           the bucket (g = u by unit, d by department; bucket = h{yyyymmddHH}, d{yyyymmdd},
@@ -22,6 +25,10 @@ Keys (prefix P, default "wo"):
   P:rep:rebuilding        NX claim (10 min) so that one staff API replica rebuilds, not all of them
   P:idx:version           "2" once the index sets are sorted sets (migrate_indexes)
 Report counters change in the same MULTI/EXEC as the order: new contribution minus old.
+
+Intake (`create_new`) costs two round trips without a client_request_id, three with one: one Lua script
+reserves the reference number (INCR, skipping numbers already used) and returns the duplicate candidates
+of the place, then the order's MULTI/EXEC (after WATCH of the request id, so a concurrent repeat loses).
 """
 from __future__ import annotations
 
@@ -30,11 +37,13 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 import asyncio
 import time
 
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
@@ -85,6 +94,53 @@ def index_sets(order: dict, prefix: str) -> set[str]:
     if order.get("phone_hash"):
         keys.add(f"{prefix}:idx:phone:{order['phone_hash']}")
     return keys
+
+
+def dup_info(order: dict) -> str:
+    """What the duplicate search needs of an open order (P:dup:{place})."""
+    return json.dumps([order.get("category"), order.get("matter_id"), order.get("text", "")], ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+# Duplicate candidates: ids of the place's open orders created in [lo, hi] and their dup_info (nil when the
+# order was written before P:dup existed). HMGET in chunks: Lua's unpack() has a stack limit.
+_CANDIDATES_LUA = """
+local function candidates(zkey, hkey, lo, hi)
+  local ids = redis.call('ZRANGEBYSCORE', zkey, lo, hi)
+  local infos = {}
+  for i = 1, #ids, 500 do
+    local got = redis.call('HMGET', hkey, unpack(ids, i, math.min(i + 499, #ids)))
+    for j = 1, #got do infos[#infos + 1] = got[j] end
+  end
+  return ids, infos
+end
+"""
+DUP_LUA = _CANDIDATES_LUA + """
+local ids, infos = candidates(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+return {ids, infos}
+"""
+# KEYS: request id key, sequence key, dup zset, dup hash. ARGV: has request id ("1"/"0"), order key prefix,
+# reference prefix ("12345yyyymmdd"), sequence ttl, lo, hi ("" = no duplicate search).
+# A request id that names a stored order: that id, nothing reserved. Otherwise the next free number (a number
+# whose order key exists is skipped: never overwrite an order, even if the sequence key was lost).
+INTAKE_LUA = _CANDIDATES_LUA + """
+if ARGV[1] == '1' then
+  local existing = redis.call('GET', KEYS[1])
+  if existing and redis.call('EXISTS', ARGV[2] .. existing) == 1 then
+    return {existing, false, {}, {}}
+  end
+end
+local seq
+repeat
+  seq = redis.call('INCR', KEYS[2])
+until redis.call('EXISTS', ARGV[2] .. ARGV[3] .. string.format('%04d', seq)) == 0
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+local ids, infos = {}, {}
+if ARGV[5] ~= '' then
+  ids, infos = candidates(KEYS[3], KEYS[4], ARGV[5], ARGV[6])
+end
+return {false, seq, ids, infos}
+"""
 
 
 REPORTS_VERSION = "1"
@@ -235,14 +291,21 @@ class WorkOrderStore:
         value = await self.redis.get(self.k("idem", client_request_id))
         return _s(value) if value else None
 
-    async def next_reference(self, day: date) -> str:
-        stamp = day.strftime("%Y%m%d")
-        key = self.k("seq", stamp)
-        async with self.redis.pipeline(transaction=True) as pipe:  # one round trip
-            pipe.incr(key)
-            pipe.expire(key, 3 * 86400)
-            seq, _ = await pipe.execute()
-        return f"12345{stamp}{int(seq):04d}"
+    async def _script(self, client, name: str, source: str, keys: list, args: list):
+        """EVALSHA, loading the script on NOSCRIPT (a fresh or newly promoted server)."""
+        import hashlib
+
+        sha = _SHAS.get(name) or _SHAS.setdefault(name, hashlib.sha1(source.encode()).hexdigest())
+        try:
+            return await client.evalsha(sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await client.eval(source, len(keys), *keys, *args)
+
+    async def dup_candidates(self, place: str, lo: float, hi: float) -> list[tuple[str, tuple | None]]:
+        """[(id, (category, matter_id, text) or None)] of the place's open orders created in [lo, hi]."""
+        ids, infos = await self._script(self.redis, "dup", DUP_LUA,
+                                        [self.k("idx", "dup", place), self.k("dup", place)], [lo, hi])
+        return _candidates(ids, infos)
 
     # --- writes -----------------------------------------------------------------------------
     def _index_ops(self, pipe, old: dict | None, new: dict) -> None:
@@ -268,8 +331,13 @@ class WorkOrderStore:
         is_open = new["state"] in OPEN_STATES
         if old_place and (old_place != new_place or not is_open):
             pipe.zrem(self.k("idx", "dup", old_place), oid)
+            pipe.hdel(self.k("dup", old_place), oid)
         if new_place and is_open:
-            pipe.zadd(self.k("idx", "dup", new_place), {oid: epoch(new["created_at"])})
+            if not old or old_place != new_place or old["state"] not in OPEN_STATES:
+                pipe.zadd(self.k("idx", "dup", new_place), {oid: epoch(new["created_at"])})
+            info = dup_info(new)
+            if not old or old_place != new_place or dup_info(old) != info:
+                pipe.hset(self.k("dup", new_place), oid, info)
 
     def _write_ops(self, pipe, old: dict | None, new: dict, event: dict) -> None:
         oid = new["id"]
@@ -287,30 +355,49 @@ class WorkOrderStore:
             return durable_pipeline(self.redis)
         return self.redis.pipeline(transaction=True)
 
-    async def create(self, order: dict, event: dict, client_request_id: str | None) -> tuple[dict, bool]:
-        """Store a new order atomically; with a client_request_id, a repeat returns the first order.
+    async def create_new(self, day: date, client_request_id: str | None, dup_place: str | None,
+                         window: tuple[float, float], build) -> tuple[dict, bool]:
+        """Reserve the day's next reference number, then store the order `await build(order_id, candidates)`
+        returns as (order, event) in one MULTI/EXEC; candidates as dup_candidates() gives them. With a
+        client_request_id, a repeat (also a concurrent one) returns the first order, created=False.
 
-        Safe to retry across a failover: the order key (and the request id) are WATCHed, so a
-        connection lost around EXEC comes back as WatchError and the loop re-reads; if the
-        first EXEC did land, the order (or request id) is found and returned, not written twice."""
+        Safe to retry across a failover: a lost connection around EXEC comes back here, the request id and
+        the order key are WATCHed and re-read: an EXEC that did land is found, not written twice."""
+        stamp = day.strftime("%Y%m%d")
         idem_key = self.k("idem", client_request_id) if client_request_id else None
-        order_key = self.k("order", order["id"])
-        retry = _Failover()
+        order = event = None
+        retry = None
         async with self._tx() as pipe:
             while True:
                 try:
-                    await pipe.watch(*([idem_key] if idem_key else []), order_key)
-                    if idem_key:
-                        existing = await pipe.get(idem_key)
+                    if order is None:  # first attempt: one script call (under WATCH of the request id)
+                        if idem_key:
+                            await pipe.watch(idem_key)
+                        lo, hi = window if dup_place else ("", "")
+                        existing, seq, ids, infos = await self._script(
+                            pipe if idem_key else self.redis, "intake", INTAKE_LUA,
+                            [idem_key or self.k("idem", "-"), self.k("seq", stamp), self.k("idx", "dup", dup_place or "-"),
+                             self.k("dup", dup_place or "-")],
+                            ["1" if idem_key else "0", self.k("order", ""), f"12345{stamp}", 3 * 86400, lo, hi])
                         if existing:
+                            await pipe.reset()
+                            found = await self.load(_s(existing))
+                            if found:
+                                return found, False
+                            continue  # deleted meanwhile: reserve a number after all
+                        order, event = await build(f"12345{stamp}{int(seq):04d}", _candidates(ids, infos))
+                    else:  # a repeat won the race (WatchError) or the connection was lost around EXEC
+                        order_key = self.k("order", order["id"])
+                        await pipe.watch(*([idem_key] if idem_key else []), order_key)
+                        if idem_key and (existing := await pipe.get(idem_key)):
                             await pipe.unwatch()
                             found = await self.load(_s(existing))
                             if found:
                                 return found, False
-                    raw = await pipe.get(order_key)
-                    if raw:  # our own earlier attempt landed before its reply was lost
-                        await pipe.unwatch()
-                        return json.loads(raw), False
+                        raw = await pipe.get(order_key)
+                        if raw:  # our own earlier attempt landed before its reply was lost
+                            await pipe.unwatch()
+                            return json.loads(raw), False
                     pipe.multi()
                     if idem_key:
                         pipe.set(idem_key, order["id"])
@@ -321,6 +408,7 @@ class WorkOrderStore:
                 except WatchError:
                     continue
                 except (RedisConnectionError, RedisTimeoutError):
+                    retry = retry or _Failover()
                     await retry.wait()  # primary gone: wait for Sentinel's new one, then re-check
 
     async def update(self, order_id: str,
@@ -330,7 +418,7 @@ class WorkOrderStore:
         (new_order, action, actor, before, after) or None (no change), then MULTI/EXEC.
         `extra(pipe, new_order, event)` may queue more writes in the same transaction."""
         key = self.k("order", order_id)
-        retry = _Failover()
+        retry = None
         async with self._tx() as pipe:
             for _ in range(retries):
                 try:
@@ -361,6 +449,7 @@ class WorkOrderStore:
                 except (RedisConnectionError, RedisTimeoutError):
                     # Unknown outcome of EXEC: the next round re-reads the order and `mutate`
                     # judges the action again on what is stored (lifecycle checks refuse a repeat).
+                    retry = retry or _Failover()
                     await retry.wait()
         raise Conflict("busy", "工单正被其他人同时修改，请稍后重试。")
 
@@ -487,3 +576,15 @@ class _Failover:
 
 def _s(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+_SHAS: dict[str, str] = {}
+
+
+def _candidates(ids, infos) -> list[tuple[str, tuple | None]]:
+    return [(_s(i), _parse_info(info) if info else None) for i, info in zip(ids, infos)]
+
+
+@lru_cache(maxsize=4096)  # the same open orders are candidates of every new order at their place
+def _parse_info(raw: bytes) -> tuple:
+    return tuple(json.loads(raw))
