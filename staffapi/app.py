@@ -25,7 +25,7 @@ from common.settings import PORTS, ROOT, rasa_url, redis_url
 from staffapi import apischema, scheduler_glue
 from staffapi import bot_relay, directory, frontdesk, login, openapi, orders, reports
 from staffapi.base import (
-    DUMMY_HASH, GUARD, MAX_BODY, RASA, REPORTS, SIGNER, SVC, USERS, ReportWorker, errors_middleware, ready,
+    DUMMY_HASH, GUARD, MAX_BODY, RASA, REPORTS, SIGNER, SVC, USERS, ReportWorker, errors_middleware,
 )
 from workorders import auth
 from workorders.login_guard import LoginGuard, Limits
@@ -147,16 +147,12 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
         await app[SVC].redis.close()
         await app[RASA].close()
 
-    async def _report_worker(app):
-        app[REPORTS] = ReportWorker(app[SVC].store.p)
-        await app[REPORTS].run(ready)
-
     async def _stop_report_worker(app):
         app[REPORTS].close()
 
     app.on_startup.append(_reports)
     if report_worker:
-        app.on_startup.append(_report_worker)
+        app[REPORTS] = ReportWorker(app[SVC].store.p)
         app.on_cleanup.append(_stop_report_worker)
 
     app.on_cleanup.append(_close)

@@ -46,7 +46,8 @@ GUARD = web.AppKey("login_guard", LoginGuard)
 
 
 class ReportWorker:
-    """One niced helper process that runs read-only report functions `fn(svc, *args) -> bytes` (JSON)."""
+    """One niced helper process that runs read-only report functions `fn(svc, *args) -> bytes` (JSON).
+    Made (and remade after a crash) outside the event loop: spawning a process blocks."""
 
     NICE = 10  # intake first: the worker gets the CPU the event loop leaves
 
@@ -57,17 +58,20 @@ class ReportWorker:
     def _start(self) -> ProcessPoolExecutor:
         import multiprocessing
 
-        # spawn, not fork: the parent runs an event loop with open Redis connections
-        return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_worker_init, initargs=(self.prefix,))
+        # spawn, not fork: the parent may already run an event loop with open Redis connections
+        executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_worker_init, initargs=(self.prefix,))
+        executor.submit(os.getpid).result(timeout=120)  # started and initialised before the first report
+        return executor
 
     async def run(self, fn, *args) -> bytes:
+        loop = asyncio.get_running_loop()
         try:
-            out = await asyncio.get_running_loop().run_in_executor(self.executor, _worker_call, fn, args)
+            out = await loop.run_in_executor(self.executor, _worker_call, fn, args)
         except BrokenProcessPool:
             log.error("report worker died; starting a new one")
-            self.executor = self._start()
-            out = await asyncio.get_running_loop().run_in_executor(self.executor, _worker_call, fn, args)
+            self.executor = await loop.run_in_executor(None, self._start)
+            out = await loop.run_in_executor(self.executor, _worker_call, fn, args)
         if out[0] == "ok":
             return out[1]
         if out[0] == "error":
@@ -111,11 +115,6 @@ async def offload(request: web.Request, fn, *args) -> web.Response:
     worker = request.app.get(REPORTS)
     body = await worker.run(fn, *args) if worker is not None else await fn(request.app[SVC], *args)
     return web.Response(body=body, content_type="application/json", charset="utf-8")
-
-
-async def ready(svc) -> bytes:
-    """A no-op run at startup: the worker is spawned and has imported everything before the first report."""
-    return b""
 
 
 def dumps(data) -> bytes:

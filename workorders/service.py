@@ -92,6 +92,13 @@ def _bigrams(text: str) -> frozenset:
     return frozenset(text[i:i + 2] for i in range(max(1, len(text) - 1))) if text else frozenset()
 
 
+@lru_cache(maxsize=4096)
+def _summary(raw: bytes) -> tuple:
+    """store.dup_info JSON -> (category, matter_id, bigrams of the text)."""
+    category, matter_id, text = _loads(raw)
+    return category, matter_id, _bigrams(text or "")
+
+
 def _dice(ga: frozenset, gb: frozenset) -> float:
     if not ga or not gb:
         return 0.0
@@ -630,27 +637,28 @@ class WorkOrderService:
     async def _best_duplicate(self, text: str, candidates: list, *, category: str | None = None,
                               matter_id: str | None = None, exclude: str | None = None,
                               threshold: float = 0.35) -> dict | None:
-        """`candidates` as store.dup_candidates() gives them: (id, (category, matter_id, text)), or (id, None)
-        for an order written before that summary existed (then the order itself is read)."""
-        missing = [oid for oid, info in candidates if info is None]
+        """`candidates` as store.dup_candidates() gives them: (id, summary JSON), the summary empty for an order
+        written before summaries existed (then the order itself is read)."""
+        missing = [oid for oid, info in candidates if not info]
         loaded = {o["id"]: o for o in await self.store.load_many(missing)} if missing else {}
         mine = _bigrams(text)
         best = None
         for oid, info in candidates:
             if oid == exclude:
                 continue
-            if info is None:
+            if info:
+                o_category, o_matter, grams = _summary(info)
+            else:
                 o = loaded.get(oid)
                 if o is None or o["state"] not in OPEN_STATES:
                     continue
-                info = (o.get("category"), o.get("matter_id"), o.get("text", ""))
-            o_category, o_matter, o_text = info
+                o_category, o_matter, grams = o.get("category"), o.get("matter_id"), _bigrams(o.get("text") or "")
             if matter_id and o_matter:
                 if o_matter != matter_id:
                     continue
             elif category and o_category != category:
                 continue
-            score = _dice(mine, _bigrams(o_text or ""))
+            score = _dice(mine, grams)
             if score >= threshold and (best is None or score > best["score"]):
                 best = {"id": oid, "score": score}
         return best
