@@ -165,8 +165,7 @@ def main() -> None:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
     install_log_masking()
     web.run_app(create_app(), host=os.environ.get("STAFF_API_HOST", "0.0.0.0"),
-                port=int(os.environ.get("STAFF_API_PORT", PORTS.staff_api)), access_log=None, loop=_event_loop(),
-                reuse_port=os.environ.get('XREUSE') == '1')
+                port=int(os.environ.get("STAFF_API_PORT", PORTS.staff_api)), access_log=None, loop=_event_loop())
 
 
 def _event_loop():

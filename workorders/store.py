@@ -231,6 +231,7 @@ class WorkOrderStore:
     def __init__(self, redis, prefix: str = "wo"):
         self.redis = redis
         self.p = prefix
+        self._cfg = None
 
     def k(self, *parts) -> str:
         return ":".join([self.p, *map(str, parts)])
@@ -367,10 +368,12 @@ class WorkOrderStore:
     def _tx(self):
         """A MULTI/EXEC pipeline that is acknowledged once a replica holds the write
         (common.redis_conn.durable_pipeline; WAIT is skipped in plain single-server mode)."""
-        from common.redis_conn import durable_pipeline
+        from common.redis_conn import config, durable_pipeline
 
         if hasattr(self.redis, "connection_pool") and hasattr(self.redis, "response_callbacks"):
-            return durable_pipeline(self.redis)
+            if self._cfg is None:  # the environment is read once, not at every write
+                self._cfg = config()
+            return durable_pipeline(self.redis, self._cfg)
         return self.redis.pipeline(transaction=True)
 
     async def create_new(self, day: date, client_request_id: str | None, dup_place: str | None,
