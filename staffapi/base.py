@@ -49,7 +49,8 @@ class ReportWorker:
     """One niced helper process that runs read-only report functions `fn(svc, *args) -> bytes` (JSON).
     Made (and remade after a crash) outside the event loop: spawning a process blocks."""
 
-    NICE = 10  # intake first: the worker gets the CPU the event loop leaves
+    # Intake first: the worker gets the CPU the event loop leaves (STAFF_API_REPORT_NICE, 0 = same priority).
+    NICE = int(os.environ.get("STAFF_API_REPORT_NICE", "10"))
 
     def __init__(self, prefix: str):
         self.prefix = prefix
@@ -90,7 +91,8 @@ def _worker_init(prefix: str) -> None:
     from common.privacy import load_secret
 
     try:
-        os.nice(ReportWorker.NICE)
+        if ReportWorker.NICE:
+            os.nice(ReportWorker.NICE)
     except OSError:
         pass
     _WORKER["loop"] = asyncio.new_event_loop()
