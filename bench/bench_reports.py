@@ -120,16 +120,21 @@ async def timed_get(session, url, headers, n) -> dict:
     return {"p50_ms": round(sorted(times)[len(times) // 2], 1), "p95_ms": round(percentile(times, 95), 1)}
 
 
-def cpu_seconds(pids) -> float:
-    """utime + stime of processes (from /proc; 0 for one that is gone)."""
-    total = 0.0
+def cpu_seconds(pids) -> dict[int, float]:
+    """pid -> utime + stime (from /proc; left out when gone)."""
+    out = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+        out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds of the processes alive at both ends (Redis forks short-lived snapshot children)."""
+    return sum(after[pid] - before[pid] for pid in before if pid in after)
 
 
 def process_tree(pid: int) -> list[int]:
@@ -170,7 +175,8 @@ async def creates(session, base, headers, n, concurrency, tag, villages: int = 0
     rate = round(n / (time.perf_counter() - t0), 1)
     if cpu is not None:
         cpu.clear()
-        cpu.update({f"{name}_ms": round((cpu_seconds(p) - before[name]) / n * 1000, 3) for name, p in pids.items()})
+        cpu.update({f"{name}_ms": round(cpu_spent(before[name], cpu_seconds(p)) / n * 1000, 3)
+                    for name, p in pids.items()})
         cpu["client_ms"] = round((time.process_time() - client0) / n * 1000, 3)
     return rate
 

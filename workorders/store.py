@@ -144,6 +144,39 @@ return {false, seq, found}
 """
 
 
+# KEYS: hashes of counters; ARGV: their signs (+1/-1). Returns the JSON object field -> sum, zeros left out.
+SUM_HASHES_LUA = """
+local totals = {}
+for i, key in ipairs(KEYS) do
+  local sign = tonumber(ARGV[i])
+  local flat = redis.call('HGETALL', key)
+  for j = 1, #flat, 2 do
+    local f = flat[j]
+    totals[f] = (totals[f] or 0) + sign * tonumber(flat[j + 1])
+  end
+end
+local out = {}
+local any = false
+for f, n in pairs(totals) do
+  if n ~= 0 then out[f] = n; any = true end
+end
+if not any then return '{}' end
+return cjson.encode(out)
+"""
+
+# KEYS: hashes of counters. Returns a JSON array of objects field -> n, one per key: one string to parse.
+HASHES_LUA = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local flat = redis.call('HGETALL', key)
+  local h = {}
+  for j = 1, #flat, 2 do h[flat[j]] = tonumber(flat[j + 1]) end
+  out[i] = h
+end
+return cjson.encode(out)
+"""
+
+
 REPORTS_VERSION = "1"
 
 
@@ -482,8 +515,7 @@ class WorkOrderStore:
         years, months, days and hours from their hashes, a partial first/last hour from the orders themselves
         (`contribution` = workorders.kpi.contribution). No bounds at all: the all-time hash."""
         if lo is None and hi is None:
-            fields = await self.redis.hgetall(self.k("rep", "kpi", tag, "all"))
-            return {_s(f): int(n) for f, n in fields.items() if int(n)}
+            return await self._sum_hashes([(self.k("rep", "kpi", tag, "all"), 1)])
         if lo is None or hi is None:
             first = await self.redis.zrange(self.k("idx", "all"), 0, 0, withscores=True)
             last = await self.redis.zrevrange(self.k("idx", "all"), 0, 0, withscores=True)
@@ -495,12 +527,7 @@ class WorkOrderStore:
         signed = _signed(buckets)
         totals: dict[str, int] = defaultdict(int)
         if signed:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for bucket, _ in signed:
-                    pipe.hgetall(self.k("rep", "kpi", tag, bucket))
-                for (_, sign), fields in zip(signed, await pipe.execute()):
-                    for field, n in fields.items():
-                        totals[_s(field)] += sign * int(n)
+            totals.update(await self._sum_hashes([(self.k("rep", "kpi", tag, bucket), sign) for bucket, sign in signed]))
         for a, b in partial:
             ids = [_s(i) for i in await self.redis.zrangebyscore(self.k("idx", "all"), a.timestamp(), b.timestamp())]
             for o in await self.load_many(ids):
@@ -510,12 +537,18 @@ class WorkOrderStore:
                             totals[field[len(tag) + 1:]] += n
         return dict(totals)
 
+    async def _sum_hashes(self, signed: list[tuple[str, int]]) -> dict[str, int]:
+        """field -> sum of sign x value over the hashes (zero sums left out), added up inside Redis: one JSON
+        string comes back instead of every field of every hash (a month of day hashes is ~35,000 fields,
+        which redis-py would parse one by one)."""
+        if not signed:
+            return {}
+        raw = await self._script(self.redis, "sum", SUM_HASHES_LUA, [k for k, _ in signed], [n for _, n in signed])
+        return json.loads(raw)
+
     async def week_counters(self, weeks: list[str]) -> dict[str, dict[str, int]]:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for week in weeks:
-                pipe.hgetall(self.k("rep", "hot", week))
-            rows = await pipe.execute()
-        return {week: {_s(f): int(n) for f, n in fields.items()} for week, fields in zip(weeks, rows)}
+        raw = await self._script(self.redis, "hashes", HASHES_LUA, [self.k("rep", "hot", w) for w in weeks], [])
+        return dict(zip(weeks, json.loads(raw)))
 
     async def migrate_indexes(self) -> int:
         """Index sets written before they were sorted sets become sorted sets scored by creation time
