@@ -298,22 +298,40 @@ CPU time per create (ms, from /proc; the staff API includes its report worker):
 | alone | {ca['api_ms']} | {ca['redis_ms']} | {ca['client_ms']} |
 | with report readers | {cr['api_ms']} | {cr['redis_ms']} | {cr['client_ms']} |
 
-Before issue 16's speed work (same command, load average 2.62): 349.1/s alone, 125.7/s with one report reader;
-the staff API spent 2.75 ms of CPU per create (eight Redis round trips; the duplicate search loaded and parsed
-every open order of the place, 40 % of the time).
+Before issue 16's speed work (same command, load average 2.62): 349.1/s alone, 125.7/s with one report reader
+(0.36); kpi_partial_days p95 82.5 ms. Where a create's time went then and now (py-spy at 200 Hz on the staff
+API during 3,000 creates on a 2,300-order database, load average 5-6; shares of the sampled time applied to
+the measured CPU per create):
+
+| part of a create | before, ms | now, ms |
+|---|---|---|
+| duplicate search (then: every open order of the place loaded and parsed; now: summaries in one reply) | 1.25 | 0.11 |
+| Redis round trips (redis-py packing and parsing, sockets; then 8, now 2) | 0.62 | 0.41 |
+| aiohttp (request parsing, response writing), event loop, the rest | 0.61 | 0.43 |
+| encryption, decryption, phone HMAC | 0.05 | 0.08 |
+| building the MULTI (indexes, report counters) | 0.05 | 0.07 |
+| auth token, schema check, masking; request and response JSON; deadline; routing; chain hash; view | 0.18 | 0.15 |
+| total staff API CPU per create | 2.75 | 1.26 |
+
+≥ 1,000/s is not reachable on this box: a create costs ~1.2 ms of staff API CPU (one event loop, so at most
+~800/s on a free core), plus ~0.25 ms of Redis and ~0.28 ms of the load generator on the same 2 cores, which
+other work kept busy (load average 5-6). The MULTI/EXEC alone is ~18 commands whose replies redis-py parses
+one by one in Python (no hiredis in the lock file).
 
 How: an intake is two Redis round trips: WATCH of the client_request_id sent together with one Lua script
 that reserves the day's next reference number and returns the place's open orders as one string of short
-summaries (P:dup:{{place}}: category, matter, masked text), then the order's MULTI/EXEC. Bigram sets of the summaries are cached by content. KPI counters per hour, day, month, year and
-all time (by unit and by department) and hot-spot counters per week are kept in Redis inside each order's
-MULTI/EXEC (workorders/store.py `report_deltas`, from the same per-order functions the reports use on raw
-orders). A report reads the fewest hashes that cover its period (most of a month = the month minus the other
-days) and loads only the orders of a partial first or last hour. The order indexes are sorted sets by creation
-time: a page of the list is one range read of the filter's set (several filters: a Redis-side intersection),
-then one MGET of the page; text search and the overdue filter still scan the filtered orders. The order list,
-KPIs and hot spots are computed in a report worker process at nice 10 (staffapi/base.py `ReportWorker`), so a
-console user reloading reports neither holds up intake on the event loop nor takes its CPU first (more
-processes behind HAProxy: see docs/benchmarks/cluster.md).
+summaries (P:dup:{{place}}: category, matter, masked text), then the order's MULTI/EXEC; bigram sets of the
+summaries are cached by content. KPI counters per hour, day, month, year and all time (by unit and by
+department) and hot-spot counters per week are kept in Redis inside each order's MULTI/EXEC
+(workorders/store.py `report_deltas`, from the same per-order functions the reports use on raw orders).
+A report reads the fewest hashes that cover its period (most of a month = the month minus the other days),
+added up inside Redis (one JSON string comes back, not every field), and loads only the orders of a partial
+first or last hour. The order indexes are sorted sets by creation time: a page of the list is one range read
+of the filter's set (several filters: a Redis-side intersection), then one MGET of the page; text search and
+the overdue filter still scan the filtered orders. The order list, KPIs and hot spots are computed in a report
+worker process at nice 10 (staffapi/base.py `ReportWorker`), so a console user reloading reports neither holds
+up intake on the event loop nor takes its CPU first; what remains of the effect is CPU and Redis time shared on
+2 cores (more processes behind HAProxy: see docs/benchmarks/cluster.md).
 """
     (ROOT / "docs" / "benchmarks" / "reports.md").write_text(text, encoding="utf-8")
 
