@@ -26,9 +26,10 @@ Keys (prefix P, default "wo"):
   P:idx:version           "2" once the index sets are sorted sets (migrate_indexes)
 Report counters change in the same MULTI/EXEC as the order: new contribution minus old.
 
-Intake (`create_new`) costs two round trips without a client_request_id, three with one: one Lua script
-reserves the reference number (INCR, skipping numbers already used) and returns the duplicate candidates
-of the place, then the order's MULTI/EXEC (after WATCH of the request id, so a concurrent repeat loses).
+Intake (`create_new`) is two round trips: one Lua script reserves the reference number (INCR, skipping numbers
+already used) and returns the duplicate candidates of the place, sent together with WATCH of the request id;
+then the order's MULTI/EXEC (a concurrent repeat of the request id loses the WATCH and gets the first order).
+Reports add their counter hashes up inside Redis (Lua): one JSON string comes back, not every field.
 """
 from __future__ import annotations
 
@@ -321,10 +322,6 @@ class WorkOrderStore:
                 pipe.zrevrangebyscore(key, hi, lo, start=offset, num=limit)
                 total, ids = await pipe.execute()
         return int(total), [_s(i) for i in ids]
-
-    async def id_for_request(self, client_request_id: str) -> str | None:
-        value = await self.redis.get(self.k("idem", client_request_id))
-        return _s(value) if value else None
 
     async def _script(self, client, name: str, source: str, keys: list, args: list):
         """EVALSHA, loading the script on NOSCRIPT (a fresh or newly promoted server)."""
