@@ -2,8 +2,10 @@
 
 create_app() wires the routes of each area (login, orders, frontdesk, reports, directory, bot_relay, openapi,
 catalogue_routes), the consoles' static files, the deadline watcher (scheduler_glue) and the startup work
-(secret, directory, catalogue and report counters loaded before the first request). GET /health is open;
-everything under /api/ except /api/login and /api/openapi.json needs `Authorization: Bearer <token>`.
+(secret, directory, catalogue and report counters loaded before the first request). The order list, KPIs and
+hot spots run in a report worker process (staffapi.base.ReportWorker) when the service is built here.
+GET /health is open; everything under /api/ except /api/login and /api/openapi.json needs
+`Authorization: Bearer <token>`.
 """
 from __future__ import annotations
 
@@ -22,7 +24,9 @@ from common.redis_conn import UNAVAILABLE
 from common.settings import PORTS, ROOT, rasa_url, redis_url
 from staffapi import apischema, scheduler_glue
 from staffapi import bot_relay, directory, frontdesk, login, openapi, orders, reports
-from staffapi.base import DUMMY_HASH, GUARD, MAX_BODY, RASA, SIGNER, SVC, USERS, errors_middleware
+from staffapi.base import (
+    DUMMY_HASH, GUARD, MAX_BODY, RASA, REPORTS, SIGNER, SVC, USERS, ReportWorker, errors_middleware,
+)
 from workorders import auth
 from workorders.login_guard import LoginGuard, Limits
 from workorders.model import WorkOrderError
@@ -72,7 +76,13 @@ def mount_catalogue(app: web.Application) -> None:
 # --- app ---------------------------------------------------------------------------------------
 def create_app(service: WorkOrderService | None = None, users: dict | None = None,
                signer: auth.TokenSigner | None = None, run_scheduler: bool | None = None,
-               mount_extras: bool = True, login_limits: Limits | None = None) -> web.Application:
+               mount_extras: bool = True, login_limits: Limits | None = None,
+               report_worker: bool | None = None) -> web.Application:
+    """`report_worker`: compute the order list, KPIs and hot spots in a separate process (staffapi.base
+    ReportWorker); by default when the service is built here from REDIS_URL (the worker connects the same way)
+    and STAFF_API_REPORT_WORKER is not "0"."""
+    if report_worker is None:
+        report_worker = service is None and os.environ.get("STAFF_API_REPORT_WORKER", "1") != "0"
     app = web.Application(client_max_size=MAX_BODY, middlewares=[errors_middleware])
     app[SVC] = service or WorkOrderService.from_url(redis_url())
     app[USERS] = users if users is not None else auth.load_users()
@@ -137,7 +147,13 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
         await app[SVC].redis.close()
         await app[RASA].close()
 
+    async def _stop_report_worker(app):
+        app[REPORTS].close()
+
     app.on_startup.append(_reports)
+    if report_worker:
+        app[REPORTS] = ReportWorker(app[SVC].store.p)
+        app.on_cleanup.append(_stop_report_worker)
 
     app.on_cleanup.append(_close)
     return app
@@ -149,7 +165,17 @@ def main() -> None:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
     install_log_masking()
     web.run_app(create_app(), host=os.environ.get("STAFF_API_HOST", "0.0.0.0"),
-                port=int(os.environ.get("STAFF_API_PORT", PORTS.staff_api)), access_log=None)
+                port=int(os.environ.get("STAFF_API_PORT", PORTS.staff_api)), access_log=None, loop=_event_loop())
+
+
+def _event_loop():
+    """uvloop (in the lock file through Sanic) when present: its transports cut the cost of every request and
+    Redis round trip; the standard loop otherwise."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop()
 
 
 if __name__ == "__main__":

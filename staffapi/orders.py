@@ -7,7 +7,7 @@ import logging
 
 from common.privacy import mask_text
 from staffapi import apischema
-from staffapi.base import API_ACTIONS, FREE_TEXT_FIELDS, SVC, USERS, json_body, ok, requires
+from staffapi.base import API_ACTIONS, FREE_TEXT_FIELDS, SVC, USERS, dumps, json_body, offload, ok, requires
 from workorders import auth
 from workorders.model import Forbidden, WorkOrderError
 
@@ -92,12 +92,15 @@ async def list_orders(request):
     text = q["q"] or request.query.get("text")
     if text and len(text) > 200:
         raise WorkOrderError("bad_query", "参数 q 不能超过 200 个字。", 400)
-    svc = request.app[SVC]
-    res = await svc.list(state=q["state"], unit=q["unit"], category=q["category"], type=q["type"],
-                         urgency=q["urgency"], township=q["township"], village=q["village"],
-                         overdue=q["overdue"], since=q["since"], until=q["until"], text=text or None,
-                         viewer=request["actor"], limit=q["limit"], offset=q["offset"])
-    return ok({"total": res["total"], "items": [svc.present(o, request["actor"]) for o in res["items"]]})
+    filters = {name: q[name] for name in ("state", "unit", "category", "type", "urgency", "township", "village",
+                                          "overdue", "since", "until", "limit", "offset")}
+    return await offload(request, orders_page, {**filters, "text": text or None}, request["actor"])
+
+
+async def orders_page(svc, filters: dict, viewer: dict) -> bytes:
+    """GET /api/orders' body (in the report worker when there is one: staffapi.base.offload)."""
+    res = await svc.list(**filters, viewer=viewer)
+    return dumps({"total": res["total"], "items": [svc.present(o, viewer) for o in res["items"]]})
 
 
 async def _visible(request) -> dict:

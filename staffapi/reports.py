@@ -8,7 +8,7 @@ import logging
 from aiohttp import web
 
 from staffapi import apischema
-from staffapi.base import SVC, ok, requires
+from staffapi.base import SVC, dumps, offload, ok, requires
 from workorders import auth, hotspots, kpi
 from workorders.csvsafe import neutralise_csv
 
@@ -19,12 +19,17 @@ log = logging.getLogger(__name__)
 async def get_kpi(request):
     q = apischema.parse_query(apischema.KPI_QUERY, request.query)
     unit = request["user"].unit_id if request["user"].role == "unit_handler" else q["unit"]
-    report = await kpi.kpi_report(request.app[SVC], q["group_by"], q["since"], q["until"], unit=unit)
-    if q["group_by"] == "department":  # people read 公安, not gongan
+    return await offload(request, kpi_json, q["group_by"], q["since"], q["until"], unit)
+
+
+async def kpi_json(svc, group_by: str, since, until, unit: str | None) -> bytes:
+    """GET /api/kpi's body (in the report worker when there is one: staffapi.base.offload)."""
+    report = await kpi.kpi_report(svc, group_by, since, until, unit=unit)
+    if group_by == "department":  # people read 公安, not gongan
         names = _department_names()
         for row in report["rows"]:
             row["name"] = names.get(row["key"], row["key"])
-    return ok(report)
+    return dumps(report)
 
 
 _DEPARTMENT_NAMES: dict[str, str] = {}
@@ -88,12 +93,20 @@ def hotspots_csv(report: dict) -> str:
 @requires(auth.ANALYTICS_ROLES)
 async def get_hotspots(request):
     q = apischema.parse_query(apischema.HOTSPOTS_QUERY, request.query)
-    report = await hotspots.hotspots_report(request.app[SVC], weeks=q["weeks"])
+    resp = await offload(request, hotspots_body, q["weeks"], q["format"])
     if q["format"] == "csv":
-        # Village names and matter ids come from callers and staff: no cell may start a formula.
-        return web.Response(text=neutralise_csv(hotspots_csv(report)), content_type="text/csv", charset="utf-8",
+        return web.Response(body=resp.body, content_type="text/csv", charset="utf-8",
                             headers={"Content-Disposition": 'attachment; filename="hotspots.csv"'})
-    return ok(report)
+    return resp
+
+
+async def hotspots_body(svc, weeks: int, fmt: str) -> bytes:
+    """GET /api/hotspots' body: JSON, or CSV (UTF-8 with BOM) for format=csv."""
+    report = await hotspots.hotspots_report(svc, weeks=weeks)
+    if fmt == "csv":
+        # Village names and matter ids come from callers and staff: no cell may start a formula.
+        return neutralise_csv(hotspots_csv(report)).encode("utf-8")
+    return dumps(report)
 
 
 @requires(frozenset({"supervisor", "dispatcher", "admin"}))

@@ -21,6 +21,7 @@ import hmac
 import logging
 import re
 from datetime import datetime
+from functools import lru_cache
 from types import SimpleNamespace
 
 from common.privacy import decrypt, derive_key, encrypt, mask_id, mask_name, mask_phone, mask_text
@@ -37,7 +38,7 @@ from workorders.model import (
     URGENCIES, Conflict, Forbidden, NotFound, WorkOrderError,
 )
 from workorders.rating import normalize_level
-from workorders.store import WorkOrderStore, deadline_entries
+from workorders.store import WorkOrderStore, deadline_entries, place_key
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +83,25 @@ def spoken_reference(ref: str) -> str:
 
 def similarity(a: str, b: str) -> float:
     """Dice coefficient over character bigrams (punctuation ignored)."""
-    a, b = _PUNCT.sub("", a or ""), _PUNCT.sub("", b or "")
-    if not a or not b:
+    return _dice(_bigrams(a or ""), _bigrams(b or ""))
+
+
+@lru_cache(maxsize=4096)  # the place's open orders are compared with every new order there
+def _bigrams(text: str) -> frozenset:
+    text = _PUNCT.sub("", text)
+    return frozenset(text[i:i + 2] for i in range(max(1, len(text) - 1))) if text else frozenset()
+
+
+@lru_cache(maxsize=4096)
+def _summary(raw: bytes) -> tuple:
+    """store.dup_info JSON -> (category, matter_id, bigrams of the text)."""
+    category, matter_id, text = _loads(raw)
+    return category, matter_id, _bigrams(text or "")
+
+
+def _dice(ga: frozenset, gb: frozenset) -> float:
+    if not ga or not gb:
         return 0.0
-    ga = {a[i:i + 2] for i in range(max(1, len(a) - 1))}
-    gb = {b[i:i + 2] for i in range(max(1, len(b) - 1))}
     return 2 * len(ga & gb) / (len(ga) + len(gb))
 
 
@@ -188,12 +203,8 @@ class WorkOrderService:
         text = checked_text(text)
         if channel not in CHANNELS:
             raise WorkOrderError("bad_channel", f"渠道只能是：{'、'.join(CHANNELS)}。", 400)
-        if client_request_id is not None:
+        if client_request_id is not None:  # a repeat is answered by store.create_new, before any number is taken
             client_request_id = str(client_request_id).strip()[:128] or None
-            if client_request_id:
-                existing = await self.store.id_for_request(client_request_id)
-                if existing and (found := await self.store.load(existing)):
-                    return {**found, "_created": False}
         for value, allowed, label in ((category, CATEGORIES, "分类"), (type, TYPES, "类型"),
                                       (urgency, URGENCIES, "紧急程度"), (emotion, EMOTIONS, "情绪")):
             if value is not None and value not in allowed:
@@ -233,40 +244,46 @@ class WorkOrderService:
             raise WorkOrderError("instant_needs_consultation", "只有咨询类诉求可以即时答复办结。", 400)
 
         now = self.now()
-        oid = await self.store.next_reference(now.date())
         masked = mask_text(text)
         pii = {f: encrypt(str(v)) for f, v in (("caller_name", caller_name), ("caller_phone", caller_phone),
                                                 ("caller_id_number", caller_id_number),
                                                 ("address_detail", address_detail)) if v}
         if masked != text:
             pii["text"] = encrypt(text)
-        order = {
-            "id": oid, "spoken_reference": spoken_reference(oid), "created_at": iso(now), "updated_at": iso(now),
-            "channel": channel, "title": (title or masked[:30]).strip(), "text": masked, "place": place,
-            "category": category, "type": type, "urgency": urgency, "emotion": emotion or "平静",
-            "matter_id": matter_id, "classification_source": source, "needs_review": needs_review,
-            "emergency_number": emergency, "refusal": refusal, "state": "accepted",
-            "deadline": iso(self.policy.handling_deadline(now, type, urgency)), "deadline_kind": "handle",
-            "pii": pii, "phone_hash": phone_hash(caller_phone) if caller_phone else None,
-            "client_request_id": client_request_id, "created_by": actor.get("username"),
-        }
-        if service_request:  # a registration for a catalogue matter (routed by the matter, not by words)
-            order["service_request"] = True
-        if details:  # what the caller confirmed beyond the text (办理对象, 原因…), Chinese, masked
-            order["details"] = {mask_text(str(k))[:20]: mask_text(str(v))[:60]
-                                for k, v in list(details.items())[:8] if v not in (None, "")}
-        dup = await self.find_duplicate(masked, place, category=category, matter_id=matter_id)
-        if dup:
-            order["possible_duplicate_of"] = dup["id"]
-            order["duplicate_score"] = round(dup["score"], 3)
-        suggestion = self._suggest(order, classification)
-        if suggestion:
-            order["suggestion"] = suggestion
-        public = {k: v for k, v in order.items() if k not in ("pii", "phone_hash")}
-        public["pii_fields"] = sorted(pii)
-        event = make_event(None, at=iso(now), actor=actor, action="create", before={}, after=public)
-        order["event_count"], order["chain_head"] = 1, event["hash"]
-        stored, created = await self.store.create(order, event, client_request_id)
+
+        async def build(oid: str, candidates: list) -> tuple[dict, dict]:
+            """The order under its reserved number, compared with the place's open orders (`candidates`)."""
+            order = {
+                "id": oid, "spoken_reference": spoken_reference(oid), "created_at": iso(now),
+                "updated_at": iso(now), "channel": channel, "title": (title or masked[:30]).strip(), "text": masked,
+                "place": place, "category": category, "type": type, "urgency": urgency,
+                "emotion": emotion or "平静", "matter_id": matter_id, "classification_source": source,
+                "needs_review": needs_review, "emergency_number": emergency, "refusal": refusal, "state": "accepted",
+                "deadline": iso(self.policy.handling_deadline(now, type, urgency)), "deadline_kind": "handle",
+                "pii": pii, "phone_hash": phone_hash(caller_phone) if caller_phone else None,
+                "client_request_id": client_request_id, "created_by": actor.get("username"),
+            }
+            if service_request:  # a registration for a catalogue matter (routed by the matter, not by words)
+                order["service_request"] = True
+            if details:  # what the caller confirmed beyond the text (办理对象, 原因…), Chinese, masked
+                order["details"] = {mask_text(str(k))[:20]: mask_text(str(v))[:60]
+                                    for k, v in list(details.items())[:8] if v not in (None, "")}
+            dup = await self._best_duplicate(masked, candidates, category=category, matter_id=matter_id)
+            if dup:
+                order["possible_duplicate_of"] = dup["id"]
+                order["duplicate_score"] = round(dup["score"], 3)
+            suggestion = self._suggest(order, classification)
+            if suggestion:
+                order["suggestion"] = suggestion
+            public = {k: v for k, v in order.items() if k not in ("pii", "phone_hash")}
+            public["pii_fields"] = sorted(pii)
+            event = make_event(None, at=iso(now), actor=actor, action="create", before={}, after=public)
+            order["event_count"], order["chain_head"] = 1, event["hash"]
+            return order, event
+
+        stored, created = await self.store.create_new(now.date(), client_request_id, place_key({"place": place}),
+                                                      self._duplicate_window(now), build)
+        oid = stored["id"]
         if not created:
             return {**stored, "_created": False}
         if instant_answer:
@@ -602,29 +619,48 @@ class WorkOrderService:
         return await self.transition(order_id, "rate", actor, level=level, channel=channel)
 
     # --- duplicates and callers ------------------------------------------------------------------
+    def _duplicate_window(self, now: datetime) -> tuple[float, float]:
+        return (now - self.policy.duplicate_window).timestamp(), now.timestamp() + 1
+
     async def find_duplicate(self, text: str, place: dict | None, *, category: str | None = None,
                              matter_id: str | None = None, exclude: str | None = None,
                              threshold: float = 0.35) -> dict | None:
         """The most similar OPEN order at the same place with the same matter (or category) in the
         duplicate window, as {"id", "score"}; None when there is none."""
-        key = (place or {}).get("village") or (place or {}).get("township")
+        key = place_key({"place": place})
         if not key:
             return None
-        now = self.now()
-        lo = (now - self.policy.duplicate_window).timestamp()
-        ids = await self.redis.zrangebyscore(self.store.k("idx", "dup", key), lo, now.timestamp() + 1)
+        candidates = await self.store.dup_candidates(key, *self._duplicate_window(self.now()))
+        return await self._best_duplicate(text, candidates, category=category, matter_id=matter_id,
+                                          exclude=exclude, threshold=threshold)
+
+    async def _best_duplicate(self, text: str, candidates: list, *, category: str | None = None,
+                              matter_id: str | None = None, exclude: str | None = None,
+                              threshold: float = 0.35) -> dict | None:
+        """`candidates` as store.dup_candidates() gives them: (id, summary JSON), the summary empty for an order
+        written before summaries existed (then the order itself is read)."""
+        missing = [oid for oid, info in candidates if not info]
+        loaded = {o["id"]: o for o in await self.store.load_many(missing)} if missing else {}
+        mine = _bigrams(text)
         best = None
-        for o in await self.store.load_many([i.decode() if isinstance(i, bytes) else i for i in ids]):
-            if o["id"] == exclude or o["state"] not in OPEN_STATES:
+        for oid, info in candidates:
+            if oid == exclude:
                 continue
-            if matter_id and o.get("matter_id"):
-                if o["matter_id"] != matter_id:
+            if info:
+                o_category, o_matter, grams = _summary(info)
+            else:
+                o = loaded.get(oid)
+                if o is None or o["state"] not in OPEN_STATES:
                     continue
-            elif category and o.get("category") != category:
+                o_category, o_matter, grams = o.get("category"), o.get("matter_id"), _bigrams(o.get("text") or "")
+            if matter_id and o_matter:
+                if o_matter != matter_id:
+                    continue
+            elif category and o_category != category:
                 continue
-            score = similarity(text, o.get("text", ""))
+            score = _dice(mine, grams)
             if score >= threshold and (best is None or score > best["score"]):
-                best = {"id": o["id"], "score": score}
+                best = {"id": oid, "score": score}
         return best
 
     async def progress_for_caller(self, phone_last4: str, phone: str) -> dict:

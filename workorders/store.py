@@ -13,6 +13,9 @@ Keys (prefix P, default "wo"):
                           intersection)
   P:idx:deadline          zset "id|kind" -> deadline epoch (open work only; read by the scheduler)
   P:idx:dup:{place}       zset id -> created epoch (open orders only; duplicate detection)
+  P:dup:{place}           hash id -> JSON [category, matter_id, masked text] of the same open orders: what the
+                          duplicate search compares, without loading whole orders (orders written before it
+                          existed are loaded instead)
   P:supervision           zset "id|trigger" -> epoch;  P:supervision:entry hash "id|trigger" -> JSON
   P:rep:kpi:{g}:{bucket}  hash "{unit or department}|{counter}" -> n: KPI counters of the orders created in
                           the bucket (g = u by unit, d by department; bucket = h{yyyymmddHH}, d{yyyymmdd},
@@ -22,6 +25,11 @@ Keys (prefix P, default "wo"):
   P:rep:rebuilding        NX claim (10 min) so that one staff API replica rebuilds, not all of them
   P:idx:version           "2" once the index sets are sorted sets (migrate_indexes)
 Report counters change in the same MULTI/EXEC as the order: new contribution minus old.
+
+Intake (`create_new`) is two round trips: one Lua script reserves the reference number (INCR, skipping numbers
+already used) and returns the duplicate candidates of the place, sent together with WATCH of the request id;
+then the order's MULTI/EXEC (a concurrent repeat of the request id loses the WATCH and gets the first order).
+Reports add their counter hashes up inside Redis (Lua): one JSON string comes back, not every field.
 """
 from __future__ import annotations
 
@@ -35,6 +43,7 @@ import asyncio
 import time
 
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
@@ -85,6 +94,88 @@ def index_sets(order: dict, prefix: str) -> set[str]:
     if order.get("phone_hash"):
         keys.add(f"{prefix}:idx:phone:{order['phone_hash']}")
     return keys
+
+
+def dup_info(order: dict) -> str:
+    """What the duplicate search needs of an open order (P:dup:{place})."""
+    return json.dumps([order.get("category"), order.get("matter_id"), order.get("text", "")], ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+# Duplicate candidates: the place's open orders created in [lo, hi], as ONE string of lines "id<TAB>dup_info"
+# (dup_info empty for an order written before P:dup existed): one bulk reply parses far faster than two
+# strings per candidate. dup_info is JSON, so it has no raw tab or newline. HMGET in chunks: Lua's unpack()
+# has a stack limit.
+_CANDIDATES_LUA = """
+local function candidates(zkey, hkey, lo, hi)
+  local ids = redis.call('ZRANGEBYSCORE', zkey, lo, hi)
+  local lines = {}
+  for i = 1, #ids, 500 do
+    local got = redis.call('HMGET', hkey, unpack(ids, i, math.min(i + 499, #ids)))
+    for j = 1, #got do lines[#lines + 1] = ids[i + j - 1] .. '\\t' .. (got[j] or '') end
+  end
+  return table.concat(lines, '\\n')
+end
+"""
+DUP_LUA = _CANDIDATES_LUA + """
+return candidates(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+"""
+# KEYS: request id key, sequence key, dup zset, dup hash. ARGV: has request id ("1"/"0"), order key prefix,
+# reference prefix ("12345yyyymmdd"), sequence ttl, lo, hi ("" = no duplicate search).
+# A request id that names a stored order: {that id}, nothing reserved. Otherwise {false, the next free number,
+# candidates} (a number whose order key exists is skipped: never overwrite an order, even if the sequence key
+# was lost).
+INTAKE_LUA = _CANDIDATES_LUA + """
+if ARGV[1] == '1' then
+  local existing = redis.call('GET', KEYS[1])
+  if existing and redis.call('EXISTS', ARGV[2] .. existing) == 1 then
+    return {existing}
+  end
+end
+local seq
+repeat
+  seq = redis.call('INCR', KEYS[2])
+until redis.call('EXISTS', ARGV[2] .. ARGV[3] .. string.format('%04d', seq)) == 0
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+local found = ''
+if ARGV[5] ~= '' then
+  found = candidates(KEYS[3], KEYS[4], ARGV[5], ARGV[6])
+end
+return {false, seq, found}
+"""
+
+
+# KEYS: hashes of counters; ARGV: their signs (+1/-1). Returns the JSON object field -> sum, zeros left out.
+SUM_HASHES_LUA = """
+local totals = {}
+for i, key in ipairs(KEYS) do
+  local sign = tonumber(ARGV[i])
+  local flat = redis.call('HGETALL', key)
+  for j = 1, #flat, 2 do
+    local f = flat[j]
+    totals[f] = (totals[f] or 0) + sign * tonumber(flat[j + 1])
+  end
+end
+local out = {}
+local any = false
+for f, n in pairs(totals) do
+  if n ~= 0 then out[f] = n; any = true end
+end
+if not any then return '{}' end
+return cjson.encode(out)
+"""
+
+# KEYS: hashes of counters. Returns a JSON array of objects field -> n, one per key: one string to parse.
+HASHES_LUA = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local flat = redis.call('HGETALL', key)
+  local h = {}
+  for j = 1, #flat, 2 do h[flat[j]] = tonumber(flat[j + 1]) end
+  out[i] = h
+end
+return cjson.encode(out)
+"""
 
 
 REPORTS_VERSION = "1"
@@ -174,6 +265,7 @@ class WorkOrderStore:
     def __init__(self, redis, prefix: str = "wo"):
         self.redis = redis
         self.p = prefix
+        self._cfg = None
 
     def k(self, *parts) -> str:
         return ":".join([self.p, *map(str, parts)])
@@ -231,18 +323,38 @@ class WorkOrderStore:
                 total, ids = await pipe.execute()
         return int(total), [_s(i) for i in ids]
 
-    async def id_for_request(self, client_request_id: str) -> str | None:
-        value = await self.redis.get(self.k("idem", client_request_id))
-        return _s(value) if value else None
+    async def _script(self, client, name: str, source: str, keys: list, args: list):
+        """EVALSHA, loading the script on NOSCRIPT (a fresh or newly promoted server)."""
+        sha = _sha(name, source)
+        try:
+            return await client.evalsha(sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await client.eval(source, len(keys), *keys, *args)
 
-    async def next_reference(self, day: date) -> str:
-        stamp = day.strftime("%Y%m%d")
-        key = self.k("seq", stamp)
-        async with self.redis.pipeline(transaction=True) as pipe:  # one round trip
-            pipe.incr(key)
-            pipe.expire(key, 3 * 86400)
-            seq, _ = await pipe.execute()
-        return f"12345{stamp}{int(seq):04d}"
+    async def dup_candidates(self, place: str, lo: float, hi: float) -> list[tuple[str, bytes]]:
+        """[(id, dup_info JSON, b"" when the order predates P:dup)] of the place's open orders created in
+        [lo, hi]."""
+        return _candidates(await self._script(self.redis, "dup", DUP_LUA,
+                                              [self.k("idx", "dup", place), self.k("dup", place)], [lo, hi]))
+
+    async def _watch_and_script(self, pipe, watch: str, name: str, source: str, keys: list, args: list):
+        """WATCH `watch` and run a script on the pipeline's connection, sent together: one round trip.
+        (redis-py's Pipeline.watch() would send WATCH alone; this sets the same state: connection, watching.)"""
+        conn = pipe.connection or await pipe.connection_pool.get_connection("WATCH")
+        pipe.connection, pipe.watching = conn, True
+        sha = _sha(name, source)
+        try:
+            await conn.send_packed_command(conn.pack_commands([("WATCH", watch),
+                                                               ("EVALSHA", sha, len(keys), *keys, *args)]))
+            await conn.read_response()
+            try:
+                return await conn.read_response()
+            except NoScriptError:
+                return await pipe.immediate_execute_command("EVAL", source, len(keys), *keys, *args)
+        except (RedisConnectionError, RedisTimeoutError):
+            await conn.disconnect()
+            await pipe.reset()
+            raise
 
     # --- writes -----------------------------------------------------------------------------
     def _index_ops(self, pipe, old: dict | None, new: dict) -> None:
@@ -268,8 +380,13 @@ class WorkOrderStore:
         is_open = new["state"] in OPEN_STATES
         if old_place and (old_place != new_place or not is_open):
             pipe.zrem(self.k("idx", "dup", old_place), oid)
+            pipe.hdel(self.k("dup", old_place), oid)
         if new_place and is_open:
-            pipe.zadd(self.k("idx", "dup", new_place), {oid: epoch(new["created_at"])})
+            if not old or old_place != new_place or old["state"] not in OPEN_STATES:
+                pipe.zadd(self.k("idx", "dup", new_place), {oid: epoch(new["created_at"])})
+            info = dup_info(new)
+            if not old or old_place != new_place or dup_info(old) != info:
+                pipe.hset(self.k("dup", new_place), oid, info)
 
     def _write_ops(self, pipe, old: dict | None, new: dict, event: dict) -> None:
         oid = new["id"]
@@ -281,36 +398,58 @@ class WorkOrderStore:
     def _tx(self):
         """A MULTI/EXEC pipeline that is acknowledged once a replica holds the write
         (common.redis_conn.durable_pipeline; WAIT is skipped in plain single-server mode)."""
-        from common.redis_conn import durable_pipeline
+        from common.redis_conn import config, durable_pipeline
 
         if hasattr(self.redis, "connection_pool") and hasattr(self.redis, "response_callbacks"):
-            return durable_pipeline(self.redis)
+            if self._cfg is None:  # the environment is read once, not at every write
+                self._cfg = config()
+            return durable_pipeline(self.redis, self._cfg)
         return self.redis.pipeline(transaction=True)
 
-    async def create(self, order: dict, event: dict, client_request_id: str | None) -> tuple[dict, bool]:
-        """Store a new order atomically; with a client_request_id, a repeat returns the first order.
+    async def create_new(self, day: date, client_request_id: str | None, dup_place: str | None,
+                         window: tuple[float, float], build) -> tuple[dict, bool]:
+        """Reserve the day's next reference number, then store the order `await build(order_id, candidates)`
+        returns as (order, event) in one MULTI/EXEC; candidates as dup_candidates() gives them. With a
+        client_request_id, a repeat (also a concurrent one) returns the first order, created=False.
 
-        Safe to retry across a failover: the order key (and the request id) are WATCHed, so a
-        connection lost around EXEC comes back as WatchError and the loop re-reads; if the
-        first EXEC did land, the order (or request id) is found and returned, not written twice."""
+        Safe to retry across a failover: a lost connection around EXEC comes back here, the request id and
+        the order key are WATCHed and re-read: an EXEC that did land is found, not written twice."""
+        stamp = day.strftime("%Y%m%d")
         idem_key = self.k("idem", client_request_id) if client_request_id else None
-        order_key = self.k("order", order["id"])
-        retry = _Failover()
+        order = event = None
+        retry = None
         async with self._tx() as pipe:
             while True:
                 try:
-                    await pipe.watch(*([idem_key] if idem_key else []), order_key)
-                    if idem_key:
-                        existing = await pipe.get(idem_key)
+                    if order is None:  # first attempt: one script call (under WATCH of the request id)
+                        lo, hi = window if dup_place else ("", "")
+                        keys = [idem_key or self.k("idem", "-"), self.k("seq", stamp),
+                                self.k("idx", "dup", dup_place or "-"), self.k("dup", dup_place or "-")]
+                        args = ["1" if idem_key else "0", self.k("order", ""), f"12345{stamp}", 3 * 86400, lo, hi]
+                        if idem_key:
+                            reply = await self._watch_and_script(pipe, idem_key, "intake", INTAKE_LUA, keys, args)
+                        else:
+                            reply = await self._script(self.redis, "intake", INTAKE_LUA, keys, args)
+                        existing = reply[0]
                         if existing:
+                            await pipe.reset()
+                            found = await self.load(_s(existing))
+                            if found:
+                                return found, False
+                            continue  # deleted meanwhile: reserve a number after all
+                        order, event = await build(f"12345{stamp}{int(reply[1]):04d}", _candidates(reply[2]))
+                    else:  # a repeat won the race (WatchError) or the connection was lost around EXEC
+                        order_key = self.k("order", order["id"])
+                        await pipe.watch(*([idem_key] if idem_key else []), order_key)
+                        if idem_key and (existing := await pipe.get(idem_key)):
                             await pipe.unwatch()
                             found = await self.load(_s(existing))
                             if found:
                                 return found, False
-                    raw = await pipe.get(order_key)
-                    if raw:  # our own earlier attempt landed before its reply was lost
-                        await pipe.unwatch()
-                        return json.loads(raw), False
+                        raw = await pipe.get(order_key)
+                        if raw:  # our own earlier attempt landed before its reply was lost
+                            await pipe.unwatch()
+                            return json.loads(raw), False
                     pipe.multi()
                     if idem_key:
                         pipe.set(idem_key, order["id"])
@@ -321,6 +460,7 @@ class WorkOrderStore:
                 except WatchError:
                     continue
                 except (RedisConnectionError, RedisTimeoutError):
+                    retry = retry or _Failover()
                     await retry.wait()  # primary gone: wait for Sentinel's new one, then re-check
 
     async def update(self, order_id: str,
@@ -330,7 +470,7 @@ class WorkOrderStore:
         (new_order, action, actor, before, after) or None (no change), then MULTI/EXEC.
         `extra(pipe, new_order, event)` may queue more writes in the same transaction."""
         key = self.k("order", order_id)
-        retry = _Failover()
+        retry = None
         async with self._tx() as pipe:
             for _ in range(retries):
                 try:
@@ -361,6 +501,7 @@ class WorkOrderStore:
                 except (RedisConnectionError, RedisTimeoutError):
                     # Unknown outcome of EXEC: the next round re-reads the order and `mutate`
                     # judges the action again on what is stored (lifecycle checks refuse a repeat).
+                    retry = retry or _Failover()
                     await retry.wait()
         raise Conflict("busy", "工单正被其他人同时修改，请稍后重试。")
 
@@ -371,8 +512,7 @@ class WorkOrderStore:
         years, months, days and hours from their hashes, a partial first/last hour from the orders themselves
         (`contribution` = workorders.kpi.contribution). No bounds at all: the all-time hash."""
         if lo is None and hi is None:
-            fields = await self.redis.hgetall(self.k("rep", "kpi", tag, "all"))
-            return {_s(f): int(n) for f, n in fields.items() if int(n)}
+            return await self._sum_hashes([(self.k("rep", "kpi", tag, "all"), 1)])
         if lo is None or hi is None:
             first = await self.redis.zrange(self.k("idx", "all"), 0, 0, withscores=True)
             last = await self.redis.zrevrange(self.k("idx", "all"), 0, 0, withscores=True)
@@ -384,12 +524,7 @@ class WorkOrderStore:
         signed = _signed(buckets)
         totals: dict[str, int] = defaultdict(int)
         if signed:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for bucket, _ in signed:
-                    pipe.hgetall(self.k("rep", "kpi", tag, bucket))
-                for (_, sign), fields in zip(signed, await pipe.execute()):
-                    for field, n in fields.items():
-                        totals[_s(field)] += sign * int(n)
+            totals.update(await self._sum_hashes([(self.k("rep", "kpi", tag, bucket), sign) for bucket, sign in signed]))
         for a, b in partial:
             ids = [_s(i) for i in await self.redis.zrangebyscore(self.k("idx", "all"), a.timestamp(), b.timestamp())]
             for o in await self.load_many(ids):
@@ -399,12 +534,18 @@ class WorkOrderStore:
                             totals[field[len(tag) + 1:]] += n
         return dict(totals)
 
+    async def _sum_hashes(self, signed: list[tuple[str, int]]) -> dict[str, int]:
+        """field -> sum of sign x value over the hashes (zero sums left out), added up inside Redis: one JSON
+        string comes back instead of every field of every hash (a month of day hashes is ~35,000 fields,
+        which redis-py would parse one by one)."""
+        if not signed:
+            return {}
+        raw = await self._script(self.redis, "sum", SUM_HASHES_LUA, [k for k, _ in signed], [n for _, n in signed])
+        return json.loads(raw)
+
     async def week_counters(self, weeks: list[str]) -> dict[str, dict[str, int]]:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for week in weeks:
-                pipe.hgetall(self.k("rep", "hot", week))
-            rows = await pipe.execute()
-        return {week: {_s(f): int(n) for f, n in fields.items()} for week, fields in zip(weeks, rows)}
+        raw = await self._script(self.redis, "hashes", HASHES_LUA, [self.k("rep", "hot", w) for w in weeks], [])
+        return dict(zip(weeks, json.loads(raw)))
 
     async def migrate_indexes(self) -> int:
         """Index sets written before they were sorted sets become sorted sets scored by creation time
@@ -487,3 +628,22 @@ class _Failover:
 
 def _s(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+_SHAS: dict[str, str] = {}
+
+
+def _sha(name: str, source: str) -> str:
+    import hashlib
+
+    return _SHAS.get(name) or _SHAS.setdefault(name, hashlib.sha1(source.encode()).hexdigest())
+
+
+def _candidates(blob) -> list[tuple[str, bytes]]:
+    if not blob:
+        return []
+    out = []
+    for line in blob.split(b"\n"):
+        oid, _, info = line.partition(b"\t")
+        out.append((oid.decode(), info))
+    return out
