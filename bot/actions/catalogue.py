@@ -146,9 +146,7 @@ class ActionAnswerMatter(Action):
             flow = flow_specs.pick_flow("", matter["id"])
             dispatcher.utter_message(text=flow_specs.render(flow, flow_specs.common("help_ask")))
         if next_offer:  # the answer ends with an offer: a yes/no question for the channels
-            from bot.actions.flow_specs import ask_event
-
-            dispatcher.utter_message(json_message=ask_event(f"offer_{next_offer}", tracker))
+            dispatcher.utter_message(json_message=flow_specs.ask_event(f"offer_{next_offer}", tracker))
         return [SlotSet("matter", matter["id"]), SlotSet("matter_offer", next_offer)]
 
 

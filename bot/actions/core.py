@@ -8,6 +8,7 @@ from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import flow_specs
+from bot.actions.intent_text import describe
 
 # Plain-Chinese names of intents, for "您是想问……吗？".
 INTENT_DESCRIPTIONS = {
@@ -177,11 +178,7 @@ def describe_intent(intent: str | None, tracker: Tracker) -> str | None:
         return None
     if intent in INTENT_DESCRIPTIONS:
         return INTENT_DESCRIPTIONS[intent]
-    # Intents added by later flows describe themselves in bot.actions.intent_text.
-    try:
-        from bot.actions.intent_text import describe
-    except ImportError:
-        return None
+    # The catalogue's intents describe themselves in bot.actions.intent_text.
     return describe(intent, tracker)
 
 

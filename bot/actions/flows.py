@@ -11,6 +11,7 @@ from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 
 from bot.actions import flow_specs as specs
 from bot.actions.core import handoff_events
+from bot.actions.registration import register_request
 from bot.actions.forms import FORM_SLOTS, NO_PHONE, STATE_SLOTS, channel_of, flow_matter, is_voice
 from common.privacy import mask_text
 from textnorm import answers
@@ -153,8 +154,6 @@ def order_details(tracker, spec: dict) -> dict:
 
 
 async def register(tracker, spec: dict, matter: dict):
-    from bot.actions.registration import register_request
-
     who = specs.label("for_whom", tracker.get_slot("for_whom") or "self")
     qa = []
     for slot, q in zip(specs.QUESTION_SLOTS, spec.get("questions", [])):

@@ -21,8 +21,10 @@ from rasa_sdk.executor import CollectingDispatcher
 import re
 
 from bot.actions import flow_specs as specs
+from bot.actions.core import handoff_events
 from bot.actions.parse import age_from_birth, parse_age, parse_birth, resolve_place
 from bot.nlu import acts
+from catalogue.answers import fact_sentences
 from textnorm import answers
 from textnorm.idcard import explain, validate_id_number
 from textnorm.phone import (NAME_PARTS, correct_name, explain_phone, parse_name, read_back_name, validate_name,
@@ -212,8 +214,6 @@ class ValidateFlowForm(FormValidationAction):
                 return {slot: None, "flow_pending": None, "flow_asked": None}
         command = command_of(text)
         if command == "request_human":
-            from bot.actions.core import handoff_events
-
             events = handoff_events(dispatcher, "user_request")
             return {slot: None, "flow_done": "handoff", "handoff": True, **{e["name"]: e["value"] for e in events}}
         if command == "stop_flow":
@@ -236,8 +236,6 @@ class ValidateFlowForm(FormValidationAction):
         if aspect and not self._parses(slot, text, tracker):
             matter = flow_matter(tracker)
             if matter is not None:
-                from catalogue.answers import fact_sentences
-
                 facts = fact_sentences(matter, aspect)
                 dispatcher.utter_message(text="".join(facts[:4] if is_voice(tracker) else facts))
             return {slot: None, "flow_pending": "repeat"}
@@ -327,8 +325,6 @@ class ValidateFlowForm(FormValidationAction):
     def validate_human_offer(self, value, dispatcher, tracker, domain) -> dict:
         answer = answers.yes_no(str(value), "转人工好不好")
         if answer is True:
-            from bot.actions.core import handoff_events
-
             handoff_events(dispatcher, f"form_retries:{tracker.get_slot('flow_offer_human')}")
             return {"human_offer": "yes", "handoff": True, "flow_done": "handoff"}
         if answer is False:
