@@ -105,7 +105,7 @@ class ActionFlowPause(Action):
         return "action_flow_pause"
 
     def run(self, dispatcher, tracker, domain):
-        dispatcher.utter_message(text="急事要紧，办事的事回头再说。")
+        dispatcher.utter_message(response="utter_flow_emergency_first")
         return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("flow_done", "paused")]
 
 
@@ -125,11 +125,11 @@ class ActionFlowSubmit(Action):
             reg = await register(tracker, spec, matter)
         except Exception:  # noqa: BLE001 - nothing is lost: the slots stay, a person takes over
             log.exception("registration failed for flow %s", flow)
-            dispatcher.utter_message(text="不好意思，登记没成功。")
+            dispatcher.utter_message(response="utter_flow_register_failed")
             return handoff_events(dispatcher, "registration_failed")
         voice = is_voice(tracker)
         spoken = reg.spoken.replace(" ", "") if voice else reg.reference   # 幺二三四五，二零二六，…
-        dispatcher.utter_message(text=f"登记好了，编号是：{spoken}。")
+        dispatcher.utter_message(response="utter_flow_registered", reference=spoken)
         if tracker.get_slot("phone") == NO_PHONE:
             dispatcher.utter_message(response="utter_flow_done_no_phone")
         else:

@@ -277,7 +277,7 @@ class ValidateFlowForm(FormValidationAction):
                                                    or any(d in text for d in NAME_PARTS)):
             new = correct_name(name, text)
             if validate_name(new)[0] and new != name:
-                dispatcher.utter_message(text=f"好的，名字改成{new}。")
+                dispatcher.utter_message(response="utter_flow_name_changed", name=new)
                 return {slot: None, "applicant_name": new}
         number = tracker.get_slot("id_number")
         if number and number != UNKNOWN_ID and "身份证" in text and slot not in ("id_number", "id_confirm"):
@@ -448,7 +448,8 @@ class ValidateFlowForm(FormValidationAction):
         if who != "self" and m is not None:
             proxy = m["proxy"]
             note = specs.fact(m, "proxy")
-            dispatcher.utter_message(text=f"提醒一下：{note}。" if not proxy.get("allowed") else f"{note}。")
+            dispatcher.utter_message(response="utter_flow_proxy_note" if proxy.get("allowed") else "utter_flow_proxy_warning",
+                                     note=note)
         return self._ok("for_whom", who)
 
     def validate_applicant_name(self, value, dispatcher, tracker, domain) -> dict:
@@ -456,7 +457,7 @@ class ValidateFlowForm(FormValidationAction):
         ok, reason = validate_name(name)
         if not ok:
             return self._fail("applicant_name", dispatcher, tracker, f"{reason}。")
-        dispatcher.utter_message(text=f"好的，{read_back_name(name)}。")
+        dispatcher.utter_message(response="utter_flow_name_read_back", name=read_back_name(name))
         return self._ok("applicant_name", name)
 
     def validate_id_number(self, value, dispatcher, tracker, domain) -> dict:
@@ -464,9 +465,9 @@ class ValidateFlowForm(FormValidationAction):
         spec = specs.spec(tracker.get_slot("flow")) or {}
         if answers.dont_know(text) and len(spoken_digits(text)) < 4:   # "幺爸" is an uncle, not a 1
             if spec.get("id") == "optional":
-                dispatcher.utter_message(text="没关系，不记得也能办。")
+                dispatcher.utter_message(response="utter_flow_id_optional_skipped")
                 return self._ok("id_number", UNKNOWN_ID, id_confirm="skip", id_partial=None)
-            dispatcher.utter_message(text="没关系，先不说号码。办的时候带上户口本，工作人员会查。")
+            dispatcher.utter_message(response="utter_flow_id_skipped")
             return self._ok("id_number", UNKNOWN_ID, id_confirm="skip", id_partial=None)
         fix = self._route_correction(text, "id_number", dispatcher, tracker)
         if fix:
@@ -505,7 +506,7 @@ class ValidateFlowForm(FormValidationAction):
         if answer is True:
             return self._ok(confirm, "yes")
         if answer is False:
-            dispatcher.utter_message(text="好的，那请您再说一遍。")
+            dispatcher.utter_message(response="utter_flow_say_again")
             return {slot: None, confirm: None, **cleared}
         return self._fail(confirm, dispatcher, tracker, "")
 
@@ -570,7 +571,7 @@ class ValidateFlowForm(FormValidationAction):
             return {**fix, "flow_pending": None}
         if any(k in text for k in _FIELD_WORDS) and "住" not in text and "村" not in text:
             # names a field but changes nothing ("名字是耳东陈" for 陈小明): not a yes
-            dispatcher.utter_message(text="好的，这一项没有变。")
+            dispatcher.utter_message(response="utter_flow_field_unchanged")
             return {"flow_confirm": None, "flow_pending": None}
         if tracker.get_slot("flow_pending") == "fix":
             place, _ = resolve_place(text, None) if ("住" in text or "村" in text or "镇" in text or "乡" in text) \
