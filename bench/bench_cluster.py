@@ -47,7 +47,8 @@ from pathlib import Path
 import aiohttp
 
 from cluster.topology import Cluster
-from common.settings import ROOT, rasa_token
+from common.privacy import rasa_token
+from common.settings import ROOT
 
 REPORT = ROOT / "docs" / "benchmarks" / "cluster.md"
 SUMMARY = ROOT / "docs" / "BENCHMARKS.md"

@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import hmac
 import logging
-import os
 
-from common.settings import action_token
+from common.privacy import action_token, install_log_masking, load_secret
+from common.settings import PORTS, env_str
 
 logger = logging.getLogger(__name__)
 OPEN_PATHS = ("/health",)
@@ -42,14 +42,12 @@ def create_app(token: str):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--port", type=int, default=int(os.environ.get("ACTION_PORT", "5055")))
+    ap.add_argument("--port", type=int, default=PORTS.actions)
     args = ap.parse_args(argv)
-    from common.privacy import install_log_masking, load_secret
-
     load_secret()
     install_log_masking()
     app = create_app(action_token())
-    host = os.environ.get("SANIC_HOST", "127.0.0.1")
+    host = env_str("SANIC_HOST", "127.0.0.1")
     logger.info("action server on %s:%d", host, args.port)
     app.run(host, args.port, workers=1, access_log=False)
     return 0

@@ -12,8 +12,8 @@ from urllib.parse import quote
 
 import aiohttp
 
-from common.settings import rasa_token
-from common.settings import rest_channel_token as channel_token
+from common.privacy import rasa_token
+from common.privacy import rest_channel_token as channel_token
 
 log = logging.getLogger("clients.rasa")
 

@@ -4,25 +4,24 @@ dies is restarted; a Redis node that comes back rejoins as a replica, Sentinel r
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from cluster.topology import Cluster, Endpoints
 from common.launcher import demo_mode, stop_requested, supervise_until
-from common.settings import DATA_DIR, PORTS
+from common.settings import DATA_DIR, PORTS, env_flag, env_int, env_str
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m cluster")
-    ap.add_argument("--replicas", type=int, default=int(os.environ.get("CLUSTER_REPLICAS", 2)))
-    ap.add_argument("--voice", action="store_true", default=os.environ.get("CLUSTER_VOICE") == "1",
+    ap.add_argument("--replicas", type=int, default=env_int("CLUSTER_REPLICAS", 2))
+    ap.add_argument("--voice", action="store_true", default=env_flag("CLUSTER_VOICE"),
                     help="also N voice gateways (loads the ASR model in each)")
     ap.add_argument("--no-rasa", action="store_true", help="Redis HA + staff API only")
     ap.add_argument("--data-dir", default=str(DATA_DIR / "cluster"))
     args = ap.parse_args(argv)
     cluster = Cluster(replicas=args.replicas, data_dir=args.data_dir, with_rasa=not args.no_rasa,
                       with_voice=args.voice, extra_env={"GOVDESK_DEMO": demo_mode()},
-                      redis_password=os.environ.get("REDIS_PASSWORD"),
+                      redis_password=env_str("REDIS_PASSWORD") or None,
                       # The public ports of `make run` and docker-compose.yml; internal ones are free ports.
                       endpoints=Endpoints(edge=PORTS.rasa, staff=PORTS.staff_api, voice=PORTS.voice,
                                           audiosocket=PORTS.audiosocket))

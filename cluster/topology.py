@@ -43,7 +43,8 @@ from pathlib import Path
 
 from cluster.redis_ha import RedisHA
 from common.launcher import Service, free_port, service_env, start, stop, train_model, wait_healthy
-from common.settings import DATA_DIR, ROOT, Ports, rasa_token
+from common.privacy import rasa_token
+from common.settings import DATA_DIR, ROOT, Ports, env_int, env_str
 
 
 @dataclass
@@ -170,7 +171,7 @@ class Cluster:
         self.extra_env = extra_env or {}
         self.password = redis_password if redis_password is not None else secrets.token_hex(16)
         self.ep = endpoints or Endpoints()
-        self.rasa_threads = rasa_threads or int(os.environ.get("CLUSTER_RASA_THREADS", 1))
+        self.rasa_threads = rasa_threads or env_int("CLUSTER_RASA_THREADS", 1)
         self.redis = RedisHA(self.data_dir / "redis", password=self.password)
         self.services: list[Service] = []
         self.app_services: list[Service] = []
@@ -194,8 +195,8 @@ class Cluster:
             # Rasa's ticket lock of a conversation held by a replica that died is freed when it
             # expires: 20 s instead of Rasa's 60 s, so the caller's next turn on the other replica
             # waits at most that long (a turn here takes a few seconds even under load).
-            TICKET_LOCK_LIFETIME=os.environ.get("TICKET_LOCK_LIFETIME", "20"),
-            AUDIOSOCKET_ALLOW=os.environ.get("AUDIOSOCKET_ALLOW", "127.0.0.1"),
+            TICKET_LOCK_LIFETIME=env_str("TICKET_LOCK_LIFETIME", "20"),
+            AUDIOSOCKET_ALLOW=env_str("AUDIOSOCKET_ALLOW", "127.0.0.1"),
         )
         return env
 

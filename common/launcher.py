@@ -18,7 +18,8 @@ from pathlib import Path
 
 from common.children import die_with_parent
 from common.redis_embedded import embedded_password, start_embedded_redis
-from common.settings import DATA_DIR, PORTS, ROOT, action_token, parse_redis_url, rasa_token
+from common.privacy import action_token, rasa_token
+from common.settings import DATA_DIR, PORTS, ROOT, env_str, environment, parse_redis_url
 
 
 def free_port() -> int:
@@ -42,7 +43,7 @@ class Service:
 def service_env(redis_url: str, ports=PORTS, extra: dict | None = None) -> dict:
     """Environment for children: endpoints.yml reads REDIS_* and ACTION_ENDPOINT_URL."""
     target = parse_redis_url(redis_url)
-    env = dict(os.environ)
+    env = environment()
     env.update(
         REDIS_URL=redis_url,
         REDIS_HOST=target.host,
@@ -54,13 +55,13 @@ def service_env(redis_url: str, ports=PORTS, extra: dict | None = None) -> dict:
         RASA_TOKEN=rasa_token(),
         ACTION_TOKEN=action_token(),  # endpoints.yml sends it to the action server
         # rasa-sdk's Sanic binds here: the action server is reachable from this host only.
-        SANIC_HOST=os.environ.get("ACTION_HOST", "127.0.0.1"),
+        SANIC_HOST=env_str("ACTION_HOST", "127.0.0.1"),
         EDGE_DIR=str(ROOT / "edge"),
-        EDGE_BIND=os.environ.get("EDGE_BIND", "127.0.0.1"),
+        EDGE_BIND=env_str("EDGE_BIND", "127.0.0.1"),
         RASA_BACKEND=f"127.0.0.1:{ports.rasa_internal}",
-        EDGE_MAX_BODY=os.environ.get("EDGE_MAX_BODY", "8192"),
-        EDGE_MAX_VOICE_BODY=os.environ.get("EDGE_MAX_VOICE_BODY", str(2 * 1024 * 1024)),
-        EDGE_RATE_10S=os.environ.get("EDGE_RATE_10S", "200"),
+        EDGE_MAX_BODY=env_str("EDGE_MAX_BODY", "8192"),
+        EDGE_MAX_VOICE_BODY=env_str("EDGE_MAX_VOICE_BODY", str(2 * 1024 * 1024)),
+        EDGE_RATE_10S=env_str("EDGE_RATE_10S", "200"),
         ACTION_PORT=str(ports.actions),
         STAFF_API_PORT=str(ports.staff_api),
         VOICE_PORT=str(ports.voice),
@@ -172,7 +173,7 @@ class Stack:
         self.extra_env = extra_env or {}
         self.redis_proc: subprocess.Popen | None = None
         self.services: list[Service] = []
-        self.redis_url = os.environ.get("REDIS_URL", "")
+        self.redis_url = env_str("REDIS_URL")
         self.redis_password: str | None = None
 
     def start_redis(self) -> None:
@@ -286,8 +287,8 @@ class Supervisor:
 def demo_mode() -> str:
     """`make run` / `make cluster` are local demonstrations: demo staff accounts are on unless the operator
     configured real ones (GOVDESK_STAFF_USERS/_FILE) or said GOVDESK_DEMO=0."""
-    return os.environ.get("GOVDESK_DEMO") or (
-        "0" if os.environ.get("GOVDESK_STAFF_USERS") or os.environ.get("GOVDESK_STAFF_USERS_FILE") else "1")
+    configured = env_str("GOVDESK_STAFF_USERS") or env_str("GOVDESK_STAFF_USERS_FILE")
+    return env_str("GOVDESK_DEMO") or ("0" if configured else "1")
 
 
 def stop_requested():

@@ -5,13 +5,16 @@ names keep the surname -> 张*, 欧阳** .
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
-import os
 import re
 from functools import lru_cache
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
+
+from common.settings import DATA_DIR, env_str
 
 ID_RE = re.compile(r"(?<![0-9])([1-9][0-9]{5})([0-9]{8})([0-9]{3})([0-9Xx])(?![0-9])")
 PHONE_RE = re.compile(r"(?<![0-9])(1[3-9][0-9])([0-9]{4})([0-9]{4})(?![0-9])")
@@ -121,11 +124,9 @@ def install_log_masking() -> None:
 
 @lru_cache(maxsize=1)
 def _fernet() -> Fernet:
-    key = os.environ.get("GOVDESK_SECRET_KEY")
+    key = env_str("GOVDESK_SECRET_KEY")
     if not key:
-        from common.settings import DATA_DIR
-
-        path = Path(os.environ.get("GOVDESK_SECRET_KEY_FILE", DATA_DIR / "secret.key"))
+        path = Path(env_str("GOVDESK_SECRET_KEY_FILE", str(DATA_DIR / "secret.key")))
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(Fernet.generate_key())
@@ -157,16 +158,42 @@ def caller_key(phone: str) -> str:
     Channels use it as the Rasa sender id so that a caller who rings back within
     24 h resumes the same conversation without the number being stored in clear.
     """
-    import hashlib
-    import hmac
-
     digest = hmac.new(derive_key("caller-id"), phone.encode(), hashlib.sha256).hexdigest()
     return f"tel-{digest[:20]}"
 
 
 def derive_key(purpose: str) -> bytes:
     """A separate 32-byte key per purpose (token signing, phone lookup...), from the one secret."""
-    import hashlib
-    import hmac
-
     return hmac.new(_fernet()._signing_key, b"govdesk:" + purpose.encode(), hashlib.sha256).digest()
+
+
+# --- shared secrets between our processes: the variable when set, else derived from the project
+# secret, so every process of one installation agrees with no setup ---------------------------------
+def shared_secret(name: str, purpose: str) -> str:
+    return env_str(name) or derive_key(purpose).hex()
+
+
+def rasa_token() -> str:
+    """Token of Rasa's HTTP API (`rasa run --auth-token`): env RASA_TOKEN."""
+    return shared_secret("RASA_TOKEN", "rasa-api")
+
+
+def action_token() -> str:
+    """Between Rasa and the action server (bot/action_server.py; endpoints.yml sends it as ?token=)."""
+    return shared_secret("ACTION_TOKEN", "action-server")
+
+
+def rest_channel_token() -> str:
+    """Header X-Govdesk-Channel-Token of internal callers of the REST channel (voice gateway, staff
+    API): with it `metadata.caller` is trusted (connectors/resilient_rest.py)."""
+    return shared_secret("GOVDESK_CHANNEL_TOKEN", "rest-channel")
+
+
+def voice_token() -> str:
+    """Token of the voice gateway's clients (voice/security.py): env VOICE_TOKEN."""
+    return shared_secret("VOICE_TOKEN", "voice-token")
+
+
+def voice_channel_token() -> str:
+    """The voice gateway's channel token (voice/security.py; the WeChat connectors send it)."""
+    return shared_secret("VOICE_CHANNEL_TOKEN", "voice-channel-token")

@@ -47,12 +47,13 @@ Key layout is owned by each user of a client (documented in their modules):
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from common.settings import environment, parse_redis_url, redis_url
 
 log = logging.getLogger("common.redis_conn")
 # What callers catch when Redis cannot be reached (a restart, a failover in progress): they import it from here,
@@ -94,10 +95,8 @@ def parse_sentinels(value: str) -> tuple[tuple[str, int], ...]:
 
 
 def config(env: dict | None = None) -> RedisConfig:
-    """Read the connection settings (from os.environ unless `env` is given)."""
-    from common.settings import parse_redis_url, redis_url
-
-    env = os.environ if env is None else env
+    """Read the connection settings (from the environment unless `env` is given)."""
+    env = environment() if env is None else env
     url = env.get("REDIS_URL") or redis_url()
     target = parse_redis_url(url)
     sentinels = parse_sentinels(env.get("REDIS_SENTINELS", ""))
@@ -269,7 +268,5 @@ def describe(cfg: RedisConfig | None = None) -> str:
     if cfg.sentinel_mode:
         nodes = ",".join(f"{h}:{p}" for h, p in cfg.sentinels)
         return f"sentinel://{nodes}/{cfg.master}/{cfg.db}"
-    from common.settings import parse_redis_url
-
     t = parse_redis_url(cfg.url)
     return f"redis://{t.host}:{t.port}/{cfg.db}"

@@ -12,8 +12,56 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# --- the one parser of environment variables: every module reads its settings through these ------
+# (tests/common/test_settings.py checks that no other module reads os.environ)
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def env_str(name: str, default: str = "") -> str:
+    """The variable's value, stripped; `default` when unset or blank."""
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def env_int(name: str, default: int) -> int:
+    """An integer setting; a value that is not one stops the process with the variable's name."""
+    value = env_str(name)
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+
+
+def env_float(name: str, default: float) -> float:
+    value = env_str(name)
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    """1/true/yes/on or 0/false/no/off (any case); unset or blank: `default`."""
+    value = env_str(name).lower()
+    if not value:
+        return default
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    raise ValueError(f"{name} must be one of {_TRUE + _FALSE}, got {value!r}")
+
+
+def env_list(name: str, default: str = "") -> tuple[str, ...]:
+    """A comma-separated list, items stripped, empty items dropped."""
+    return tuple(p.strip() for p in env_str(name, default).split(",") if p.strip())
+
+
+def environment() -> dict[str, str]:
+    """A copy of this process's environment, for a child process (plus its own variables)."""
+    return dict(os.environ)
+
+
 def _int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+    return env_int(name, default)
 
 
 @dataclass(frozen=True)
@@ -29,8 +77,8 @@ class Ports:
 
 PORTS = Ports()
 
-DATA_DIR = Path(os.environ.get("GOVDESK_DATA_DIR", ROOT / "var"))
-MODELS_DIR = Path(os.environ.get("GOVDESK_MODELS_DIR", ROOT / "models"))
+DATA_DIR = Path(env_str("GOVDESK_DATA_DIR", str(ROOT / "var")))
+MODELS_DIR = Path(env_str("GOVDESK_MODELS_DIR", str(ROOT / "models")))
 BOT_DIR = ROOT / "bot"
 # The conversation channels: the `channel` value of every message's metadata (docs/ARCHITECTURE.md).
 CHANNELS = ("voice", "wechat", "miniprogram", "web", "frontdesk")
@@ -59,57 +107,26 @@ def parse_redis_url(url: str) -> RedisTarget:
 
 def redis_url() -> str:
     """The Redis every component talks to (set by the launcher when embedded)."""
-    return os.environ.get("REDIS_URL", f"redis://localhost:{PORTS.redis}/0")
+    return env_str("REDIS_URL", f"redis://localhost:{PORTS.redis}/0")
 
 
 def rasa_url() -> str:
     """Rasa itself (loopback, set by the launcher); its HTTP API needs rasa_token()."""
-    return os.environ.get("RASA_URL", f"http://localhost:{PORTS.rasa}")
+    return env_str("RASA_URL", f"http://localhost:{PORTS.rasa}")
 
 
-def rasa_token() -> str:
-    """Token of Rasa's HTTP API (`rasa run --auth-token`): env RASA_TOKEN, else derived from
-    the project secret, so every process of one installation agrees with no setup."""
-    token = os.environ.get("RASA_TOKEN")
-    if token:
-        return token
-    from common.privacy import derive_key
-
-    return derive_key("rasa-api").hex()
-
-
-def action_token() -> str:
-    """Shared secret between Rasa and the action server (bot/action_server.py; endpoints.yml sends
-    it as ?token=): env ACTION_TOKEN, else derived from the project secret like rasa_token()."""
-    token = os.environ.get("ACTION_TOKEN")
-    if token:
-        return token
-    from common.privacy import derive_key
-
-    return derive_key("action-server").hex()
 
 
 def staff_api_url() -> str:
-    return os.environ.get("STAFF_API_URL", f"http://localhost:{PORTS.staff_api}")
+    return env_str("STAFF_API_URL", f"http://localhost:{PORTS.staff_api}")
 
 
 def voice_url() -> str:
-    return os.environ.get("VOICE_URL", f"http://localhost:{PORTS.voice}")
-
-
-def rest_channel_token() -> str:
-    """Header X-Govdesk-Channel-Token of internal callers of the REST channel (voice gateway,
-    staff API): with it `metadata.caller` is trusted (connectors/resilient_rest.py)."""
-    token = os.environ.get("GOVDESK_CHANNEL_TOKEN")
-    if token:
-        return token
-    from common.privacy import derive_key
-
-    return derive_key("rest-channel").hex()
+    return env_str("VOICE_URL", f"http://localhost:{PORTS.voice}")
 
 
 def sms_gateway() -> tuple[str, str] | None:
     """(url, token) of the operator's SMS gateway (clients/sms.py), from SMS_GATEWAY_URL and
     SMS_GATEWAY_TOKEN; None when unset: then no one-time codes can be sent."""
-    url = os.environ.get("SMS_GATEWAY_URL", "").strip()
-    return (url, os.environ.get("SMS_GATEWAY_TOKEN", "")) if url else None
+    url = env_str("SMS_GATEWAY_URL", "").strip()
+    return (url, env_str("SMS_GATEWAY_TOKEN", "")) if url else None

@@ -6,26 +6,11 @@ makes the endpoint answer 503 instead of running with an insecure default.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-from common.settings import voice_url
+from common.settings import env_float, env_int, env_str, voice_url
 
 PRODUCTION_API_BASE = "https://api.weixin.qq.com"
-
-
-def _float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
-def _int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default
 
 
 @dataclass(frozen=True)
@@ -53,17 +38,17 @@ class OfficialConfig:
 
 def official() -> OfficialConfig:
     return OfficialConfig(
-        token=os.environ.get("WECHAT_TOKEN", ""),
-        appid=os.environ.get("WECHAT_APPID", ""),
-        secret=os.environ.get("WECHAT_APPSECRET", ""),
-        encoding_aes_key=os.environ.get("WECHAT_ENCODING_AES_KEY", ""),
-        mode=os.environ.get("WECHAT_ENCRYPT_MODE", "safe").lower(),
-        api_base=os.environ.get("WECHAT_API_BASE", PRODUCTION_API_BASE).rstrip("/"),
-        passive_budget_s=_float("WECHAT_PASSIVE_BUDGET_S", 4.5),
-        max_skew_s=_int("WECHAT_MAX_SKEW_S", 300),
-        dedup_ttl_s=_int("WECHAT_DEDUP_TTL_S", 3600),
-        max_body=_int("WECHAT_MAX_BODY", 64 * 1024),
-        voice_url=os.environ.get("WECHAT_VOICE_URL", "") or voice_url(),
+        token=env_str("WECHAT_TOKEN"),
+        appid=env_str("WECHAT_APPID"),
+        secret=env_str("WECHAT_APPSECRET"),
+        encoding_aes_key=env_str("WECHAT_ENCODING_AES_KEY"),
+        mode=env_str("WECHAT_ENCRYPT_MODE", "safe").lower(),
+        api_base=env_str("WECHAT_API_BASE", PRODUCTION_API_BASE).rstrip("/"),
+        passive_budget_s=env_float("WECHAT_PASSIVE_BUDGET_S", 4.5),
+        max_skew_s=env_int("WECHAT_MAX_SKEW_S", 300),
+        dedup_ttl_s=env_int("WECHAT_DEDUP_TTL_S", 3600),
+        max_body=env_int("WECHAT_MAX_BODY", 64 * 1024),
+        voice_url=env_str("WECHAT_VOICE_URL") or voice_url(),
     )
 
 
@@ -84,11 +69,11 @@ class MiniConfig:
 
 def mini() -> MiniConfig:
     return MiniConfig(
-        appid=os.environ.get("WECHAT_MINI_APPID", ""),
-        secret=os.environ.get("WECHAT_MINI_SECRET", ""),
-        api_base=os.environ.get("WECHAT_API_BASE", PRODUCTION_API_BASE).rstrip("/"),
-        session_ttl_s=_int("WECHAT_MINI_SESSION_TTL_S", 7 * 24 * 3600),
-        max_body=_int("WECHAT_MAX_BODY", 64 * 1024),
-        outbox_ttl_s=_int("WECHAT_MINI_OUTBOX_TTL_S", 24 * 3600),
-        voice_url=os.environ.get("WECHAT_VOICE_URL", "") or voice_url(),
+        appid=env_str("WECHAT_MINI_APPID"),
+        secret=env_str("WECHAT_MINI_SECRET"),
+        api_base=env_str("WECHAT_API_BASE", PRODUCTION_API_BASE).rstrip("/"),
+        session_ttl_s=env_int("WECHAT_MINI_SESSION_TTL_S", 7 * 24 * 3600),
+        max_body=env_int("WECHAT_MAX_BODY", 64 * 1024),
+        outbox_ttl_s=env_int("WECHAT_MINI_OUTBOX_TTL_S", 24 * 3600),
+        voice_url=env_str("WECHAT_VOICE_URL") or voice_url(),
     )

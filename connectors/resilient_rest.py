@@ -19,12 +19,16 @@ callers name conversations directly.
 from __future__ import annotations
 
 import logging
-import os
 import urllib.parse
 
 import aiohttp
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
+
+from common.privacy import rest_channel_token as channel_token
+from common.settings import PORTS, env_str
+from connectors.shared import pseudonym
+from textnorm.speech import shape_for_voice
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +38,8 @@ TOO_LONG = "您说的话太长了。请分几句说，一次说一件事。"
 TRUSTED_METADATA = ("caller",)
 
 
-from common.settings import rest_channel_token as channel_token  # noqa: E402 - one home for the token
-from connectors.shared import pseudonym  # noqa: E402
-from textnorm.speech import shape_for_voice  # noqa: E402
-
-
 async def action_server_alive(timeout: float = 1.5) -> bool:
-    url = os.environ.get("ACTION_ENDPOINT_URL", "http://localhost:5055/webhook")
+    url = env_str("ACTION_ENDPOINT_URL", f"http://localhost:{PORTS.actions}/webhook")
     parts = urllib.parse.urlsplit(url)
     health = f"{parts.scheme}://{parts.netloc}/health"
     try:

@@ -4,7 +4,6 @@ voice gateway upload, and turning Rasa's bot messages into channel replies.
 from __future__ import annotations
 
 import asyncio
-import os
 import hashlib
 import hmac
 import logging
@@ -12,7 +11,7 @@ import logging
 import aiohttp
 from sanic.request import Request
 
-from common.privacy import derive_key
+from common.privacy import derive_key, voice_channel_token
 from connectors.wechat_api import http
 
 log = logging.getLogger(__name__)
@@ -67,12 +66,6 @@ def pseudonym(prefix: str, openid: str) -> str:
 
 def mask_openid(openid: str) -> str:
     return (openid[:4] + "****" + openid[-2:]) if len(openid) > 8 else "****"
-
-
-def voice_channel_token() -> str:
-    """The voice gateway's channel token (voice/security.py): env VOICE_CHANNEL_TOKEN, else the
-    same key derived from the project secret, so connectors and gateway agree with no setup."""
-    return os.environ.get("VOICE_CHANNEL_TOKEN") or derive_key("voice-channel-token").hex()
 
 
 async def voice_turn(voice_url: str, audio: bytes, content_type: str, sender_id: str,

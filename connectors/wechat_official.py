@@ -27,6 +27,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from common.settings import env_str
 from connectors import config as cfgmod
 from connectors import dedup
 from connectors.shared import (BodyTooLarge, VOICE_DOWN_TEXT, VOICE_EMPTY_TEXT, classify_custom, mask_openid,
@@ -60,9 +61,7 @@ class Outcome:
 
 
 def menu_map() -> dict[str, str]:
-    import os
-
-    raw = os.environ.get("WECHAT_MENU_MAP")
+    raw = env_str("WECHAT_MENU_MAP")
     if not raw:
         return DEFAULT_MENU
     try:

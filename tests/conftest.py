@@ -132,7 +132,7 @@ def post_json(url: str, payload: dict, timeout: float = 60, headers: dict | None
 
 def rasa_api(api_base: str, path: str) -> str:
     """URL of a Rasa HTTP API path on the loopback server, with the installation's token."""
-    from common.settings import rasa_token
+    from common.privacy import rasa_token
 
     sep = "&" if "?" in path else "?"
     return f"{api_base}{path}{sep}token={rasa_token()}"
@@ -158,7 +158,7 @@ class RestConversation:
             payload["metadata"] = self.metadata
         headers = {}
         if self.trusted:
-            from common.settings import rest_channel_token
+            from common.privacy import rest_channel_token
 
             headers["X-Govdesk-Channel-Token"] = rest_channel_token()
         reply = post_json(f"{self.base_url}/webhooks/rest/webhook", payload, headers=headers)

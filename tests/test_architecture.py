@@ -16,9 +16,10 @@ from pathlib import Path
 
 from common.settings import ROOT
 
-PACKAGES = ("bot", "catalogue", "clients", "cluster", "common", "connectors", "staffapi", "textnorm", "voice", "workorders")
+PACKAGES = ("bot", "catalogue", "clients", "cluster", "common", "connectors", "safety", "staffapi", "textnorm", "voice",
+            "workorders")
 # Test folders that exercise several packages at once (the whole stack, a browser, a conversation suite).
-CROSS_CUTTING = ("e2e", "integration", "flows", "security", "safety", "cluster")
+CROSS_CUTTING = ("e2e", "integration", "flows", "security", "cluster")
 
 
 def source_modules() -> list[str]:

@@ -11,6 +11,7 @@ import re
 from textnorm.spoken_numbers import to_digits
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+WRONG_LENGTH, WRONG_PREFIX = "位数不对", "手机号开头不对"   # validate_phone's reasons
 
 
 def validate_phone(text: str) -> tuple[bool, str, str]:
@@ -19,14 +20,14 @@ def validate_phone(text: str) -> tuple[bool, str, str]:
     if len(n) == 13 and n.startswith("86"):
         n = n[2:]
     if len(n) != 11:
-        return False, n, "位数不对"
+        return False, n, WRONG_LENGTH
     if not MOBILE_RE.match(n):
-        return False, n, "手机号开头不对"
+        return False, n, WRONG_PREFIX
     return True, n, ""
 
 
 def explain_phone(reason: str, heard: int) -> str:
-    if reason == "位数不对":
+    if reason == WRONG_LENGTH:
         return f"手机号是11位，我听到的是{heard}位。"
     return "手机号要1开头，第二位是3到9。"
 

@@ -7,8 +7,10 @@ import struct
 import subprocess
 import wave
 from dataclasses import dataclass
+from math import gcd
 
 import numpy as np
+from scipy.signal import resample_poly
 
 PIPELINE_RATE = 16000  # the call pipeline works at 16 kHz; transports convert at the edge
 
@@ -116,30 +118,11 @@ def float_to_pcm(x: np.ndarray) -> bytes:
 
 
 def resample(pcm: bytes, src: int, dst: int) -> bytes:
-    """Resample 16-bit mono PCM with a polyphase anti-aliasing filter (scipy), linear fallback."""
+    """Resample 16-bit mono PCM with a polyphase anti-aliasing filter (scipy)."""
     if src == dst or not pcm:
         return pcm
-    x = pcm_to_float(pcm)
-    try:
-        from math import gcd
-
-        from scipy.signal import resample_poly
-
-        g = gcd(src, dst)
-        y = resample_poly(x, dst // g, src // g).astype(np.float32)
-        return float_to_pcm(y)
-    except ImportError:  # pragma: no cover - scipy ships with Rasa
-        pass
-    if dst < src:
-        k = max(1, int(round(src / dst)))
-        if k > 1:
-            x = np.convolve(x, np.ones(k, dtype=np.float32) / k, mode="same")
-    n_out = int(round(len(x) * dst / src))
-    if n_out <= 0:
-        return b""
-    t_out = np.arange(n_out, dtype=np.float64) * (src / dst)
-    y = np.interp(t_out, np.arange(len(x), dtype=np.float64), x).astype(np.float32)
-    return float_to_pcm(y)
+    g = gcd(src, dst)
+    return float_to_pcm(resample_poly(pcm_to_float(pcm), dst // g, src // g).astype(np.float32))
 
 
 def rms_dbfs(pcm: bytes) -> float:

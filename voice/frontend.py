@@ -30,31 +30,10 @@ import yaml
 
 from common.settings import BOT_DIR
 from textnorm import answers
+from textnorm.pinyin import fuzzy_syllables, syllables
+from textnorm.spoken_numbers import looks_like_correction, to_digits
 
 log = logging.getLogger("voice.frontend")
-
-try:  # the catalogue engineer's module: syllables, merge_accent, fuzzy_syllables, fuzzy_key
-    from textnorm.pinyin import fuzzy_syllables, syllables
-except ImportError:  # pragma: no cover - tiny adapter with the same API
-    from pypinyin import Style, lazy_pinyin
-
-    def syllables(text: str) -> list[str]:
-        return lazy_pinyin(text, style=Style.NORMAL)
-
-    def fuzzy_syllables(text: str) -> list[str]:
-        return syllables(text)
-
-try:
-    from textnorm.spoken_numbers import looks_like_correction, to_digits
-except ImportError:  # pragma: no cover
-    _D = dict(zip("零〇洞一幺么二两三四五六七拐八九勾", "0001112234567789" + "9"))
-
-    def to_digits(text: str) -> str:
-        return "".join(c if c.isdigit() else _D.get(c, "X" if c in "叉xX" else "") for c in text
-                       if c.isdigit() or c in _D or c in "叉xX")
-
-    def looks_like_correction(text: str) -> bool:
-        return "位" in text
 
 
 # ---------------------------------------------------------------- expectations

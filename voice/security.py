@@ -50,7 +50,6 @@ import hashlib
 import hmac
 import ipaddress
 import logging
-import os
 import re
 import uuid
 from dataclasses import dataclass
@@ -58,7 +57,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from common import settings
-from common.privacy import derive_key
+from common.privacy import derive_key, voice_channel_token, voice_token
 
 log = logging.getLogger("voice.security")
 
@@ -75,20 +74,8 @@ _PHONE_RE = re.compile(r"^\+?[0-9]{3,20}$")
 _CALL_ID_RE = re.compile(r"^[0-9A-Za-z-]{1,64}$")
 
 
-def _derived(purpose: str) -> str:
-    from common.privacy import derive_key
-
-    return derive_key(purpose).hex()
-
-
-def client_token() -> str:
-    """VOICE_TOKEN, else derive_key("voice-token").hex()."""
-    return os.environ.get("VOICE_TOKEN", "").strip() or _derived("voice-token")
-
-
-def channel_token() -> str:
-    """VOICE_CHANNEL_TOKEN, else derive_key("voice-channel-token").hex()."""
-    return os.environ.get("VOICE_CHANNEL_TOKEN", "").strip() or _derived("voice-channel-token")
+# VOICE_TOKEN / VOICE_CHANNEL_TOKEN, else derived: one home, common.privacy (the connectors send the latter).
+client_token, channel_token = voice_token, voice_channel_token
 
 
 @dataclass(frozen=True)
@@ -110,7 +97,7 @@ class Authenticator:
 
     @classmethod
     def from_config(cls, config) -> "Authenticator":
-        return cls(getattr(config, "token", None), getattr(config, "channel_token", None))
+        return cls(config.token, config.channel_token)
 
     def check(self, presented: str | None) -> Principal | None:
         if not presented:

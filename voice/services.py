@@ -8,6 +8,7 @@ first-come-first-served executor (for side-by-side benches).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -15,6 +16,8 @@ from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 
 from common.privacy import mask_text
+from common.redis_conn import async_client, config
+from common.settings import env_str, environment
 from voice.asr_pool import ASRPool
 from voice.config import VoiceConfig
 from voice.engines.asr import ASREngine, Hints, create_engine, register_with_speech_recognition, to_audio_data
@@ -88,12 +91,7 @@ class CallRegistry:
     def _client(self):
         """common.redis_conn (plain or Sentinel); short timeouts: Redis is optional here."""
         if self._redis is None:
-            import dataclasses
-            import os
-
-            from common.redis_conn import async_client, config
-
-            env = dict(os.environ)
+            env = environment()
             if self.redis_url and self.redis_url.startswith("redis") and self.redis_url != env.get("REDIS_URL"):
                 env = {"REDIS_URL": self.redis_url}  # given explicitly: that one server
             cfg = dataclasses.replace(config(env), retry_s=2.0, replica_acks=0)
@@ -125,8 +123,6 @@ class CallRegistry:
 class Services:
     def __init__(self, config: VoiceConfig | None = None, asr: ASREngine | None = None,
                  tts: TTSService | None = None):
-        import os
-
         self.config = config or VoiceConfig()
         self.asr = asr
         self.asr_executor = ThreadPoolExecutor(max_workers=max(1, self.config.asr_workers),
@@ -140,7 +136,7 @@ class Services:
                                      cache_ttl_s=self.config.tts_cache_ttl_s,
                                      cache_max_bytes=int(self.config.tts_cache_max_mb * 1024 * 1024))
         self.rasa = RasaClient(self.config.rasa_url, self.config.rasa_timeout_s)
-        self.registry = CallRegistry(redis_url=os.environ.get("REDIS_URL") or os.environ.get("REDIS_SENTINELS"))
+        self.registry = CallRegistry(redis_url=env_str("REDIS_URL") or env_str("REDIS_SENTINELS"))
         self.frontend = Frontend(enabled=self.config.frontend)
         self.ready = asyncio.Event()
         self.stats = {"asr_s": deque(maxlen=500), "second_pass": 0, "second_pass_kept": 0}

@@ -18,7 +18,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -27,13 +26,14 @@ from pathlib import Path
 import yaml
 
 from common.privacy import derive_key
+from common.settings import env_flag, env_int, env_str
 from workorders.model import Forbidden, WorkOrderError
 
 log = logging.getLogger(__name__)
 
 ROLES = ("dispatcher", "unit_handler", "supervisor", "clerk", "admin")
 SYSTEM = {"username": "system", "role": "system"}
-TOKEN_TTL = int(os.environ.get("GOVDESK_TOKEN_TTL", 8 * 3600))
+TOKEN_TTL = env_int("GOVDESK_TOKEN_TTL", 8 * 3600)
 
 # Who may perform each lifecycle action ("system" = bot actions and the scheduler: always allowed).
 ACTION_ROLES: dict[str, frozenset] = {
@@ -65,7 +65,7 @@ FULL_CONTACT_ROLES = frozenset({"supervisor", "system"})
 DEMO_USERS = [
     {"username": "dispatcher", "password": "dispatcher123", "role": "dispatcher", "name": "派单员"},
     {"username": "handler", "password": "handler123", "role": "unit_handler", "name": "承办人",
-     "unit_id": os.environ.get("GOVDESK_DEMO_UNIT", "C01T01-minzheng")},
+     "unit_id": env_str("GOVDESK_DEMO_UNIT", "C01T01-minzheng")},
     {"username": "supervisor", "password": "supervisor123", "role": "supervisor", "name": "督办员"},
     {"username": "clerk", "password": "clerk123", "role": "clerk", "name": "前台"},
     {"username": "admin", "password": "admin123", "role": "admin", "name": "管理员"},
@@ -121,15 +121,15 @@ class User:
 
 def demo_mode() -> bool:
     """GOVDESK_DEMO=1 (or true/yes/on): the local demo with its public demo accounts."""
-    return os.environ.get("GOVDESK_DEMO", "").strip().lower() in ("1", "true", "yes", "on")
+    return env_flag("GOVDESK_DEMO")
 
 
 def load_users(entries: list[dict] | None = None) -> dict[str, User]:
     if entries is None:
-        if os.environ.get("GOVDESK_STAFF_USERS"):
-            entries = json.loads(os.environ["GOVDESK_STAFF_USERS"])
-        elif os.environ.get("GOVDESK_STAFF_USERS_FILE"):
-            entries = yaml.safe_load(Path(os.environ["GOVDESK_STAFF_USERS_FILE"]).read_text(encoding="utf-8"))
+        if env_str("GOVDESK_STAFF_USERS"):
+            entries = json.loads(env_str("GOVDESK_STAFF_USERS"))
+        elif env_str("GOVDESK_STAFF_USERS_FILE"):
+            entries = yaml.safe_load(Path(env_str("GOVDESK_STAFF_USERS_FILE")).read_text(encoding="utf-8"))
         elif demo_mode():
             log.warning("GOVDESK_DEMO is on: the public demo staff accounts (clerk/clerk123 ...) are active; "
                         "never expose this instance to a network")
@@ -151,9 +151,9 @@ def load_users(entries: list[dict] | None = None) -> dict[str, User]:
 
 
 def _token_secret() -> bytes:
-    env = os.environ.get("GOVDESK_TOKEN_SECRET")
-    if env:
-        return env.encode()
+    given = env_str("GOVDESK_TOKEN_SECRET")
+    if given:
+        return given.encode()
     return derive_key("staff-api-token")
 
 

@@ -29,11 +29,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import re
 from dataclasses import dataclass
 
 from common.privacy import mask_id, mask_phone, mask_text
+from common.settings import env_int, env_list
 from workorders.model import WorkOrderError
 
 audit = logging.getLogger("workorders.audit")
@@ -43,10 +43,7 @@ _PHONE_LIKE = re.compile(r"\+?[0-9][0-9 \-]{5,}[0-9]")
 
 
 def _env_int(name: str, default: int) -> int:
-    try:
-        return max(1, int(os.environ.get(name, default)))
-    except ValueError:
-        return default
+    return max(1, env_int(name, default))
 
 
 def mask_username(username: str) -> str:
@@ -63,8 +60,7 @@ def mask_username(username: str) -> str:
 def client_ip(request, trusted_proxies: frozenset[str] | None = None) -> str:
     """The peer address; behind a trusted proxy, the last X-Forwarded-For hop it added."""
     peer = request.remote or "unknown"
-    trusted = trusted_proxies if trusted_proxies is not None else frozenset(
-        p.strip() for p in os.environ.get("GOVDESK_TRUSTED_PROXIES", "").split(",") if p.strip())
+    trusted = trusted_proxies if trusted_proxies is not None else frozenset(env_list("GOVDESK_TRUSTED_PROXIES"))
     if peer in trusted:
         hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
         while hops and hops[-1] in trusted:

@@ -1,4 +1,9 @@
-"""Work-order vocabulary: states, actions, categories, rating levels and the error type."""
+"""Work-order vocabulary: states, actions, categories, rating levels and the error type.
+
+The ONE home of the state vocabulary: a new state is an entry here (code, label, the words the
+bot tells a resident), its transitions in lifecycle.py and who may act in auth.py; the API returns
+each order's label and allowed actions, so no other file (bot, consoles, reports) lists states.
+"""
 from __future__ import annotations
 
 from common.settings import CHANNELS as CONVERSATION_CHANNELS
@@ -19,6 +24,19 @@ STATE_LABELS = {
     MERGED: "已并单",
 }
 STATES = tuple(STATE_LABELS)
+# How the bot tells a resident where the order stands ({unit}: the unit handling it).
+STATE_PROGRESS = {
+    ACCEPTED: "已经受理了，正在安排部门办理",
+    DISPATCHED: "已经交给{unit}办理了",
+    SIGNED: "{unit}已经接手，正在办",
+    IN_PROGRESS: "{unit}正在办",
+    REPLIED: "{unit}已经办好并答复了",
+    COMPLETED: "已经办完了",
+    CALLBACK_DONE: "已经办完了",
+    ARCHIVED: "已经办完了",
+    MERGED: "和别人反映的同一件事合在一起办",
+}
+SOME_UNIT = "有关部门"   # {unit} before an order has a unit
 OPEN_STATES = frozenset({ACCEPTED, DISPATCHED, SIGNED, IN_PROGRESS, REPLIED})
 CLOSED_STATES = frozenset({COMPLETED, CALLBACK_DONE, ARCHIVED, MERGED})
 DONE_STATES = frozenset({COMPLETED, CALLBACK_DONE, ARCHIVED})          # 办结 or later; a resident may rate
@@ -55,6 +73,12 @@ CATEGORIES = ("政务类", "警务类", "咨询类", "意见建议类", "投诉�
 TYPES = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
 URGENCIES = ("特急", "紧急", "一般")
 EMOTIONS = ("平静", "焦虑", "愤怒")
+# What the caller's own words say about the order ("我要投诉" -> a complaint), over the text model's guess.
+KIND_CLASSIFICATION = {
+    "complain": {"type": "投诉", "category": "投诉类"},
+    "suggest": {"type": "建议", "category": "意见建议类"},
+    "praise": {"type": "表扬", "category": "意见建议类"},
+}
 # Where an order came from: a conversation channel, a hotline agent, or another system through the API.
 CHANNELS = CONVERSATION_CHANNELS + ("hotline", "api")
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from datetime import datetime
 
+from common.settings import env_float
 from workorders.model import NotFound, WorkOrderError
 
 log = logging.getLogger(__name__)
 SCHEDULER_ACTOR = {"username": "scheduler", "role": "system"}
 KIND_LABELS = {"sign": "签收", "handle": "办理", "reopen": "重办", "rectification": "整改"}
-INTERVAL = float(os.environ.get("WORKORDER_SCHEDULER_INTERVAL", 60))
+INTERVAL = env_float("WORKORDER_SCHEDULER_INTERVAL", 60)
 
 
 async def run_once(svc, now: datetime | None = None) -> dict:

@@ -112,7 +112,7 @@ class ActionAnswerMatter(Action):
             catalogue = load_catalogue(strict=False)
         except Exception:  # noqa: BLE001 - a broken catalogue must not break the call
             log.exception("catalogue could not be loaded")
-            dispatcher.utter_message(text="办事指南暂时查不到，我帮您转人工好吗？")
+            dispatcher.utter_message(response="utter_catalogue_unavailable")
             return []
         matter, hits = resolve_matter(tracker, catalogue)
         options = [matter] if matter is not None else [catalogue.get(h.matter_id) for h in hits[:2]]
@@ -146,9 +146,7 @@ class ActionAnswerMatter(Action):
             flow = flow_specs.pick_flow("", matter["id"])
             dispatcher.utter_message(text=flow_specs.render(flow, flow_specs.common("help_ask")))
         if next_offer:  # the answer ends with an offer: a yes/no question for the channels
-            from bot.actions.flow_specs import ask_event
-
-            dispatcher.utter_message(json_message=ask_event(f"offer_{next_offer}", tracker))
+            dispatcher.utter_message(json_message=flow_specs.ask_event(f"offer_{next_offer}", tracker))
         return [SlotSet("matter", matter["id"]), SlotSet("matter_offer", next_offer)]
 
 
@@ -184,5 +182,5 @@ class ActionTakeOffer(Action):
             tracker.slots["matter"] = matter_id   # not a matter the yes itself was taken for ("系，帮我补")
             return [SlotSet("matter", matter_id)] + start_flow(dispatcher, tracker, flow_specs.pick_flow("", matter_id)) + [
                 SlotSet("flow_register", "yes"), FollowupAction("flow_form")]
-        dispatcher.utter_message(text="好的。您还有什么要办的？")
+        dispatcher.utter_message(response="utter_anything_else")
         return []

@@ -8,6 +8,7 @@ from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import flow_specs
+from bot.actions.intent_text import describe
 
 # Plain-Chinese names of intents, for "您是想问……吗？".
 INTENT_DESCRIPTIONS = {
@@ -76,7 +77,7 @@ class ActionRepeatLast(Action):
     def run(self, dispatcher, tracker, domain):
         texts = last_bot_turn(tracker)
         if not texts:
-            dispatcher.utter_message(text="我刚才还没说什么。您想办什么事？")
+            dispatcher.utter_message(response="utter_nothing_said_yet")
         for text in texts:
             dispatcher.utter_message(text=text)
         return []
@@ -103,9 +104,7 @@ class ActionOutOfScope(Action):
         count = int(tracker.get_slot("out_of_scope_count") or 0) + 1
         if count >= 2:
             return handoff_events(dispatcher, "out_of_scope") + [SlotSet("out_of_scope_count", 0)]
-        dispatcher.utter_message(
-            text="这个我帮不上忙。我能帮您查办事指南、登记办事、查进度。要找人工，请说“转人工”。"
-        )
+        dispatcher.utter_message(response="utter_out_of_scope_help")
         return [SlotSet("out_of_scope_count", count)]
 
 
@@ -122,7 +121,7 @@ class ActionDecline(Action):
             return handoff_events(dispatcher, "not_understood")
         if tracker.get_slot("matter_offer") == "register":
             return decline_offer(dispatcher, tracker)
-        dispatcher.utter_message(text="好的。您还有什么要办的？没有的话，说“再见”就行。")
+        dispatcher.utter_message(response="utter_anything_else_or_bye")
         return [SlotSet("matter_offer", None)] if "matter_offer" in tracker.slots else []
 
 
@@ -177,11 +176,7 @@ def describe_intent(intent: str | None, tracker: Tracker) -> str | None:
         return None
     if intent in INTENT_DESCRIPTIONS:
         return INTENT_DESCRIPTIONS[intent]
-    # Intents added by later flows describe themselves in bot.actions.intent_text.
-    try:
-        from bot.actions.intent_text import describe
-    except ImportError:
-        return None
+    # The catalogue's intents describe themselves in bot.actions.intent_text.
     return describe(intent, tracker)
 
 

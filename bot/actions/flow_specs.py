@@ -11,6 +11,9 @@ from pathlib import Path
 
 import yaml
 
+from catalogue.loader import load_catalogue
+from catalogue.search import search
+
 SPEC_PATH = Path(__file__).with_name("flow_specs.yaml")
 QUESTION_SLOTS = ("flow_q1", "flow_q2", "flow_q3")
 GENERIC = "generic"   # a registrable matter without its own flow: registered as it is
@@ -84,8 +87,6 @@ def voice_sentences(text: str, keep: int = 2) -> str:
 
 
 def catalogue():
-    from catalogue.loader import load_catalogue  # lazy: owned by the catalogue engineer
-
     return load_catalogue(strict=False)
 
 
@@ -171,10 +172,6 @@ def pick_flow(text: str, matter_id: str | None = None) -> str | None:
             if s["matter"] == matter_id:
                 return fid
     if compact:
-        try:
-            from catalogue.search import search
-        except ImportError:
-            return None
         by_matter = {s["matter"]: fid for fid, s in flows().items()}
         hits = search(compact, top_k=1)
         if hits and hits[0].matter_id in by_matter and hits[0].score > 0:

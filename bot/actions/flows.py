@@ -11,6 +11,7 @@ from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 
 from bot.actions import flow_specs as specs
 from bot.actions.core import handoff_events
+from bot.actions.registration import register_request
 from bot.actions.forms import FORM_SLOTS, NO_PHONE, STATE_SLOTS, channel_of, flow_matter, is_voice
 from common.privacy import mask_text
 from textnorm import answers
@@ -104,7 +105,7 @@ class ActionFlowPause(Action):
         return "action_flow_pause"
 
     def run(self, dispatcher, tracker, domain):
-        dispatcher.utter_message(text="急事要紧，办事的事回头再说。")
+        dispatcher.utter_message(response="utter_flow_emergency_first")
         return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("flow_done", "paused")]
 
 
@@ -124,11 +125,11 @@ class ActionFlowSubmit(Action):
             reg = await register(tracker, spec, matter)
         except Exception:  # noqa: BLE001 - nothing is lost: the slots stay, a person takes over
             log.exception("registration failed for flow %s", flow)
-            dispatcher.utter_message(text="不好意思，登记没成功。")
+            dispatcher.utter_message(response="utter_flow_register_failed")
             return handoff_events(dispatcher, "registration_failed")
         voice = is_voice(tracker)
         spoken = reg.spoken.replace(" ", "") if voice else reg.reference   # 幺二三四五，二零二六，…
-        dispatcher.utter_message(text=f"登记好了，编号是：{spoken}。")
+        dispatcher.utter_message(response="utter_flow_registered", reference=spoken)
         if tracker.get_slot("phone") == NO_PHONE:
             dispatcher.utter_message(response="utter_flow_done_no_phone")
         else:
@@ -153,8 +154,6 @@ def order_details(tracker, spec: dict) -> dict:
 
 
 async def register(tracker, spec: dict, matter: dict):
-    from bot.actions.registration import register_request
-
     who = specs.label("for_whom", tracker.get_slot("for_whom") or "self")
     qa = []
     for slot, q in zip(specs.QUESTION_SLOTS, spec.get("questions", [])):

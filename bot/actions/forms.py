@@ -21,8 +21,10 @@ from rasa_sdk.executor import CollectingDispatcher
 import re
 
 from bot.actions import flow_specs as specs
+from bot.actions.core import handoff_events
 from bot.actions.parse import age_from_birth, parse_age, parse_birth, resolve_place
 from bot.nlu import acts
+from catalogue.answers import fact_sentences
 from textnorm import answers
 from textnorm.idcard import explain, validate_id_number
 from textnorm.phone import (NAME_PARTS, correct_name, explain_phone, parse_name, read_back_name, validate_name,
@@ -212,8 +214,6 @@ class ValidateFlowForm(FormValidationAction):
                 return {slot: None, "flow_pending": None, "flow_asked": None}
         command = command_of(text)
         if command == "request_human":
-            from bot.actions.core import handoff_events
-
             events = handoff_events(dispatcher, "user_request")
             return {slot: None, "flow_done": "handoff", "handoff": True, **{e["name"]: e["value"] for e in events}}
         if command == "stop_flow":
@@ -236,8 +236,6 @@ class ValidateFlowForm(FormValidationAction):
         if aspect and not self._parses(slot, text, tracker):
             matter = flow_matter(tracker)
             if matter is not None:
-                from catalogue.answers import fact_sentences
-
                 facts = fact_sentences(matter, aspect)
                 dispatcher.utter_message(text="".join(facts[:4] if is_voice(tracker) else facts))
             return {slot: None, "flow_pending": "repeat"}
@@ -279,7 +277,7 @@ class ValidateFlowForm(FormValidationAction):
                                                    or any(d in text for d in NAME_PARTS)):
             new = correct_name(name, text)
             if validate_name(new)[0] and new != name:
-                dispatcher.utter_message(text=f"好的，名字改成{new}。")
+                dispatcher.utter_message(response="utter_flow_name_changed", name=new)
                 return {slot: None, "applicant_name": new}
         number = tracker.get_slot("id_number")
         if number and number != UNKNOWN_ID and "身份证" in text and slot not in ("id_number", "id_confirm"):
@@ -327,8 +325,6 @@ class ValidateFlowForm(FormValidationAction):
     def validate_human_offer(self, value, dispatcher, tracker, domain) -> dict:
         answer = answers.yes_no(str(value), "转人工好不好")
         if answer is True:
-            from bot.actions.core import handoff_events
-
             handoff_events(dispatcher, f"form_retries:{tracker.get_slot('flow_offer_human')}")
             return {"human_offer": "yes", "handoff": True, "flow_done": "handoff"}
         if answer is False:
@@ -452,7 +448,8 @@ class ValidateFlowForm(FormValidationAction):
         if who != "self" and m is not None:
             proxy = m["proxy"]
             note = specs.fact(m, "proxy")
-            dispatcher.utter_message(text=f"提醒一下：{note}。" if not proxy.get("allowed") else f"{note}。")
+            dispatcher.utter_message(response="utter_flow_proxy_note" if proxy.get("allowed") else "utter_flow_proxy_warning",
+                                     note=note)
         return self._ok("for_whom", who)
 
     def validate_applicant_name(self, value, dispatcher, tracker, domain) -> dict:
@@ -460,7 +457,7 @@ class ValidateFlowForm(FormValidationAction):
         ok, reason = validate_name(name)
         if not ok:
             return self._fail("applicant_name", dispatcher, tracker, f"{reason}。")
-        dispatcher.utter_message(text=f"好的，{read_back_name(name)}。")
+        dispatcher.utter_message(response="utter_flow_name_read_back", name=read_back_name(name))
         return self._ok("applicant_name", name)
 
     def validate_id_number(self, value, dispatcher, tracker, domain) -> dict:
@@ -468,9 +465,9 @@ class ValidateFlowForm(FormValidationAction):
         spec = specs.spec(tracker.get_slot("flow")) or {}
         if answers.dont_know(text) and len(spoken_digits(text)) < 4:   # "幺爸" is an uncle, not a 1
             if spec.get("id") == "optional":
-                dispatcher.utter_message(text="没关系，不记得也能办。")
+                dispatcher.utter_message(response="utter_flow_id_optional_skipped")
                 return self._ok("id_number", UNKNOWN_ID, id_confirm="skip", id_partial=None)
-            dispatcher.utter_message(text="没关系，先不说号码。办的时候带上户口本，工作人员会查。")
+            dispatcher.utter_message(response="utter_flow_id_skipped")
             return self._ok("id_number", UNKNOWN_ID, id_confirm="skip", id_partial=None)
         fix = self._route_correction(text, "id_number", dispatcher, tracker)
         if fix:
@@ -509,7 +506,7 @@ class ValidateFlowForm(FormValidationAction):
         if answer is True:
             return self._ok(confirm, "yes")
         if answer is False:
-            dispatcher.utter_message(text="好的，那请您再说一遍。")
+            dispatcher.utter_message(response="utter_flow_say_again")
             return {slot: None, confirm: None, **cleared}
         return self._fail(confirm, dispatcher, tracker, "")
 
@@ -574,7 +571,7 @@ class ValidateFlowForm(FormValidationAction):
             return {**fix, "flow_pending": None}
         if any(k in text for k in _FIELD_WORDS) and "住" not in text and "村" not in text:
             # names a field but changes nothing ("名字是耳东陈" for 陈小明): not a yes
-            dispatcher.utter_message(text="好的，这一项没有变。")
+            dispatcher.utter_message(response="utter_flow_field_unchanged")
             return {"flow_confirm": None, "flow_pending": None}
         if tracker.get_slot("flow_pending") == "fix":
             place, _ = resolve_place(text, None) if ("住" in text or "村" in text or "镇" in text or "乡" in text) \

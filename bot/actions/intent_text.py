@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from rasa_sdk import Tracker
 
+from catalogue.loader import load_catalogue
+from catalogue.search import short_label
+
 # {x} = the matter as the caller would say it ("补办身份证"), or a generic word.
 MATTER_INTENTS = {
     "ask_matter": ("怎么{x}", "怎么办一件事"),
@@ -21,9 +24,6 @@ MATTER_INTENTS = {
 
 
 def _matter_label(tracker: Tracker) -> str | None:
-    from catalogue.loader import load_catalogue
-    from catalogue.search import short_label
-
     try:
         catalogue = load_catalogue(strict=False)
     except Exception:  # noqa: BLE001 - description is best effort

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from textnorm.pinyin import fuzzy_syllables
 from textnorm.spoken_numbers import normalize_width, small_number, to_digits
+from workorders.directory import default_directory
 
 
 def cn_int(token: str) -> int | None:
@@ -79,8 +81,6 @@ def _place_index(d) -> tuple[list, list]:
     cached = _INDEX.get(id(d))
     if cached is not None and cached[0] is d:
         return cached[1], cached[2]
-    from textnorm.pinyin import fuzzy_syllables
-
     towns = []
     for p in d.places("township"):
         names = {p.name, p.name[:-1]} if len(p.name) >= 3 else {p.name}
@@ -108,8 +108,6 @@ def _loose(syllables) -> tuple:
 
 def _sounds_like_towns(text: str, town_index: list) -> list:
     """Townships whose name (without 镇/乡) sounds like a stretch of the text."""
-    from textnorm.pinyin import fuzzy_syllables
-
     said = tuple(fuzzy_syllables(re.sub(r"[^\u4e00-\u9fff]", "", text)))
     found = []
     for p, _names in town_index:
@@ -124,8 +122,6 @@ def _sounds_like_towns(text: str, town_index: list) -> list:
 
 def _sounds_like_villages(d, text: str, towns: list, loose: bool = False) -> list:
     """Villages whose name (without 村) sounds like a stretch of the text (toneless, accent-merged)."""
-    from textnorm.pinyin import fuzzy_syllables
-
     said = tuple(fuzzy_syllables(re.sub(r"[^\u4e00-\u9fff]", "", text)))
     said = _loose(said) if loose else said
     town_ids = {t.id for t in towns}
@@ -149,8 +145,6 @@ def resolve_place(text: str, village_hint: str | None = None) -> tuple[dict | No
     without its township gives (None, options) so the caller is asked which; `village_hint`
     is that village while the caller answers "柳树镇的".
     """
-    from workorders.directory import default_directory
-
     d = default_directory()
     t = re.sub(r"[，。,.!！?？\s]", "", normalize_width(text or ""))
     if village_hint and village_hint not in t:

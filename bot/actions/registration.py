@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from bot.actions.workorders import service
 from common.privacy import mask_text
 
 log = logging.getLogger(__name__)
@@ -22,9 +23,7 @@ class Registration:
 
 
 def _service():
-    from bot.actions.workorders import service  # one service (one Redis pool) per process
-
-    return service()
+    return service()   # one service (one Redis pool) per process
 
 
 async def register_request(*, matter_id: str, matter_name: str, summary: str, channel: str,

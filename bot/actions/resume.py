@@ -14,9 +14,11 @@ class ActionCallStart(Action):
         loop = (tracker.active_loop or {}).get("name")
         if loop == "flow_form":
             spec = specs.spec(tracker.get_slot("flow"))
-            what = spec["title"] if spec else "刚才的事"
             # The rule runs flow_form next, which asks the pending question again.
-            dispatcher.utter_message(text=f"欢迎回来，我们接着办{what}。")
+            if spec:
+                dispatcher.utter_message(response="utter_flow_resume", what=spec["title"])
+            else:
+                dispatcher.utter_message(response="utter_flow_resume_unknown")
             return []
         dispatcher.utter_message(response="utter_greet")
         return []

@@ -23,10 +23,20 @@ from rasa_sdk.events import FollowupAction, SlotSet
 
 from bot.actions.core import handoff_events
 from bot.actions.flow_specs import ask_event
+from bot.actions.parse import resolve_place
 from common import settings
+from common.privacy import mask_text
+from common.redis_conn import async_client
 from textnorm import answers
-from workorders.model import RATEABLE_STATES, WAITING_FOR_UNIT
-from textnorm.spoken_numbers import spoken_digits
+from textnorm.phone import WRONG_LENGTH, validate_phone
+from textnorm.spoken_numbers import read_phone, spoken_digits, to_digits
+from workorders.model import (
+    BAD_LEVELS, KIND_CLASSIFICATION, MERGED, RATEABLE_STATES, SOME_UNIT, STATE_PROGRESS, WAITING_FOR_UNIT,
+)
+from workorders.classify import classify
+from workorders.directory import default_directory
+from workorders.rating import normalize_level
+from workorders.service import WorkOrderService
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +46,6 @@ INTAKE_SLOTS = ("wo_description", "wo_place", "wo_phone", "wo_phone_confirm", "w
                 "wo_village", "wo_class", "wo_request_id", "wo_tries")
 QUERY_SLOTS = ("wo_query_phone", "wo_last4", "wo_code", "wo_verify_fails", "wo_rating", "wo_rate_order",
                "wo_digits")
-DUPLICATE_TEXT = "这个问题已经有人反映过了，我们已经把您的意见合并进去，一起督促办理。"
 EMERGENCY_RESPONSES = {"119": "utter_emergency_fire", "120": "utter_emergency_medical",
                        "110": "utter_emergency_police", "122": "utter_emergency_traffic"}
 VERIFY_FAILED = "failed"
@@ -48,7 +57,6 @@ _FILLER = re.compile(
     r"我要|我想|我得|想要|想|要|给你们|跟你们|向你们|向|你们|政府|领导|投诉|反映|举报|报告|提|个|一个|一下|建议|表扬|"
     r"感谢|意见|问题|情况|事情|事儿|事|的|了|啊|呀|吧|呢|我|有|件|点|帮|帮忙|求助|请|说|说说|喂|你好|下|条|"
     r"一件|能不能|可以|吗|这里|这|那|在|给|找|12345|热线")
-_UNKNOWN_WORDS = ("不知道", "不清楚", "说不清", "不晓得", "记不得", "不记得")
 
 
 # --- shared helpers --------------------------------------------------------------------------
@@ -59,9 +67,6 @@ def service():
     """One WorkOrderService (one redis.asyncio client) per process, created on first use."""
     global _SERVICE
     if _SERVICE is None:
-        from common.redis_conn import async_client
-        from workorders.service import WorkOrderService
-
         _SERVICE = WorkOrderService(async_client())
     return _SERVICE
 
@@ -93,21 +98,8 @@ def caller_phone(tracker: Tracker) -> str | None:
     raw = _last_user_metadata(tracker).get("caller")
     if not raw:
         return None
-    ok, number, _ = _validate_phone(str(raw))
+    ok, number, _ = validate_phone(str(raw))
     return number if ok else None
-
-
-def _validate_phone(text: str) -> tuple[bool, str, str]:
-    try:
-        from textnorm.phone import validate_phone
-    except ImportError:  # pragma: no cover - textnorm is part of the product
-        digits = re.sub(r"\D", "", text or "")
-        if len(digits) == 13 and digits.startswith("86"):
-            digits = digits[2:]
-        if not re.fullmatch(r"1[3-9]\d{9}", digits):
-            return False, digits, "位数不对" if len(digits) != 11 else "手机号开头不对"
-        return True, digits, ""
-    return validate_phone(text)
 
 
 def _more_digits(tracker: Tracker, text: str, slot: str) -> dict | None:
@@ -145,15 +137,11 @@ class ActionAskWoQueryPhone(_AskNumber):
 
 
 def _digits(text: str) -> str:
-    from textnorm.spoken_numbers import to_digits
-
     return re.sub(r"\D", "", to_digits(text or ""))
 
 
 def read_phone_back(number: str, voice: bool) -> str:
     """'13812345678' -> 3-4-4 groups read digit by digit."""
-    from textnorm.spoken_numbers import read_phone
-
     return read_phone(number, voice=voice)
 
 
@@ -163,11 +151,10 @@ def has_content(text: str) -> bool:
     return len(re.findall(r"[\u4e00-\u9fff]", rest)) >= 3
 
 
-def short_date(iso_text: str | None) -> str:
-    if not iso_text:
-        return ""
-    m = re.match(r"\d{4}-(\d{2})-(\d{2})", iso_text)
-    return f"{int(m.group(1))}月{int(m.group(2))}号" if m else ""
+def month_day(iso_text: str | None, prefix: str = "") -> dict[str, int]:
+    """'2026-03-02T…' -> {month: 3, day: 2} (keys prefixed) for the responses that say a date."""
+    m = re.match(r"\d{4}-(\d{2})-(\d{2})", iso_text or "")
+    return {f"{prefix}month": int(m.group(1)), f"{prefix}day": int(m.group(2))} if m else {}
 
 
 def reference_text(order: dict, voice: bool) -> str:
@@ -187,14 +174,10 @@ async def _run_blocking(func, *args):
 
 
 def _classify(text: str, place: dict) -> Any:
-    from workorders.classify import classify
-
     return classify(text, {"location": place} if place else None)
 
 
 def _locate(text: str) -> dict:
-    from workorders.directory import default_directory
-
     return default_directory().locate(text)
 
 
@@ -235,14 +218,7 @@ def start_intake() -> list[dict[str, Any]]:
 
 def apply_kind(cls: dict, kind: str | None) -> dict:
     """The intent the caller used says more about the type than the text model does."""
-    out = dict(cls)
-    if kind == "complain":
-        out.update(type="投诉", category="投诉类")
-    elif kind == "suggest":
-        out.update(type="建议", category="意见建议类")
-    elif kind == "praise":
-        out.update(type="表扬", category="意见建议类")
-    return out
+    return {**cls, **KIND_CLASSIFICATION.get(kind or "", {})}
 
 
 def drop_resets(tracker: Tracker) -> None:
@@ -278,7 +254,7 @@ class ValidateWorkorderForm(FormValidationAction):
     async def validate_wo_description(self, value, dispatcher, tracker, domain):
         text = str(value or "").strip()
         if not has_content(text):
-            dispatcher.utter_message(text="请您说详细一点：是什么事，出了什么问题？")
+            dispatcher.utter_message(response="utter_wo_more_detail")
             return {"wo_description": None}
         place = {k: v for k, v in (("township", tracker.get_slot("wo_township")),
                                    ("village", tracker.get_slot("wo_village"))) if v}
@@ -310,20 +286,18 @@ class ValidateWorkorderForm(FormValidationAction):
             loc = {}
         if not (loc.get("township") and loc.get("village")):
             # "大坪乡石们村": an ASR slip that sounds like a village of the township said
-            from bot.actions.parse import resolve_place
-
             heard, _ = resolve_place(text)
             if heard and heard.get("village"):
                 loc = heard
         if loc.get("township") or loc.get("village"):
             return {"wo_place": text, "wo_township": loc.get("township"), "wo_village": loc.get("village"),
                     "wo_tries": 0}
-        if any(w in text for w in _UNKNOWN_WORDS) or tries >= 1:
+        if answers.dont_know(text) or tries >= 1:
             if re.search(r"[\u4e00-\u9fff]{2,}(?:镇|乡|村|街道|社区|组|屯)", text):
                 # Not in the directory, but a place in the caller's words: a person checks it.
                 return {"wo_place": text[:40], "wo_village": text[:40], "wo_tries": 0}
             return {"wo_place": UNKNOWN_PLACE, "wo_tries": 0}
-        dispatcher.utter_message(text="没听清是哪里。请说镇的名字和村的名字，比如：某某镇某某村。")
+        dispatcher.utter_message(response="utter_wo_place_again")
         return {"wo_place": None, "wo_tries": tries + 1}
 
     async def validate_wo_phone(self, value, dispatcher, tracker, domain):
@@ -338,23 +312,24 @@ class ValidateWorkorderForm(FormValidationAction):
         more = _more_digits(tracker, text, "wo_phone")
         if more:
             return more
-        ok, number, reason = _validate_phone((tracker.get_slot("wo_digits") or "") + spoken_digits(text))
+        ok, number, reason = validate_phone((tracker.get_slot("wo_digits") or "") + spoken_digits(text))
         if ok:
             return {"wo_phone": number, "wo_tries": 0, "wo_digits": None}
         if tries >= 1:
-            dispatcher.utter_message(text="号码没听清，先不留电话。您以后可以打12345查办理结果。")
+            dispatcher.utter_message(response="utter_wo_phone_given_up")
             return {"wo_phone": NO_PHONE, "wo_tries": 0}
-        if reason == "位数不对":
-            hint = f"手机号是11位，我听到的是{len(number)}位。" if number else "没听到号码。"
+        if reason != WRONG_LENGTH:
+            dispatcher.utter_message(response="utter_wo_phone_prefix_again")
+        elif number:
+            dispatcher.utter_message(response="utter_wo_phone_length_again", heard=len(number))
         else:
-            hint = "手机号要1开头，第二位是3到9。"
-        dispatcher.utter_message(text=hint + "请再说一遍，一个数字一个数字地说。")
+            dispatcher.utter_message(response="utter_wo_phone_unheard_again")
         return {"wo_phone": None, "wo_tries": tries + 1, "wo_digits": None}
 
     async def validate_wo_phone_confirm(self, value, dispatcher, tracker, domain):
         text = str(value or "").strip()
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        ok, number, _ = _validate_phone(text)
+        ok, number, _ = validate_phone(text)
         if ok:  # "不对，是139……": a new number, read it back again
             return {"wo_phone": number, "wo_phone_confirm": None}
         answer = answers.yes_no(text, "对吗", yes_words=("就这个", "打这个"), no_words=("换一个", "换个"))
@@ -362,7 +337,7 @@ class ValidateWorkorderForm(FormValidationAction):
             return {"wo_phone": None, "wo_phone_confirm": None}
         if answer is True:
             return {"wo_phone_confirm": "yes"}
-        dispatcher.utter_message(text="请说“对”或者“不对”。")
+        dispatcher.utter_message(response="utter_wo_say_yes_no")
         return {"wo_phone_confirm": None}
 
 
@@ -373,28 +348,22 @@ class ActionAskWoPhoneConfirm(Action):
     def run(self, dispatcher, tracker, domain):
         number = tracker.get_slot("wo_phone") or ""
         said = read_phone_back(number, is_voice(tracker))
-        if number and number == caller_phone(tracker):
-            dispatcher.utter_message(text=f"办好了打您现在这个号码：{said}，可以吗？")
-        else:
-            dispatcher.utter_message(text=f"您的号码是：{said}，对吗？")
+        mine = bool(number) and number == caller_phone(tracker)
+        dispatcher.utter_message(response="utter_wo_phone_readback_caller" if mine else "utter_wo_phone_readback",
+                                 number=said)
         dispatcher.utter_message(json_message=ask_event("wo_phone_confirm", tracker))
         return []
 
 
-def intake_reply(order: dict, kind: str | None, voice: bool, has_phone: bool = True) -> str:
-    ref = reference_text(order, voice)
-    if kind == "praise":
-        head = "谢谢您的表扬，我们会转告他们。"
-    elif kind == "suggest":
-        head = "谢谢您的建议，已经登记好了。"
-    else:
-        head = "已经帮您登记好了。"
-    tail = "请记好。"
-    if kind not in ("praise", "suggest") and order.get("deadline"):
-        tail += f"有关部门会在{short_date(order['deadline'])}前办理。"
-        # never a promise to call back without a number
-        tail += "办好了会告诉您。" if has_phone else "您没留电话，请打12345报工单号查结果。"
-    return f"{head}您的工单号是：{ref}。{tail}"
+def intake_reply(order: dict, kind: str | None, voice: bool, has_phone: bool = True) -> dict[str, Any]:
+    """The response (and its values) that tells the caller the order is registered."""
+    values: dict[str, Any] = {"reference": reference_text(order, voice)}
+    if kind in ("praise", "suggest"):
+        return {"response": f"utter_wo_registered_{kind}", **values}
+    due = month_day(order.get("deadline"), "due_")
+    if not due:
+        return {"response": "utter_wo_registered_no_deadline", **values}
+    return {"response": "utter_wo_registered" if has_phone else "utter_wo_registered_no_phone", **values, **due}
 
 
 class ActionSubmitWorkorder(Action):
@@ -410,11 +379,11 @@ class ActionSubmitWorkorder(Action):
             if response:
                 dispatcher.utter_message(response=response)
             else:
-                dispatcher.utter_message(text=f"这是紧急情况，请马上打{number}！",
-                                         json_message={"event": "emergency", "number": number})
+                dispatcher.utter_message(response="utter_wo_emergency_line", number=number)
+                dispatcher.utter_message(json_message={"event": "emergency", "number": number})
             return _reset(INTAKE_SLOTS)
         if cls.get("refusal"):
-            dispatcher.utter_message(text=f"对不起，这件事我们不能登记。{cls['refusal']}")
+            dispatcher.utter_message(response="utter_wo_refused", reason=cls["refusal"])
             return _reset(INTAKE_SLOTS)
         if not text:
             return _reset(INTAKE_SLOTS)
@@ -426,27 +395,25 @@ class ActionSubmitWorkorder(Action):
         given = {k: cls[k] for k in ("category", "type", "urgency", "emotion", "matter_id") if cls.get(k)}
         svc = service()
         try:
-            from common.privacy import mask_text
-
             dup = await svc.find_duplicate(mask_text(text), place, category=given.get("category"),
                                            matter_id=given.get("matter_id"))
             order = await svc.create(text, channel=channel_of(tracker), caller_phone=phone, place=place,
                                      client_request_id=request_id, **given)
-            merged = order.get("state") == "merged"
+            merged = order.get("state") == MERGED
             if order.get("_created") and dup:
                 order = await svc.transition(order["id"], "merge", None, master_id=dup["id"])
                 merged = True
         except Exception as exc:  # noqa: BLE001 - Redis down, refused...: a person takes it
             log.warning("work order intake failed: %s", type(exc).__name__)
-            dispatcher.utter_message(text="对不起，系统暂时登记不上。")
+            dispatcher.utter_message(response="utter_wo_intake_failed")
             return handoff_events(dispatcher, "workorder_failed") + _reset(INTAKE_SLOTS)
         log.info("work order %s from conversation (created=%s, merged=%s)", order["id"],
                  order.get("_created", True), merged)
         if merged:
-            dispatcher.utter_message(text=DUPLICATE_TEXT + ("办理结果会通知您。" if phone else ""))
+            dispatcher.utter_message(response="utter_wo_merged" if phone else "utter_wo_merged_no_phone")
         else:
-            dispatcher.utter_message(text=intake_reply(order, tracker.get_slot("wo_kind"), is_voice(tracker),
-                                                       has_phone=bool(phone)))
+            dispatcher.utter_message(**intake_reply(order, tracker.get_slot("wo_kind"), is_voice(tracker),
+                                                    has_phone=bool(phone)))
         dispatcher.utter_message(json_message={"event": "registered", "reference": order["id"]})
         return _reset(INTAKE_SLOTS) + [SlotSet("wo_ref", order["id"])]
 
@@ -521,7 +488,7 @@ class QueryValidation:
         more = _more_digits(tracker, str(value or ""), "wo_query_phone")
         if more:
             return more
-        ok, number, _ = _validate_phone((tracker.get_slot("wo_digits") or "") + spoken_digits(str(value or "")))
+        ok, number, _ = validate_phone((tracker.get_slot("wo_digits") or "") + spoken_digits(str(value or "")))
         if not ok:
             fails = int(tracker.get_slot("wo_verify_fails") or 0) + 1
             if fails >= 2:
@@ -572,29 +539,14 @@ class ValidateWoProgressForm(QueryValidation, FormValidationAction):
         return ["wo_query_phone", "wo_code"]
 
 
-STATE_WORDS = {
-    "accepted": "已经受理了，正在安排部门办理",
-    "dispatched": "已经交给{unit}办理了",
-    "signed": "{unit}已经接手，正在办",
-    "in_progress": "{unit}正在办",
-    "replied": "{unit}已经办好并答复了",
-    "completed": "已经办完了",
-    "callback_done": "已经办完了",
-    "archived": "已经办完了",
-    "merged": "和别人反映的同一件事合在一起办",
-}
-
-
-def progress_sentence(item: dict) -> str:
-    """One order's status in plain words (titles are stored masked)."""
-    unit = item.get("unit") or "有关部门"
-    words = STATE_WORDS.get(item["state"], item.get("state_label") or "正在办").format(unit=unit)
+def progress_message(item: dict) -> dict[str, Any]:
+    """One order's status in plain words (titles are stored masked): a response and its values."""
+    words = STATE_PROGRESS.get(item["state"]) or item.get("state_label") or ""
     title = (item.get("title") or "").strip()
-    title = title if len(title) <= 12 else title[:12] + "……"
-    s = f"您{short_date(item.get('created_at'))}反映的“{title}”，{words}"
-    if item["state"] in WAITING_FOR_UNIT and item.get("deadline"):
-        s += f"，预计{short_date(item['deadline'])}前办完"
-    return s + "。"
+    values = {"status": words.format(unit=item.get("unit") or SOME_UNIT),
+              "title": title if len(title) <= 12 else title[:12] + "……", **month_day(item.get("created_at"))}
+    due = month_day(item.get("deadline"), "due_") if item["state"] in WAITING_FOR_UNIT else {}
+    return {"response": "utter_wo_progress_item_due" if due else "utter_wo_progress_item", **values, **due}
 
 
 def needs_rating(order: dict) -> bool:
@@ -634,15 +586,15 @@ class ActionWorkorderProgress(Action):
             rate = await rateable_order(svc, items)
         except Exception as exc:  # noqa: BLE001
             log.warning("progress query failed: %s", type(exc).__name__)
-            dispatcher.utter_message(text="对不起，系统暂时查不了。")
+            dispatcher.utter_message(response="utter_wo_progress_failed")
             return done + handoff_events(dispatcher, "progress_failed")
         if not items:
-            dispatcher.utter_message(text="没有查到用这个号码反映的事。要是用别的号码登记的，请再说一次“查进度”。")
+            dispatcher.utter_message(response="utter_wo_progress_none")
             return done
-        text = "".join(progress_sentence(i) for i in items[:2])
+        for item in items[:2]:
+            dispatcher.utter_message(**progress_message(item))
         if len(items) > 2:
-            text += f"另外还有{len(items) - 2}件，要详细情况请转人工。"
-        dispatcher.utter_message(text=text)
+            dispatcher.utter_message(response="utter_wo_progress_more", count=len(items) - 2)
         if rate is not None:   # the caller is proved already: the rating form asks only the rating
             return done + [SlotSet("wo_rate_order", rate["id"]), SlotSet("wo_rating", None),
                            SlotSet("wo_query_phone", phone), SlotSet("wo_last4", last4),
@@ -652,8 +604,6 @@ class ActionWorkorderProgress(Action):
 
 # --- rating ----------------------------------------------------------------------------------
 def _level(value) -> str | None:
-    from workorders.rating import normalize_level
-
     try:
         return normalize_level(value)
     except Exception:  # noqa: BLE001 - WorkOrderError: not a rating
@@ -713,14 +663,14 @@ class ValidateWoRatingForm(QueryValidation, FormValidationAction):
             log.warning("rating lookup failed: %s", type(exc).__name__)
             order = None
         if order is None:
-            dispatcher.utter_message(text="没有查到办完了、还没评价的事。")
+            dispatcher.utter_message(response="utter_wo_nothing_to_rate")
             return {**out, "wo_last4": VERIFY_FAILED, "wo_verify_fails": 0}
         return {**out, "wo_rate_order": order["id"]}
 
     async def validate_wo_rating(self, value, dispatcher, tracker, domain):
         level = _level(value)
         if level is None:
-            dispatcher.utter_message(text="没听清。请说：满意，或者不满意。按键也行：1非常满意，5非常不满意。")
+            dispatcher.utter_message(response="utter_wo_rating_again")
             return {"wo_rating": None}
         return {"wo_rating": level}
 
@@ -749,14 +699,11 @@ class ActionSubmitRating(Action):
             await svc.rate(order_id, level, channel=channel_of(tracker))
         except Exception as exc:  # noqa: BLE001 - not found / not rateable / Redis down
             log.warning("rating of %s failed: %s", order_id, type(exc).__name__)
-            dispatcher.utter_message(text="对不起，这件事现在评价不了，我帮您转给工作人员。")
+            dispatcher.utter_message(response="utter_wo_rating_failed")
             return done + handoff_events(dispatcher, "rating_failed")
         log.info("work order %s rated %s", order_id, level)
         dispatcher.utter_message(json_message={"event": "rated", "level": level})
-        if level in ("不满意", "非常不满意"):
-            dispatcher.utter_message(text="对不起，让您不满意了。我们会督促部门重新办理，工作人员会打电话给您。")
-        else:
-            dispatcher.utter_message(text="谢谢您的评价！还有别的事吗？")
+        dispatcher.utter_message(response="utter_wo_rated_bad" if level in BAD_LEVELS else "utter_wo_rated")
         return done
 
 
@@ -768,7 +715,6 @@ class ActionWoResume(Action):
 
     def run(self, dispatcher, tracker, domain):
         loop = (tracker.active_loop or {}).get("name")
-        what = {"workorder_form": "登记您反映的事", "wo_progress_form": "查进度",
-                "wo_rating_form": "评价"}.get(loop, "刚才的事")
-        dispatcher.utter_message(text=f"欢迎回来，我们接着{what}。")
+        ours = loop in ("workorder_form", "wo_progress_form", "wo_rating_form")
+        dispatcher.utter_message(response=f"utter_wo_resume_{loop}" if ours else "utter_wo_resume")
         return []

@@ -18,6 +18,12 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import yaml
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
 
 from textnorm.dialect import standard
 from textnorm.pinyin import SoundAlike
@@ -106,19 +112,6 @@ def _classify(text: str) -> str | None:
     return last if last in ("thank", "goodbye") else None
 
 
-try:  # the Rasa component; the rules above import without Rasa (12345 intake, bench)
-    from rasa.engine.graph import ExecutionContext, GraphComponent
-    from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-    from rasa.engine.storage.resource import Resource
-    from rasa.engine.storage.storage import ModelStorage
-    from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
-    from rasa.shared.nlu.training_data.message import Message
-except ImportError:  # pragma: no cover
-    GraphComponent = object  # type: ignore
-    DefaultV1Recipe = None  # type: ignore
-    Message = Any  # type: ignore
-
-
 def set_intent(message, name: str, confidence: float = 1.0) -> None:
     """Put `name` first in the message's intent and ranking (shared by the NLU components)."""
     ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get("name") != name]
@@ -126,27 +119,26 @@ def set_intent(message, name: str, confidence: float = 1.0) -> None:
     message.set(INTENT_RANKING_KEY, [{"name": name, "confidence": confidence}] + ranking, add_to_output=True)
 
 
-if DefaultV1Recipe is not None:
-    @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-    class DialogueActRules(GraphComponent):
-        @classmethod
-        def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-                   execution_context: ExecutionContext) -> "DialogueActRules":
-            _rules()[3].load()
-            return cls()
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class DialogueActRules(GraphComponent):
+    @classmethod
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "DialogueActRules":
+        _rules()[3].load()
+        return cls()
 
-        def process(self, messages: List[Message]) -> List[Message]:
-            for message in messages:
-                act = classify(message.get(TEXT) or "")
-                if act is not None:
-                    set_intent(message, act)
-                    message.set("act_source", "rules", add_to_output=False)
-                if act == "rate_service":
-                    level = rating_level(message.get(TEXT) or "")
-                    entities = [e for e in (message.get("entities") or []) if e.get("entity") != "rating_level"]
-                    if level:
-                        entities.append({"entity": "rating_level", "value": level, "start": 0,
-                                         "end": len(message.get(TEXT) or ""), "confidence": 1.0,
-                                         "extractor": type(self).__name__})
-                    message.set("entities", entities, add_to_output=True)
-            return messages
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            act = classify(message.get(TEXT) or "")
+            if act is not None:
+                set_intent(message, act)
+                message.set("act_source", "rules", add_to_output=False)
+            if act == "rate_service":
+                level = rating_level(message.get(TEXT) or "")
+                entities = [e for e in (message.get("entities") or []) if e.get("entity") != "rating_level"]
+                if level:
+                    entities.append({"entity": "rating_level", "value": level, "start": 0,
+                                     "end": len(message.get(TEXT) or ""), "confidence": 1.0,
+                                     "extractor": type(self).__name__})
+                message.set("entities", entities, add_to_output=True)
+        return messages

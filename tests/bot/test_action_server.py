@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from common.settings import action_token
+from common.privacy import action_token
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from clients.rasa import RasaClient, RasaUnavailable
-from common.settings import rest_channel_token
+from common.privacy import rest_channel_token
 
 
 async def test_send_carries_the_channel_token_and_returns_the_replies():

@@ -12,3 +12,42 @@ def test_parse_redis_url():
 def test_rejects_other_schemes():
     with pytest.raises(ValueError):
         parse_redis_url("http://localhost:6379")
+
+
+# --- the one parser of the environment -------------------------------------------------------------
+def test_env_helpers_parse_and_name_the_variable_on_a_bad_value(monkeypatch):
+    from common.settings import env_flag, env_float, env_int, env_list, env_str
+
+    monkeypatch.setenv("GOVDESK_T_INT", " 42 ")
+    monkeypatch.setenv("GOVDESK_T_FLAG", "Yes")
+    monkeypatch.setenv("GOVDESK_T_LIST", "10.0.0.1, ,127.0.0.1")
+    monkeypatch.setenv("GOVDESK_T_BLANK", "  ")
+    assert env_int("GOVDESK_T_INT", 1) == 42 and env_float("GOVDESK_T_INT", 1.0) == 42.0
+    assert env_flag("GOVDESK_T_FLAG") is True and env_flag("GOVDESK_T_UNSET", True) is True
+    assert env_list("GOVDESK_T_LIST") == ("10.0.0.1", "127.0.0.1")
+    assert env_str("GOVDESK_T_BLANK", "default") == "default" and env_int("GOVDESK_T_BLANK", 7) == 7
+    monkeypatch.setenv("GOVDESK_T_INT", "many")
+    with pytest.raises(ValueError, match="GOVDESK_T_INT"):
+        env_int("GOVDESK_T_INT", 1)
+    monkeypatch.setenv("GOVDESK_T_FLAG", "maybe")
+    with pytest.raises(ValueError, match="GOVDESK_T_FLAG"):
+        env_flag("GOVDESK_T_FLAG")
+
+
+# Still reading os.environ themselves (owned elsewhere in this round): to use common.settings' env_* helpers.
+ENV_PENDING = {"staffapi/app.py", "workorders/classify.py", "workorders/service.py"}
+
+
+def test_only_common_settings_reads_the_environment():
+    import re
+
+    from common.settings import ROOT
+
+    readers = set()
+    for package in ("bot", "catalogue", "clients", "cluster", "common", "connectors", "safety", "staffapi",
+                    "textnorm", "voice", "workorders"):
+        for path in (ROOT / package).rglob("*.py"):
+            if re.search(r"os\.environ|os\.getenv|from os import", path.read_text(encoding="utf-8")):
+                readers.add(path.relative_to(ROOT).as_posix())
+    assert readers - ENV_PENDING == {"common/settings.py"}
+    assert ENV_PENDING <= readers   # a file fixed elsewhere leaves this list

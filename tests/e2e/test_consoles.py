@@ -148,7 +148,7 @@ def test_unit_handler_signs_handles_and_replies_then_dispatcher_completes(open_p
     # the handler of another unit does not see it (the API filters, the UI shows what it gets)
     other = open_page("tablet-portrait")
     login(other, "centre")
-    expect(other.get_by_test_id("group-dispatched")).to_be_visible()
+    expect(other.get_by_test_id("unit-inbox")).to_be_visible()
     expect(other.locator(f'[data-order="{order_id}"]')).to_have_count(0)
 
     disp = open_page("desktop")

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import speech_recognition as sr
 
+from common.settings import env_float
+
 log = logging.getLogger("voice.asr")
 
 RATE = 16000
@@ -202,15 +204,13 @@ _SPACE_RE = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 
 
 def create_engine(name: str, model_dir: str | Path, beam_size: int = 1, cpu_threads: int = 2) -> ASREngine:
-    import os
-
     if name == "whisper":
         from voice.asr_model import DEFAULT_DEST, ensure_whisper_base
 
         if Path(model_dir) == DEFAULT_DEST:
             ensure_whisper_base(DEFAULT_DEST)
         return WhisperEngine(model_dir, beam_size=beam_size, cpu_threads=cpu_threads,
-                             min_window_s=float(os.environ.get("VOICE_ASR_MIN_WINDOW", 8.0)))
+                             min_window_s=env_float("VOICE_ASR_MIN_WINDOW", 8.0))
     raise ValueError(f"unknown ASR engine {name!r} (VOICE_ASR_ENGINE=whisper)")
 
 

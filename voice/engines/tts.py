@@ -41,6 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from voice.audio import AudioFormatError, read_wav, resample
+from voice.config import VoiceConfig
 
 log = logging.getLogger("voice.tts")
 
@@ -98,13 +99,12 @@ class EspeakTTS(TTSEngine):
 
     name = "espeak"
     VOICE = "cmn-latn-pinyin"
-    RATE = int(os.environ.get("VOICE_TTS_RATE", "130"))   # words per minute of the normal voice
 
     def __init__(self, use_pyttsx3: bool = True):
         self._engine = None
         self._tmp = Path(tempfile.mkdtemp(prefix="govdesk-tts-"))
         self._seq = itertools.count()
-        self._rate = self.RATE
+        self._rate = VoiceConfig().tts_rate   # the normal voice (VOICE_TTS_RATE): the rate pyttsx3 keeps
         self.driver = "cli"
         if use_pyttsx3:
             try:
@@ -112,7 +112,7 @@ class EspeakTTS(TTSEngine):
 
                 engine = pyttsx3.init("espeak")
                 engine.setProperty("voice", self.VOICE)
-                engine.setProperty("rate", self.RATE)
+                engine.setProperty("rate", self._rate)
                 self._engine = engine
                 self.driver = "pyttsx3"
             except Exception as exc:  # noqa: BLE001 - no libespeak-ng: use the CLI

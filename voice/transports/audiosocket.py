@@ -85,8 +85,8 @@ class AudioSocketServer:
         self.server: asyncio.AbstractServer | None = None
         self.active: set[CallSession] = set()
         config = services.config
-        self.limiter = limiter or security.CallLimiter(getattr(config, "max_calls", 20))
-        self.allow = security.parse_allow(allow if allow is not None else getattr(config, "audiosocket_allow", None))
+        self.limiter = limiter or security.CallLimiter(config.max_calls)
+        self.allow = security.parse_allow(allow if allow is not None else config.audiosocket_allow)
         self.refused_peers = 0
         self._busy_prompts = 0
         if self.allow is None:

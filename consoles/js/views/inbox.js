@@ -2,8 +2,8 @@
 // (反馈办结 — the dispatcher then confirms 办结), request an extension, return with a reason.
 import { clear, empty, fmtTime, h, orderBody, orderHead, prompt, run, section } from "../ui.js";
 
-// Headings a unit reads more easily than the state's own label; any other open state shows its label.
-const HEADINGS = { dispatched: "待签收", signed: "已签收，待办理", in_progress: "办理中", replied: "已反馈，待办结确认" };
+// The states and their labels are the API's (workorders/model.py): this view names none of them, so a new
+// state shows up here as a group with its own label, in the state machine's order (state_rank).
 
 function actionButtons(o, api, reload) {
   const act = (label, action, testid, { primary = false, ask = null } = {}) =>
@@ -43,11 +43,11 @@ function card(o, api, reload) {
   const ext = o.extension_request;
   return h("article", { class: "card order", "data-testid": "unit-order", "data-order": o.id, "data-state": o.state },
     orderHead(o),
-    o.sign_deadline && o.state === "dispatched" ? h("p", { class: "note" }, `签收期限：${fmtTime(o.sign_deadline)}`) : null,
+    o.sign_deadline && !o.signed_at ? h("p", { class: "note" }, `签收期限：${fmtTime(o.sign_deadline)}`) : null,
     ext ? h("p", { class: ext.status === "refused" ? "alert" : "note", "data-testid": "extension" },
       `延期申请：${{ pending: "审批中", approved: "已批准", refused: "已驳回" }[ext.status] || ext.status}（申请理由：${ext.reason}）`,
       ext.note ? `；督办员意见：${ext.note}` : "") : null,
-    o.reopen_reason && o.state !== "replied" ? h("div", { class: "alert", "data-testid": "reopen-reason" },
+    o.reopen_reason && !o.replied_at ? h("div", { class: "alert", "data-testid": "reopen-reason" },
       `重办（第${o.reopened_count || 1}次）：居民不满意，原因：${o.reopen_reason}`) : null,
     (o.supervision || []).length ? lastSupervision(o.supervision[o.supervision.length - 1]) : null,
     o.rectification && o.rectification.status === "open" ? h("div", { class: "alert" }, `差评整改：${o.rectification.level}，请重新办理并反馈`) : null,
@@ -55,20 +55,19 @@ function card(o, api, reload) {
 }
 
 export async function render(root, { api, user }) {
-  const lists = h("div", {});
+  const lists = h("div", { "data-testid": "unit-inbox" });
   async function reload() {
     const res = await api.orders({ limit: 200 });
-    const open = res.items.filter((o) => o.open && o.state !== "accepted");
-    const groups = new Map(Object.keys(HEADINGS).map((s) => [s, []]));
+    // A unit sees only orders dispatched to it (the API filters; a returned order leaves the unit).
+    const open = res.items.filter((o) => o.open);
+    const groups = new Map();
     for (const o of [...open].sort((a, b) => a.state_rank - b.state_rank)) {
       if (!groups.has(o.state)) groups.set(o.state, []);
       groups.get(o.state).push(o);
     }
-    clear(lists, [...groups].map(([state, items]) => {
-      const label = HEADINGS[state] || (items[0] && items[0].state_label) || state;
-      return section(`${label}（${items.length}）`,
-        h("div", { "data-testid": `group-${state}` }, items.length ? items.map((o) => card(o, api, reload)) : empty("暂无。")));
-    }));
+    clear(lists, groups.size ? [...groups].map(([state, items]) => section(`${items[0].state_label}（${items.length}）`,
+      h("div", { "data-testid": `group-${state}` }, items.map((o) => card(o, api, reload)))))
+      : empty("本单位暂无待办工单。"));
   }
   root.append(h("h1", {}, `本单位工单${user.unit_name ? "：" + user.unit_name : ""}`),
     h("p", { class: "note" }, "只显示派给本单位（主办或协办）的工单。"),

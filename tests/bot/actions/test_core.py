@@ -99,7 +99,7 @@ def test_decline_clears_a_pending_offer():
 
     dispatcher = CollectingDispatcher()
     events = ActionDecline().run(dispatcher, make_tracker([], {"matter_offer": "materials"}), {})
-    assert "还有什么要办的" in dispatcher.messages[0]["text"]
+    assert dispatcher.messages[0]["response"] == "utter_anything_else_or_bye"  # "您还有什么要办的？…"
     assert events == [{"event": "slot", "name": "matter_offer", "value": None, "timestamp": None}]
 
 
