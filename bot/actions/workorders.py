@@ -328,7 +328,6 @@ class ValidateWorkorderForm(FormValidationAction):
 
     async def validate_wo_phone_confirm(self, value, dispatcher, tracker, domain):
         text = str(value or "").strip()
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         ok, number, _ = validate_phone(text)
         if ok:  # "不对，是139……": a new number, read it back again
             return {"wo_phone": number, "wo_phone_confirm": None}
