@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import mimetypes
-import os
 from functools import wraps
 
 from aiohttp import web
@@ -21,7 +20,7 @@ from catalogue.loader import load_catalogue
 from clients.rasa import RasaClient
 from common.privacy import load_secret
 from common.redis_conn import UNAVAILABLE
-from common.settings import PORTS, ROOT, rasa_url, redis_url
+from common.settings import PORTS, ROOT, env_flag, env_str, rasa_url, redis_url
 from staffapi import apischema, scheduler_glue
 from staffapi import bot_relay, directory, frontdesk, login, openapi, orders, reports
 from staffapi.base import (
@@ -82,7 +81,7 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
     ReportWorker); by default when the service is built here from REDIS_URL (the worker connects the same way)
     and STAFF_API_REPORT_WORKER is not "0"."""
     if report_worker is None:
-        report_worker = service is None and os.environ.get("STAFF_API_REPORT_WORKER", "1") != "0"
+        report_worker = service is None and env_flag("STAFF_API_REPORT_WORKER", True)
     app = web.Application(client_max_size=MAX_BODY, middlewares=[errors_middleware])
     app[SVC] = service or WorkOrderService.from_url(redis_url())
     app[USERS] = users if users is not None else auth.load_users()
@@ -127,7 +126,7 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
         load_catalogue(strict=False)
         mimetypes.init()  # static files: aiohttp would read the system's mime tables inside a request
     if run_scheduler is None:
-        run_scheduler = os.environ.get("WORKORDER_SCHEDULER", "1") != "0"
+        run_scheduler = env_flag("WORKORDER_SCHEDULER", True)
     if run_scheduler:
         scheduler_glue.start(app, SVC)
 
@@ -162,10 +161,10 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
 def main() -> None:
     from common.privacy import install_log_masking
 
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
+    logging.basicConfig(level=env_str("LOG_LEVEL", "INFO"))
     install_log_masking()
-    web.run_app(create_app(), host=os.environ.get("STAFF_API_HOST", "0.0.0.0"),
-                port=int(os.environ.get("STAFF_API_PORT", PORTS.staff_api)), access_log=None, loop=_event_loop())
+    web.run_app(create_app(), host=env_str("STAFF_API_HOST", "0.0.0.0"),
+                port=PORTS.staff_api, access_log=None, loop=_event_loop())
 
 
 def _event_loop():

@@ -25,6 +25,7 @@ from aiohttp import web
 
 from clients.rasa import RasaClient
 from common.redis_conn import UNAVAILABLE
+from common.settings import env_int
 from staffapi import apischema
 from workorders import auth
 from workorders.login_guard import LoginGuard
@@ -50,7 +51,7 @@ class ReportWorker:
     Made (and remade after a crash) outside the event loop: spawning a process blocks."""
 
     # Intake first: the worker gets the CPU the event loop leaves (STAFF_API_REPORT_NICE, 0 = same priority).
-    NICE = int(os.environ.get("STAFF_API_REPORT_NICE", "10"))
+    NICE = env_int("STAFF_API_REPORT_NICE", 10)
 
     def __init__(self, prefix: str):
         self.prefix = prefix

@@ -44,13 +44,14 @@ import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from common.settings import env_str
 from workorders import classify_rules as R
 from workorders.model import CATEGORIES, EMOTIONS, TYPES, URGENCIES
 
 EMERGENCY_NUMBERS = ("110", "119", "120", "122")
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA_FILE = Path(os.environ.get("GOVDESK_CLASSIFY_DATA", ROOT / "bench" / "data" / "requests_labelled.tsv"))
+DATA_FILE = Path(env_str("GOVDESK_CLASSIFY_DATA", str(ROOT / "bench" / "data" / "requests_labelled.tsv")))
 MAX_TEXT = 2000
 
 # catalogue.search score needed to attach a matter (chosen on the train split, see bench/bench_classify.py)
@@ -96,7 +97,7 @@ class Classification:
 
 # every corpus in bench/data/intake (a new held-out corpus dropped there with split=heldout is
 # scored by `bench_classify --split heldout` and never trained on)
-INTAKE_FILES = tuple(Path(p) for p in os.environ.get(
+INTAKE_FILES = tuple(Path(p) for p in env_str(
     "GOVDESK_INTAKE_DATA", os.pathsep.join(str(f) for f in sorted((ROOT / "bench" / "data" / "intake")
                                                                   .glob("requests_*.tsv")))).split(os.pathsep) if p)
 # department of the emergency service a transferred call would have reached (corpus convention)

@@ -146,11 +146,10 @@ class WorkOrderService:
     def from_url(cls, url: str | None = None, **kwargs) -> "WorkOrderService":
         """Through common.redis_conn: REDIS_URL, or the Sentinel primary when REDIS_SENTINELS is set.
         An explicit `url` (CLI --redis-url) that differs from REDIS_URL means that one server."""
-        import os
-
         from common.redis_conn import async_client, config
+        from common.settings import environment
 
-        env = dict(os.environ)
+        env = environment()
         if url and url != env.get("REDIS_URL"):
             env = {"REDIS_URL": url}
         return cls(async_client(config(env)), **kwargs)

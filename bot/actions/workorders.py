@@ -26,7 +26,6 @@ from bot.actions.flow_specs import ask_event
 from bot.actions.parse import resolve_place
 from common import settings
 from common.privacy import mask_text
-from common.redis_conn import async_client
 from textnorm import answers
 from textnorm.phone import WRONG_LENGTH, validate_phone
 from textnorm.spoken_numbers import read_phone, spoken_digits, to_digits
@@ -67,7 +66,7 @@ def service():
     """One WorkOrderService (one redis.asyncio client) per process, created on first use."""
     global _SERVICE
     if _SERVICE is None:
-        _SERVICE = WorkOrderService(async_client())
+        _SERVICE = WorkOrderService.from_url()   # the domain makes its own Redis client
     return _SERVICE
 
 
