@@ -9,6 +9,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from workorders.lifecycle import parse_time
+from workorders.model import MERGED
 
 RISING_MIN = 3
 RISING_FACTOR = 2.0
@@ -32,7 +33,7 @@ def week_of(o: dict) -> str:
 
 def contribution(o: dict | None) -> dict[str, int]:
     """What one order adds to its creation week's counters ("<dimension>|<key>" -> 1)."""
-    if not o or o["state"] == "merged":  # a merged duplicate is the same problem counted once
+    if not o or o["state"] == MERGED:  # a merged duplicate is the same problem counted once
         return {}
     return {f"{dim}|{key}": 1 for dim, key in _keys(o).items() if key}
 

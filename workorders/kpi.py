@@ -16,7 +16,7 @@ from collections import defaultdict
 
 from workorders.lifecycle import parse_time
 from workorders.model import (
-    BAD_LEVELS, CALLED_BACK_STATES, DONE_STATES, IN_PROGRESS, REPLIED_OR_LATER, SATISFIED_LEVELS,
+    BAD_LEVELS, CALLED_BACK_STATES, DONE_STATES, IN_PROGRESS, MERGED, REPLIED_OR_LATER, SATISFIED_LEVELS,
 )
 
 RATES = {
@@ -70,7 +70,7 @@ def _group_key(o: dict, group_by: str) -> str:
 def contribution(o: dict | None) -> dict[str, int]:
     """What one order adds to the report counters of its creation day ("u|<unit>|<counter>",
     "d|<department>|<counter>"): the same _counts() the report computes on raw orders."""
-    if not o or o["state"] == "merged" or not o.get("lead_unit_id"):
+    if not o or o["state"] == MERGED or not o.get("lead_unit_id"):
         return {}
     out = {}
     for counter, n in _counts([o]).items():
@@ -103,7 +103,7 @@ def compute(orders: list[dict], group_by: str = "unit", since=None, until=None) 
     lo, hi = parse_time(since), parse_time(until)
     groups: dict[str, list] = defaultdict(list)
     for o in orders:
-        if o["state"] == "merged" or not o.get("lead_unit_id"):
+        if o["state"] == MERGED or not o.get("lead_unit_id"):
             continue
         created = parse_time(o["created_at"])
         if lo and created < lo or hi and created >= hi:

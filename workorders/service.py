@@ -34,7 +34,8 @@ from workorders.directory import default_directory
 from workorders.dispatch import route
 from workorders.lifecycle import available_actions, check, iso, parse_time, plan
 from workorders.model import (
-    ACTION_LABELS, BAD_LEVELS, CATEGORIES, CHANNELS, EMOTIONS, OPEN_STATES, STATE_LABELS, STATES, TYPES,
+    ACCEPTED, ACTION_LABELS, ARCHIVED, BAD_LEVELS, CATEGORIES, CHANNELS, EMOTIONS, MERGED, OPEN_STATES, REPLIED,
+    STATE_LABELS, STATES, TYPES,
     URGENCIES, Conflict, Forbidden, NotFound, WorkOrderError,
 )
 from workorders.rating import normalize_level
@@ -257,7 +258,7 @@ class WorkOrderService:
                 "updated_at": iso(now), "channel": channel, "title": (title or masked[:30]).strip(), "text": masked,
                 "place": place, "category": category, "type": type, "urgency": urgency,
                 "emotion": emotion or "平静", "matter_id": matter_id, "classification_source": source,
-                "needs_review": needs_review, "emergency_number": emergency, "refusal": refusal, "state": "accepted",
+                "needs_review": needs_review, "emergency_number": emergency, "refusal": refusal, "state": ACCEPTED,
                 "deadline": iso(self.policy.handling_deadline(now, type, urgency)), "deadline_kind": "handle",
                 "pii": pii, "phone_hash": phone_hash(caller_phone) if caller_phone else None,
                 "client_request_id": client_request_id, "created_by": actor.get("username"),
@@ -313,7 +314,7 @@ class WorkOrderService:
         clean_place = {k: str(v) for k, v in (place or {}).items() if k in ("county", "township", "village") and v}
 
         def mutate(old: dict, last_event):
-            if old["state"] != "accepted":
+            if old["state"] != ACCEPTED:
                 raise Conflict("not_correctable", "工单已派出或已办理，不能再更正登记；请联系派单员处理。",
                                state=old["state"])
             if actor["role"] == "clerk" and old.get("created_by") not in (None, actor.get("username")):
@@ -425,7 +426,7 @@ class WorkOrderService:
         blob = encrypt(base64.b64encode(data).decode())
 
         def mutate(old: dict, last_event):
-            if old["state"] in ("archived", "merged"):
+            if old["state"] in (ARCHIVED, MERGED):
                 raise Conflict("closed", "工单已归档或并单，不能再上传。")
             if kind == "material":
                 photos = list(old.get("material_photos") or [])
@@ -691,7 +692,7 @@ class WorkOrderService:
         if state in OPEN_STATES and o.get("deadline"):
             d = parse_time(o["deadline"])
             msg += f"，办理期限是{d.month}月{d.day}日"
-        if o.get("reply") and state not in OPEN_STATES - {"replied"}:
+        if o.get("reply") and state not in OPEN_STATES - {REPLIED}:
             msg += f"。答复意见：{o['reply']}"
         msg += "。"
         return {"id": o["id"], "spoken_reference": o["spoken_reference"], "created_at": o["created_at"],
