@@ -132,6 +132,9 @@ def _default_directory():
         return None
 
 
+# the classifier reasons kept on an order (workorders/classify.py Classification.reasons)
+CLASSIFICATION_REASON_FIELDS = ("category", "type", "urgency", "department", "emergency")
+
 class WorkOrderService:
     def __init__(self, redis, prefix: str = "wo", policy: DeadlinePolicy | None = None, clock=None,
                  classifier="default", router="default", directory="default"):
@@ -275,6 +278,13 @@ class WorkOrderService:
             suggestion = self._suggest(order, classification)
             if suggestion:
                 order["suggestion"] = suggestion
+            if classification is not None and source == "classifier":
+                # why the classifier decided (Chinese, masked): the dispatch console shows it
+                order["classification_reasons"] = {
+                    k: mask_text(str(v))[:120] for k, v in (getattr(classification, "reasons", None) or {}).items()
+                    if k in CLASSIFICATION_REASON_FIELDS and v}
+                if getattr(classification, "review_reasons", None):
+                    order["review_reasons"] = [mask_text(str(r))[:120] for r in classification.review_reasons[:3]]
             public = {k: v for k, v in order.items() if k not in ("pii", "phone_hash")}
             public["pii_fields"] = sorted(pii)
             event = make_event(None, at=iso(now), actor=actor, action="create", before={}, after=public)

@@ -219,6 +219,25 @@ def test_dispatcher_merges_a_duplicate(open_page, target):
     assert dup["id"] in target.call("GET", f"/api/orders/{first['id']}", user="dispatcher")["merged_orders"]
 
 
+def test_dispatcher_sees_why_the_classifier_decided(open_page, target):
+    tag = uuid.uuid4().hex[:6]
+    order = target.call("POST", "/api/orders", {
+        "text": f"枫林村{tag}组停水三天了，全组几十户都没水吃", "channel": "hotline",
+        "place": {"county": "松溪县", "township": "青龙乡", "village": "枫林村"},
+        "client_request_id": f"e2e-{tag}-why"}, user="clerk")
+    reasons = order["classification_reasons"]
+    assert order["urgency"] == "紧急" and reasons["urgency"] and reasons["type"]
+    page = open_page("desktop")
+    login(page, "dispatcher")
+    page.get_by_test_id("menu-dispatch").click()
+    card = find_in_queue(page, "incoming-order", order["id"])
+    why = card.get_by_test_id("classification-reasons")
+    why.locator("summary").click()
+    expect(why).to_contain_text(f"紧急程度：{reasons['urgency']}")
+    expect(why).to_contain_text(f"类型：{reasons['type']}")
+    assert not page.errors, page.errors
+
+
 def test_extension_request_and_approval(open_page, target):
     created = target.call("POST", "/api/orders", {
         "text": "城关镇东街社区居民咨询身份证异地补领需要多久", "matter_id": "gongan.idcard_reissue", "channel": "frontdesk",

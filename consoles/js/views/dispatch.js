@@ -62,7 +62,8 @@ function incomingCard(o, api, reload) {
     orderBody(o),
     h("div", { class: "suggestion" },
       h("div", {}, "系统建议承办：", sugName, sug && sug.reason ? h("span", { class: "note" }, `（${sug.reason}）`) : null),
-      h("div", { class: "note" }, `建议分类：${o.category} / ${o.type}；紧急程度：${o.urgency}；来源：${o.classification_source === "classifier" ? "自动分类" : "人工填写"}`)),
+      h("div", { class: "note" }, `建议分类：${o.category} / ${o.type}；紧急程度：${o.urgency}；来源：${o.classification_source === "classifier" ? "自动分类" : "人工填写"}`),
+      reasonsBlock(o)),
     h("div", { class: "row actions" },
       sug ? h("button", { class: "primary", type: "button", "data-testid": "dispatch-suggested", onclick: async (ev) => {
         const btn = ev.currentTarget;
@@ -89,6 +90,17 @@ function mergeBox(o, api, reload) {
         if (!await confirmAction("并入主工单", `把工单 ${o.id} 并入主工单 ${id}？并单后本工单不再单独办理，由主工单一并答复。`, "并单")) return;
         run(btn, () => api.action(o.id, "merge", { master_id: id }), `已并入 ${id}`).then((r) => r && reload());
       } }, "并入主工单")));
+}
+
+// Why the classifier decided each field (the order's classification_reasons, Chinese, masked).
+const REASON_LABELS = { category: "分类", type: "类型", urgency: "紧急程度", department: "承办部门", emergency: "紧急警情" };
+function reasonsBlock(o) {
+  const r = o.classification_reasons || {};
+  const keys = Object.keys(REASON_LABELS).filter((k) => r[k]);
+  if (!keys.length && !(o.review_reasons || []).length) return null;
+  return h("details", { class: "reasons", "data-testid": "classification-reasons" }, h("summary", {}, "分类依据"),
+    ...keys.map((k) => h("div", { class: "note" }, `${REASON_LABELS[k]}：${r[k]}`)),
+    ...(o.review_reasons || []).map((x) => h("div", { class: "note" }, `请复核：${x}`)));
 }
 
 function repliedCard(o, api, reload) {
