@@ -145,7 +145,9 @@ def q_enum(name: str, values, default: str | None = None) -> dict:
 
 
 ORDERS_QUERY = [
-    q_enum("state", STATES), q("unit", s(100, 1, nullable=False)), q_enum("category", CATEGORIES),
+    q_enum("state", STATES),
+    q("action", {"type": "string", "enum": list(ACTIONS)}, "Orders whose state allows this action (a console's queue)"),
+    q("unit", s(100, 1, nullable=False)), q_enum("category", CATEGORIES),
     q_enum("type", TYPES), q_enum("urgency", URGENCIES), q("township", s(50, 1, nullable=False)),
     q("village", s(50, 1, nullable=False)), q("overdue", {"type": "boolean"}), q_time("since"), q_time("until"),
     q("q", s(200, nullable=False), "Text in the title or (masked) text, or an order id"),

@@ -9,6 +9,7 @@ from common.privacy import mask_text
 from staffapi import apischema
 from staffapi.base import API_ACTIONS, FREE_TEXT_FIELDS, SVC, USERS, dumps, json_body, offload, ok, requires
 from workorders import auth
+from workorders.lifecycle import states_allowing
 from workorders.model import Forbidden, WorkOrderError
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,11 @@ async def list_orders(request):
         raise WorkOrderError("bad_query", "参数 q 不能超过 200 个字。", 400)
     filters = {name: q[name] for name in ("state", "unit", "category", "type", "urgency", "township", "village",
                                           "overdue", "since", "until", "limit", "offset")}
+    if q["action"]:   # a queue: the states the state machine allows the action in (lifecycle.TRANSITIONS)
+        states = states_allowing(q["action"])
+        if q["state"] and q["state"] not in states:
+            return ok({"total": 0, "items": []})
+        filters["state"] = q["state"] or states
     return await offload(request, orders_page, {**filters, "text": text or None}, request["actor"])
 
 

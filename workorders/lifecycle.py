@@ -52,6 +52,11 @@ def allowed_actions(state: str) -> list[str]:
     return [a for a, (sources, _) in TRANSITIONS.items() if state in sources]
 
 
+def states_allowing(action: str) -> tuple[str, ...]:
+    """The states an action may start from (a console's queue for that action)."""
+    return tuple(sorted(TRANSITIONS[action][0]))
+
+
 def available_actions(order: dict, max_extensions: int, now: datetime | None = None) -> list[str]:
     """Actions the order's state and history allow now (before who asks and what they send).
 

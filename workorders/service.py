@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import logging
 import re
+import uuid
 from datetime import datetime
 from functools import lru_cache
 from types import SimpleNamespace
@@ -520,7 +521,18 @@ class WorkOrderService:
                    township=None, village=None, overdue: bool | None = None, since=None, until=None,
                    text: str | None = None, viewer: dict | None = None, limit: int = 50,
                    offset: int = 0) -> dict:
-        keys = []
+        keys, union = [], None
+        if isinstance(state, (tuple, list, set, frozenset)):   # any of several states (a queue)
+            states = sorted(state)
+            if len(states) == 1:
+                state = states[0]
+            else:
+                state, union = None, self.store.k("tmp", "states", uuid.uuid4().hex)
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.zunionstore(union, [self.store.k("idx", "state", s) for s in states])
+                    pipe.expire(union, 60)
+                    await pipe.execute()
+                keys.append(union)
         for name, value in (("state", state), ("unit", unit), ("category", category), ("type", type),
                             ("urgency", urgency), ("township", township), ("village", village)):
             if value:

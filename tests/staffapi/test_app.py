@@ -188,6 +188,16 @@ async def test_filters_kpi_hotspots_supervision(api, clock):
     assert [o["id"] for o in res["items"]] == [a["id"]]
     s, res = await api.call("GET", "/api/orders?q=自来水", "dispatcher")
     assert [o["id"] for o in res["items"]] == [b["id"]]
+    # a console's queue: the orders whose state allows the action (no state names in the consoles)
+    s, res = await api.call("GET", "/api/orders?action=dispatch", "dispatcher")
+    assert [o["id"] for o in res["items"]] == [b["id"]]
+    s, res = await api.call("GET", "/api/orders?action=merge", "dispatcher")   # several states
+    assert sorted(o["id"] for o in res["items"]) == sorted([a["id"], b["id"]])
+    s, res = await api.call("GET", "/api/orders?action=merge&q=自来水", "dispatcher")
+    assert [o["id"] for o in res["items"]] == [b["id"]]
+    s, res = await api.call("GET", "/api/orders?action=dispatch&state=dispatched", "dispatcher")
+    assert res == {"total": 0, "items": []}
+    assert (await api.call("GET", "/api/orders?action=fly", "dispatcher"))[0] == 400
     s, res = await api.call("GET", "/api/orders?since=2026-03-03", "dispatcher")
     assert res["total"] == 0
     clock.advance(days=2)

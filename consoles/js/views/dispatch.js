@@ -156,7 +156,7 @@ export async function render(root, { api }) {
   words.addEventListener("input", () => applyFilter());
 
   async function reload() {
-    const [acc, rep] = await Promise.all([api.orders({ state: "accepted", limit: 500 }), api.orders({ state: "replied", limit: 500 })]);
+    const [acc, rep] = await Promise.all([api.orders({ action: "dispatch", limit: 500 }), api.orders({ action: "complete", limit: 500 })]);
     const urgent = acc.items.filter((o) => o.urgency === "特急").length;
     counts.textContent = `待派单 ${acc.total} 件（特急 ${urgent} 件）；待确认办结 ${rep.total} 件`;
     incomingAll = acc.items.sort(queueOrder);

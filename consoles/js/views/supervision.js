@@ -34,7 +34,7 @@ export async function render(root, { api, user }) {
   async function reload() {
     const [overdue, queue, open, completed] = await Promise.all([
       api.orders({ overdue: "true", limit: 200 }), api.supervision(100),
-      api.orders({ limit: 500 }), api.orders({ state: "completed", limit: 200 })]);
+      api.orders({ limit: 500 }), api.orders({ action: "callback", limit: 200 })]);
     const openItems = overdue.items.filter((o) => o.open);
     summary.textContent = `超期未办结 ${openItems.length} 件；督办/预警记录 ${queue.items.length} 条；待回访 ${completed.total} 件`;
     clear(boxes.overdue, openItems.length ? openItems.map((o) => orderCard(o, "overdue-order", [
