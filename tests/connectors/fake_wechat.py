@@ -191,7 +191,7 @@ class FakeWeChat:
             return web.json_response({"error": "no_audio"}, status=400)
         payload = {"sender": q.get("sender"), "message": text, "metadata": {"channel": q.get("channel")}}
         async with ClientSession() as http:
-            from common.settings import rest_channel_token   # as the real gateway (clients/rasa.py)
+            from common.privacy import rest_channel_token   # as the real gateway (clients/rasa.py)
 
             async with http.post(f"{self.rasa_url}/webhooks/rest/webhook", json=payload,
                                  headers={"X-Govdesk-Channel-Token": rest_channel_token()}) as resp:
