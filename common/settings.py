@@ -23,21 +23,21 @@ def env_str(name: str, default: str = "") -> str:
     return value or default
 
 
-def env_int(name: str, default: int) -> int:
-    """An integer setting; a value that is not one stops the process with the variable's name."""
+def _typed(name: str, default, cast, what: str):
+    """A value that cannot be cast stops the process with the variable's name."""
     value = env_str(name)
     try:
-        return int(value) if value else default
+        return cast(value) if value else default
     except ValueError:
-        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+        raise ValueError(f"{name} must be {what}, got {value!r}") from None
+
+
+def env_int(name: str, default: int) -> int:
+    return _typed(name, default, int, "an integer")
 
 
 def env_float(name: str, default: float) -> float:
-    value = env_str(name)
-    try:
-        return float(value) if value else default
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    return _typed(name, default, float, "a number")
 
 
 def env_flag(name: str, default: bool = False) -> bool:
@@ -60,19 +60,15 @@ def environment() -> dict[str, str]:
     return dict(os.environ)
 
 
-def _int(name: str, default: int) -> int:
-    return env_int(name, default)
-
-
 @dataclass(frozen=True)
 class Ports:
-    rasa: int = _int("RASA_PORT", 5005)           # the public edge (edge/haproxy.cfg) in front of Rasa
-    rasa_internal: int = _int("RASA_INTERNAL_PORT", 0)  # Rasa itself, loopback only; 0: a free port
-    actions: int = _int("ACTION_PORT", 5055)
-    staff_api: int = _int("STAFF_API_PORT", 8000)
-    voice: int = _int("VOICE_PORT", 8765)
-    audiosocket: int = _int("AUDIOSOCKET_PORT", 9092)
-    redis: int = _int("REDIS_PORT", 6379)
+    rasa: int = env_int("RASA_PORT", 5005)           # the public edge (edge/haproxy.cfg) in front of Rasa
+    rasa_internal: int = env_int("RASA_INTERNAL_PORT", 0)  # Rasa itself, loopback only; 0: a free port
+    actions: int = env_int("ACTION_PORT", 5055)
+    staff_api: int = env_int("STAFF_API_PORT", 8000)
+    voice: int = env_int("VOICE_PORT", 8765)
+    audiosocket: int = env_int("AUDIOSOCKET_PORT", 9092)
+    redis: int = env_int("REDIS_PORT", 6379)
 
 
 PORTS = Ports()

@@ -18,6 +18,7 @@ callers name conversations directly.
 """
 from __future__ import annotations
 
+import hmac
 import logging
 import urllib.parse
 
@@ -57,8 +58,6 @@ class ResilientRestInput(RestInput):
 
     @staticmethod
     def trusted(request) -> bool:
-        import hmac
-
         given = request.headers.get("X-Govdesk-Channel-Token", "")
         return bool(given) and hmac.compare_digest(given, channel_token())
 

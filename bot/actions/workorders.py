@@ -35,7 +35,8 @@ from workorders.model import (
 from workorders.classify import classify
 from workorders.directory import default_directory
 from workorders.rating import normalize_level
-from workorders.service import WorkOrderService
+from workorders.otp import OneTimeCodes
+from workorders.service import WorkOrderService, phone_hash
 
 log = logging.getLogger(__name__)
 
@@ -438,11 +439,26 @@ def sms_client():
     return _SMS or None
 
 
-def one_time_codes():
-    from workorders.otp import OneTimeCodes
-
+def one_time_codes() -> OneTimeCodes:
+    """Codes kept beside the work orders (same Redis client and key prefix as service())."""
     svc = service()
     return OneTimeCodes(svc.redis, svc.store.p)
+
+
+async def find_rateable(out: dict, phone: str, dispatcher) -> dict:
+    """`out` plus the proved phone's newest completed, unrated order (wo_rate_order); without one,
+    say so and end the rating (wo_last4 = failed)."""
+    svc = service()
+    try:
+        result = await svc.progress_for_caller(out["wo_last4"], phone)
+        order = await rateable_order(svc, result["orders"]) if result["verified"] else None
+    except Exception as exc:  # noqa: BLE001
+        log.warning("rating lookup failed: %s", type(exc).__name__)
+        order = None
+    if order is None:
+        dispatcher.utter_message(response="utter_wo_nothing_to_rate")
+        return {**out, "wo_last4": VERIFY_FAILED, "wo_verify_fails": 0}
+    return {**out, "wo_rate_order": order["id"]}
 
 
 def _failed(dispatcher, response: str) -> dict:
@@ -624,7 +640,7 @@ class ActionStartRating(Action):
             started = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
             phone = started.get("wo_verified_phone")
             if phone and started.get("wo_last4") == phone[-4:]:   # proved already: find the order now
-                found = await ValidateWoRatingForm._with_order({"wo_last4": phone[-4:]}, phone, dispatcher)
+                found = await find_rateable({"wo_last4": phone[-4:]}, phone, dispatcher)
                 events += [SlotSet(k, v) for k, v in found.items()]
         level = tracker.get_slot("wo_rating")
         events.append(SlotSet("wo_rating", _level(level) if level else None))
@@ -649,21 +665,7 @@ class ValidateWoRatingForm(QueryValidation, FormValidationAction):
         out = await super().validate_wo_code(value, dispatcher, tracker, domain)
         if out.get("wo_code") != "ok" or tracker.get_slot("wo_rate_order"):
             return out
-        return await self._with_order(out, out["wo_verified_phone"], dispatcher)
-
-    @staticmethod
-    async def _with_order(out: dict, phone: str, dispatcher) -> dict:
-        svc = service()
-        try:
-            result = await svc.progress_for_caller(out["wo_last4"], phone)
-            order = await rateable_order(svc, result["orders"]) if result["verified"] else None
-        except Exception as exc:  # noqa: BLE001
-            log.warning("rating lookup failed: %s", type(exc).__name__)
-            order = None
-        if order is None:
-            dispatcher.utter_message(response="utter_wo_nothing_to_rate")
-            return {**out, "wo_last4": VERIFY_FAILED, "wo_verify_fails": 0}
-        return {**out, "wo_rate_order": order["id"]}
+        return await find_rateable(out, out["wo_verified_phone"], dispatcher)
 
     async def validate_wo_rating(self, value, dispatcher, tracker, domain):
         level = _level(value)
@@ -689,9 +691,8 @@ class ActionSubmitRating(Action):
         phone = tracker.get_slot("wo_verified_phone")
         try:
             svc = service()
-            # Only the caller who filed the order rates it: the order must be one of this phone's.
-            mine = (await svc.progress_for_caller(phone[-4:], phone))["orders"] if phone else []
-            if order_id not in {item["id"] for item in mine}:
+            # Only the caller who filed the order rates it: the order's phone must be the proved one.
+            if not phone or (await svc.get(order_id)).get("phone_hash") != phone_hash(phone):
                 dispatcher.utter_message(response="utter_wo_rating_not_yours")
                 return done + handoff_events(dispatcher, "verification_failed")
             await svc.rate(order_id, level, channel=channel_of(tracker))
