@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.stats import percentile  # noqa: E402
+from tests.voice.client import telephone_line  # noqa: E402
 
 AUDIO = Path("/work/shared/audio")
 # Utterances that neither end the call (hand-off, goodbye, cancel, emergencies) nor need a
@@ -64,20 +65,10 @@ VOICED_RMS = 327     # -40 dBFS: the end of speech is the last frame above it
 # ---------------------------------------------------------------- audio
 def load_8k(path: Path) -> bytes:
     """WAV -> 8 kHz s16le through G.711 μ-law (encode + decode), as a PBX delivers it."""
-    from math import gcd
-
-    from scipy.signal import resample_poly
-
     with wave.open(str(path)) as w:
-        x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64)
+        x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
         rate = w.getframerate()
-    g = gcd(rate, 8000)
-    y = np.clip(resample_poly(x, 8000 // g, rate // g), -32768, 32767) / 32768.0
-    mu = 255.0
-    code = np.round((np.sign(y) * np.log1p(mu * np.abs(y)) / np.log1p(mu) + 1) * 127.5)   # 8-bit code
-    z = (code / 127.5) - 1
-    back = np.sign(z) * ((1 + mu) ** np.abs(z) - 1) / mu
-    return np.clip(back * 32768, -32768, 32767).astype("<i2").tobytes()
+    return telephone_line(x, rate)
 
 
 def last_voiced_end(pcm: bytes) -> int:

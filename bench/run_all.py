@@ -22,6 +22,7 @@ BENCHES = {
     "flows": ["bench.bench_flows"],
     "conversations": ["bench.bench_conversations"],
     "voice": ["bench.bench_voice"],
+    "tts": ["bench.bench_tts"],
     "wechat": ["bench.bench_wechat"],
 }
 

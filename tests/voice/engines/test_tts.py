@@ -1,4 +1,4 @@
-"""TTS: pinyin conversion, non-silent audio of plausible duration, slow rate, cache, prompts."""
+"""TTS service: non-silent audio of plausible duration, slow rate, cache, prompts."""
 import asyncio
 import shutil
 
@@ -6,15 +6,9 @@ import numpy as np
 import pytest
 
 from voice.audio import wav_bytes
-from voice.engines.tts import TTSService, prompt_key, split_sentences, to_speech_pinyin
+from voice.engines.tts import TTSService, prompt_key, split_sentences
 
 pytestmark = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="espeak-ng not installed")
-
-
-def test_pinyin_with_tones_and_digits_one_by_one():
-    s = to_speech_pinyin("请打119！")
-    assert s.startswith("qing3 da3 yao1 yao1 jiu3")
-    assert "一百" not in s
 
 
 def test_split_sentences():
