@@ -33,6 +33,9 @@ class VoiceConfig:
     asr_second_below: float = field(default_factory=lambda: env_float("VOICE_ASR_SECOND_BELOW", -0.7))
     # TTS
     tts_engine: str = field(default_factory=lambda: env_str("VOICE_TTS_ENGINE", "espeak"))
+    # espeak-ng voice variant: "f3" was the most intelligible of 15 tried (read-back CER over a phone
+    # line .545 against .696 for the plain voice, docs/benchmarks/tts.md); "none" = the plain voice.
+    tts_espeak_variant: str = field(default_factory=lambda: env_str("VOICE_ESPEAK_VARIANT", "f3"))
     tts_rate: int = field(default_factory=lambda: env_int("VOICE_TTS_RATE", 130))
     tts_rate_slow: int = field(default_factory=lambda: env_int("VOICE_TTS_RATE_SLOW", 100))
     tts_cache_dir: str = field(default_factory=lambda: env_str(

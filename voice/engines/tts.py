@@ -36,6 +36,7 @@ from pathlib import Path
 
 from textnorm.speakable import speakable
 from voice.audio import AudioFormatError, read_wav, resample
+from voice.config import VoiceConfig
 
 log = logging.getLogger("voice.tts")
 
@@ -86,6 +87,8 @@ class TTSService:
                  prompts_dir: str | Path | None = None, memory_items: int = 256,
                  cache_ttl_s: float = 30 * 86400.0, cache_max_bytes: int = 100 * 1024 * 1024):
         self._engine_name = engine_name
+        # Cached audio is keyed by the voice that made it: a new espeak variant must not play old files.
+        self._voice = f"{engine_name}+{VoiceConfig().tts_espeak_variant}" if engine_name.startswith("espeak") else engine_name
         self._engine: TTSEngine | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tts")
         self._memory: OrderedDict[str, bytes] = OrderedDict()
@@ -186,7 +189,7 @@ class TTSService:
         return self._engine
 
     def _key(self, text: str, rate: int) -> str:
-        return hashlib.sha256(f"{self._engine_name}|{rate}|{text}".encode()).hexdigest()[:24]
+        return hashlib.sha256(f"{self._voice}|{rate}|{text}".encode()).hexdigest()[:24]
 
     def _prompt_file(self, text: str) -> Path | None:
         if self.prompts_dir is None:

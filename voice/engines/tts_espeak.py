@@ -63,14 +63,16 @@ class EspeakTTS(TTSEngine):
         self._engine = None
         self._tmp = Path(tempfile.mkdtemp(prefix="govdesk-tts-"))
         self._seq = itertools.count()
-        self._rate = VoiceConfig().tts_rate   # the normal voice (VOICE_TTS_RATE): the rate pyttsx3 keeps
+        config = VoiceConfig()
+        self._rate = config.tts_rate   # the normal voice (VOICE_TTS_RATE): the rate pyttsx3 keeps
+        self.voice = self.VOICE + (f"+{config.tts_espeak_variant}" if config.tts_espeak_variant not in ("", "none") else "")
         self.driver = "cli"
         if use_pyttsx3:
             try:
                 import pyttsx3
 
                 engine = pyttsx3.init("espeak")
-                engine.setProperty("voice", self.VOICE)
+                engine.setProperty("voice", self.voice)
                 engine.setProperty("rate", self._rate)
                 self._engine = engine
                 self.driver = "pyttsx3"
@@ -97,7 +99,7 @@ class EspeakTTS(TTSEngine):
                 if out.exists() and out.stat().st_size > 44:
                     break
         if not out.exists() or out.stat().st_size <= 44:
-            subprocess.run(["espeak-ng", "-v", self.VOICE, "-s", str(rate), "-w", str(out), spoken],
+            subprocess.run(["espeak-ng", "-v", self.voice, "-s", str(rate), "-w", str(out), spoken],
                            check=True, capture_output=True, timeout=30)
         data = out.read_bytes()
         out.unlink(missing_ok=True)
