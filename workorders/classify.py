@@ -403,6 +403,7 @@ OPTIONS = {
     "department": "model",          # rules_first | model_first | model
     "dept_rule_above": 0.5,         # model_first: the keyword rule wins when the model is below this
     "dept_matter_below": 0.5,
+    "dept_unseen_below": 0.6,       # a cue of a department the model never saw decides below this
     "urgency_model_min": 0.5,       # the model alone raises 一般 to 紧急 only from this probability
     "police_crime": True,           # 求助/举报 about a crime (诈骗, 盗窃, 赌博 ...) -> 公安 (intake_rules.yaml)
     "mask_places": True,            # place names -> 某地 in the model's input (see _model_text)
@@ -517,6 +518,15 @@ def _decide_department(model: TextModel, X, t: str, find_matter) -> tuple[str | 
     names = _dept_names()
     if OPTIONS["department"] == "model" and best is not None:
         rule = None
+    # a department the model has no examples of can only come from the rules: the unit the caller
+    # names, or (when the model is unsure) that department's cue words
+    known = set(p)
+    named = {d: w for d, w in R.agency_cues(t).items() if d not in known}
+    cued = {d: w for d, w in R.department_cues(t).items() if d not in known}
+    unseen = named or (cued if best is None or p[best] < OPTIONS["dept_unseen_below"] else {})
+    if len(unseen) == 1:
+        d, w = next(iter(unseen.items()))
+        return d, 0.5, f"“{w}”（{names.get(d, d)}）：按来电说到的单位或事项派（模型没有学过这个部门）"
     matter = find_matter() if best is None or p[best] < OPTIONS["dept_matter_below"] else None
     if matter is not None:
         d = catalogue_department(matter[0].split(".", 1)[0])
