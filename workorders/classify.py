@@ -628,6 +628,9 @@ def classify(text: str, context: dict | None = None) -> Classification:
         fine = R.refine_department(c.department, t)
         if fine:
             c.department, c.department_reason = fine[0], f"“{fine[1]}”：{fine[2]}"
+        owner = R.OWNERLESS_HAZARD.search(t) if urg == "特急" and req_type in ("求助", "举报") else None
+        if owner:
+            c.department, c.department_reason = "zongzhi", f"“{owner.group(0)}”：{R.OWNERLESS_HAZARD.reason_zh}"
         crime = R.POLICE_CRIME.search(t) if OPTIONS["police_crime"] and req_type in ("求助", "举报") \
             and urg != "特急" else None
         if crime and c.department != "gongan":
