@@ -523,7 +523,9 @@ def _decide_department(model: TextModel, X, t: str, find_matter) -> tuple[str | 
     known = set(p)
     named = {d: w for d, w in R.agency_cues(t).items() if d not in known}
     cued = {d: w for d, w in R.department_cues(t).items() if d not in known}
-    unseen = named or (cued if best is None or p[best] < OPTIONS["dept_unseen_below"] else {})
+    # the model's own best has no cue in the text either: the unseen department's cue is the evidence
+    backed = best in R.department_cues(t) or best in R.agency_cues(t)
+    unseen = named or (cued if best is None or p[best] < OPTIONS["dept_unseen_below"] or not backed else {})
     if len(unseen) == 1:
         d, w = next(iter(unseen.items()))
         return d, 0.5, f"“{w}”（{names.get(d, d)}）：按来电说到的单位或事项派（模型没有学过这个部门）"
