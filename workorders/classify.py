@@ -25,8 +25,9 @@ come from that file:
   cross-validation; below REVIEW_BELOW the order is flagged needs_review ("不确定").
 - the model sees place names masked (某地): the village says nothing about what the caller wants;
 - category follows type for 咨询/投诉/建议/表扬; for 求助/举报 it is 警务类 when 公安 handles,
-  综治类 when the 综治中心 handles or for a 特急 public-safety hazard (a utility's too), else the
-  model decides 政务类/综治类;
+  综治类 when the 综治中心 handles (disputes, group risks, a hazard no single department owns),
+  政务类 for a 特急 hazard its owning department handles (a burst main, a road collapse), else the
+  model decides 政务类/综治类 (intake_rules.yaml 类别, read literally);
 - urgency: a danger rule makes 特急 (recall first); a cut supply or wages owed is 紧急 (decisive);
   many affected make 紧急 unless the model is sure it is 一般; the model alone raises only when it is confident; the type
   caps it (咨询/建议/表扬 一般, 投诉 at most 紧急);
@@ -402,13 +403,12 @@ OPTIONS = {
     "department": "model",          # rules_first | model_first | model
     "dept_rule_above": 0.5,         # model_first: the keyword rule wins when the model is below this
     "dept_matter_below": 0.5,
+    "dept_unseen_below": 0.6,       # a cue of a department the model never saw decides below this
     "urgency_model_min": 0.5,       # the model alone raises 一般 to 紧急 only from this probability
     "police_crime": True,           # 求助/举报 about a crime (诈骗, 盗窃, 赌博 ...) -> 公安 (intake_rules.yaml)
     "mask_places": True,            # place names -> 某地 in the model's input (see _model_text)
     "type_cap_sure": 0.6,
-    "hazard_first": True,           # a 特急 hazard is 综治类 whoever handles it (before 公安 -> 警务类)
-    "hazard_all": True,             # utilities' hazards (live wire, gas leak, burst main) are 综治类 too
-    "hazard_category": True,        # 求助/举报 about a 特急 public-safety hazard -> 综治类 (published rules)
+    "hazard_category": True,        # 求助/举报 about a 特急 hazard -> 政务类 of its owning department (综治类 if none)
     "category_else": "model",       # 求助/举报 otherwise: 政务类 | model (政务类/综治类)           # the type caps a 特急 from a danger rule only from this probability
     "category": "dept",             # 求助/举报: dept (公安→警务类, 综治中心→综治类, else model) | model       # a catalogue matter decides the department when the model is below this
 }
@@ -518,6 +518,17 @@ def _decide_department(model: TextModel, X, t: str, find_matter) -> tuple[str | 
     names = _dept_names()
     if OPTIONS["department"] == "model" and best is not None:
         rule = None
+    # a department the model has no examples of can only come from the rules: the unit the caller
+    # names, or (when the model is unsure) that department's cue words
+    known = set(p)
+    named = {d: w for d, w in R.agency_cues(t).items() if d not in known}
+    cued = {d: w for d, w in R.department_cues(t).items() if d not in known}
+    # the model's own best has no cue in the text either: the unseen department's cue is the evidence
+    backed = best in R.department_cues(t) or best in R.agency_cues(t)
+    unseen = named or (cued if best is None or p[best] < OPTIONS["dept_unseen_below"] or not backed else {})
+    if len(unseen) == 1:
+        d, w = next(iter(unseen.items()))
+        return d, 0.5, f"“{w}”（{names.get(d, d)}）：按来电说到的单位或事项派（模型没有学过这个部门）"
     matter = find_matter() if best is None or p[best] < OPTIONS["dept_matter_below"] else None
     if matter is not None:
         d = catalogue_department(matter[0].split(".", 1)[0])
@@ -619,6 +630,9 @@ def classify(text: str, context: dict | None = None) -> Classification:
         fine = R.refine_department(c.department, t)
         if fine:
             c.department, c.department_reason = fine[0], f"“{fine[1]}”：{fine[2]}"
+        owner = R.OWNERLESS_HAZARD.search(t) if urg == "特急" and req_type in ("求助", "举报") else None
+        if owner:
+            c.department, c.department_reason = "zongzhi", f"“{owner.group(0)}”：{R.OWNERLESS_HAZARD.reason_zh}"
         crime = R.POLICE_CRIME.search(t) if OPTIONS["police_crime"] and req_type in ("求助", "举报") \
             and urg != "特急" else None
         if crime and c.department != "gongan":
@@ -634,18 +648,18 @@ def classify(text: str, context: dict | None = None) -> Classification:
         c.category = "警务类" if emerg[0] in ("110", "122") else "政务类"
         conf["category"] = 1.0
         reasons["category"] = f"紧急警情转{emerg[0]}"
-    elif OPTIONS["hazard_category"] and OPTIONS["hazard_first"] and urg == "特急":
-        c.category, conf["category"] = "综治类", min(conf["urgency"], conf["department"])
-        reasons["category"] = "公共安全隐患（特急险情），由综治中心统筹，归综治类"
     elif OPTIONS["category"] == "dept" and c.department == "gongan":
         c.category, conf["category"] = "警务类", conf["department"]
         reasons["category"] = f"{req_type}事项由公安派出所办理，归警务类"
     elif OPTIONS["category"] == "dept" and c.department == "zongzhi":
         c.category, conf["category"] = "综治类", conf["department"]
         reasons["category"] = f"矛盾纠纷由综治中心办理，归综治类"
-    elif OPTIONS["hazard_category"] and urg == "特急" and (OPTIONS["hazard_all"] or c.department not in R.UTILITY_DEPARTMENTS):
-        c.category, conf["category"] = "综治类", min(conf["urgency"], conf["department"])
-        reasons["category"] = "公共安全隐患（特急险情），由综治中心统筹，归综治类"
+    elif OPTIONS["hazard_category"] and urg == "特急":
+        # published rule read literally: a hazard its owning department handles (a burst main, a
+        # collapsing road) is that department's 政务类 work; 综治类 is a hazard nobody owns (zongzhi above)
+        c.category, conf["category"] = "政务类", min(conf["urgency"], conf["department"])
+        reasons["category"] = (f"险情由主管部门{_dept_names().get(c.department, c.department)}处置，归政务类"
+                               "（没有主管部门的隐患才由综治中心统筹）")
     elif OPTIONS["hazard_category"] and OPTIONS["category_else"] == "政务类":
         c.category, conf["category"] = "政务类", conf["department"]
         reasons["category"] = f"{req_type}事项由{_dept_names().get(c.department, c.department)}办理，归政务类"

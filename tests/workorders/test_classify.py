@@ -71,10 +71,11 @@ def test_danger_to_life_is_top_urgency(text):
 
 
 def test_gas_leak_without_fire_is_an_urgent_work_order_for_the_gas_company():
-    # published rules (intake_rules.yaml): 燃气泄漏未起火 is 特急, a public-safety hazard (综治类)
-    # the gas company repairs at once; no emergency number
+    # published rules (intake_rules.yaml): 燃气泄漏未起火 is 特急; the gas company owns the hazard,
+    # so it is its 政务类 work, repaired at once; no emergency number (the bot's safety layer still
+    # tells a caller at home to leave and ring 119)
     c = classify("楼道里一股煤气味，燃气管子漏气了，还没着火")
-    assert (c.emergency, c.urgency, c.category, c.department) == (None, "特急", "综治类", "ranqi")
+    assert (c.emergency, c.urgency, c.category, c.department) == (None, "特急", "政务类", "ranqi")
 
 
 def test_gas_leak_on_fire_is_still_119():
@@ -232,13 +233,18 @@ def test_urgency_follows_the_published_levels(text, level):
     assert c.urgency == level, c.reasons
 
 
-def test_public_safety_hazard_is_zongzhi_with_the_specialist_department():
+def test_a_hazard_with_an_owning_department_is_that_departments_government_work():
+    # intake_rules.yaml 类别的读法: a hazard its department owns is 政务类; 综治类 is for hazards nobody owns
     bridge = classify("村口那座桥的桥墩被冲垮了，桥面在往下沉，车还在过")
-    assert (bridge.type, bridge.urgency, bridge.category) == ("求助", "特急", "综治类"), bridge.reasons
-    assert "综治" in bridge.reasons["category"]
-    # a utility's hazard is a public-safety hazard too; the utility repairs it
+    assert (bridge.type, bridge.urgency, bridge.category, bridge.department) == \
+        ("求助", "特急", "政务类", "jiaotong"), bridge.reasons
     wire = classify("电线掉在路上了，还在冒火星子")
-    assert (wire.urgency, wire.category, wire.department) == ("特急", "综治类", "dianli"), wire.reasons
+    assert (wire.urgency, wire.category, wire.department) == ("特急", "政务类", "dianli"), wire.reasons
+
+
+def test_a_hazard_no_department_owns_is_for_the_mediation_centre():
+    c = classify("村头那个废弃的砖窑烟囱歪了，随时要倒，问了几家单位都说不归他们管")
+    assert (c.urgency, c.category, c.department) == ("特急", "综治类", "zongzhi"), c.reasons
 
 
 def test_dispute_between_residents_goes_to_the_mediation_centre():
@@ -274,21 +280,24 @@ def test_published_rules_are_in_one_readable_file():
 
 
 def test_intake_corpus_cross_validation_floors():
-    """Issue-14 corpora: requests_c scored by a model trained on the other corpora (bench_classify
-    --corpus-cv; docs/BENCHMARKS.md). Regression floors set below the measured values."""
+    """Issue-14 corpora: requests_c and requests_d (two writers who saw only the published rules)
+    each scored by a model trained on the other corpora (bench_classify --corpus-cv;
+    bench/data/intake/README.md). Regression floors set below the measured values."""
     from bench.bench_classify import corpus_cv
-    res = corpus_cv(["requests_c"])["requests_c"]
-    acc = res["accuracy"]
-    assert res["n"] >= 600 and res["n_train"] >= 1500
-    # measured 2026-11-30: category .934, type .955, urgency .967, department .863, township .997,
-    # 特急 recall .986, 0 false emergencies
-    assert acc["category"] >= 0.88, acc
-    assert acc["type"] >= 0.91, acc
-    assert acc["urgency"] >= 0.91, acc
-    assert acc["department"] >= 0.80, acc
-    assert acc["township"] >= 0.97, acc
-    assert res["te_recall"] >= 0.93, res["te_recall"]
-    assert res["false_emergencies"] == [], res["false_emergencies"]
+    res = corpus_cv(["requests_c", "requests_d"])
+    # measured 2026-11-30 (round 4): c category .965, type .970, urgency .962, department .927,
+    # township .997, 特急 recall 1.000; d .880, .872, .959, .841, .993, .986; 0 false emergencies
+    floors = {"requests_c": {"category": 0.93, "type": 0.94, "urgency": 0.93, "department": 0.89},
+              "requests_d": {"category": 0.85, "type": 0.84, "urgency": 0.93, "department": 0.80}}
+    for src, floor in floors.items():
+        r = res[src]
+        acc = r["accuracy"]
+        assert r["n"] >= 600 and r["n_train"] >= 2000, (src, r["n"], r["n_train"])
+        for field, low in floor.items():
+            assert acc[field] >= low, (src, field, acc)
+        assert acc["township"] >= 0.97, (src, acc)
+        assert r["te_recall"] >= 0.95, (src, r["te_recall"])
+        assert r["false_emergencies"] == [], (src, r["false_emergencies"])
 
 
 # ------------------------------------------------------------------ published rules, this round (issue 14)
@@ -336,3 +345,44 @@ def test_the_near_miss_vetoes_keep_people_in_danger():
     assert classify("墙倒了砸到人了，腿流了好多血").emergency == "120"
     assert classify("我家的牛把我爸顶伤了，肚子上一个大口子在流血").emergency == "120"
     assert classify("一辆车把路边的电线杆撞断了，司机卡在车里出不来").emergency is not None
+
+
+# ------------------------------------------------------------------ round 4 (fourth writer's misses)
+
+@pytest.mark.parametrize("text", [
+    "燃气灶一直打不着火，好几户都这样，燃气公司电话没人接",     # 打 is lighting the stove, not hitting
+    "救命哦，这个社保认证的表我填了三遍还是不会填",             # 救命 as an exclamation over a form
+    "猴子跑到院子里抢玉米吃，把鸡也叼走了",                     # an animal, not a robbery
+    "我爸前天走丢了，派出所的同志找了一夜找到了",               # over: found
+    "老公喝了酒在家摔碗，今天没动手，想请人来劝劝",             # no harm yet, mediation wanted
+    "两家为了地界吵了好久，快打起来了",                         # brewing, not happening
+])
+def test_near_misses_are_work_orders_not_emergencies(text):
+    c = classify(text)
+    assert c.emergency is None and c.is_work_order, c.reasons
+
+
+@pytest.mark.parametrize("text, number", [
+    ("他们几个在路口拦车收钱，不给就打，现在还在", "110"),
+    ("我爸正要去银行转账，对方是骗子，快拦住他", "110"),
+    ("有个人爬山摔下去了，挂在半山崖上，上不来也下不去", "119"),
+])
+def test_emergencies_happening_now_are_transferred(text, number):
+    assert classify(text).emergency == number
+
+
+def test_praise_in_other_words_is_praise():
+    c = classify("供电所的师傅服务真好，半夜冒雨来把线修好了")
+    assert (c.type, c.category) == ("表扬", "意见建议类"), c.reasons
+
+
+def test_a_department_the_model_never_saw_comes_from_the_named_unit():
+    from workorders import classify as mod
+    rows = [r for r in C.training_rows() if r.get("department") != "dangan"]
+    saved = mod._model
+    try:
+        mod.set_model(C.TextModel(rows))
+        c = classify("想去档案馆查一下我爸当年的招工记录，个人能查吗")
+    finally:
+        mod.set_model(saved)
+    assert c.department == "dangan", c.reasons
