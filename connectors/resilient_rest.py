@@ -92,10 +92,15 @@ class ResilientRestInput(RestInput):
                 logger.exception("message handling failed")
                 failed = True
             if (message.metadata or {}).get("channel") == "voice":
-                # what a caller hears: one fact per sentence, no sentence over 40 characters
-                for m in collector.messages[before:]:
+                # what a caller hears: one fact per sentence, no sentence over 40 characters (24 once
+                # the caller asked for slower speech: the gateway's metadata or this turn's ask payload)
+                new = collector.messages[before:]
+                slow = (message.metadata or {}).get("speech_rate") == "slow" or any(
+                    isinstance(m.get("custom"), dict) and m["custom"].get("event") == "ask"
+                    and m["custom"].get("rate") == "slow" for m in new)
+                for m in new:
                     if isinstance(m.get("text"), str):
-                        m["text"] = shape_for_voice(m["text"])
+                        m["text"] = shape_for_voice(m["text"], slow)
             if len(collector.messages) == before and (failed or not await action_server_alive()):
                 await collector.send_text_message(message.sender_id, APOLOGY)
                 await collector.send_custom_json(

@@ -3,7 +3,7 @@
     shape_for_voice("补办要本人去户籍所在地或全国任一公安派出所户籍窗口，要本人到场照相、按指纹，丢失补领40元。")
     -> "补办要本人去户籍所在地或全国任一公安派出所户籍窗口。要本人到场照相、按指纹。丢失补领40元。"
 
-A sentence longer than MAX_CHARS is cut at its commas (，；), then at 、 when a clause is still
+A sentence longer than MAX_CHARS (SLOW_MAX_CHARS once the caller asked for slower speech) is cut at its commas (，；), then at 、 when a clause is still
 too long; each piece becomes a sentence of its own. Questions keep their question mark.
 Pure function: used by the REST channel for voice calls (connectors/resilient_rest.py).
 """
@@ -12,16 +12,17 @@ from __future__ import annotations
 import re
 
 MAX_CHARS = 40
+SLOW_MAX_CHARS = 24     # after "说慢点": shorter sentences as well as a slower voice
 _SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
 
 
-def _pieces(clause: str, sep: str) -> list[str]:
+def _pieces(clause: str, sep: str, limit: int = MAX_CHARS) -> list[str]:
     parts = [p for p in clause.split(sep) if p]
     out: list[str] = []
     chunk = ""
     for p in parts:
         joined = f"{chunk}{sep}{p}" if chunk else p
-        if chunk and len(joined) > MAX_CHARS - 2:
+        if chunk and len(joined) > limit - 2:
             out.append(chunk)
             chunk = p
         else:
@@ -31,13 +32,13 @@ def _pieces(clause: str, sep: str) -> list[str]:
     return out
 
 
-def voice_sentences(text: str) -> list[str]:
+def voice_sentences(text: str, limit: int = MAX_CHARS) -> list[str]:
     out: list[str] = []
     for m in _SENTENCE.finditer(text or ""):
         s = m.group(0).strip()
         if not s:
             continue
-        if len(s) <= MAX_CHARS:
+        if len(s) <= limit:
             out.append(s)
             continue
         end = s[-1] if s[-1] in "。！？!?" else "。"
@@ -47,12 +48,12 @@ def voice_sentences(text: str) -> list[str]:
             if clauses and len(c) < 5:      # "也可以不办" stays with its clause
                 clauses[-1] += "，" + c
                 continue
-            for c2 in (_pieces(c, "；") if len(c) > MAX_CHARS else [c]):
-                clauses += _pieces(c2, "、") if len(c2) > MAX_CHARS else [c2]
+            for c2 in (_pieces(c, "；", limit) if len(c) > limit else [c]):
+                clauses += _pieces(c2, "、", limit) if len(c2) > limit else [c2]
         for i, c in enumerate(clauses):
             out.append(c + (end if i == len(clauses) - 1 else "。"))
     return out
 
 
-def shape_for_voice(text: str) -> str:
-    return "".join(voice_sentences(text))
+def shape_for_voice(text: str, slow: bool = False) -> str:
+    return "".join(voice_sentences(text, SLOW_MAX_CHARS if slow else MAX_CHARS))

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from textnorm.speech import SLOW_MAX_CHARS
+
 pytestmark = pytest.mark.integration
 
 ID = "11010519491231002X"
@@ -132,6 +134,15 @@ def test_repeat_and_slower_ask_the_question_again_without_the_card(conversation)
     assert text.endswith("最近要不要坐火车、坐飞机出门？") and "40元" not in text, text
     assert ask == [{"event": "ask", "key": "travel", "expect": "yesno", "rate": "slow"}]
     assert c.texts("再说一遍").endswith("坐飞机出门？")
+
+
+def test_after_slower_a_card_comes_in_shorter_sentences(conversation):
+    c = conversation(metadata={"channel": "voice"})
+    start_idcard_flow(c)
+    c.say("说慢点")
+    card = c.texts("要带什么材料")
+    said = re.findall(r"[^。！？]+[。！？]", card)
+    assert said and all(len(s) <= SLOW_MAX_CHARS or not re.search("[，、；]", s) for s in said), card
 
 
 def test_request_human_mid_form(conversation):
