@@ -24,6 +24,7 @@ Keys (prefix P, default "wo"):
   P:rep:version           set once the report counters cover every stored order (rebuild_reports)
   P:rep:rebuilding        NX claim (10 min) so that one staff API replica rebuilds, not all of them
   P:idx:version           "2" once the index sets are sorted sets (migrate_indexes)
+  P:lease:{name}          holder token, with a TTL: background work run by one process (lease; the scheduler)
 Report counters change in the same MULTI/EXEC as the order: new contribution minus old.
 
 Intake (`create_new`) is two round trips: one Lua script reserves the reference number (INCR, skipping numbers
@@ -230,6 +231,21 @@ class Writes:
         # Redis keeps the compiled script, so the body costs a hash of ~100 bytes per order.
         pipe.eval(APPLY_LUA, 0, dumps(self.cmds))
 
+
+# KEYS: the lease; ARGV: holder token, ttl ms. Taken when free, renewed by its holder: 1; held by another: 0.
+LEASE_LUA = """
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+# KEYS: the lease; ARGV: holder token. Given up by its holder only.
+RELEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 REPORTS_VERSION = "1"
 
@@ -603,6 +619,15 @@ class WorkOrderStore:
     async def week_counters(self, weeks: list[str]) -> dict[str, dict[str, int]]:
         raw = await self._script(self.redis, "hashes", HASHES_LUA, [self.k("rep", "hot", w) for w in weeks], [])
         return dict(zip(weeks, json.loads(raw)))
+
+    async def lease(self, name: str, holder: str, ttl_s: float) -> bool:
+        """Take or renew the lease P:lease:{name} for `ttl_s`: True while `holder` has it. Background work that
+        must run once among several staff API workers and replicas (the deadline scheduler)."""
+        return bool(await self._script(self.redis, "lease", LEASE_LUA, [self.k("lease", name)],
+                                       [holder, int(ttl_s * 1000)]))
+
+    async def release(self, name: str, holder: str) -> None:
+        await self._script(self.redis, "release", RELEASE_LUA, [self.k("lease", name)], [holder])
 
     async def migrate_indexes(self) -> int:
         """Index sets written before they were sorted sets become sorted sets scored by creation time
