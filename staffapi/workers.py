@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Listener
 
 from common.children import die_with_parent
@@ -68,7 +69,7 @@ def serve_reports() -> None:
         while True:
             try:
                 conn = listener.accept()
-            except (OSError, EOFError) as exc:  # a client that failed the key check
+            except (OSError, EOFError, AuthenticationError) as exc:  # e.g. a client without the key
                 log.warning("report connection refused: %s", exc)
                 continue
             threading.Thread(target=connection, args=(conn,), daemon=True).start()
