@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_workorders import free_port, percentile  # noqa: E402
 from common.redis_embedded import start_embedded_redis, wait_for_port  # noqa: E402
+from common.settings import staff_api_workers  # noqa: E402
 
 SEED_ORDERS = 300
 ACTORS = {
@@ -174,14 +175,17 @@ async def creates(session, base, headers, n, concurrency, tag, villages: int = 0
     await asyncio.gather(*[worker() for _ in range(concurrency)])
     rate = round(n / (time.perf_counter() - t0), 1)
     if cpu is not None:
+        load = round(os.getloadavg()[0], 2)
         cpu.clear()
         cpu.update({f"{name}_ms": round(cpu_spent(before[name], cpu_seconds(p)) / n * 1000, 3)
                     for name, p in pids.items()})
         cpu["client_ms"] = round((time.process_time() - client0) / n * 1000, 3)
+        cpu["load_1m"] = load
     return rate
 
 
-async def drive(base: str, reads: int, n_creates: int, concurrency: int, readers: int, pids: dict) -> dict:
+async def drive(base: str, reads: int, n_creates: int, concurrency: int, readers: int, pids: dict,
+                villages: int = 0) -> dict:
     async with aiohttp.ClientSession() as session:
         tokens = {}
         for user in ("clerk", "dispatcher"):
@@ -200,7 +204,8 @@ async def drive(base: str, reads: int, n_creates: int, concurrency: int, readers
                                                     d, reads),
         }
         cpu_alone = dict(pids)
-        alone = await creates(session, base, tokens["clerk"], n_creates, concurrency, "alone", 0, cpu_alone)
+        alone = await creates(session, base, tokens["clerk"], n_creates, concurrency, f"alone{villages}", villages,
+                              cpu_alone)
         stop = asyncio.Event()
 
         async def reader():
@@ -211,10 +216,12 @@ async def drive(base: str, reads: int, n_creates: int, concurrency: int, readers
 
         tasks = [asyncio.create_task(reader()) for _ in range(readers)]
         cpu_reads = dict(pids)
-        with_reads = await creates(session, base, tokens["clerk"], n_creates, concurrency, "reads", 40, cpu_reads)
+        with_reads = await creates(session, base, tokens["clerk"], n_creates, concurrency, f"reads{villages}",
+                                   villages + 40, cpu_reads)
         stop.set()
         await asyncio.gather(*tasks)
-        again = await creates(session, base, tokens["clerk"], n_creates, concurrency, "again", 80)
+        again = await creates(session, base, tokens["clerk"], n_creates, concurrency, f"again{villages}",
+                              villages + 80)
         out["creates_per_s_alone"] = alone
         out["creates_per_s_with_report_readers"] = with_reads
         out["creates_per_s_alone_again"] = again
@@ -231,10 +238,12 @@ def main() -> int:
     parser.add_argument("--creates", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--readers", type=int, default=1, help="console users reloading reports in a loop")
+    parser.add_argument("--workers", type=int, default=staff_api_workers(),
+                        help="STAFF_API_WORKERS of the second run (the first runs one process)")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-reports-"))
-    redis_port, api_port = free_port(), free_port()
+    redis_port = free_port()
     from cryptography.fernet import Fernet
 
     from common.redis_embedded import embedded_password
@@ -243,84 +252,120 @@ def main() -> int:
     password = embedded_password()
     redis_proc = start_embedded_redis(tmp / "redis", redis_port, password)
     env = dict(os.environ, PYTHONPATH=str(ROOT), GOVDESK_DEMO="1",
-               REDIS_URL=f"redis://:{password}@localhost:{redis_port}/0", STAFF_API_PORT=str(api_port),
-               LOG_LEVEL="WARNING", WORKORDER_SCHEDULER="0")
-    api = None
+               REDIS_URL=f"redis://:{password}@localhost:{redis_port}/0", LOG_LEVEL="WARNING",
+               WORKORDER_SCHEDULER="0")
     try:
         result = asyncio.run(seed(env["REDIS_URL"], args.orders))
-        api = subprocess.Popen([sys.executable, "-m", "staffapi"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=open(tmp / "api.log", "wb"), start_new_session=True)
-        wait_for_port(api_port, timeout=120)
-        result.update(asyncio.run(drive(f"http://127.0.0.1:{api_port}", args.reads, args.creates, args.concurrency,
-                                        args.readers, {"api": api.pid, "redis": redis_proc.pid})))
+        result["load_avg_1m_start"] = round(os.getloadavg()[0], 2)
+        # One process, then N workers on the same data, side by side in one run (each on its own villages).
+        for k, workers in enumerate(sorted({1, args.workers})):
+            result[f"workers_{workers}"] = run_api(env, tmp, workers, redis_proc.pid, args, villages=120 * k)
         result["cpus"] = os.cpu_count()
         result["load_avg_1m"] = round(os.getloadavg()[0], 2)
         print(json.dumps(result, ensure_ascii=False))
         if args.write:
             write_doc(result, args)
     finally:
-        if api is not None:
-            api.terminate()
-            api.wait(10)
         redis_proc.terminate()
         redis_proc.wait(120)  # AOF of 100,000 orders flushes on shutdown
     return 0
 
 
-def write_doc(r: dict, args) -> None:
-    rows = "\n".join(f"| {k} | {v['p50_ms']} | {v['p95_ms']} |" for k, v in r.items()
-                     if isinstance(v, dict) and "p50_ms" in v)
-    ca, cr = r["cpu_per_create_alone"], r["cpu_per_create_with_readers"]
-    ratio = r["creates_per_s_with_report_readers"] / r["creates_per_s_alone"]
-    text = f"""# Reports and the order list at {r['seeded']:,} orders
+def listeners(port: int) -> int:
+    """Sockets listening on `port` (SO_REUSEPORT: one per worker), from /proc/net/tcp and tcp6."""
+    n = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        n += sum(1 for line in lines if line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A")
+    return n
 
-Command: `.venv/bin/python -m bench.bench_reports --orders {args.orders} --reads {args.reads} --creates {args.creates} --concurrency {args.concurrency} --readers {args.readers} --write`
-(embedded Redis with a password, `python -m staffapi`, demo accounts; {r['cpus']} CPUs, 1-minute load average at the end
-{r['load_avg_1m']}: the box is shared with other work, so absolute numbers move; the comparisons are from one run).
 
-Orders are spread over 12 months and ~400 units; seeding {r['seeded']:,} orders took {r['seed_s']} s.
+def run_api(env: dict, tmp: Path, workers: int, redis_pid: int, args, villages: int) -> dict:
+    """Start `python -m staffapi` with STAFF_API_WORKERS=workers, measure, stop it."""
+    port = free_port()
+    api = subprocess.Popen([sys.executable, "-m", "staffapi"], cwd=ROOT,
+                           env={**env, "STAFF_API_PORT": str(port), "STAFF_API_WORKERS": str(workers)},
+                           stdout=subprocess.DEVNULL, stderr=open(tmp / f"api{workers}.log", "wb"),
+                           start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while listeners(port) < workers:  # every worker listening: the kernel spreads connections over those that are
+            assert api.poll() is None and time.monotonic() < deadline, f"staff API with {workers} workers did not start"
+            time.sleep(0.2)
+        wait_for_port(port, timeout=10)
+        return asyncio.run(drive(f"http://127.0.0.1:{port}", args.reads, args.creates, args.concurrency,
+                                 args.readers, {"api": api.pid, "redis": redis_pid}, villages))
+    finally:
+        api.terminate()
+        api.wait(20)
 
-| request (dispatcher) | p50 ms | p95 ms |
+
+# Where one create's staff API CPU goes: shares of cProfile (process-time clock) over 3,000 creates at 16 clients
+# on one worker (2,300-order database), after this issue's intake work; applied to the measured CPU per create.
+PROFILE_SHARES = [
+    ("aiohttp (request parsing, response writing), event loop, the rest", 28.5),
+    ("request JSON, schema check, auth token, response JSON, the view (actions, masking)", 14.6),
+    ("Redis round trips: the intake script + WATCH, then MULTI/EXEC with the order's writes as one EVAL", 14.0),
+    ("duplicate search (parse the place's open-order summaries, compare bigrams)", 13.9),
+    ("building the writes (report counter deltas, index sets, order and event JSON)", 9.1),
+    ("encryption of the personal fields, phone HMAC", 6.2),
+    ("routing suggestion (dispatch rules)", 5.3),
+    ("deadline, chain hash", 3.5),
+]
+
+
+def notes(r: dict, runs: list) -> str:
+    one = runs[0][1]
+    api = one["cpu_per_create_alone"]["api_ms"]
+    total = sum(share for _, share in PROFILE_SHARES)
+    parts = "\n".join(f"| {name} | {share / total * 100:.0f}% | {api * share / total:.2f} |" for name, share in PROFILE_SHARES)
+    per = {n: v["cpu_per_create_alone"] for n, v in runs}
+    best = max(v[k] for _, v in runs for k in ("creates_per_s_alone", "creates_per_s_with_report_readers",
+                                                "creates_per_s_alone_again"))
+    need = one["cpu_per_create_alone"]
+    cpu_total = need["api_ms"] + need["redis_ms"] + need["client_ms"]
+    scaling = ""
+    if len(runs) > 1:
+        n, many = runs[-1]
+        gain = many["creates_per_s_alone"] / one["creates_per_s_alone"]
+        again = many["creates_per_s_alone_again"] / one["creates_per_s_alone_again"]
+        scaling = (f"{n} workers did {gain:.2f}x (alone) and {again:.2f}x (alone again) the creates/s of one process: "
+                   + ("the second event loop found a core to use." if min(gain, again) >= 1.2 else
+                      "a second event loop only helps when a core is free for it; here it competes with Redis, the "
+                      "client and the other jobs for the same 2 cores, and costs some CPU of its own (more "
+                      "connections, more context switches)."))
+    return f"""
+Where a create's staff API CPU goes ({api} ms, one worker alone; shares from cProfile over 3,000 creates):
+
+| part of a create | share | ms |
 |---|---|---|
-{rows}
+{parts}
 
-Goal: p95 ≤ 200 ms at 100,000 orders.
+Before this round (same bench, one process, load 2.6-6): 484/s alone, 389/s with one report reader (0.80); 1.2 ms of
+staff API CPU per create. Cut since: the order's ~20 writes (value, event, indexes, report counters) are one EVAL
+inside the MULTI/EXEC, its argument one JSON string (was ~20 queued commands of ~100 words, each packed and each
+QUEUED reply parsed by redis-py in Python: 24% of the create, now 9%); a create's reply shows the personal fields it
+has just encrypted instead of decrypting them back (5%); the classifier's models load before serving (the first
+intake of each process used to block its event loop ~10 s). Still one transaction per intake: the intake script
+(number + duplicate candidates, with WATCH of the request id), then one MULTI/EXEC.
 
-Creates at {args.concurrency} clients (explicit category/type/urgency, a client_request_id; one MULTI/EXEC per order),
-{args.creates} per run: **{r['creates_per_s_alone']}/s alone, {r['creates_per_s_with_report_readers']}/s while {r['report_readers']} console user(s) reload
-`/api/kpi` and the order list back to back without pause ({ratio:.2f} of alone), {r['creates_per_s_alone_again']}/s alone again**
-(goal: unaffected by report reads; ≥ 1,000/s).
-
-CPU time per create (ms, from /proc; the staff API includes its report worker):
-
-| run | staff API | Redis | bench client |
-|---|---|---|---|
-| alone | {ca['api_ms']} | {ca['redis_ms']} | {ca['client_ms']} |
-| with report readers | {cr['api_ms']} | {cr['redis_ms']} | {cr['client_ms']} |
-
-Before issue 16's speed work (same command, load average 2.62): 349.1/s alone, 125.7/s with one report reader
-(0.36); kpi_partial_days p95 82.5 ms. Where a create's time went then and now (py-spy at 200 Hz on the staff
-API during 3,000 creates on a 2,300-order database, load average 5-6; shares of the sampled time applied to
-the measured CPU per create):
-
-| part of a create | before, ms | now, ms |
-|---|---|---|
-| duplicate search (then: every open order of the place loaded and parsed; now: summaries in one reply) | 1.25 | 0.11 |
-| Redis round trips (redis-py packing and parsing, sockets; then 8, now 2) | 0.62 | 0.41 |
-| aiohttp (request parsing, response writing), event loop, the rest | 0.61 | 0.43 |
-| encryption, decryption, phone HMAC | 0.05 | 0.08 |
-| building the MULTI (indexes, report counters) | 0.05 | 0.07 |
-| auth token, schema check, masking; request and response JSON; deadline; routing; chain hash; view | 0.18 | 0.15 |
-| total staff API CPU per create | 2.75 | 1.26 |
-
-≥ 1,000/s is not reachable on this box: a create costs ~1.2 ms of staff API CPU (one event loop, so at most
-~800/s on a free core), plus ~0.25 ms of Redis and ~0.28 ms of the load generator on the same 2 cores, which
-other work kept busy (load average 5-6). The MULTI/EXEC alone is ~18 commands whose replies redis-py parses
-one by one in Python (no hiredis in the lock file).
+**1,000 creates/s at 16 clients is not reached on this box.** Best here: {best}/s. A create costs
+{cpu_total:.2f} ms of CPU in all (staff API {need['api_ms']}, Redis {need['redis_ms']}, this bench's client
+{need['client_ms']}), so two fully free cores could do at most ~{2000 / cpu_total:.0f}/s with every process on the same
+box; this box is shared (load average {r['load_avg_1m_start']}-{r['load_avg_1m']} during the run: other jobs want
+several cores). {scaling} What 1,000/s takes: the load generator on another machine (saves {need['client_ms']} ms per create
+here) and about {1000 * need['api_ms'] / 1000:.1f} staff API cores + {need['redis_ms']:.2f} of a Redis core at 1,000/s,
+i.e. a 4-core box with `STAFF_API_WORKERS=3` (one event loop tops out near {1000 / need['api_ms']:.0f}/s per free core),
+or 2 replicas with 2 workers behind HAProxy (`python -m cluster --staff-workers 2`, docs/benchmarks/cluster.md).
+Per worker count (alone): """ + "; ".join(f"{n} worker{'s' if n > 1 else ''}: staff API {v['api_ms']} ms, Redis "
+                                          f"{v['redis_ms']} ms, client {v['client_ms']} ms" for n, v in per.items()) + """.
 
 How: an intake is two Redis round trips: WATCH of the client_request_id sent together with one Lua script
 that reserves the day's next reference number and returns the place's open orders as one string of short
-summaries (P:dup:{{place}}: category, matter, masked text), then the order's MULTI/EXEC; bigram sets of the
+summaries (P:dup:{place}: category, matter, masked text), then the order's MULTI/EXEC; bigram sets of the
 summaries are cached by content. KPI counters per hour, day, month, year and all time (by unit and by
 department) and hot-spot counters per week are kept in Redis inside each order's MULTI/EXEC
 (workorders/store.py `report_deltas`, from the same per-order functions the reports use on raw orders).
@@ -328,11 +373,52 @@ A report reads the fewest hashes that cover its period (most of a month = the mo
 added up inside Redis (one JSON string comes back, not every field), and loads only the orders of a partial
 first or last hour. The order indexes are sorted sets by creation time: a page of the list is one range read
 of the filter's set (several filters: a Redis-side intersection), then one MGET of the page; text search and
-the overdue filter still scan the filtered orders. The order list, KPIs and hot spots are computed in a report
-worker process at nice 10 (staffapi/base.py `ReportWorker`), so a console user reloading reports neither holds
-up intake on the event loop nor takes its CPU first; what remains of the effect is CPU and Redis time shared on
-2 cores (more processes behind HAProxy: see docs/benchmarks/cluster.md).
+the overdue filter still scan the filtered orders. The order list, KPIs and hot spots are computed in one report
+process at nice 10 (staffapi/base.py `ReportWorker`; with N workers one process shared by all, staffapi/workers.py),
+so a console user reloading reports neither holds up intake on an event loop nor takes its CPU first; what
+remains of the effect is CPU and Redis time shared on 2 cores.
 """
+
+
+def write_doc(r: dict, args) -> None:
+    runs = sorted((int(k.split("_")[1]), v) for k, v in r.items() if k.startswith("workers_"))
+    one = runs[0][1]
+    names = [k for k, v in one.items() if isinstance(v, dict) and "p50_ms" in v]
+    head = " | ".join(f"{n} worker{'s' if n > 1 else ''} p50 / p95 ms" for n, _ in runs)
+    rows = "\n".join(f"| {k} | " + " | ".join(f"{v[k]['p50_ms']} / {v[k]['p95_ms']}" for _, v in runs) + " |"
+                     for k in names)
+    creates = "\n".join(
+        f"| {n} | {v['creates_per_s_alone']} | {v['creates_per_s_with_report_readers']} "
+        f"({v['creates_per_s_with_report_readers'] / v['creates_per_s_alone']:.2f}) | {v['creates_per_s_alone_again']} | "
+        f"{v['cpu_per_create_alone']['api_ms']} / {v['cpu_per_create_with_readers']['api_ms']} | "
+        f"{v['cpu_per_create_alone']['redis_ms']} | {v['cpu_per_create_alone']['client_ms']} | "
+        f"{v['cpu_per_create_alone']['load_1m']} / {v['cpu_per_create_with_readers']['load_1m']} |" for n, v in runs)
+    text = f"""# Reports and the order list at {r['seeded']:,} orders
+
+Command: `.venv/bin/python -m bench.bench_reports --orders {args.orders} --reads {args.reads} --creates {args.creates} --concurrency {args.concurrency} --readers {args.readers} --workers {args.workers} --write`
+(embedded Redis with a password, `python -m staffapi` with STAFF_API_WORKERS=1, then ={args.workers} on the same data, demo
+accounts; {r['cpus']} CPUs, 1-minute load average {r['load_avg_1m_start']} after seeding and {r['load_avg_1m']} at the end:
+the box is shared with other work, so absolute numbers move; the comparisons are from one run).
+
+Orders are spread over 12 months and ~400 units; seeding {r['seeded']:,} orders took {r['seed_s']} s.
+
+| request (dispatcher) | {head} |
+|---|{"---|" * len(runs)}
+{rows}
+
+Goal: p95 ≤ 200 ms at 100,000 orders.
+
+Creates at {args.concurrency} clients (explicit category/type/urgency, a client_request_id; one MULTI/EXEC per order),
+{args.creates} per run, alone, then while {args.readers} console user(s) reload `/api/kpi` and the order list back to back
+without pause (ratio to alone), then alone again (goal: unaffected by report reads; ≥ 1,000/s). CPU time per create
+from /proc (the staff API: every worker, the supervisor and the report process; alone / with readers), and the
+1-minute load average at the end of each run (alone / with readers):
+
+| staff API workers | creates/s alone | with report readers | alone again | staff API CPU ms | Redis CPU ms | bench client CPU ms | load |
+|---|---|---|---|---|---|---|---|
+{creates}
+"""
+    text += notes(r, runs)
     (ROOT / "docs" / "benchmarks" / "reports.md").write_text(text, encoding="utf-8")
 
 

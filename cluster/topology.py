@@ -7,7 +7,9 @@ Supervisor restart whatever dies):
   redis0..2 + sentinel0..2      cluster/redis_ha.py (one primary, two replicas, quorum 2)
   actions1..N                   rasa-sdk action servers
   rasa1..N                      `rasa run` on loopback, Redis tracker + lock stores via Sentinel
-  staff-api1..N                 python -m staffapi (deadline scheduler is safe in N copies)
+  staff-api1..N                 python -m staffapi, each STAFF_API_WORKERS=staff_workers (default 1: the replicas
+                                are the processes here) worker processes on its port; the deadline scheduler runs
+                                in whichever holds the Redis lease
   voice1..N                     python -m voice.gateway (optional: with_voice)
   haproxy                       one process, config generated into <data_dir>/haproxy.cfg:
 
@@ -162,7 +164,8 @@ class Cluster:
     def __init__(self, replicas: int = 2, data_dir: Path | None = None, with_rasa: bool = True,
                  with_voice: bool = False, with_staff: bool = True, model: Path | None = None,
                  log_dir: Path | None = None, extra_env: dict | None = None, redis_password: str | None = None,
-                 endpoints: Endpoints | None = None, rasa_threads: int | None = None):
+                 endpoints: Endpoints | None = None, rasa_threads: int | None = None,
+                 staff_workers: int | None = None):
         self.replicas = replicas
         self.data_dir = Path(data_dir or DATA_DIR / "cluster")
         self.with_rasa, self.with_voice, self.with_staff = with_rasa, with_voice, with_staff
@@ -172,6 +175,7 @@ class Cluster:
         self.password = redis_password if redis_password is not None else secrets.token_hex(16)
         self.ep = endpoints or Endpoints()
         self.rasa_threads = rasa_threads or env_int("CLUSTER_RASA_THREADS", 1)
+        self.staff_workers = staff_workers or env_int("CLUSTER_STAFF_WORKERS", 1)
         self.redis = RedisHA(self.data_dir / "redis", password=self.password)
         self.services: list[Service] = []
         self.app_services: list[Service] = []
@@ -223,7 +227,8 @@ class Cluster:
             if self.with_staff:
                 sp = free_port()
                 out.append(Service(f"staff-api{i}", [py, "-m", "staffapi"], f"http://127.0.0.1:{sp}/health", sp,
-                                   env={"STAFF_API_PORT": str(sp), "STAFF_API_HOST": "127.0.0.1"}))
+                                   env={"STAFF_API_PORT": str(sp), "STAFF_API_HOST": "127.0.0.1",
+                                        "STAFF_API_WORKERS": str(self.staff_workers)}))
             if self.with_voice:
                 vp, asp = free_port(), free_port()
                 out.append(Service(f"voice{i}", [py, "-m", "voice.gateway"], f"http://127.0.0.1:{vp}/health", vp,

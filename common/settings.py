@@ -117,6 +117,12 @@ def staff_api_url() -> str:
     return env_str("STAFF_API_URL", f"http://localhost:{PORTS.staff_api}")
 
 
+def staff_api_workers() -> int:
+    """STAFF_API_WORKERS: event-loop processes of `python -m staffapi` on one port (staffapi/workers.py).
+    Default: one per CPU (one loop tops out near one core), at most 8."""
+    return max(1, env_int("STAFF_API_WORKERS", min(os.cpu_count() or 1, 8)))
+
+
 def voice_url() -> str:
     return env_str("VOICE_URL", f"http://localhost:{PORTS.voice}")
 

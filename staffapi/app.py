@@ -4,6 +4,8 @@ create_app() wires the routes of each area (login, orders, frontdesk, reports, d
 catalogue_routes), the consoles' static files, the deadline watcher (scheduler_glue) and the startup work
 (secret, directory, catalogue and report counters loaded before the first request). The order list, KPIs and
 hot spots run in a report worker process (staffapi.base.ReportWorker) when the service is built here.
+With STAFF_API_WORKERS > 1 (default: one per CPU), `python -m staffapi` supervises that many worker processes
+on the one port and one report process shared by them (staffapi/workers.py).
 GET /health is open; everything under /api/ except /api/login and /api/openapi.json needs
 `Authorization: Bearer <token>`.
 """
@@ -20,8 +22,8 @@ from catalogue.loader import load_catalogue
 from clients.rasa import RasaClient
 from common.privacy import load_secret
 from common.redis_conn import UNAVAILABLE
-from common.settings import PORTS, ROOT, env_flag, env_str, rasa_url, redis_url
-from staffapi import apischema, scheduler_glue
+from common.settings import PORTS, ROOT, env_flag, env_str, rasa_url, redis_url, staff_api_workers
+from staffapi import apischema, scheduler_glue, workers
 from staffapi import bot_relay, directory, frontdesk, login, openapi, orders, reports
 from staffapi.base import (
     DUMMY_HASH, GUARD, MAX_BODY, RASA, REPORTS, SIGNER, SVC, USERS, ReportWorker, errors_middleware,
@@ -125,6 +127,10 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
     if mount_extras:
         load_catalogue(strict=False)
         mimetypes.init()  # static files: aiohttp would read the system's mime tables inside a request
+    if service is None and app[SVC].classifier is not None:
+        # The classifier's models load on first use (~10 s on a busy box): before serving, not inside the
+        # first intake's loop turn (with N workers, once in each).
+        app[SVC].classifier("0", {"place": {}, "channel": "api"})
     if run_scheduler is None:
         run_scheduler = env_flag("WORKORDER_SCHEDULER", True)
     if run_scheduler:
@@ -133,9 +139,11 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
     async def _reports(app):
         store = app[SVC].store
         try:
-            if await store.migrate_indexes():
+            # Data written before sorted-set indexes or counters existed: converted or counted once, by one
+            # worker or replica (the others skip: two would race on the same keys).
+            if await store.redis.set(store.k("idx", "migrating"), "1", nx=True, ex=600) and \
+                    await store.migrate_indexes():
                 log.info("order indexes converted to sorted sets")
-            # Data written before the counters existed: counted once, by one replica (the others skip).
             if not await store.reports_ready() and await store.redis.set(store.k("rep", "rebuilding"), "1",
                                                                           nx=True, ex=600):
                 log.info("report counters: rebuilt from %d orders", await store.rebuild_reports())
@@ -150,21 +158,32 @@ def create_app(service: WorkOrderService | None = None, users: dict | None = Non
         app[REPORTS].close()
 
     app.on_startup.append(_reports)
-    if report_worker:
-        app[REPORTS] = ReportWorker(app[SVC].store.p)
+    if report_worker:  # the supervisor's shared report process (staffapi/workers.py), else one of our own
+        app[REPORTS] = (workers.SharedReports(app[SVC].store.p) if env_str(workers.SOCKET_ENV)
+                        else ReportWorker(app[SVC].store.p))
         app.on_cleanup.append(_stop_report_worker)
 
     app.on_cleanup.append(_close)
     return app
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """One process serving (STAFF_API_WORKERS=1), or the supervisor of N workers and the shared report
+    process (staffapi/workers.py); `--worker` and `--reports` are those children."""
+    import sys
+
     from common.privacy import install_log_masking
 
+    args = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=env_str("LOG_LEVEL", "INFO"))
     install_log_masking()
-    web.run_app(create_app(), host=env_str("STAFF_API_HOST", "0.0.0.0"),
-                port=PORTS.staff_api, access_log=None, loop=_event_loop())
+    if "--reports" in args:
+        workers.serve_reports()
+        return
+    if "--worker" not in args and staff_api_workers() > 1:
+        sys.exit(workers.supervise())
+    web.run_app(create_app(), host=env_str("STAFF_API_HOST", "0.0.0.0"), port=PORTS.staff_api,
+                access_log=None, loop=_event_loop(), reuse_port="--worker" in args)
 
 
 def _event_loop():

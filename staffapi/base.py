@@ -74,11 +74,7 @@ class ReportWorker:
             log.error("report worker died; starting a new one")
             self.executor = await loop.run_in_executor(None, self._start)
             out = await loop.run_in_executor(self.executor, _worker_call, fn, args)
-        if out[0] == "ok":
-            return out[1]
-        if out[0] == "error":
-            raise WorkOrderError(out[1], out[2], out[3], **out[4])
-        raise UNAVAILABLE[0]("storage unavailable in the report worker")
+        return worker_result(out)
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
@@ -88,19 +84,43 @@ REPORTS = web.AppKey("report_worker", ReportWorker)
 _WORKER: dict = {}
 
 
-def _worker_init(prefix: str) -> None:
-    from common.privacy import load_secret
-
+def lower_priority() -> None:
+    """Intake first: a report process runs at nice ReportWorker.NICE."""
     try:
         if ReportWorker.NICE:
             os.nice(ReportWorker.NICE)
     except OSError:
         pass
+
+
+def worker_loop() -> None:
+    """The report process's own event loop (reports are coroutines run to completion one at a time)."""
     _WORKER["loop"] = asyncio.new_event_loop()
     asyncio.set_event_loop(_WORKER["loop"])
-    _WORKER["svc"] = svc = WorkOrderService.from_url(prefix=prefix)
+
+
+def worker_service(prefix: str) -> WorkOrderService:
+    from common.privacy import load_secret
+
+    svc = WorkOrderService.from_url(prefix=prefix)
     load_secret()
     _ = svc.directory  # unit names of the KPI rows
+    return svc
+
+
+def _worker_init(prefix: str) -> None:
+    lower_priority()
+    worker_loop()
+    _WORKER["svc"] = worker_service(prefix)
+
+
+def worker_result(out: tuple) -> bytes:
+    """A report process's answer (see _worker_call) back into the body, the refusal or the outage."""
+    if out[0] == "ok":
+        return out[1]
+    if out[0] == "error":
+        raise WorkOrderError(out[1], out[2], out[3], **out[4])
+    raise UNAVAILABLE[0]("storage unavailable in the report worker")
 
 
 def _worker_call(fn, args: tuple):

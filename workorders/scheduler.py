@@ -1,7 +1,8 @@
 """Deadline watcher: raises 督办 (supervise) for overdue work and 预警 (warn) for nearly-due work.
 
 Runs as a background task inside the staff API process (staffapi/scheduler_glue.py), or once from the command
-line: `python -m workorders.scheduler --once [--prefix wo]`. Idempotent: each trigger
+line: `python -m workorders.scheduler --once [--prefix wo]`. Of the staff API's workers and replicas, the one
+holding the Redis lease "scheduler" (store.lease) does the passes. Idempotent: each trigger
 ("overdue:<kind>:<deadline epoch>" / "due_soon:...") is recorded on the order itself and checked
 under the order's optimistic lock, so several schedulers or repeated runs raise it once. A new
 deadline (extension, reopen) is a new trigger.
@@ -11,7 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import socket
 import sys
+import uuid
 from datetime import datetime
 
 from common.settings import env_float
@@ -44,16 +48,27 @@ async def run_once(svc, now: datetime | None = None) -> dict:
 
 
 async def run_forever(svc, interval: float = INTERVAL) -> None:
-    while True:
-        try:
-            stats = await run_once(svc)
-            if stats["supervised"] or stats["warned"]:
-                log.info("scheduler: %s", stats)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001 - keep watching; Redis may be restarting
-            log.exception("scheduler run failed")
-        await asyncio.sleep(interval)
+    """Every `interval`, one pass, by whichever process holds the Redis lease "scheduler" (every staff API
+    worker and replica runs this loop; one of them works, the others take over within ~3 intervals of its
+    death). The lease outlives two missed passes, so a slow pass does not hand it over."""
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    try:
+        while True:
+            try:
+                if await svc.store.lease("scheduler", holder, 3 * interval + 5):
+                    stats = await run_once(svc)
+                    if stats["supervised"] or stats["warned"]:
+                        log.info("scheduler: %s", stats)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep watching; Redis may be restarting
+                log.exception("scheduler run failed")
+            await asyncio.sleep(interval)
+    finally:
+        try:  # a clean stop hands the lease over at once
+            await asyncio.shield(svc.store.release("scheduler", holder))
+        except Exception:  # noqa: BLE001 - it expires anyway
+            pass
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -249,11 +249,12 @@ class WorkOrderService:
 
         now = self.now()
         masked = mask_text(text)
-        pii = {f: encrypt(str(v)) for f, v in (("caller_name", caller_name), ("caller_phone", caller_phone),
-                                                ("caller_id_number", caller_id_number),
-                                                ("address_detail", address_detail)) if v}
+        plain = {f: str(v) for f, v in (("caller_name", caller_name), ("caller_phone", caller_phone),
+                                         ("caller_id_number", caller_id_number),
+                                         ("address_detail", address_detail)) if v}
         if masked != text:
-            pii["text"] = encrypt(text)
+            plain["text"] = text
+        pii = {f: encrypt(v) for f, v in plain.items()}
 
         async def build(oid: str, candidates: list) -> tuple[dict, dict]:
             """The order under its reserved number, compared with the place's open orders (`candidates`)."""
@@ -301,6 +302,8 @@ class WorkOrderService:
             stored = await self.transition(oid, "instant_answer", actor, answer=instant_answer)
         elif unit_id:
             stored = await self.transition(oid, "dispatch", actor, unit_id=unit_id, co_unit_ids=co_unit_ids or [])
+        if stored.get("pii") == pii:  # the reply shows what was just encrypted: no need to decrypt it back
+            stored = {**stored, "_plain": plain}
         return {**stored, "_created": True}
 
     # --- correction of a registration (更正登记) --------------------------------------------------
@@ -745,12 +748,14 @@ class WorkOrderService:
         """A copy for `viewer` (None = system: everything in clear). Contact details in clear only for
         roles allowed by auth.sees_full_contact; the ID number is always masked unless reveal_id."""
         full = auth.sees_full_contact(viewer, order)
-        pii = {}
-        for name, token in (order.get("pii") or {}).items():
-            try:
-                pii[name] = decrypt(token)
-            except ValueError:
-                pii[name] = None
+        pii = order.get("_plain")  # a create's own reply: the plain values it encrypted (never stored)
+        if pii is None:
+            pii = {}
+            for name, token in (order.get("pii") or {}).items():
+                try:
+                    pii[name] = decrypt(token)
+                except ValueError:
+                    pii[name] = None
         caller = {
             "name": pii.get("caller_name") if full else mask_name(pii.get("caller_name")),
             "phone": pii.get("caller_phone") if full else mask_phone(pii.get("caller_phone")),
@@ -758,7 +763,7 @@ class WorkOrderService:
             else mask_id(pii.get("caller_id_number")),
             "address_detail": pii.get("address_detail") if full else ("***" if pii.get("address_detail") else ""),
         }
-        out = {k: v for k, v in order.items() if k not in ("pii", "phone_hash", "_created")}
+        out = {k: v for k, v in order.items() if k not in ("pii", "phone_hash", "_created", "_plain")}
         if full and "text" in pii:
             out["text"] = pii["text"]
         out["caller"] = {k: v for k, v in caller.items() if v}
