@@ -119,8 +119,9 @@ def staff_api_url() -> str:
 
 def staff_api_workers() -> int:
     """STAFF_API_WORKERS: event-loop processes of `python -m staffapi` on one port (staffapi/workers.py).
-    Default: one per CPU (one loop tops out near one core), at most 8."""
-    return max(1, env_int("STAFF_API_WORKERS", min(os.cpu_count() or 1, 8)))
+    Default: one per two CPUs, at most 8 — the API shares its box with Rasa, the action server and Redis;
+    on a loaded 2-core box a second loop gave 0.68-1.00x of one (docs/benchmarks/reports.md)."""
+    return max(1, env_int("STAFF_API_WORKERS", min((os.cpu_count() or 1) // 2, 8)))
 
 
 def voice_url() -> str:
