@@ -8,6 +8,7 @@ front end. Pure functions over text; no Rasa, no I/O.
     dont_know(text)          "不记得/不知道"
     no_phone(text)           "没有电话 / 不想留"
     anonymous(text)          "不想留名 / 怕人家晓得是我"
+    declines_help(text)      "我自己在手机上弄就行，不用登记了"
 
 Why clause scope: "是的嘛，上个月补的还没拿到" answers "还没拿到吗？" with yes; the 没 belongs
 to the echo of the question, not to the answer. The first clause that is an answer decides;
@@ -176,6 +177,17 @@ def _echo(c: str, question: str) -> bool | None:
 _NEGATORS = "不没勿唔冇莫未别"
 _OFFER = re.compile(r"(?:帮|替)(?:您|你)")
 _SELF_DO = re.compile(r"(?:我|俺|咱|额|阿拉)?自(?:己|个儿?|家)(?:个)?(?:来|弄|办|交|去|搞|整|做|认证|操作|刷|会弄|会办|能弄|能办)")
+
+
+_DECLINE_HELP = re.compile(r"(?:不用|不要|甭|唔使|勿要|不必|先不|莫)(?:你|侬|您)?(?:帮|替)?(?:我|俺|阿拉)?(?:登记|报|办|弄|麻烦)|"
+                           r"不登记|唔登记|勿登记")
+
+
+def declines_help(text: str) -> bool:
+    """"那我自己在手机上弄就行，不用登记了" / "那先不登记了": the caller turns down the offer to
+    register, however long the sentence around it (she does it herself, or later)."""
+    t = _norm(text)
+    return bool(_DECLINE_HELP.search(t) or _SELF_DO.search(t))
 
 
 def _negated(text: str, start: int) -> bool:
