@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 _RATE_REQUEST = re.compile(r"评价|评个价|评一下|打个分|打分|评一评|给个评")
 _PAST_CASE = re.compile(r"上(?:趟|次|回|一次|一回|个月)|前(?:几天|阵子|些天|两天)|之前|那回|那次")
+_ASKS_LEVELS = re.compile(r"几颗星|几个星|几种|哪几|哪些|几个等级|几档|怎么评|咋评|评什么|评啥")
 KIND_BY_INTENT = {"report_problem": "report", "complain": "complain", "suggest": "suggest", "praise": "praise"}
 INTAKE_SLOTS = ("wo_description", "wo_place", "wo_phone", "wo_phone_confirm", "wo_kind", "wo_township", "wo_digits",
                 "wo_village", "wo_class", "wo_request_id", "wo_tries")
@@ -673,7 +674,9 @@ class ValidateWoRatingForm(QueryValidation, FormValidationAction):
     async def validate_wo_rating(self, value, dispatcher, tracker, domain):
         level = _level(value)
         if level is None:
-            dispatcher.utter_message(response="utter_wo_rating_again")
+            if not _ASKS_LEVELS.search(str(value or "")):
+                dispatcher.utter_message(response="utter_wo_rating_again")
+            # "评几颗星啊？有哪几种？": the question again names all five levels
             return {"wo_rating": None}
         return {"wo_rating": level}
 

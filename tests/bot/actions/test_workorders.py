@@ -337,6 +337,12 @@ async def test_rating_not_understood_is_asked_again():
     assert out == {"wo_rating": None} and "满意" in texts(d)
 
 
+async def test_asking_what_the_levels_are_is_not_a_miss():
+    d = CollectingDispatcher()
+    out = await wo.ValidateWoRatingForm().validate_wo_rating("评几颗星啊？有哪几种？", d, make_tracker({}), {})
+    assert out == {"wo_rating": None} and not d.messages   # the question that follows names all five
+
+
 async def test_rating_form_finds_the_latest_completed_unrated_order(svc):
     old = await make_order(svc, "柳树镇杨湾村的水渠堵了")
     await complete(svc, old["id"])
