@@ -104,6 +104,19 @@ def aspect_question(text: str, intent: str | None) -> str | None:
     return None
 
 
+def _last_bot_text(tracker: Tracker) -> str:
+    """What the bot said since the caller's previous words (the question being answered)."""
+    said, seen_user = [], False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                break
+            seen_user = True
+        elif event.get("event") == "bot" and seen_user:
+            said.append(event.get("text") or "")
+    return "".join(reversed(said))
+
+
 def channel_of(tracker: Tracker) -> str:
     for event in reversed(tracker.events):
         if event.get("event") == "user":
@@ -265,6 +278,8 @@ class ValidateFlowForm(FormValidationAction):
         new = specs.flow_trigger(text)
         if not said or current in said or new is None or new == current:
             return None
+        if new in specs.flows_said(_last_bot_text(tracker)):
+            return None   # "在领养老金" to "老人生前在领养老金吗？": the question's words said back
         rest = "，".join(c for c in _clauses(text) if not specs.flows_said(c))
         if rest and self._parses(slot, rest, tracker):
             return None

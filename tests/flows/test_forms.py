@@ -335,3 +335,10 @@ def test_staying_for_good_is_a_long_stay():
 def test_no_temporary_card_without_a_reissue_says_to_reissue_first():
     out, said = run("flow_q1", "没有，还没去补，就想先弄个临时的应付一下", slots={"flow": "idcard_temporary"})
     assert out["flow_done"] == "ineligible" and "补办" in said
+
+
+def test_the_questions_own_matter_said_back_is_an_answer_not_another_matter():
+    t = tracker({"flow": "death_deregistration", "flow_q1": "yes"}, "在领养老金")
+    t.events = [{"event": "user", "text": "我爸过世了，要销户"}, {"event": "bot", "text": "老人生前在领养老金吗？"},
+                {"event": "user", "text": "在领养老金"}]
+    assert ValidateFlowForm()._front_door("flow_q2", "在领养老金", CollectingDispatcher(), t) is None
