@@ -183,11 +183,16 @@ _DECLINE_HELP = re.compile(r"(?:不用|不要|甭|唔使|勿要|不必|先不|�
                            r"不登记|唔登记|勿登记")
 
 
+def _does_it_herself(t: str) -> bool:
+    """"那我自己弄" - not "我自己弄不了" / "自己办不来"."""
+    return any(not re.match(r"(?:不|勿|唔|没|冇|莫)", t[m.end():]) for m in _SELF_DO.finditer(t))
+
+
 def declines_help(text: str) -> bool:
     """"那我自己在手机上弄就行，不用登记了" / "那先不登记了": the caller turns down the offer to
     register, however long the sentence around it (she does it herself, or later)."""
     t = _norm(text)
-    return bool(_DECLINE_HELP.search(t) or _SELF_DO.search(t))
+    return bool(_DECLINE_HELP.search(t) or _does_it_herself(t))
 
 
 def _negated(text: str, start: int) -> bool:
@@ -213,7 +218,7 @@ def yes_no(text: str, question: str = "", yes_words=(), no_words=(), late_no_wor
         return False
     if any(w in t for w in late_no_words):
         return False
-    if _SELF_DO.search(t) and _OFFER.search(question or ""):
+    if _does_it_herself(t) and _OFFER.search(question or ""):
         return False   # "要我帮您登记吗？" - "那我自己弄": the caller does it herself
     cl = clauses(t)
     raws = [re.sub(r"[\s，,。.!！?？~～…]", "", p) for p in re.split(r"[，,。.!！?？；;、\s]+", t)]

@@ -93,3 +93,11 @@ def test_the_person_named_first_is_the_beneficiary(said, expected):
 ])
 def test_dialect_negators_and_intensifiers_in_ratings(said, expected):
     assert answers.rating(said) == expected
+
+
+@pytest.mark.parametrize("said,expected", [
+    ("那我自己在手机上弄就行，不用登记了", True), ("那先不登记了，我先去把补证办了", True),
+    ("我自己办不了，你帮我登记一下吧", False), ("要得，帮我登记", False),
+])
+def test_declining_help_however_long_the_sentence(said, expected):
+    assert answers.declines_help(said) is expected
