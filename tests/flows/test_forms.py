@@ -342,3 +342,9 @@ def test_the_questions_own_matter_said_back_is_an_answer_not_another_matter():
     t.events = [{"event": "user", "text": "我爸过世了，要销户"}, {"event": "bot", "text": "老人生前在领养老金吗？"},
                 {"event": "user", "text": "在领养老金"}]
     assert ValidateFlowForm()._front_door("flow_q2", "在领养老金", CollectingDispatcher(), t) is None
+
+
+@pytest.mark.parametrize("said,flow", [("我婆娘的身份证洗衣服的时候洗烂了", "idcard_renewal"),
+                                       ("我老汉儿的身份正搞落了，想补一个", "idcard_lost")])
+def test_dialect_words_for_a_damaged_or_lost_card_pick_its_flow(said, flow):
+    assert specs.flow_trigger(said) == flow
