@@ -153,13 +153,17 @@ def main(argv=None) -> int:
     ap.add_argument("--url")
     ap.add_argument("--staff")
     ap.add_argument("--redis")
-    ap.add_argument("--split", default="heldout", help="heldout (suite_d) | dev | test | all")
+    ap.add_argument("--split", default="heldout", help="heldout (HELD_OUT, may be empty) | tuning | dev | test | all")
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
     convs = load_suite(None if args.split == "all" else args.split)
     if args.only:
         convs = [c for c in convs if c["id"] in args.only]
+    if not convs:
+        # e.g. the held-out split before its suite is written: nothing to measure, nothing to write
+        print(f"no conversations in split {args.split!r}")
+        return 0
     if args.url:
         if args.redis:
             seed_rating_orders(args.redis, convs)

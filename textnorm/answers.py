@@ -8,6 +8,7 @@ front end. Pure functions over text; no Rasa, no I/O.
     dont_know(text)          "不记得/不知道"
     no_phone(text)           "没有电话 / 不想留"
     anonymous(text)          "不想留名 / 怕人家晓得是我"
+    declines_help(text)      "我自己在手机上弄就行，不用登记了"
 
 Why clause scope: "是的嘛，上个月补的还没拿到" answers "还没拿到吗？" with yes; the 没 belongs
 to the echo of the question, not to the answer. The first clause that is an answer decides;
@@ -18,7 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_PARTICLES = "啊呀吧嘛哦呢啦嘞咧噻哈哇呐喽嗷么撒哟额咯哒哩滴的了"
+_PARTICLES = "啊呀吧嘛哦呢啦嘞咧噻哈哇呐喽嗷么撒哟额咯哒哩滴的了嘅喇啰"
 _LEADING = re.compile(r"^(?:喂|哎呀|哎|嗯那|那个|那|就|这个|呃|额|唉|应该|可能|大概|好像|估计|我看|我想)+")
 _YES_EXACT = {
     "是", "是的", "对", "对的", "嗯", "嗯嗯", "好", "好的", "可以", "行", "要", "要的", "需要", "没错", "中", "得行",
@@ -29,6 +30,7 @@ _YES_EXACT = {
     "好去", "好去个", "去得", "会一点", "会点", "识", "识得", "晓得用", "开了", "早拿了", "拿着了", "领的", "领着",
     "对呀", "嗯对", "嗯是", "中中", "么得问题", "冇问题", "没得问题", "可以可以", "好好", "嗯好", "要要",
     "冇错", "唔错", "没得错", "莫错", "勿错",
+    "啱", "啱啱", "啱嘅", "啱晒", "好啱", "冇错嘅", "系嘅", "系啦", "系呀", "对嘅",   # 粤: 啱 = right
 }
 _NO_EXACT = {
     "不", "不是", "不对", "没有", "没", "不要", "不用", "不用了", "不需要", "莫得", "冇", "冇有", "不得行", "不行",
@@ -38,6 +40,7 @@ _NO_EXACT = {
     "哪够", "够啥", "够什么", "没到", "木有", "母有", "呒没", "勿是", "勿要", "伐", "不晓得", "不记得",
     "没交够", "不满", "不在", "没办", "没在办", "不去", "不坐", "不出门", "不走", "没打算",
     "唔识", "唔会", "唔得", "去唔到", "冇得", "勿会", "勿来事", "弗会", "不会用", "唔识用", "勿去", "唔去",
+    "唔啱", "唔对", "唔系", "唔系啊",
 }
 _YES_START = ("是的", "是啊", "是嘛", "对的", "对头", "对啊", "对呀", "嗯", "有的", "有啊", "能的", "会的", "要的",
               "好的", "可以", "没错", "对", "是", "要得", "够了", "够的", "会用", "能用", "拿到了", "够", "有", "能",
@@ -176,6 +179,22 @@ _OFFER = re.compile(r"(?:帮|替)(?:您|你)")
 _SELF_DO = re.compile(r"(?:我|俺|咱|额|阿拉)?自(?:己|个儿?|家)(?:个)?(?:来|弄|办|交|去|搞|整|做|认证|操作|刷|会弄|会办|能弄|能办)")
 
 
+_DECLINE_HELP = re.compile(r"(?:不用|不要|甭|唔使|勿要|不必|先不|莫)(?:你|侬|您)?(?:帮|替)?(?:我|俺|阿拉)?(?:登记|报|办|弄|麻烦)|"
+                           r"不登记|唔登记|勿登记")
+
+
+def _does_it_herself(t: str) -> bool:
+    """"那我自己弄" - not "我自己弄不了" / "自己办不来"."""
+    return any(not re.match(r"(?:不|勿|唔|没|冇|莫)", t[m.end():]) for m in _SELF_DO.finditer(t))
+
+
+def declines_help(text: str) -> bool:
+    """"那我自己在手机上弄就行，不用登记了" / "那先不登记了": the caller turns down the offer to
+    register, however long the sentence around it (she does it herself, or later)."""
+    t = _norm(text)
+    return bool(_DECLINE_HELP.search(t) or _does_it_herself(t))
+
+
 def _negated(text: str, start: int) -> bool:
     """A negator earlier in the same clause ("不是被偷", "没得哪个偷", "唔系俾人偷"): the word is denied."""
     clause_start = max((text.rfind(p, 0, start) for p in "，,。.!！?？；;、 "), default=-1) + 1
@@ -199,7 +218,7 @@ def yes_no(text: str, question: str = "", yes_words=(), no_words=(), late_no_wor
         return False
     if any(w in t for w in late_no_words):
         return False
-    if _SELF_DO.search(t) and _OFFER.search(question or ""):
+    if _does_it_herself(t) and _OFFER.search(question or ""):
         return False   # "要我帮您登记吗？" - "那我自己弄": the caller does it herself
     cl = clauses(t)
     raws = [re.sub(r"[\s，,。.!！?？~～…]", "", p) for p in re.split(r"[，,。.!！?？；;、\s]+", t)]
@@ -232,7 +251,7 @@ _RELATIONS = (  # checked in this order: 隔壁阿婆 is a neighbour, 孩子他�
                   "我姐", "俺姐", "弟弟", "兄弟", "妹妹", "我妹", "俺妹", "亲戚", "叔", "姨", "舅", "姑姑", "姑妈",
                   "家里人", "婶", "伯", "嫂")),
     ("child", ("儿子", "女儿", "孩子", "小孩", "娃", "闺女", "宝宝", "幺儿", "崽", "丫头", "姑娘", "仔", "个女", "囡",
-               "俺儿", "我儿", "给儿")),
+               "俺儿", "我儿", "给儿", "小子")),
     ("parent", ("妈", "娘", "爸", "爹", "父亲", "母亲", "老人家", "公公", "婆婆", "岳父", "岳母", "老父亲", "老母亲",
                 "阿爸", "阿妈", "老爷子", "老太太", "老人")),
     ("other", ("邻居", "朋友", "别人", "村里", "帮人", "同事", "老乡")),
@@ -242,13 +261,26 @@ _SELF = ("我自己", "自己", "本人", "给我办", "我的", "俺自己", "�
          "侬自家", "我自己个", "就是我", "我嘛")
 
 
+# "自己/本人" name the caller wherever they stand; "我的/给我" only when no one else is named
+_SELF_OWN = tuple(w for w in _SELF if "自" in w or "本人" in w)
+
+
 def relation(text: str) -> str | None:
-    """Whom it is for. 媳妇 alone is ambiguous (wife / daughter-in-law): wife, as callers mean."""
+    """Whom it is for: the person named first ("俺自个儿，老伴儿的回头再说" is the caller;
+    "给我老汉儿办，就是我爸" the father); at one place the longer word, then the table's order
+    (孩子他妈 is a spouse, 隔壁阿婆 a neighbour). 媳妇 alone is ambiguous (wife / daughter-in-law):
+    wife, as callers mean."""
     t = _norm(text)
     t = t.replace("媳妇", "媳妇儿") if "儿媳" not in t else t.replace("儿媳妇", "亲戚").replace("儿媳", "亲戚")
-    for value, words in _RELATIONS:
-        if any(w in t for w in words):
-            return value
+    found = []
+    for rank, (value, words) in enumerate((*_RELATIONS, ("self", _SELF_OWN))):
+        for w in words:
+            at = t.find(w)
+            after = t[at + len(w):at + len(w) + 1]
+            if at >= 0 and not (value == "self" and after and after in "的嘅个额"):
+                found.append((at, -len(w), rank, value))   # "我自己的老伴" is the spouse
+    if found:
+        return min(found)[3]
     if any(w in t for w in _SELF):
         return "self"
     if _core(t) in ("我", "俺", "自己", "咱", "偶", "额", "阿拉", "侬自己"):
@@ -272,9 +304,15 @@ _KEYPAD = {"幺": "非常满意", "1": "非常满意", "2": "满意", "3": "基�
            "一": "非常满意", "二": "满意", "两": "满意", "三": "基本满意", "四": "不满意", "五": "非常不满意"}
 
 
+_RATING_DIALECT = (("唔", "不"), ("勿", "不"), ("弗", "不"), ("交关", "非常"), ("老满意", "很满意"),
+                   ("忒", "太"), ("好满意", "很满意"))   # 粤/吴 negators and intensifiers
+
+
 def rating(text: str) -> str | None:
     """One of the five 好差评 levels. Hedges count down, never up ("不咋满意" is 不满意)."""
     t = re.sub(r"\s", "", _norm(text))
+    for word, plain in _RATING_DIALECT:
+        t = t.replace(word, plain)
     if not t:
         return None
     bare = t.strip("。，,.")

@@ -96,7 +96,9 @@ class ActionAnswerMatter(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain):
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name") or "ask_matter"
         offer = tracker.get_slot("matter_offer")
-        answer = offer_answer(tracker) if intent == "ask_matter" else None
+        text = (tracker.latest_message or {}).get("text") or ""
+        answer = offer_answer(tracker) if intent == "ask_matter" else (
+            False if offer == "register" and answers.declines_help(text) and not _ASKS.search(text) else None)
         if answer is True:
             return ActionTakeOffer().run(dispatcher, tracker, domain)
         if answer is False:
@@ -159,7 +161,11 @@ def offer_answer(tracker: Tracker) -> bool | None:
     read in the context of that question; None when the caller says something else."""
     offer = tracker.get_slot("matter_offer")
     text = (tracker.latest_message or {}).get("text") or ""
-    if offer != "register" or _ASKS.search(text) or len(re.findall(r"[\u4e00-\u9fff]", text)) > 12:
+    if offer != "register" or _ASKS.search(text):
+        return None
+    if answers.declines_help(text):   # "那我自己在手机上弄就行，不用登记了": a no, however long
+        return False
+    if len(re.findall(r"[\u4e00-\u9fff]", text)) > 12:
         return None
     return answers.yes_no(text, _OFFER_QUESTION[offer])
 

@@ -141,23 +141,43 @@ def render(flow_id: str, template: str | None) -> str:
     return text.replace("。。", "。")
 
 
-def flow_trigger(text: str) -> str | None:
-    """The flow whose trigger words the caller said (triggers, else every group of trigger_all)."""
+def _trigger_scores(text: str) -> tuple[dict[str, int], dict[str, int]]:
+    """({flow: longest trigger word said}, {flow: best trigger_all match}) for the text."""
     compact = re.sub(r"\s+", "", text or "")
     plain = re.sub(r"(办|补|换|领|上|整|弄|搞)(一?个|一?张|一下|了)", r"\1", compact)  # 办个身份证 -> 办身份证
-    best, best_len = None, 0
+    direct: dict[str, int] = {}
+    combined: dict[str, int] = {}
     for fid, s in flows().items():
         for word in s.get("triggers", []):
-            if (word in compact or word in plain) and len(word) > best_len:
-                best, best_len = fid, len(word)
-    if best:
-        return best
-    for fid, s in flows().items():
+            if word in compact or word in plain:
+                direct[fid] = max(direct.get(fid, 0), len(word))
         for groups in s.get("trigger_all") or []:
             hits = [max((len(w) for w in group if w in compact or w in plain), default=0) for group in groups]
-            if groups and all(hits) and sum(hits) > best_len:
-                best, best_len = fid, sum(hits)
+            if groups and all(hits):
+                combined[fid] = max(combined.get(fid, 0), sum(hits))
+    return direct, combined
+
+
+def flow_trigger(text: str) -> str | None:
+    """The flow whose trigger words the caller said (triggers, else every group of trigger_all).
+    A flow said together with one it lists in prefer_over wins ("身份证到期，换紧新嘅，想整张临时嘅":
+    the temporary card is what is wanted while the new one is made)."""
+    direct, combined = _trigger_scores(text)
+    scores = direct or combined
+    if not scores:
+        return None
+    best = max(scores, key=lambda fid: scores[fid])
+    said = set(direct) | set(combined)
+    for fid in said:
+        if best in (flows()[fid].get("prefer_over") or ()):
+            return fid
     return best
+
+
+def flows_said(text: str) -> set[str]:
+    """Every flow whose trigger words (or every group of one trigger_all) the text holds."""
+    direct, combined = _trigger_scores(text)
+    return set(direct) | set(combined)
 
 
 def pick_flow(text: str, matter_id: str | None = None) -> str | None:

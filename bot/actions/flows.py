@@ -29,10 +29,15 @@ def start_flow_on_mention(dispatcher, tracker, matter_id: str | None = None):
     """Start the guided form at once when the caller wants a matter with a flow done, or
     for flows marked start_on_mention (the lost ID card: the safety question comes first)."""
     text = tracker.latest_message.get("text") or ""
-    flow = specs.pick_flow(text, matter_id)
+    wants = WANTS_IT_DONE.search(text) and not ASKS_ABOUT_IT.search(text)
+    flow = specs.flow_trigger(text)
+    if flow is None and not matter_id and wants and tracker.get_slot("matter"):
+        # "阿拉想先办脱" right after the answer about a matter: that matter, not a search of the words
+        flow = specs.pick_flow("", tracker.get_slot("matter"))
+    if flow is None:
+        flow = specs.pick_flow(text, matter_id)
     if flow is None:
         return None
-    wants = WANTS_IT_DONE.search(text) and not ASKS_ABOUT_IT.search(text)
     if not (specs.spec(flow).get("start_on_mention") or wants):
         return None
     return start_flow(dispatcher, tracker, flow) + [FollowupAction("flow_form")]

@@ -57,13 +57,20 @@ def command_of(text: str) -> str | None:
     act = acts.classify(text or "")
     if act in ("repeat", "slow_down", "stop_flow", "request_human"):
         return act
-    # "哎呀算了算了，我手机号也记不清，不办了，等我儿子回来…": a clause that cancels
-    if any(acts.classify(c) == "stop_flow" for c in re.split(r"[，,。！!？?；;\s]+", text or "") if c):
-        return "stop_flow"
+    # "哎呀算了算了，我手机号也记不清，不办了，等我儿子回来…": a clause that cancels;
+    # "你这机器说话俺听不大明白，你给俺转个人工": a clause that asks for a person
+    parts = [acts.classify(c) for c in _clauses(text)]
+    for command in ("request_human", "stop_flow"):
+        if command in parts:
+            return command
     plain = re.sub(r"[^\u4e00-\u9fff]", "", text or "")
     if len(plain) <= 20 and _WAIT.search(plain) and not spoken_digits(_WAIT.sub("", text or "")):
         return "wait"   # "幺三八等一下" is digits said slowly, not a pause
     return None
+
+
+def _clauses(text: str) -> list[str]:
+    return [c for c in re.split(r"[，,。！!？?；;\s]+", text or "") if c]
 
 
 _NEGATED = re.compile(r"(?:没有|不是|没|不|勿|唔|冇|莫)$")
@@ -95,6 +102,19 @@ def aspect_question(text: str, intent: str | None) -> str | None:
         if re.search(pattern, t):
             return aspect
     return None
+
+
+def _last_bot_text(tracker: Tracker) -> str:
+    """What the bot said since the caller's previous words (the question being answered)."""
+    said, seen_user = [], False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                break
+            seen_user = True
+        elif event.get("event") == "bot" and seen_user:
+            said.append(event.get("text") or "")
+    return "".join(reversed(said))
 
 
 def channel_of(tracker: Tracker) -> str:
@@ -219,6 +239,9 @@ class ValidateFlowForm(FormValidationAction):
         if command == "stop_flow":
             if slot == "flow_register":
                 return None  # "不用登记" answers the question itself
+            rest = "，".join(c for c in _clauses(text) if acts.classify(c) != "stop_flow")
+            if rest and self._gives(slot, rest, tracker):
+                return None   # "俺自个儿，老伴儿的回头再说": the answer, and something put off for later
             return {slot: None, "flow_pending": "cancel"}
         if command == "repeat":
             return {slot: None, "flow_pending": "repeat"}
@@ -228,6 +251,9 @@ class ValidateFlowForm(FormValidationAction):
         if command == "wait":
             dispatcher.utter_message(response="utter_flow_wait")
             return {slot: None, "flow_pending": "wait"}
+        switched = self._switch_flow(slot, text, dispatcher, tracker)
+        if switched is not None:
+            return switched
         if self._intent(tracker) == "emergency_check" and not self._parses(slot, text, tracker):
             # Maybe an emergency, and not an answer to the question: say the number first.
             dispatcher.utter_message(response="utter_emergency_check")
@@ -240,6 +266,30 @@ class ValidateFlowForm(FormValidationAction):
                 dispatcher.utter_message(text="".join(facts[:4] if is_voice(tracker) else facts))
             return {slot: None, "flow_pending": "repeat"}
         return None
+
+    def _switch_flow(self, slot: str, text: str, dispatcher, tracker) -> dict | None:
+        """"能不能直接办个临时身份证" while asked whether the lost card was stolen: the caller names
+        another matter and answers nothing, so that matter's flow starts (what is known of the
+        beneficiary stays). A clause naming another matter beside an answer is a side remark."""
+        current = tracker.get_slot("flow")
+        if slot not in (*specs.QUESTION_SLOTS, "flow_register") or current == specs.GENERIC:
+            return None
+        said = specs.flows_said(text)
+        new = specs.flow_trigger(text)
+        if not said or current in said or new is None or new == current:
+            return None
+        if new in specs.flows_said(_last_bot_text(tracker)):
+            return None   # "在领养老金" to "老人生前在领养老金吗？": the question's words said back
+        rest = "，".join(c for c in _clauses(text) if not specs.flows_said(c))
+        if rest and self._parses(slot, rest, tracker):
+            return None
+        spec = specs.spec(new)
+        dispatcher.utter_message(text=spec.get("start", "好的。"))
+        keep = {"for_whom": tracker.get_slot("for_whom")} if spec.get("for_whom") else {}
+        if not spec.get("for_whom") and spec.get("fixed_for_whom"):
+            keep = {"for_whom": spec["fixed_for_whom"]}
+        cleared = {s: None for s in FORM_SLOTS + STATE_SLOTS if s != "flow_request_id"}
+        return {**cleared, **keep, "flow": new, "matter": spec["matter"]}
 
     def _parses(self, slot: str, text: str, tracker) -> bool:
         """Whether the text is a plausible answer to the slot's question (so a vague
@@ -258,6 +308,12 @@ class ValidateFlowForm(FormValidationAction):
         if slot == "village":
             return resolve_place(text)[0] is not None or bool(resolve_place(text)[1])
         return answers.yes_no(text, "对吗") is not None
+
+    def _gives(self, slot: str, text: str, tracker) -> bool:
+        """Whether the text gives the slot's value itself (not "不记得" / "没有电话")."""
+        if slot in ("id_number", "phone"):
+            return len(spoken_digits(text)) >= 3
+        return self._parses(slot, text, tracker)
 
     def _answers_slot(self, slot: str, text: str, tracker) -> bool:
         """Whether a question-shaped utterance is still an answer ("不够吗？哪里够").""" 

@@ -138,6 +138,9 @@ def _sounds_like_villages(d, text: str, towns: list, loose: bool = False) -> lis
     return found
 
 
+_DENIED_PLACE = re.compile(r"(?:不是|不在|唔系|唔喺|勿是|勿辣|没在|冇喺)[^，,。.!！?？；;\s是]*")
+
+
 def resolve_place(text: str, village_hint: str | None = None) -> tuple[dict | None, list[dict]]:
     """(place, options): the place said, resolved in the directory to township + village.
 
@@ -146,7 +149,9 @@ def resolve_place(text: str, village_hint: str | None = None) -> tuple[dict | No
     is that village while the caller answers "柳树镇的".
     """
     d = default_directory()
-    t = re.sub(r"[，。,.!！?？\s]", "", normalize_width(text or ""))
+    # "柳树镇那个王家村，不是城关那个": a place denied is not the place said
+    t = _DENIED_PLACE.sub("", normalize_width(text or ""))
+    t = re.sub(r"[，。,.!！?？\s]", "", t)
     if village_hint and village_hint not in t:
         t = t + village_hint
     town_index, village_index = _place_index(d)

@@ -41,6 +41,8 @@ from workorders.service import WorkOrderService, phone_hash
 log = logging.getLogger(__name__)
 
 _RATE_REQUEST = re.compile(r"评价|评个价|评一下|打个分|打分|评一评|给个评")
+_PAST_CASE = re.compile(r"上(?:趟|次|回|一次|一回|个月)|前(?:几天|阵子|些天|两天)|之前|那回|那次")
+_ASKS_LEVELS = re.compile(r"几颗星|几个星|几种|哪几|哪些|几个等级|几档|怎么评|咋评|评什么|评啥")
 KIND_BY_INTENT = {"report_problem": "report", "complain": "complain", "suggest": "suggest", "praise": "praise"}
 INTAKE_SLOTS = ("wo_description", "wo_place", "wo_phone", "wo_phone_confirm", "wo_kind", "wo_township", "wo_digits",
                 "wo_village", "wo_class", "wo_request_id", "wo_tries")
@@ -193,8 +195,10 @@ class ActionStartWorkorder(Action):
         message = tracker.latest_message or {}
         intent = (message.get("intent") or {}).get("name")
         text = (message.get("text") or "").strip()
-        if intent in KIND_BY_INTENT and _RATE_REQUEST.search(text):
-            # "那个噪音的事儿让俺评价": the report words name the matter rated, the caller rates
+        if intent in KIND_BY_INTENT and _RATE_REQUEST.search(text) \
+                or intent == "praise" and _PAST_CASE.search(text):
+            # "那个噪音的事儿让俺评价": the report words name the matter rated, the caller rates;
+            # "阿拉要表扬一记，上趟认证额事体": praise for a matter handled before is its rating
             return [FollowupAction("action_start_rating")]
         follow_up = intent not in KIND_BY_INTENT   # started for a problem the catalogue knows
         if follow_up and not has_content(text):   # "帮我登记": what happened was said just before
@@ -670,7 +674,9 @@ class ValidateWoRatingForm(QueryValidation, FormValidationAction):
     async def validate_wo_rating(self, value, dispatcher, tracker, domain):
         level = _level(value)
         if level is None:
-            dispatcher.utter_message(response="utter_wo_rating_again")
+            if not _ASKS_LEVELS.search(str(value or "")):
+                dispatcher.utter_message(response="utter_wo_rating_again")
+            # "评几颗星啊？有哪几种？": the question again names all five levels
             return {"wo_rating": None}
         return {"wo_rating": level}
 

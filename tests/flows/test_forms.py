@@ -283,3 +283,68 @@ def test_waiting_in_wu_is_a_pause_not_digits():
 
 def test_a_grandchild_getting_an_id_card_is_the_first_card():
     assert specs.pick_flow("我孙女想办个身份证") == "idcard_first"
+
+
+def test_a_place_denied_is_not_the_place_said():
+    out, _ = run("village", "柳树镇那个王家村，不是城关那个")
+    assert out["village"] == "柳树镇王家村"
+
+
+def front_door(slot, text, slots=None, intent=None):
+    form, d = ValidateFlowForm(), CollectingDispatcher()
+    out = form._front_door(slot, text, d, tracker(slots, text, intent))
+    return out, " ".join(said(m) for m in d.messages)
+
+
+def test_asking_for_a_person_inside_a_longer_answer_hands_off():
+    out, _ = front_door("applicant_name", "你这机器说话俺听不大明白，你给俺转个人工，俺跟真人说")
+    assert out["handoff"] is True and out["flow_done"] == "handoff"
+
+
+def test_an_answer_with_something_put_off_for_later_is_an_answer_not_a_cancel():
+    out, _ = front_door("for_whom", "俺自个儿，老伴儿的回头再说", slots={"flow": "offsite_filing"})
+    assert out is None
+    out, _ = run("for_whom", "俺自个儿，老伴儿的回头再说", slots={"flow": "offsite_filing"})
+    assert out["for_whom"] == "self"
+
+
+def test_cancelling_while_giving_no_number_still_asks_to_confirm_the_cancel():
+    out, _ = front_door("id_number", "哎呀算了算了，勿办了，阿拉儿子讲伊帮阿拉勒手机上弄", slots={"flow": "offsite_filing"})
+    assert out["flow_pending"] == "cancel"
+
+
+def test_naming_another_matter_instead_of_answering_starts_that_flow():
+    out, said = front_door("flow_q1", "能不能直接办个临时身份证", slots={"flow": "idcard_lost"})
+    assert out["flow"] == "idcard_temporary" and out["flow_q1"] is None and "临时身份证" in said
+
+
+def test_an_answer_with_another_matter_mentioned_stays_in_the_flow():
+    out, _ = front_door("flow_q2", "要坐火车，能办临时身份证吗", slots={"flow": "idcard_lost", "flow_q1": "lost"})
+    assert out is None
+
+
+def test_the_temporary_card_wanted_while_renewing_is_the_temporary_flow():
+    assert specs.pick_flow("我老公张身份证到期，换紧新嘅，仲未攞到，想整张临时嘅") == "idcard_temporary"
+
+
+def test_staying_for_good_is_a_long_stay():
+    out, _ = run("flow_q1", "长远住过去了，勿回来了", slots={"flow": "offsite_filing"})
+    assert out["flow_q1"] == "long_term"
+
+
+def test_no_temporary_card_without_a_reissue_says_to_reissue_first():
+    out, said = run("flow_q1", "没有，还没去补，就想先弄个临时的应付一下", slots={"flow": "idcard_temporary"})
+    assert out["flow_done"] == "ineligible" and "补办" in said
+
+
+def test_the_questions_own_matter_said_back_is_an_answer_not_another_matter():
+    t = tracker({"flow": "death_deregistration", "flow_q1": "yes"}, "在领养老金")
+    t.events = [{"event": "user", "text": "我爸过世了，要销户"}, {"event": "bot", "text": "老人生前在领养老金吗？"},
+                {"event": "user", "text": "在领养老金"}]
+    assert ValidateFlowForm()._front_door("flow_q2", "在领养老金", CollectingDispatcher(), t) is None
+
+
+@pytest.mark.parametrize("said,flow", [("我婆娘的身份证洗衣服的时候洗烂了", "idcard_renewal"),
+                                       ("我老汉儿的身份正搞落了，想补一个", "idcard_lost")])
+def test_dialect_words_for_a_damaged_or_lost_card_pick_its_flow(said, flow):
+    assert specs.flow_trigger(said) == flow

@@ -20,7 +20,7 @@ from bench.convsim import load_suite, run_conversation
 
 pytestmark = pytest.mark.integration
 
-# The held-out suite (suite_d) is measured by bench.bench_conversations, not here: its misses would
+# The held-out suite (HELD_OUT in bench/convsim.py) is measured by bench.bench_conversations, not here: its misses would
 # have to be read to be listed, and a suite whose misses were read is tuning data.
 SUITE = load_suite("tuning")
 _MISSES = Path(__file__).resolve().parents[2] / "bench" / "data" / "conversations" / "known_misses.yaml"

@@ -68,3 +68,36 @@ def test_the_highest_rating_in_dialect():
 
 def test_wu_cannot_remember():
     assert answers.dont_know("号码我记勿牢了，老早就记勿牢了")
+
+
+@pytest.mark.parametrize("said,expected", [("啱", True), ("啱嘅", True), ("啱，啱", True), ("唔啱", False)])
+def test_cantonese_right_is_a_yes(said, expected):
+    assert answers.yes_no(said, "我念一遍：幺三六……对吗？") is expected
+
+
+@pytest.mark.parametrize("said,expected", [
+    ("俺自个儿，老伴儿的回头再说", "self"),          # the one named first; the other is for later
+    ("给我老汉儿办，就是我爸", "parent"),
+    ("给我自己的老伴办", "spouse"),                  # 自己的 is a possessive, not the caller
+    ("我的孙子", "relative"),
+    ("给俺小子，俺儿子", "child"),
+])
+def test_the_person_named_first_is_the_beneficiary(said, expected):
+    assert answers.relation(said) == expected
+
+
+@pytest.mark.parametrize("said,expected", [
+    ("交关满意，老满意额，小姑娘还上门来帮阿拉弄", "非常满意"),   # 吴: 交关 = very
+    ("非常唔满意，打咗几次电话都冇人理", "非常不满意"),           # 粤: 唔 = 不
+    ("勿满意", "不满意"),
+])
+def test_dialect_negators_and_intensifiers_in_ratings(said, expected):
+    assert answers.rating(said) == expected
+
+
+@pytest.mark.parametrize("said,expected", [
+    ("那我自己在手机上弄就行，不用登记了", True), ("那先不登记了，我先去把补证办了", True),
+    ("我自己办不了，你帮我登记一下吧", False), ("要得，帮我登记", False),
+])
+def test_declining_help_however_long_the_sentence(said, expected):
+    assert answers.declines_help(said) is expected

@@ -58,3 +58,15 @@ def test_describe_for_fallback():
     assert describe("ask_materials", t) == "补办身份证要带什么材料"
     assert describe("ask_fee", tracker("x", "ask_fee")) == "办事要多少钱"
     assert describe("unknown_intent", t) is None
+
+
+def test_doing_it_oneself_in_a_long_sentence_declines_the_offer_with_the_next_step():
+    msgs, slots = run(tracker("那我自己在手机上弄就行，不用登记了", "ask_matter",
+                              slots={"matter": "renshe.pension_qualification", "matter_offer": "register"}))
+    assert {"event": "flow_end", "outcome": "declined"} in [m.get("custom") for m in msgs]
+    assert slots["matter_offer"] is None
+
+
+def test_wanting_it_done_right_after_an_answer_starts_that_matters_flow():
+    msgs, slots = run(tracker("阿拉想先办脱", "ask_matter", slots={"matter": "renshe.resident_pension_claim"}))
+    assert slots["flow"] == "resident_pension_claim"

@@ -104,6 +104,12 @@ def test_start_prefills_the_description_and_the_callers_number():
     assert slots["wo_request_id"] == "u-wo-1"
 
 
+def test_praise_for_a_matter_handled_before_is_its_rating():
+    tracker = make_tracker(text="喂，侬好，阿拉要表扬一记，上趟认证额事体", intent="praise")
+    events = wo.ActionStartWorkorder().run(CollectingDispatcher(), tracker, {})
+    assert events == [{"event": "followup", "timestamp": None, "name": "action_start_rating"}]
+
+
 def test_start_without_content_leaves_the_description_to_the_form():
     tracker = make_tracker(text="我要投诉", intent="complain")
     slots = slot_events(wo.ActionStartWorkorder().run(CollectingDispatcher(), tracker, {}))
@@ -329,6 +335,12 @@ async def test_rating_not_understood_is_asked_again():
     d = CollectingDispatcher()
     out = await wo.ValidateWoRatingForm().validate_wo_rating("啊？", d, make_tracker({}), {})
     assert out == {"wo_rating": None} and "满意" in texts(d)
+
+
+async def test_asking_what_the_levels_are_is_not_a_miss():
+    d = CollectingDispatcher()
+    out = await wo.ValidateWoRatingForm().validate_wo_rating("评几颗星啊？有哪几种？", d, make_tracker({}), {})
+    assert out == {"wo_rating": None} and not d.messages   # the question that follows names all five
 
 
 async def test_rating_form_finds_the_latest_completed_unrated_order(svc):
