@@ -111,15 +111,21 @@ def bench_matters(p: Parser, split: str):
     return by, by_style, misses
 
 
+# split -> [emergencies named, emergencies, false alarms, near-misses, acts right, acts]
+PER_SPLIT: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
+
+
 def bench_emergencies(p: Parser, split: str):
     hit, firm, misses = 0, 0, []
     em = rows("emergencies", split)
     for r in em:
         parse = p.parse(r["utterance"])
         intent = (parse.get("intent") or {}).get("name")
+        PER_SPLIT[r["split"]][1] += 1
         if named(parse, r["number"]):
             hit += 1
             firm += intent in EMERGENCY_INTENTS
+            PER_SPLIT[r["split"]][0] += 1
         else:
             misses.append((r["utterance"], r["kind"], r["number"], intent, sorted(numbers(parse))))
     false_alarms, checks = [], []
@@ -127,7 +133,9 @@ def bench_emergencies(p: Parser, split: str):
     for r in nm:
         parse = p.parse(r["utterance"])
         intent = (parse.get("intent") or {}).get("name")
+        PER_SPLIT[r["split"]][3] += 1
         if intent in EMERGENCY_INTENTS:
+            PER_SPLIT[r["split"]][2] += 1
             false_alarms.append((r["utterance"], r["kind"], intent))
         elif intent == CHECK_INTENT:
             checks.append((r["utterance"], r["kind"], intent))
@@ -141,6 +149,8 @@ def bench_acts(p: Parser, split: str):
         intent = (p.parse(r["utterance"]).get("intent") or {}).get("name")
         by[r["act"]][0] += 1
         by[r["act"]][1] += intent == r["act"]
+        PER_SPLIT[r["split"]][4] += intent == r["act"]
+        PER_SPLIT[r["split"]][5] += 1
         if intent != r["act"]:
             misses.append((r["utterance"], r["act"], intent))
     return by, misses
@@ -208,6 +218,10 @@ def main() -> int:
     ]
     for d, (n, ok, ok3) in sorted(by.items(), key=lambda kv: -kv[1][0]):
         lines.append(f"| {d} | {n} | {100.0 * ok / n:.1f} % | {100.0 * ok3 / n:.1f} % |")
+    if len(PER_SPLIT) > 1:
+        lines += ["", "Per split:", "", "| split | emergency recall | false alarms | dialogue acts |", "|---|---|---|---|"]
+        for name, (eh_, en_, fa_, fn_, ah_, an_) in sorted(PER_SPLIT.items()):
+            lines.append(f"| {name} | {rate(eh_, en_)} | {rate(fa_, fn_)} | {rate(ah_, an_)} |")
     lines += ["", "Dialogue acts per act:", "", "| act | n | accuracy |", "|---|---|---|"]
     for act, (n, ok) in sorted(acts.items()):
         lines.append(f"| {act} | {n} | {100.0 * ok / n:.1f} % |")
