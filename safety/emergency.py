@@ -42,6 +42,9 @@ class Kind:
     injured: re.Pattern | None = None
     # False where the victim may be a thing: a phone snatched in the street is still a robbery.
     thing_veto: bool = True
+    # Kinds that are an emergency only while still going on (money being transferred to a
+    # fraudster): a match counts only when the sentence has one of these words.
+    now: re.Pattern | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,9 @@ class Rules:
     habitual: re.Pattern
     thing: re.Pattern
     resolved: re.Pattern
+    rescued: re.Pattern
+    interjection: re.Pattern
+    coverage: re.Pattern
     averted: re.Pattern
     ongoing: re.Pattern
     idiom: re.Pattern
@@ -89,13 +95,15 @@ def rules() -> Rules:
              also=str(k["also"]) if k.get("also") else None,
              also_if_injured=str(k["also_if_injured"]) if k.get("also_if_injured") else None,
              injured=re.compile(k["injured"]) if k.get("injured") else None,
-             thing_veto=bool(k.get("thing_veto", True)))
+             thing_veto=bool(k.get("thing_veto", True)),
+             now=re.compile(k["now"]) if k.get("now") else None)
         for name, k in data["kinds"].items())
     v = data["vetoes"]
     sound = data["sound_alike"]
     return Rules(
         kinds=kinds, past=re.compile(v["past"]), present=re.compile(v["present"]),
-        hypothetical=re.compile(v["hypothetical"]), habitual=re.compile(v["habitual"]), thing=re.compile(v["thing"]), resolved=re.compile(v["resolved"]), ongoing=re.compile(v["ongoing"]), averted=re.compile(v["averted"]),
+        hypothetical=re.compile(v["hypothetical"]), habitual=re.compile(v["habitual"]), thing=re.compile(v["thing"]), resolved=re.compile(v["resolved"]),
+        rescued=re.compile(v["rescued"]), interjection=re.compile(v["interjection"]), coverage=re.compile(v["coverage"]), ongoing=re.compile(v["ongoing"]), averted=re.compile(v["averted"]),
         idiom=re.compile(v["idiom"]), praise=re.compile(v["praise"]),
         admin=re.compile(v["admin"]), negation=re.compile(f"(?:{v['negation']})$"),
         name_prefix=re.compile(f"(?:{v['name_prefix']})[\u4e00-\u9fff]{{0,2}}$"),
@@ -137,7 +145,7 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
     before, after = text[s0:start], text[end:s1]
     sentence = text[s0:s1]
     # "是不是燃气漏了" asks, it does not deny.
-    if (r.negation.search(before[-2:]) or r.negation.search(before[-1:])) and not r.question.search(before):
+    if r.negation.search(before[-3:]) and not r.question.search(before):
         return "negation"
     name = r.name_prefix.search(before[-4:])
     # "叫车撞飞了", "让狗咬了": 叫/让 before an agent is the passive, not a name.
@@ -150,6 +158,9 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
     if r.idiom.search(sentence):
         return "idiom"
     thing = _last(r.thing, before[-8:]) if kind is None or kind.thing_veto else None
+    # "我骑电瓶车被小轿车挂倒了": the vehicle someone rides carries that person.
+    if thing is not None and _RIDDEN.search(before[-8:][:thing]):
+        thing = None
     if thing is not None and thing > _last(_PERSON, before[-8:], default=-1):
         return "thing"
     if _THING_AFTER.search(after[:8]):
@@ -159,7 +170,11 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
         return "averted"   # "差点撞了", "险些掉下去"
     if r.resolved.search(sentence) and not r.ongoing.search(text[s0:start]):
         return "resolved"
-    if (after.startswith("过") or _PAST_AFTER.search(after)) and not r.present.search(sentence):
+    # "火扑灭了，人都出来了" ends a fire or a rescue, not the burns or the crash that came with it.
+    if (kind is None or kind.number == "119") and r.rescued.search(sentence) and not r.ongoing.search(text[s0:start]):
+        return "resolved"
+    # "报警器响过一次……现在想问": a present word after the event is about the question.
+    if (after.startswith("过") or _PAST_AFTER.search(after)) and not r.present.search(text[s0:end]):
         return "past"   # "着过火", "屋头着火那年生的"
     upto = text[s0:end]   # markers inside the match count too ("三轮车上个月让人撞了")
     last_past = None
@@ -170,7 +185,9 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
     last_hypo = None
     for m in r.hypothetical.finditer(upto):
         last_hypo = m
-    if last_hypo is not None and not r.present.search(upto, last_hypo.end()):
+    # "有人说我快递丢了要赔钱，让我扫码……": hearsay, unless the fraud is still going on.
+    if (last_hypo is not None and not r.present.search(upto, last_hypo.end())
+            and not (kind is not None and kind.now is not None and kind.now.search(sentence, last_hypo.end()))):
         return "hypothetical"
     if r.habitual.search(sentence) and not r.present.search(sentence):
         return "habitual"
@@ -178,10 +195,18 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
     # come after it; "我想问补贴，我老伴突然晕倒了" asks nothing about the fall.
     if r.admin.search(after) and not r.present.search(text[s0:end]):
         return "admin"
+    # Whether a cover pays, asked first ("大病保险能报多少，我老公心梗住院……", "工伤保险能不能管
+    # 下班路上出车祸"), unless the caller breaks off ("我想问医保报销，哎呀娃娃把洗衣液喝了")
+    # or says it is happening now.
+    if r.coverage.search(before) and not r.present.search(sentence) and not r.interjection.search(before):
+        return "admin"
+    if kind is not None and kind.now is not None and not kind.now.search(sentence):
+        return "not_now"
     return None
 
 
 _CLAUSE_END = re.compile(r"[，,、]")
+_RIDDEN = re.compile(r"(骑|开|坐|驾)着?$")
 _PAST_AFTER = re.compile(r"^[^，。]{0,2}(那年|那回|那次|那会|那阵|那天)")
 _DESCRIBED = re.compile(r"([\u4e00-\u9fff]{1,3})的([\u4e00-\u9fff])(?=[，,。\s]|$)")
 
@@ -230,8 +255,13 @@ def detect(text: str) -> Emergency | None:
                                  or (kind.injured is not None and kind.injured.search(t))):
         also.append(kind.also_if_injured)
     for k, _ in found[1:]:
-        if k.number != kind.number and k.number not in also and not kind.also_if_injured:
+        # An injured person in a crash is also_if_injured's business; someone trapped in the
+        # car adds the rescue line (119).
+        if (k.number not in (kind.number, *also)
+                and not (kind.also_if_injured and k.number == MEDICAL_NUMBER)):
             also.append(k.number)
+        if k.also and k.also not in (kind.number, *also):
+            also.append(k.also)
     return Emergency(kind=kind.name, number=kind.number, intent=kind.intent, reason_zh=kind.reason_zh,
                      matched=matched, also=tuple(also))
 

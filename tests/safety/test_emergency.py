@@ -88,3 +88,33 @@ def test_lost_things_averted_events_and_damage_without_people_are_not_emergencie
 def test_breathing_trouble_in_cantonese_with_blue_lips_is_a_120_emergency():
     found = detect("哎呀佢而家喘唔到气啊，口唇都紫咗，好辛苦")
     assert found is not None and found.number == "120"
+
+
+@pytest.mark.parametrize("text,number", [
+    ("我妈炒菜被热油烫了，手背起了一片泡", "120"),          # burns
+    ("他吃了几个芒果，过敏了，嘴唇肿得好大", "120"),          # allergy
+    ("我爸癫痫又犯了，在地上抽", "120"),                      # seizure
+    ("我媳妇要生了，羊水都破了", "120"),                      # birth
+    ("猪圈的墙塌了，我爹压在下面", "119"),                    # collapse: rescue
+    ("工人的胳膊被卷进搅拌机里了", "119"),                    # machinery: rescue
+    ("我爸正在银行柜台给骗子转钱，我拦不住", "110"),          # fraud while the money moves
+    ("隔壁男的正在打他媳妇，打得直叫", "110"),                # violence now
+])
+def test_emergencies_said_in_everyday_words(text, number):
+    assert number in detect(text).numbers
+
+
+@pytest.mark.parametrize("text", [
+    "农村合作医疗能报心梗的住院费吗",            # whether a cover pays
+    "电视上说邻县着火了，是真的吗",              # news
+    "燃气灶火苗太小了，找谁来修",                # a repair
+    "上个月接了个电话让我转了五千，被骗了，能追回来吗",   # fraud told after the money is gone
+    "电梯坏了，里面没人困着，就是不能用",        # a negated emergency
+    "救命啊，这个表格我怎么都填不对",            # a figure of speech
+])
+def test_questions_and_stories_about_emergencies_are_not_emergencies(text):
+    assert detect(text) is None
+
+
+def test_fraud_while_the_money_moves_has_its_own_advice():
+    assert detect("有人冒充公安让我把钱转到安全账户，我正在转").kind == "fraud_now"

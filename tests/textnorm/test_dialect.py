@@ -11,3 +11,11 @@ def test_dialect_words_become_standard(said, std):
 
 def test_standard_words_are_unchanged():
     assert standard("我想办低保") == "我想办低保"
+
+
+@pytest.mark.parametrize("said,std", [
+    ("佢半边身郁唔到", "他半边身动不了"), ("阿拉困勒电梯里厢", "我们困在电梯里面"), ("啱啱出咗门", "刚刚出了门"),
+    ("我骑车遭一辆货车挂倒了", "我骑车被一辆货车挂倒了"), ("他勒索我", "他勒索我"),
+])
+def test_cantonese_wu_and_southwest_words(said, std):
+    assert standard(said) == std

@@ -40,3 +40,17 @@ def test_matter_questions_are_not_acts(text):
 def test_asking_for_a_person_wins_over_asking_whether_it_is_a_robot():
     assert classify("你系咪机器人？我要转人工，我要同真人讲") == "request_human"
     assert classify("你是机器人吗") == "bot_challenge"
+
+
+@pytest.mark.parametrize("text,act", [
+    ("啱啱啱", "affirm"), ("冇错啊", "affirm"), ("系啊", "affirm"), ("弗对", "deny"), ("冒得", "deny"),
+    ("要不得", "deny"), ("莫办了，我再想想", "stop_flow"), ("唔办喇", "stop_flow"),
+    ("我那个申请处理咗未", "query_progress"), ("上个月报的事有回音没得", "query_progress"),
+    ("一颗星，太慢了", "rate_service"), ("我给你们打八分", "rate_service"),
+    ("窗口的人态度好差，问两句就不耐烦", "complain"), ("社区的小王态度特别好", "praise"),
+    ("举报有人在山上偷偷砍树", "report_problem"), ("我觉得镇上应该多开一趟班车", "suggest"),
+    ("你是人还是电脑", "bot_challenge"), ("帮我找你们工作人员", "request_human"),
+    ("侬再讲一趟", "repeat"), ("我哋下次再倾", "goodbye"),
+])
+def test_dialect_and_everyday_forms_of_acts(text, act):
+    assert classify(text) == act
