@@ -24,11 +24,12 @@ import time
 
 import numpy as np
 
+from bench.stats import edit_distance
 from common.settings import ROOT
 from textnorm.speakable import speakable
 from textnorm.spoken_numbers import read_id, read_phone
 from voice.config import VoiceConfig
-from voice.engines.tts import ENGINES, create_tts
+from voice.engines.tts import create_tts
 
 OUT = ROOT / "docs" / "benchmarks" / "tts.md"
 _SAME = str.maketrans("0123456789幺两〇", "零一二三四五六七八九一二零")
@@ -54,13 +55,7 @@ def clean(text: str) -> str:
 
 def cer(ref: str, hyp: str) -> tuple[int, int]:
     r, h = clean(ref), clean(hyp)
-    d = list(range(len(h) + 1))
-    for i in range(1, len(r) + 1):
-        prev, d[0] = d[0], i
-        for j in range(1, len(h) + 1):
-            cur = min(d[j] + 1, d[j - 1] + 1, prev + (r[i - 1] != h[j - 1]))
-            prev, d[j] = d[j], cur
-    return d[len(h)], len(r)
+    return edit_distance(r, h), len(r)
 
 
 def phone_path(pcm: bytes, rate: int) -> bytes:
@@ -71,10 +66,9 @@ def phone_path(pcm: bytes, rate: int) -> bytes:
     return to_rate(np.frombuffer(line, dtype="<i2"), 8000, 16000)
 
 
-def measure(engine_name: str, sentences: list[str], rate: int, asr, label: str = "") -> dict:
+def measure(engine, sentences: list[str], rate: int, asr, label: str) -> dict:
     from voice.engines.asr import to_audio_data
 
-    engine = create_tts(engine_name)
     errors = chars = 0
     fresh = [0, 0]     # sentences not in the tuning subset (every fourth) the espeak variant was chosen on
     synth_s, rows = [], []
@@ -90,18 +84,10 @@ def measure(engine_name: str, sentences: list[str], rate: int, asr, label: str =
             fresh = [fresh[0] + e, fresh[1] + n]
         rows.append((e / max(n, 1), sentence, heard))
     rtf = sum(s for s, _ in synth_s) / max(sum(a for _, a in synth_s), 1e-9)
-    return {"engine": label or engine_name, "rate": rate, "n": len(sentences), "cer": errors / max(chars, 1),
+    return {"engine": label, "rate": rate, "n": len(sentences), "cer": errors / max(chars, 1),
             "fresh": fresh[0] / fresh[1] if fresh[1] else None,
             "chars": chars, "rtf": rtf, "synth_p50": statistics.median(s for s, _ in synth_s),
             "worst": sorted(rows, reverse=True)[:5]}
-
-
-def installed(name: str) -> bool:
-    try:
-        create_tts(name)
-        return True
-    except Exception:  # noqa: BLE001 - an opt-in engine that is not installed is skipped, and said so
-        return False
 
 
 def main() -> int:
@@ -123,15 +109,17 @@ def main() -> int:
     load0 = os.getloadavg()
     results, skipped = [], []
     for name in [e for e in args.engines.split(",") if e]:
-        if name not in ENGINES or not installed(name):
-            skipped.append(name)
-            continue
         for variant in (args.espeak_variants.split(",") if name == "espeak" else [""]):
             if variant:
                 os.environ["VOICE_ESPEAK_VARIANT"] = variant   # read by the engine's VoiceConfig
+            try:
+                engine = create_tts(name)
+            except (ValueError, ImportError):   # unknown, or an opt-in engine not installed: said below
+                skipped.append(name)
+                break
             label = f"{name}+{variant}" if variant and variant != "none" else name
-            results.append(measure(name, sentences, cfg.tts_rate, asr, label))
-            results.append(measure(name, slow_set, cfg.tts_rate_slow, asr, label))
+            results.append(measure(engine, sentences, cfg.tts_rate, asr, label))
+            results.append(measure(engine, slow_set, cfg.tts_rate_slow, asr, label))
     load1 = os.getloadavg()
     for r in results:
         print(f"{r['engine']:8} rate {r['rate']:3} n={r['n']:3} CER {r['cer']:.1%} RTF {r['rtf']:.2f}")

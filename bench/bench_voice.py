@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.stats import percentile  # noqa: E402
+from bench.stats import edit_distance, percentile  # noqa: E402
 from tests.voice.client import AudioSocketCall, synth, to_rate  # noqa: E402
 
 AUDIO = Path("/work/shared/audio")
@@ -71,13 +71,7 @@ def clean(text: str) -> str:
 
 def cer(ref: str, hyp: str) -> tuple[int, int]:
     r, h = clean(ref), clean(hyp)
-    d = list(range(len(h) + 1))
-    for i in range(1, len(r) + 1):
-        prev, d[0] = d[0], i
-        for j in range(1, len(h) + 1):
-            cur = min(d[j] + 1, d[j - 1] + 1, prev + (r[i - 1] != h[j - 1]))
-            prev, d[j] = d[j], cur
-    return d[len(h)], len(r)
+    return edit_distance(r, h), len(r)
 
 
 def bench_cer(engine) -> dict:
