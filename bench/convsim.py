@@ -208,10 +208,10 @@ def run_conversation(conv: dict, send, order=None, sms=None) -> Result:
         res.reasons.append(f"outcome {res.outcome} != {want}")
     whole = "\n".join(texts)
     for s in exp.get("says") or []:
-        if str(s) not in whole:
+        if not mentions(whole, str(s)):
             res.reasons.append(f"never said {s!r}")
     for s in exp.get("never_says") or []:
-        if str(s) in whole:
+        if mentions(whole, str(s)):
             res.reasons.append(f"said {s!r}")
     if want == "emergency" and exp.get("emergency"):
         numbers = [str(n) for e in seen["emergency"] for n in [e.get("number"), *(e.get("also") or [])]]
@@ -225,6 +225,13 @@ def run_conversation(conv: dict, send, order=None, sms=None) -> Result:
         res.reasons += check_order(exp["order"], order(res.reference))
     res.ok = not res.reasons
     return res
+
+
+def mentions(text: str, phrase: str) -> bool:
+    """A number counts only as a whole number: "120" is not said by reference 12345202612010205."""
+    if phrase.isdigit():
+        return re.search(rf"(?<!\d){phrase}(?!\d)", text) is not None
+    return phrase in text
 
 
 FOR_WHOM_ZH = {"self": "本人", "spouse": "配偶", "parent": "父母", "child": "子女", "relative": "亲属",
