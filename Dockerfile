@@ -8,5 +8,6 @@ RUN python -m venv .venv \
     && .venv/bin/pip install --no-deps -r requirements/lock.txt \
     && .venv/bin/pip install --no-deps --ignore-requires-python -r requirements/rasa.lock
 COPY . .
-ENV PATH=/app/.venv/bin:$PATH PYTHONPATH=/app RASA_TELEMETRY_ENABLED=false
+# OpenMP workers sleep instead of spinning (common/settings.py COMPUTE_ENV says why).
+ENV PATH=/app/.venv/bin:$PATH PYTHONPATH=/app RASA_TELEMETRY_ENABLED=false OMP_WAIT_POLICY=PASSIVE
 RUN python -m bot.training && (python -m voice.asr_model || true)

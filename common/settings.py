@@ -55,9 +55,19 @@ def env_list(name: str, default: str = "") -> tuple[str, ...]:
     return tuple(p.strip() for p in env_str(name, default).split(",") if p.strip())
 
 
+# OpenMP runtimes (the e5 embedder's, shared by soname with scikit-learn's; CTranslate2's) spin-wait
+# for work by default: under load every idle worker burns a core. Measured here on a busy box: one e5
+# query of a 26-character message cost 590 ms of CPU (1.7 s wall) spinning, 25 ms passive. The
+# runtime reads this when it loads, so it must be in the environment before the process starts (or
+# before its first import of scikit-learn); an operator's own value wins.
+COMPUTE_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
+for _name, _value in COMPUTE_ENV.items():
+    os.environ.setdefault(_name, _value)   # this process, when settings is imported first
+
+
 def environment() -> dict[str, str]:
     """A copy of this process's environment, for a child process (plus its own variables)."""
-    return dict(os.environ)
+    return {**COMPUTE_ENV, **os.environ}
 
 
 @dataclass(frozen=True)

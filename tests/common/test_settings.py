@@ -51,3 +51,19 @@ def test_only_common_settings_reads_the_environment():
                 readers.add(path.relative_to(ROOT).as_posix())
     assert readers - ENV_PENDING == {"common/settings.py"}
     assert ENV_PENDING <= readers   # a file fixed elsewhere leaves this list
+
+
+def test_children_get_sleeping_openmp_workers_unless_the_operator_chose():
+    import os
+    import subprocess
+    import sys
+
+    from common.settings import ROOT, environment
+
+    assert environment()["OMP_WAIT_POLICY"] == os.environ.get("OMP_WAIT_POLICY", "PASSIVE")
+    code = "import common.settings, os; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    mine = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    chosen = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
+                            capture_output=True, text=True)
+    assert (mine.stdout.strip(), chosen.stdout.strip()) == ("PASSIVE", "ACTIVE")
