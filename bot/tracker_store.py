@@ -24,6 +24,7 @@ from rasa.core.lock_store import DEFAULT_SOCKET_TIMEOUT_IN_SECONDS, RedisLockSto
 from rasa.core.tracker_store import RedisTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot import rasa_fixes
 from common.privacy import decrypt, encrypt
 
 
@@ -45,9 +46,13 @@ def _sentinel_client(db, password, **kwargs):
 
 
 class EncryptedRedisTrackerStore(RedisTrackerStore):
+    # Rasa's merge on every save, in linear time (bot/rasa_fixes.py)
+    _merge_trackers = staticmethod(rasa_fixes.merge_trackers)
+
     def __init__(self, domain, host: Text = "localhost", port: int = 6379, db: int = 0,
                  password: Optional[Text] = None, **kwargs: Any) -> None:
         super().__init__(domain, host=host, port=port, db=db, password=password, **kwargs)
+        rasa_fixes.install()   # built at the server's startup: the one hook into Rasa's process we own
         red = _sentinel_client(db, password, decode_responses=True)
         self._durable = red is not None
         if red is not None:
