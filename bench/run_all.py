@@ -23,6 +23,7 @@ BENCHES = {
     "conversations": ["bench.bench_conversations"],
     "voice": ["bench.bench_voice"],
     "tts": ["bench.bench_tts"],
+    "turn_cost": ["bench.bench_turn_cost"],
     "wechat": ["bench.bench_wechat"],
 }
 
