@@ -297,6 +297,10 @@ def rss_by_service(c: Cluster) -> dict[str, int]:
 async def part_b(c: Cluster, levels=(2, 4, 8, 16), seconds: float = 25.0) -> dict:
     rows = []
     load_before = load()
+    # Warm both replicas first (model graphs, embedder, connections): otherwise the first
+    # measurement, one replica's, pays for it (measured: 1.09 turns/s, p95 23.6 s, then 9.3 turns/s).
+    await flush(c)
+    await closed_loop(c, 4, 15.0, "warm")
     for conc in levels:
         for replicas in (1, 2):
             await flush(c)  # the same empty store for every measurement (duplicate checks grow with orders)
