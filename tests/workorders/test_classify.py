@@ -300,6 +300,20 @@ def test_intake_corpus_cross_validation_floors():
         assert r["false_emergencies"] == [], (src, r["false_emergencies"])
 
 
+def test_the_held_out_corpus_is_named_by_its_file_and_never_trains(tmp_path, monkeypatch):
+    """requests_f.tsv is the held-out split whatever its split column says (bench/data/intake/README.md)."""
+    from workorders import classify as C
+    head = "text\tcategory\ttype\turgency\tdepartment\ttownship\tvillage\temergency\tsplit\n"
+    held = tmp_path / f"{C.HELDOUT_CORPUS}.tsv"
+    held.write_text(head + "柳树镇停水两天了\t政务类\t求助\t紧急\tgongshui\t柳树镇\t\t\ttrain\n", encoding="utf-8")
+    tuning = tmp_path / "requests_a.tsv"
+    tuning.write_text(head + "路灯坏了\t政务类\t求助\t一般\tchengguan\t\t\t\ttrain\n", encoding="utf-8")
+    rows = C.read_intake((tuning, held))
+    assert [r["split"] for r in rows] == ["train", "heldout"]
+    monkeypatch.setattr(C, "read_intake", lambda: rows)
+    assert [r["text"] for r in C.training_rows() if r["source"] != "requests_labelled"] == ["路灯坏了"]
+
+
 # ------------------------------------------------------------------ published rules, this round (issue 14)
 
 def test_the_type_the_caller_names_decides():
