@@ -638,8 +638,8 @@ def classify(text: str, context: dict | None = None) -> Classification:
         owner = R.OWNERLESS_HAZARD.search(t) if urg == "特急" and req_type in ("求助", "举报") else None
         if owner:
             c.department, c.department_reason = "zongzhi", f"“{owner.group(0)}”：{R.OWNERLESS_HAZARD.reason_zh}"
-        crime = R.POLICE_CRIME.search(t) if OPTIONS["police_crime"] and req_type in ("求助", "举报") \
-            and urg != "特急" else None
+        crime = (R.POLICE_CRIME.search(t) if urg != "特急" else None) or R.POLICE_ALWAYS.search(t) \
+            if OPTIONS["police_crime"] and req_type in ("求助", "举报") else None
         if crime and c.department != "gongan":
             c.department_reason = f"“{crime.group(0)}”：{R.POLICE_CRIME.reason_zh}（模型：{_dept_names().get(c.department, c.department)}）"
             c.department = "gongan"
