@@ -400,3 +400,36 @@ def test_a_department_the_model_never_saw_comes_from_the_named_unit():
     finally:
         mod.set_model(saved)
     assert c.department == "dangan", c.reasons
+
+
+# ------------------------------------------------------------------ units' responsibilities, round 6 (issue 14)
+
+@pytest.mark.parametrize("text,department", [
+    ("杨湾村路口那根电信的线杆歪了，电话线垂到路中间", "tongxin"),            # telecom lines: the operator
+    ("我们组的人饮工程水池裂了，十几户没水吃", "shuili"),                     # rural drinking-water works: 水利
+    ("救护车从乡里拉到县里收了五百块，这个价对不对", "weijian"),              # 120 ambulances: 卫健
+    ("想办个护照出国看孩子，县里能办不", "gongan"),                           # 出入境: 公安
+    ("村里好几户的苞谷叶子都黄了，怕是生了虫", "nongye"),                     # crop disease, several households
+    ("公鸡金贷款要什么条件", "gongjijin"),                                     # ASR slip of 公积金
+    ("惠农补贴一卡通里的钱少了一笔", "caizheng"),                             # 惠民惠农“一卡通”: 财政
+    ("邻村有人私藏雷管，就放在他家猪圈里", "gongan"),                         # explosives kept privately
+])
+def test_the_unit_that_is_responsible_handles_it(text, department):
+    c = classify(text)
+    assert c.is_work_order, c.reasons
+    assert c.department == department, (c.department, c.reasons["department"])
+
+
+@pytest.mark.parametrize("text", [
+    "医保报销三个月没到账，医保中心电话一直打不通",      # 打不通 is no beating
+    "我妈一个人在家，年纪大了饭都做不动了，想请民政帮帮忙",  # too weak, not unconscious
+    "化工厂仓库冒白烟，味道很大，还没起火",                # not on fire yet: a hazard work order
+    "全组手机信号断了三天，老人联系不上在外的子女",        # a network cut
+])
+def test_near_misses_of_this_round_are_work_orders(text):
+    assert classify(text).emergency is None
+
+
+@pytest.mark.parametrize("text", ["爷爷是老党员，有没有生活补助", "户口本丢了上哪儿补", "这个短信是不是诈骗"])
+def test_questions_in_other_words_are_questions(text):
+    assert classify(text).type == "咨询"
