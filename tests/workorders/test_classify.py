@@ -415,6 +415,9 @@ def test_a_department_the_model_never_saw_comes_from_the_named_unit():
     ("公鸡金贷款要什么条件", "gongjijin"),                                     # ASR slip of 公积金
     ("惠农补贴一卡通里的钱少了一笔", "caizheng"),                             # 惠民惠农“一卡通”: 财政
     ("邻村有人私藏雷管，就放在他家猪圈里", "gongan"),                         # explosives kept privately
+    ("前年山洪冲了我家房子，灾后救助还能申请不", "yingji"),                   # relief for disaster victims
+    ("想办个港澳通行证去旅游，要多久", "gongan"),                             # travel documents
+    ("桥头那根路灯杆子漏电，刚才一只鸡碰到就死了", "chengguan"),             # street lamps: urban management
 ])
 def test_the_unit_that_is_responsible_handles_it(text, department):
     c = classify(text)
