@@ -203,6 +203,8 @@ EMERGENCY_RENUMBER = tuple(EmergencyRule(f"{v['from']}->{v['to']}", ("any",), re
 UTILITY_DEPARTMENTS: frozenset[str] = frozenset(_cfg.get("utility_departments") or ())
 
 POLICE_CRIME = _r("police_crime", _cfg["police_crime"]["pattern"], _cfg["police_crime"]["reason"])
+# guns and explosives kept privately: the police's even when the hazard is 特急
+POLICE_ALWAYS = _r("police_always", _cfg["police_crime"].get("always") or "(?!)", _cfg["police_crime"]["reason"])
 # a hazard no single department owns (几家单位都说不归他们管, 无主的烂尾房): the 综治中心 coordinates it
 OWNERLESS_HAZARD = _r("ownerless_hazard", _cfg["ownerless_hazard"]["pattern"], _cfg["ownerless_hazard"]["reason"])
 

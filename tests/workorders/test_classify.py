@@ -280,15 +280,17 @@ def test_published_rules_are_in_one_readable_file():
 
 
 def test_intake_corpus_cross_validation_floors():
-    """Issue-14 corpora: requests_c and requests_d (two writers who saw only the published rules)
-    each scored by a model trained on the other corpora (bench_classify --corpus-cv;
+    """Issue-14 corpora: requests_c, requests_d and requests_e (writers who saw only the published
+    rules) each scored by a model trained on the other corpora (bench_classify --corpus-cv;
     bench/data/intake/README.md). Regression floors set below the measured values."""
     from bench.bench_classify import corpus_cv
-    res = corpus_cv(["requests_c", "requests_d"])
-    # measured 2026-11-30 (round 4): c category .965, type .970, urgency .962, department .927,
-    # township .997, 特急 recall 1.000; d .880, .872, .959, .841, .993, .986; 0 false emergencies
-    floors = {"requests_c": {"category": 0.93, "type": 0.94, "urgency": 0.93, "department": 0.89},
-              "requests_d": {"category": 0.85, "type": 0.84, "urgency": 0.93, "department": 0.80}}
+    res = corpus_cv(["requests_c", "requests_d", "requests_e"])
+    # measured 2026-11-30 (round 6): c category .958, type .962, urgency .964, department .939,
+    # township .997, 特急 recall 1.000; d .898, .898, .962, .867, .993, .986; e .898, .906, .948,
+    # .859, .990, .959; 0 false emergencies
+    floors = {"requests_c": {"category": 0.93, "type": 0.94, "urgency": 0.93, "department": 0.90},
+              "requests_d": {"category": 0.87, "type": 0.87, "urgency": 0.93, "department": 0.83},
+              "requests_e": {"category": 0.87, "type": 0.88, "urgency": 0.92, "department": 0.83}}
     for src, floor in floors.items():
         r = res[src]
         acc = r["accuracy"]
@@ -296,8 +298,22 @@ def test_intake_corpus_cross_validation_floors():
         for field, low in floor.items():
             assert acc[field] >= low, (src, field, acc)
         assert acc["township"] >= 0.97, (src, acc)
-        assert r["te_recall"] >= 0.95, (src, r["te_recall"])
+        assert r["te_recall"] >= (0.94 if src == "requests_e" else 0.95), (src, r["te_recall"])   # e: 70/73
         assert r["false_emergencies"] == [], (src, r["false_emergencies"])
+
+
+def test_the_held_out_corpus_is_named_by_its_file_and_never_trains(tmp_path, monkeypatch):
+    """requests_f.tsv is the held-out split whatever its split column says (bench/data/intake/README.md)."""
+    from workorders import classify as C
+    head = "text\tcategory\ttype\turgency\tdepartment\ttownship\tvillage\temergency\tsplit\n"
+    held = tmp_path / f"{C.HELDOUT_CORPUS}.tsv"
+    held.write_text(head + "柳树镇停水两天了\t政务类\t求助\t紧急\tgongshui\t柳树镇\t\t\ttrain\n", encoding="utf-8")
+    tuning = tmp_path / "requests_a.tsv"
+    tuning.write_text(head + "路灯坏了\t政务类\t求助\t一般\tchengguan\t\t\t\ttrain\n", encoding="utf-8")
+    rows = C.read_intake((tuning, held))
+    assert [r["split"] for r in rows] == ["train", "heldout"]
+    monkeypatch.setattr(C, "read_intake", lambda: rows)
+    assert [r["text"] for r in C.training_rows() if r["source"] != "requests_labelled"] == ["路灯坏了"]
 
 
 # ------------------------------------------------------------------ published rules, this round (issue 14)
@@ -386,3 +402,39 @@ def test_a_department_the_model_never_saw_comes_from_the_named_unit():
     finally:
         mod.set_model(saved)
     assert c.department == "dangan", c.reasons
+
+
+# ------------------------------------------------------------------ units' responsibilities, round 6 (issue 14)
+
+@pytest.mark.parametrize("text,department", [
+    ("杨湾村路口那根电信的线杆歪了，电话线垂到路中间", "tongxin"),            # telecom lines: the operator
+    ("我们组的人饮工程水池裂了，十几户没水吃", "shuili"),                     # rural drinking-water works: 水利
+    ("救护车从乡里拉到县里收了五百块，这个价对不对", "weijian"),              # 120 ambulances: 卫健
+    ("想办个护照出国看孩子，县里能办不", "gongan"),                           # 出入境: 公安
+    ("村里好几户的苞谷叶子都黄了，怕是生了虫", "nongye"),                     # crop disease, several households
+    ("公鸡金贷款要什么条件", "gongjijin"),                                     # ASR slip of 公积金
+    ("惠农补贴一卡通里的钱少了一笔", "caizheng"),                             # 惠民惠农“一卡通”: 财政
+    ("邻村有人私藏雷管，就放在他家猪圈里", "gongan"),                         # explosives kept privately
+    ("前年山洪冲了我家房子，灾后救助还能申请不", "yingji"),                   # relief for disaster victims
+    ("想办个港澳通行证去旅游，要多久", "gongan"),                             # travel documents
+    ("桥头那根路灯杆子漏电，刚才一只鸡碰到就死了", "chengguan"),             # street lamps: urban management
+])
+def test_the_unit_that_is_responsible_handles_it(text, department):
+    c = classify(text)
+    assert c.is_work_order, c.reasons
+    assert c.department == department, (c.department, c.reasons["department"])
+
+
+@pytest.mark.parametrize("text", [
+    "医保报销三个月没到账，医保中心电话一直打不通",      # 打不通 is no beating
+    "我妈一个人在家，年纪大了饭都做不动了，想请民政帮帮忙",  # too weak, not unconscious
+    "化工厂仓库冒白烟，味道很大，还没起火",                # not on fire yet: a hazard work order
+    "全组手机信号断了三天，老人联系不上在外的子女",        # a network cut
+])
+def test_near_misses_of_this_round_are_work_orders(text):
+    assert classify(text).emergency is None
+
+
+@pytest.mark.parametrize("text", ["爷爷是老党员，有没有生活补助", "户口本丢了上哪儿补", "这个短信是不是诈骗"])
+def test_questions_in_other_words_are_questions(text):
+    assert classify(text).type == "咨询"
