@@ -8,11 +8,6 @@ not cover is left to the model.
 When the words as said give no act, they are read once more in standard Mandarin
 (textnorm/dialect.yaml: "侬讲啥" -> "你讲啥", "唔使" -> "不用") with the recogniser's slips of the
 acts' key words repaired (`sound_alike` in acts.yaml: "转人恭" -> "转人工", "再说一变" -> "再说一遍").
-
-When the rules still say nothing, the learned reader (bot/nlu/learned.py) may name the act: only
-when it is sure (LEARNED_MIN) and the model did not hear an answer to a question (provide_info).
-Such an act is marked `act_source="learned"`: weaker than a rule, so clear catalogue words still
-make it a question about a matter (bot/nlu/matter.py).
 """
 from __future__ import annotations
 
@@ -34,11 +29,6 @@ from textnorm.dialect import standard
 from textnorm.pinyin import SoundAlike
 
 DATA = Path(__file__).with_name("acts.yaml")
-# Probability from which the learned reader's act is taken (cross-validated by round, see
-# bot/nlu/learned.py); below it the model's intent stays.
-LEARNED_MIN = 0.5
-# What the model heard that the learned reader must not replace: an answer inside a form.
-KEEP_OVER_LEARNED = ("provide_info",)
 _PUNCT = re.compile(r"[\s，。,.!！?？、~～…：:；;\"'“”‘’()（）\[\]【】]+")
 
 
@@ -122,16 +112,6 @@ def _classify(text: str) -> str | None:
     return last if last in ("thank", "goodbye") else None
 
 
-def learned_act(text: str, heard: str | None):
-    """The learned reader's act for a text the rules left open, or None (see the module doc)."""
-    from bot.nlu.learned import read
-
-    if heard in KEEP_OVER_LEARNED:
-        return None
-    reading = read(text)
-    return reading if reading is not None and reading.act and reading.probability >= LEARNED_MIN else None
-
-
 def set_intent(message, name: str, confidence: float = 1.0) -> None:
     """Put `name` first in the message's intent and ranking (shared by the NLU components)."""
     ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get("name") != name]
@@ -144,10 +124,7 @@ class DialogueActRules(GraphComponent):
     @classmethod
     def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> "DialogueActRules":
-        from bot.nlu.learned import model
-
         _rules()[3].load()
-        model()
         return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -156,12 +133,6 @@ class DialogueActRules(GraphComponent):
             if act is not None:
                 set_intent(message, act)
                 message.set("act_source", "rules", add_to_output=False)
-            else:
-                act = learned_act(message.get(TEXT) or "", (message.get(INTENT) or {}).get("name"))
-                if act is not None:
-                    set_intent(message, act.label, confidence=act.probability)
-                    message.set("act_source", "learned", add_to_output=False)
-                    act = act.label
             if act == "rate_service":
                 level = rating_level(message.get(TEXT) or "")
                 entities = [e for e in (message.get("entities") or []) if e.get("entity") != "rating_level"]

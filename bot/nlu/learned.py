@@ -9,11 +9,12 @@ near-misses and matter requests as "none"): character 1-3-gram TF-IDF into a mul
 logistic regression (lbfgs, deterministic: the same data gives the same model on every machine).
 Characters rather than sentence embeddings: measured by cross-validation by round (train on the
 other rounds, test on the one left out), characters read dialect and recogniser slips better
-(docs/benchmarks/understanding.md, "Learned reader").
+(bot/nlu/README.md, "The learned reader, measured on rounds it did not see").
 
-`read(text)` -> Reading(label, probability). Used by bot/nlu/acts.py (an act when the rules give
-none) and bot/nlu/emergency.py (the "如果现在…请马上打…" question when the rules find no emergency);
-the rules stay exact where they speak, and the reader never asserts an emergency on its own.
+`read(text)` -> Reading(label, probability). Used by bot/nlu/emergency.py: the "如果现在…请马上打…"
+question when the rules find no emergency; the reader never asserts an emergency on its own.
+Its acts are measured, not used: made safe for answers inside forms (names read as thanks,
+"我老伴" as an emergency), they gained under one point on the newest round (bot/nlu/README.md).
 
 Cache: $GOVDESK_DATA_DIR/cache/learned-<sha256 of the training rows and settings, 16 hex>.pkl
 (trained in a few seconds when missing; `bot.training.warm_caches` builds it before Rasa starts).
@@ -23,10 +24,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import pickle
+import re
 import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from common.settings import DATA_DIR, ROOT
 
@@ -59,17 +63,45 @@ class Reading:
 
 
 def training_rows() -> list[tuple[str, str]]:
-    """(utterance, label) for every labelled sentence; empty without the data."""
+    """(utterance, label) for every labelled sentence; empty without the data.
+
+    Besides the rounds, the bot's own NLU examples (bot/data): answers inside forms (names,
+    relations, places, numbers) and questions about matters are "none", acts keep their act.
+    Without them the reader took "我妈" for an emergency and "谢凤珍" for thanks."""
     label_of = {"dialogue_acts": lambda r: r["act"], "emergencies": lambda r: EMERGENCY_PREFIX + r["number"],
                 "near_misses": lambda r: NONE, "matters": lambda r: NONE}
-    out = []
+    out, held = [], set()
     for name, label in label_of.items():
         path = DATA / f"{name}.tsv"
         if not path.exists():
             continue
         with open(path, encoding="utf-8") as fh:
-            out += [(r["utterance"], label(r)) for r in csv.DictReader(fh, delimiter="\t")
-                    if r.get("utterance") and r.get("split") not in HOLD_OUT]
+            for r in csv.DictReader(fh, delimiter="\t"):
+                if not r.get("utterance"):
+                    continue
+                if r.get("split") in HOLD_OUT:
+                    held.add(r["utterance"])
+                else:
+                    out.append((r["utterance"], label(r)))
+    if out:
+        acts = {label for _, label in out if label != NONE and not label.startswith(EMERGENCY_PREFIX)}
+        out += [(t, i if i in acts else NONE) for t, i in bot_examples()
+                if t not in held and not i.startswith("emergency") and not t.startswith("/")]
+    return out
+
+
+_ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
+
+
+def bot_examples() -> list[tuple[str, str]]:
+    """(example, intent) of the bot's NLU training data (bot/data/**/*.yml)."""
+    out = []
+    for path in sorted((ROOT / "bot" / "data").rglob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for item in data.get("nlu") or []:
+            if "intent" in item:
+                out += [(_ANNOTATION.sub(r"\1", line[2:].strip()), item["intent"])
+                        for line in str(item.get("examples") or "").splitlines() if line.startswith("- ")]
     return out
 
 

@@ -1,7 +1,7 @@
+import pytest
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu import learned
-from bot.nlu.acts import DialogueActRules
 from bot.nlu.emergency import EmergencyOverride
 
 
@@ -12,29 +12,25 @@ def test_held_out_splits_are_not_trained_on(monkeypatch):
     assert 0 < len(kept) < len(everything)
 
 
-def test_an_act_the_rules_do_not_know_is_read_by_the_learned_reader():
-    message = Message({"text": "你们真是好样的"})
-    message.set("intent", {"name": "nlu_fallback", "confidence": 0.4})
-    DialogueActRules().process([message])
-    assert message.get("intent")["name"] == "praise"
+def test_a_matter_request_is_neither_an_act_nor_an_emergency():
+    reading = learned.read("我想办个残疾证")
+    assert reading.act is None and reading.number is None
 
 
-def test_an_answer_inside_a_form_is_not_replaced():
-    message = Message({"text": "你们真是好样的"})
-    message.set("intent", {"name": "provide_info", "confidence": 0.7})
-    DialogueActRules().process([message])
-    assert message.get("intent")["name"] == "provide_info"
-
-
-def test_a_matter_request_gets_no_act():
-    assert learned.read("我想办个残疾证").act is None
+def _override(monkeypatch, text: str) -> Message:
+    monkeypatch.setattr("safety.emergency.detect", lambda text: None)   # as if no rule knew it
+    message = Message({"text": text})
+    message.set("intent", {"name": "report_problem", "confidence": 0.8})
+    EmergencyOverride().process([message])
+    return message
 
 
 def test_an_emergency_the_rules_miss_is_asked_about_with_its_number(monkeypatch):
-    monkeypatch.setattr("safety.emergency.detect", lambda text: None)   # as if no rule knew it
-    message = Message({"text": "我妈突然喘不过来气，嘴唇都紫了"})
-    message.set("intent", {"name": "report_problem", "confidence": 0.8})
-    EmergencyOverride().process([message])
+    message = _override(monkeypatch, "我妈突然喘不过来气，嘴唇都紫了")
     assert message.get("intent")["name"] == "emergency_check"
-    assert {"entity": "emergency_number", "value": "120"}.items() <= next(
-        e for e in message.get("entities") if e["entity"] == "emergency_number").items()
+    assert [e["value"] for e in message.get("entities") if e["entity"] == "emergency_number"] == ["120"]
+
+
+@pytest.mark.parametrize("answer", ["我老伴", "我爸", "拿着了", "我老汉儿，我爸"])
+def test_an_answer_inside_a_form_is_not_asked_about(monkeypatch, answer):
+    assert _override(monkeypatch, answer).get("intent")["name"] == "report_problem"
