@@ -13,7 +13,8 @@ When the rules find nothing but the sentence is close to known emergencies
 number ("如果现在有人……，请马上打120") and the conversation, or the form, goes on. The same
 question is asked when the learned reader (bot/nlu/learned.py) is sure (CHECK_MIN) that the
 sentence is an emergency and which number it needs; it sets `emergency_number` only (the
-question depends on the number alone).
+question depends on the number alone). Conversely, when the reader is sure a sentence the rules
+took for an emergency is an ordinary request (VETO_MIN), the bot asks instead of asserting.
 
 Any emergency intent the model produced without the rules agreeing is withdrawn (it becomes
 nlu_fallback), so a name or a place can never ring 120.
@@ -42,6 +43,12 @@ CONFIDENT = 0.6
 # answer inside a form of the conversation suites is asked about ("我老伴", "拿着了" read
 # 0.5-0.8), round 5 rises from 79.1 to about 85 %. A question costs a sentence; a miss a life.
 CHECK_MIN, CHECK_MIN_CHARS = 0.85, 6
+# When the rules find an emergency but the learned reader is this sure the sentence is an
+# ordinary request (past stroke told for a pension check, a claim after a crash), the bot asks
+# with the rules' number instead of answering as an emergency: the number is still named, the
+# conversation goes on. Round 5 by cross-validation: 7 of 7 false alarms become questions, 1 of
+# 224 emergencies the rules found too.
+VETO_MIN = 0.5
 
 
 def emergency_intent(text: str) -> str | None:
@@ -67,7 +74,7 @@ class EmergencyOverride(GraphComponent):
         return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
-        from bot.nlu.learned import read
+        from bot.nlu.learned import NONE, read
         from safety.emergency import detect, rules
         from safety.semantic import suspect
 
@@ -78,6 +85,9 @@ class EmergencyOverride(GraphComponent):
             found = detect(text)
             if found is not None:
                 intent, kind, number = found.intent, found.kind, found.number
+                reading = read(text)
+                if reading is not None and reading.label == NONE and reading.probability >= VETO_MIN:
+                    intent = "emergency_check"
             else:
                 hint = None
                 # Only a sentence that is neither a known act nor a request about a matter.
@@ -98,7 +108,8 @@ class EmergencyOverride(GraphComponent):
                     number = next(k.number for k in rules().kinds if k.name == hint.kind)
                     intent, kind = "emergency_check", hint.kind
             set_intent(message, intent)
-            dropped = ("emergency_kind", "emergency_number") + (("matter",) if found is not None else ())
+            # An emergency asserted drops the matter; a question keeps it for the conversation to go on.
+            dropped = ("emergency_kind", "emergency_number") + (("matter",) if intent != "emergency_check" else ())
             entities = [e for e in (message.get(ENTITIES) or []) if e.get("entity") not in dropped]
             for name, value in (("emergency_kind", kind), ("emergency_number", number)):
                 if value is None:

@@ -34,3 +34,20 @@ def test_an_emergency_the_rules_miss_is_asked_about_with_its_number(monkeypatch)
 @pytest.mark.parametrize("answer", ["我老伴", "我爸", "拿着了", "我老汉儿，我爸"])
 def test_an_answer_inside_a_form_is_not_asked_about(monkeypatch, answer):
     assert _override(monkeypatch, answer).get("intent")["name"] == "report_problem"
+
+
+def test_a_past_illness_told_for_a_request_is_asked_about_not_asserted():
+    message = Message({"text": "我家老头子中风了走不动路，养老金认证咋弄"})
+    message.set("intent", {"name": "ask_matter", "confidence": 0.8})
+    message.set("entities", [{"entity": "matter", "value": "renshe.pension_qualification"}])
+    EmergencyOverride().process([message])
+    assert message.get("intent")["name"] == "emergency_check"
+    assert {e["entity"]: e["value"] for e in message.get("entities")}.get("matter") == "renshe.pension_qualification"
+
+
+@pytest.mark.parametrize("text", ["我爸喘不上气了", "俺妈把一瓶安眠药都吃了", "屋里好大一股煤气味"])
+def test_emergencies_the_rules_know_stay_emergencies(text):
+    message = Message({"text": text})
+    message.set("intent", {"name": "nlu_fallback", "confidence": 0.3})
+    EmergencyOverride().process([message])
+    assert message.get("intent")["name"] in ("emergency_medical", "emergency_fire")
