@@ -1,22 +1,24 @@
-"""A small learned reader of dialogue acts and emergencies, consulted only where the exact rules
-say nothing.
+"""A small learned reader of dialogue acts and emergencies, a second opinion behind the exact rules.
 
 The rules (bot/nlu/acts.yaml, safety/emergencies.yaml) were written from the rounds of labelled
 sentences they were tuned on; on a new writer's sentences they answer far fewer (round 5: acts
 58 % covered, emergencies 70 %). This reader is trained on every published round of
 bench/data/understanding (dialogue acts; emergencies labelled by the number to ring, "E119";
-near-misses and matter requests as "none"): character 1-3-gram TF-IDF into a multinomial
+near-misses, matter requests and the bot's own non-act NLU examples as "none"): character 1-3-gram TF-IDF into a multinomial
 logistic regression (lbfgs, deterministic: the same data gives the same model on every machine).
 Characters rather than sentence embeddings: measured by cross-validation by round (train on the
 other rounds, test on the one left out), characters read dialect and recogniser slips better
 (bot/nlu/README.md, "The learned reader, measured on rounds it did not see").
 
 `read(text)` -> Reading(label, probability). Used by bot/nlu/emergency.py: the "如果现在…请马上打…"
-question when the rules find no emergency; the reader never asserts an emergency on its own.
+question when the rules find no emergency and the reader is sure of one, and the same question
+instead of the emergency answer when the reader is sure the rules' emergency is an ordinary
+request. The reader never asserts an emergency on its own.
 Its acts are measured, not used: made safe for answers inside forms (names read as thanks,
 "我老伴" as an emergency), they gained under one point on the newest round (bot/nlu/README.md).
 
-Cache: $GOVDESK_DATA_DIR/cache/learned-<sha256 of the training rows and settings, 16 hex>.pkl
+Cache: $GOVDESK_DATA_DIR/cache/learned-<sha256 of scikit-learn's version, the settings and the
+training rows, 16 hex>.pkl
 (trained in a few seconds when missing; `bot.training.warm_caches` builds it before Rasa starts).
 """
 from __future__ import annotations
@@ -130,7 +132,10 @@ def model():
         if not rows:
             _model = False
             return None
-        key = hashlib.sha256(repr((NGRAMS, MIN_DF, C, rows)).encode()).hexdigest()[:16]
+        import sklearn
+
+        # The library version too: a pickle is only read back by the version that wrote it.
+        key = hashlib.sha256(repr((sklearn.__version__, NGRAMS, MIN_DF, C, rows)).encode()).hexdigest()[:16]
         path = Path(DATA_DIR) / "cache" / f"learned-{key}.pkl"
         if path.exists():
             with open(path, "rb") as fh:
