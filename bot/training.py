@@ -53,10 +53,13 @@ def ensure_model(models_dir: Path = MODELS_DIR, quiet: bool = False) -> Path:
 
 
 def warm_caches() -> None:
-    """Embed the catalogue once (cached on disk) so Rasa's first parse does not pay for it."""
+    """Embed the catalogue and train the learned act/emergency reader once (cached on disk) so
+    Rasa's first parse does not pay for them."""
+    from bot.nlu import learned
     from catalogue import semantic
 
     semantic.vectors()
+    learned.model()
 
 
 def _ensure_model_locked(models_dir: Path, quiet: bool) -> Path:

@@ -1,0 +1,53 @@
+import pytest
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu import learned
+from bot.nlu.emergency import EmergencyOverride
+
+
+def test_held_out_splits_are_not_trained_on(monkeypatch):
+    everything = learned.training_rows()
+    monkeypatch.setattr(learned, "HOLD_OUT", frozenset({"heldout"}))
+    kept = learned.training_rows()
+    assert 0 < len(kept) < len(everything)
+
+
+def test_a_matter_request_is_neither_an_act_nor_an_emergency():
+    reading = learned.read("我想办个残疾证")
+    assert reading.act is None and reading.number is None
+
+
+def _override(monkeypatch, text: str) -> Message:
+    monkeypatch.setattr("safety.emergency.detect", lambda text: None)   # as if no rule knew it
+    message = Message({"text": text})
+    message.set("intent", {"name": "report_problem", "confidence": 0.8})
+    EmergencyOverride().process([message])
+    return message
+
+
+def test_an_emergency_the_rules_miss_is_asked_about_with_its_number(monkeypatch):
+    message = _override(monkeypatch, "我妈突然喘不过来气，嘴唇都紫了")
+    assert message.get("intent")["name"] == "emergency_check"
+    assert [e["value"] for e in message.get("entities") if e["entity"] == "emergency_number"] == ["120"]
+
+
+@pytest.mark.parametrize("answer", ["我老伴", "我爸", "拿着了", "我老汉儿，我爸"])
+def test_an_answer_inside_a_form_is_not_asked_about(monkeypatch, answer):
+    assert _override(monkeypatch, answer).get("intent")["name"] == "report_problem"
+
+
+def test_a_past_illness_told_for_a_request_is_asked_about_not_asserted():
+    message = Message({"text": "我家老头子中风了走不动路，养老金认证咋弄"})
+    message.set("intent", {"name": "ask_matter", "confidence": 0.8})
+    message.set("entities", [{"entity": "matter", "value": "renshe.pension_qualification"}])
+    EmergencyOverride().process([message])
+    assert message.get("intent")["name"] == "emergency_check"
+    assert {e["entity"]: e["value"] for e in message.get("entities")}.get("matter") == "renshe.pension_qualification"
+
+
+@pytest.mark.parametrize("text", ["我爸喘不上气了", "俺妈把一瓶安眠药都吃了", "屋里好大一股煤气味"])
+def test_emergencies_the_rules_know_stay_emergencies(text):
+    message = Message({"text": text})
+    message.set("intent", {"name": "nlu_fallback", "confidence": 0.3})
+    EmergencyOverride().process([message])
+    assert message.get("intent")["name"] in ("emergency_medical", "emergency_fire")
