@@ -243,6 +243,12 @@ class ValidateFlowForm(FormValidationAction):
             if rest and self._gives(slot, rest, tracker):
                 return None   # "俺自个儿，老伴儿的回头再说": the answer, and something put off for later
             return {slot: None, "flow_pending": "cancel"}
+        if command in ("repeat", "slow_down"):
+            # "你再念一遍嘛……嗯，对的": asked again, heard it, answered in the same breath
+            rest = "，".join(c for c in re.split(r"[，,。！!？?；;\s…]+", text)
+                            if c and acts.classify(c) not in ("repeat", "slow_down"))
+            if rest and len(rest) < len(text) and self._gives(slot, rest, tracker):
+                return None
         if command == "repeat":
             return {slot: None, "flow_pending": "repeat"}
         if command == "slow_down":
