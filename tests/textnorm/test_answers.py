@@ -22,12 +22,15 @@ def test_bare_yes_no_only_for_answers_made_of_yes_no_words(said, expected):
     assert answers.bare_yes_no(said) is expected
 
 
-@pytest.mark.parametrize("said,expected", [("给我老汉儿办的", "parent"), ("隔壁王婆婆", "other")])
+@pytest.mark.parametrize("said,expected", [("给我老汉儿办的", "parent"), ("隔壁王婆婆", "other"),
+                                           ("我爷老子，我爸爸", "parent"), ("就俺家，写俺哩名儿吧", "self"),
+                                           ("我家老头子", "spouse")])
 def test_relation(said, expected):
     assert answers.relation(said) == expected
 
 
-@pytest.mark.parametrize("said,expected", [("不咋满意", "不满意"), ("非常满意", "非常满意"), ("3", "基本满意")])
+@pytest.mark.parametrize("said,expected", [("不咋满意", "不满意"), ("非常满意", "非常满意"), ("3", "基本满意"),
+                                           ("满意……哎，也说不上满意，中间搞错哒一回，算基本满意咯", "基本满意")])
 def test_rating(said, expected):
     assert answers.rating(said) == expected
 
