@@ -87,7 +87,10 @@ OVER_FLOW_NEEDS_CUE = ("complain", "suggest", "praise")
 # does not decide them. Without their words in any clause the reading is the model's guess
 # ("俺那是老人机…" is no robot question, "阿拉姆妈要到上海去看毛病" no progress query): the sentence
 # counts as a question about a matter, and inside a form as the answer to its question.
-CUE_ONLY = ("bot_challenge", "query_progress")
+CUE_ONLY = ("bot_challenge", "query_progress", "repeat", "slow_down")
+# ...unless a clause says one of these in the rules' words ("还得留电话啊？那算了吧，…不反映了"):
+# then that is what the caller does.
+CLAUSE_ACTS = ("request_human", "stop_flow")
 
 
 def said_act(text: str, act: str) -> bool:
@@ -97,7 +100,7 @@ def said_act(text: str, act: str) -> bool:
     return classify(text) == act or any(classify(c) == act for c in _CLAUSE.split(text or "") if c)
 
 
-_CLAUSE = re.compile(r"[，,。！!？?；;\s]+")
+_CLAUSE = re.compile(r"[，,。！!？?；;\s…]+")
 
 
 def _flow_matter(text: str) -> str | None:
@@ -206,6 +209,9 @@ def decide(text: str, intent_name: str | None, intent_confidence: float, act_fro
     Pure: no Rasa, so the bench and the tests call it directly."""
     if (intent_name in CUE_ONLY and not act_from_rules and text and not text.startswith("/")
             and not said_act(text, intent_name)):
+        said = next((act for act in CLAUSE_ACTS if said_act(text, act)), None)
+        if said:
+            return said, None, None, []
         intent, best, alt, hits = _decide(text, None, 0.0, False)
         return intent or "ask_matter", best, alt, hits
     return _decide(text, intent_name, intent_confidence, act_from_rules)

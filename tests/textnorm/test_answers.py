@@ -104,3 +104,8 @@ def test_dialect_negators_and_intensifiers_in_ratings(said, expected):
 ])
 def test_declining_help_however_long_the_sentence(said, expected):
     assert answers.declines_help(said) is expected
+
+
+def test_a_wu_caller_who_keeps_the_phone_back_for_fear_of_being_known_reports_anonymously():
+    said = "电话我勿留了，我怕伊拉晓得是我讲额"
+    assert answers.no_phone(said) and answers.anonymous(said)

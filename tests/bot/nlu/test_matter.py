@@ -112,3 +112,7 @@ def test_robot_or_progress_readings_need_their_words(text, intent):
                                          ("俺上回报的路灯，修了没", "query_progress")])
 def test_robot_or_progress_readings_with_their_words_stand(text, intent):
     assert decide(text, intent, 0.9, False)[0] is None
+
+
+def test_a_model_repeat_reading_yields_to_a_cancel_said_in_a_clause():
+    assert decide("啊？还得留电话啊？那算了吧，邻里邻居的，让人知道了不好，不反映了", "repeat", 0.83, False)[0] == "stop_flow"
