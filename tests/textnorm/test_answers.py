@@ -109,3 +109,8 @@ def test_declining_help_however_long_the_sentence(said, expected):
 def test_a_wu_caller_who_keeps_the_phone_back_for_fear_of_being_known_reports_anonymously():
     said = "电话我勿留了，我怕伊拉晓得是我讲额"
     assert answers.no_phone(said) and answers.anonymous(said)
+
+
+@pytest.mark.parametrize("said", ["电话勿留了，我勿想让人家晓得是我反映个", "唔留啦，我唔想俾人知系我讲嘅"])
+def test_not_wanting_it_known_is_an_anonymous_report(said):
+    assert answers.no_phone(said) and answers.anonymous(said)
