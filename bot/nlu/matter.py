@@ -88,9 +88,15 @@ OVER_FLOW_NEEDS_CUE = ("complain", "suggest", "praise")
 # ("俺那是老人机…" is no robot question, "阿拉姆妈要到上海去看毛病" no progress query): the sentence
 # counts as a question about a matter, and inside a form as the answer to its question.
 CUE_ONLY = ("bot_challenge", "query_progress", "repeat", "slow_down")
-# ...unless a clause says one of these in the rules' words ("还得留电话啊？那算了吧，…不反映了"):
-# then that is what the caller does.
+# A clause that says one of these in the rules' words ("还得留电话啊？那算了吧，…不反映了") is then
+# what the caller does.
 CLAUSE_ACTS = ("request_human", "stop_flow")
+# Otherwise a robot question or a progress query the rules do not know is still a question
+# ("你系咪机械人", "我的低保批没批下来哦"): the model's reading stands for those; a statement
+# ("好像是十二年，没交够十五年") is no such question.
+ASKED = ("bot_challenge", "query_progress")
+_QUESTION = re.compile(r"[?？]|吗|么$|伐$|呢|未|咪|有冇|[没不]$|[没不]有$|怎么|咋|点样|点解|哪|那一步|什么|啥|几时|多久|"
+                       r"如何|(.)[不唔没冇]\1")
 
 
 def said_act(text: str, act: str) -> bool:
@@ -212,6 +218,8 @@ def decide(text: str, intent_name: str | None, intent_confidence: float, act_fro
         said = next((act for act in CLAUSE_ACTS if said_act(text, act)), None)
         if said:
             return said, None, None, []
+        if intent_name in ASKED and _QUESTION.search(text) or intent_name not in ASKED:
+            return _decide(text, intent_name, intent_confidence, act_from_rules)
         intent, best, alt, hits = _decide(text, None, 0.0, False)
         return intent or "ask_matter", best, alt, hits
     return _decide(text, intent_name, intent_confidence, act_from_rules)

@@ -116,3 +116,7 @@ def test_robot_or_progress_readings_with_their_words_stand(text, intent):
 
 def test_a_model_repeat_reading_yields_to_a_cancel_said_in_a_clause():
     assert decide("啊？还得留电话啊？那算了吧，邻里邻居的，让人知道了不好，不反映了", "repeat", 0.83, False)[0] == "stop_flow"
+
+
+def test_a_progress_question_the_rules_do_not_know_keeps_the_models_reading():
+    assert decide("我报的事有冇得回音", "query_progress", 0.5, False)[0] is None
