@@ -97,6 +97,8 @@ CLAUSE_ACTS = ("request_human", "stop_flow")
 ASKED = ("bot_challenge", "query_progress")
 _QUESTION = re.compile(r"[?？]|吗|么$|伐$|呢|未|咪|有冇|[没不]$|[没不]有$|怎么|咋|点样|点解|哪|那一步|什么|啥|几时|多久|"
                        r"如何|(.)[不唔没冇]\1")
+# "微信是啥子我都搞不懂", "什么也不会": a question word meaning "anything" asks nothing
+_ANY_WORD = re.compile(r"(什么|啥子?|哪[个里儿]?)[^，。]{0,3}[都也]")
 
 
 def said_act(text: str, act: str) -> bool:
@@ -218,7 +220,7 @@ def decide(text: str, intent_name: str | None, intent_confidence: float, act_fro
         said = next((act for act in CLAUSE_ACTS if said_act(text, act)), None)
         if said:
             return said, None, None, []
-        if intent_name in ASKED and _QUESTION.search(text) or intent_name not in ASKED:
+        if intent_name in ASKED and _QUESTION.search(_ANY_WORD.sub("", text)) or intent_name not in ASKED:
             return _decide(text, intent_name, intent_confidence, act_from_rules)
         intent, best, alt, hits = _decide(text, None, 0.0, False)
         return intent or "ask_matter", best, alt, hits

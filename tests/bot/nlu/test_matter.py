@@ -120,3 +120,7 @@ def test_a_model_repeat_reading_yields_to_a_cancel_said_in_a_clause():
 
 def test_a_progress_question_the_rules_do_not_know_keeps_the_models_reading():
     assert decide("我报的事有冇得回音", "query_progress", 0.5, False)[0] is None
+
+
+def test_a_question_word_meaning_anything_asks_nothing():
+    assert decide("不会哦，我那个是老人机，按键的，微信是啥子我都搞不懂", "bot_challenge", 0.5, False)[0] == "ask_matter"
