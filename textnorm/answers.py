@@ -238,6 +238,7 @@ def yes_no(text: str, question: str = "", yes_words=(), no_words=(), late_no_wor
 _RELATIONS = (  # checked in this order: 隔壁阿婆 is a neighbour, 孩子他妈 a spouse, 孙娃 a relative, 姑娘 a child
     ("other", ("隔壁", "邻居", "邻舍", "朋友", "同事", "老乡", "别人家")),
     ("parent", ("老汉儿", "我老汉儿")),   # 西南: 老汉儿 is the father
+    ("parent", ("爷老子", "我爷老子", "俺爷老子")),   # 湘: 爷老子 is the father, not a grandfather (我爷)
     # grandparents and grandchildren are relatives (亲属), not parents or children
     ("relative", ("爷爷", "奶奶", "外公", "外婆", "姥姥", "姥爷", "阿嫲", "嫲嫲", "阿爷", "阿公", "阿婆", "孙子", "孙女",
                   "外孙", "孙儿", "孙娃", "额爷", "俺爷", "我爷", "咱爷", "额奶", "俺奶", "我奶", "我个孙", "我孙",
@@ -258,7 +259,7 @@ _RELATIONS = (  # checked in this order: 隔壁阿婆 is a neighbour, 孩子他�
 )
 _SELF = ("我自己", "自己", "本人", "给我办", "我的", "俺自己", "就我", "我本人", "给俺", "俺的", "为我", "是我",
          "给我的", "我要办", "我办", "自个", "自家", "我自家", "额自己", "自己个", "俺个人", "我个人", "阿拉自家",
-         "侬自家", "我自己个", "就是我", "我嘛")
+         "侬自家", "我自己个", "就是我", "我嘛", "俺家", "我家", "咱家", "俺哩", "我哩", "写俺", "写我")
 
 
 # "自己/本人" name the caller wherever they stand; "我的/给我" only when no one else is named
@@ -308,6 +309,9 @@ _RATING_DIALECT = (("唔", "不"), ("勿", "不"), ("弗", "不"), ("交关", "�
                    ("忒", "太"), ("好满意", "很满意"))   # 粤/吴 negators and intensifiers
 
 
+_RATING_TAKEN_BACK = re.compile(r"说不上|谈不上|也不算|不对不对|哎不对|唔系|哦不|啊不|哎不是")
+
+
 def rating(text: str) -> str | None:
     """One of the five 好差评 levels. Hedges count down, never up ("不咋满意" is 不满意)."""
     t = re.sub(r"\s", "", _norm(text))
@@ -325,13 +329,17 @@ def rating(text: str) -> str | None:
     if _core(t) in _WEAK_RATING:
         return _WEAK_RATING[_core(t)]
     # The level said first wins ("一般般吧，不好也不赖" is 基本满意); at one place the longer words
-    # ("不咋满意" over "满意").
+    # ("不咋满意" over "满意"). A caller who takes a level back ("满意……哎，也说不上满意…算基本满意")
+    # means the level said last.
     found = []
     for rank, (level, pattern) in enumerate(_RATING):
-        m = re.search(pattern, t)
-        if m:
-            found.append((m.start(), -(m.end() - m.start()), rank, level))
-    return min(found)[3] if found else None
+        for m in re.finditer(pattern, t):
+            found.append((m.start(), -(m.end() - m.start()), rank, level, m.end()))
+    if not found:
+        return None
+    if _RATING_TAKEN_BACK.search(t):
+        return max(found, key=lambda f: (f[4], -f[1], -f[2]))[3]
+    return min(found)[3]
 
 
 # ---------------------------------------------------------------- misc
@@ -340,9 +348,11 @@ _DONT_KNOW = ("不记得", "记不得", "记不清", "不知道", "忘了", "想
               "不清楚", "搞不清", "忘记了", "冇记得", "唔记得", "弄不清", "记勿牢", "记不牢", "记唔住", "冇记住",
               "记勿清", "记唔清", "想勿起", "想唔起")
 _NO_PHONE = ("没有电话", "没电话", "没有手机", "没手机", "莫得电话", "莫得手机", "冇电话", "不用手机",
-             "不想留", "不留电话", "不留了", "不方便留", "没得电话", "没得手机", "不给电话", "电话就不留", "不留号")
+             "不想留", "不留电话", "不留了", "不方便留", "没得电话", "没得手机", "不给电话", "电话就不留", "不留号",
+             "勿留", "唔留")
 _ANON = ("匿名", "不留名", "不想留名", "保密", "怕人家晓得", "怕人知道", "怕被报复", "不要说是我", "别说是我",
-         "怕人晓得", "不想让人知道", "不想留电话", "怕报复", "怕他们知道", "不想暴露")
+         "怕人晓得", "不想让人知道", "不想留电话", "怕报复", "怕他们知道", "不想暴露", "怕伊拉晓得", "怕佢哋知",
+         "想让人家晓得", "想让人晓得", "想让人知道", "想俾人知")   # after 不/勿/唔: not wanting it known
 
 
 def dont_know(text: str) -> bool:

@@ -143,6 +143,8 @@ def parse_name(text: str) -> str:
         if len(name) >= 2 and len(piece) >= 3 and piece[-1] in name and not _PART_WORDS.search(piece[:-1]) \
                 and "的" not in piece:
             continue  # "言西早谭", "木土杜": the parts of a character already heard
+        if len(name) >= 2 and len(piece) == 1 and piece in name:
+            continue  # "…加个耳仔旁，邝": the character just described, said once more
         several = re.fullmatch(r"([\u4e00-\u9fff]+)的([\u4e00-\u9fff]{2})", piece)
         if several and all(c in several.group(1) for c in several.group(2)) and all(c in name for c in several.group(2)):
             continue  # "兴旺的兴旺": confirms two characters already heard

@@ -150,14 +150,39 @@ def spoken_digits(text: str) -> str:
     # of a number come in runs, or alone as the whole answer.
     text = _LONE_NUMERAL.sub("", text)
     pieces = _SAID_WRONG.split(text)
-    groups = [g for g in (to_digits(x) for x in re.split(r"[，,。、；;\s]+", pieces[0])) if g]
+    groups = _groups(pieces[0])
     for after in pieces[1:]:
-        new = [g for g in (to_digits(x) for x in re.split(r"[，,。、；;\s]+", after)) if g]
+        new = _groups(after)
         if not new:
             continue
         groups[-1:] = new[:1]
         groups += new[1:]
     return "".join(groups)
+
+
+# "最后是六" / "最后一个是九" after the digits: the caller says the last digit once more (kept
+# once), or puts it right.
+_LAST_SAID = re.compile(r"^(?:最后|末尾)(?:一位|一个|那位|那个|个|位)?(?:数|数字)?(?:是|就是|应该是)")
+
+
+def _groups(text: str) -> list[str]:
+    """The digit groups of one stretch of speech. A group said again longer after a hesitation
+    ("两九六……两九六九") was a restart: the longer one stands."""
+    groups: list[str] = []
+    for clause in re.split(r"[，,。、；;\s]+", text):
+        last = _LAST_SAID.match(clause)
+        if last and groups:
+            digit = to_digits(clause[last.end():])[:1]
+            if digit and groups[-1] and groups[-1][-1] != digit:
+                groups[-1] = groups[-1][:-1] + digit
+            continue
+        said = [g for g in (to_digits(x) for x in re.split(r"…+|\.{3,}", clause)) if g]
+        for g in said:
+            if groups and len(g) > len(groups[-1]) and g.startswith(groups[-1]) and "…" in clause + "...":
+                groups[-1] = g
+            else:
+                groups.append(g)
+    return groups
 
 
 class DigitBuffer:

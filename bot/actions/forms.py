@@ -70,7 +70,18 @@ def command_of(text: str) -> str | None:
 
 
 def _clauses(text: str) -> list[str]:
-    return [c for c in re.split(r"[，,。！!？?；;\s]+", text or "") if c]
+    # "…" is a pause between two things said ("我背不到……算了算了")
+    return [c for c in re.split(r"[，,。！!？?；;\s…]+", text or "") if c]
+
+
+_STOP_LEAD = re.compile(r"^(?:那|就|那就|哎呀|哦|啊|哎)+")
+
+
+def flat_cancel(clause: str) -> bool:
+    """A clause that only cancels ("那算了", "不办了", "算了算了"), unlike one that puts off a part
+    of the matter ("老伴儿的回头再说"): nothing is left but the cancel words."""
+    core = _STOP_LEAD.sub("", clause).rstrip("啊呀吧嘛哦呢啦嘞咧哈哒咯喽")
+    return acts.classify(clause) == "stop_flow" and len(core) <= 4
 
 
 _NEGATED = re.compile(r"(?:没有|不是|没|不|勿|唔|冇|莫)$")
@@ -240,9 +251,15 @@ class ValidateFlowForm(FormValidationAction):
             if slot == "flow_register":
                 return None  # "不用登记" answers the question itself
             rest = "，".join(c for c in _clauses(text) if acts.classify(c) != "stop_flow")
-            if rest and self._gives(slot, rest, tracker):
+            if rest and not any(flat_cancel(c) for c in _clauses(text)) and self._gives(slot, rest, tracker):
                 return None   # "俺自个儿，老伴儿的回头再说": the answer, and something put off for later
             return {slot: None, "flow_pending": "cancel"}
+        if command in ("repeat", "slow_down"):
+            # "你再念一遍嘛……嗯，对的": asked again, heard it, answered in the same breath
+            rest = "，".join(c for c in re.split(r"[，,。！!？?；;\s…]+", text)
+                            if c and acts.classify(c) not in ("repeat", "slow_down"))
+            if rest and len(rest) < len(text) and self._gives(slot, rest, tracker):
+                return None
         if command == "repeat":
             return {slot: None, "flow_pending": "repeat"}
         if command == "slow_down":

@@ -79,6 +79,36 @@ KEEP_ABOUT_SERVICE = ("praise", "query_progress", "rate_service")
 KEEP_ABOUT_SERVICE_CONFIDENCE = 0.9
 # Intents that stay when a guided flow's words are said (the caller acts on the matter).
 KEEP_OVER_FLOW = ("request_registration", "complain", "suggest", "praise")
+# Of those, the ones whose words bot/nlu/acts.yaml knows: they stay over a flow's words only when
+# some clause says them ("俺身份证过期了，去银行取钱人家不给办" is the renewal, not a complaint,
+# whatever one training's model reads in 不给办).
+OVER_FLOW_NEEDS_CUE = ("complain", "suggest", "praise")
+# Acts whose every cue acts.yaml lists ("are you a robot", "how far is my case"): the model alone
+# does not decide them. Without their words in any clause the reading is the model's guess
+# ("俺那是老人机…" is no robot question, "阿拉姆妈要到上海去看毛病" no progress query): the sentence
+# counts as a question about a matter, and inside a form as the answer to its question.
+CUE_ONLY = ("bot_challenge", "query_progress", "repeat", "slow_down")
+# A clause that says one of these in the rules' words ("还得留电话啊？那算了吧，…不反映了") is then
+# what the caller does.
+CLAUSE_ACTS = ("request_human", "stop_flow")
+# Otherwise a robot question or a progress query the rules do not know is still a question
+# ("你系咪机械人", "我的低保批没批下来哦"): the model's reading stands for those; a statement
+# ("好像是十二年，没交够十五年") is no such question.
+ASKED = ("bot_challenge", "query_progress")
+_QUESTION = re.compile(r"[?？]|吗|么$|伐$|呢|未|咪|有冇|[没不]$|[没不]有$|怎么|咋|点样|点解|哪|那一步|什么|啥|几时|多久|"
+                       r"如何|(.)[不唔没冇]\1")
+# "微信是啥子我都搞不懂", "什么也不会": a question word meaning "anything" asks nothing
+_ANY_WORD = re.compile(r"(什么|啥子?|哪[个里儿]?)[^，。]{0,3}[都也]")
+
+
+def said_act(text: str, act: str) -> bool:
+    """Whether the act rules (acts.yaml) read `act` in the text or in one of its clauses."""
+    from bot.nlu.acts import classify
+
+    return classify(text) == act or any(classify(c) == act for c in _CLAUSE.split(text or "") if c)
+
+
+_CLAUSE = re.compile(r"[，,。！!？?；;\s…]+")
 
 
 def _flow_matter(text: str) -> str | None:
@@ -185,6 +215,19 @@ def decide(text: str, intent_name: str | None, intent_confidence: float, act_fro
     """(intent or None to keep, best hit or None, runner-up when unclear or None, ranking).
 
     Pure: no Rasa, so the bench and the tests call it directly."""
+    if (intent_name in CUE_ONLY and not act_from_rules and text and not text.startswith("/")
+            and not said_act(text, intent_name)):
+        said = next((act for act in CLAUSE_ACTS if said_act(text, act)), None)
+        if said:
+            return said, None, None, []
+        if intent_name in ASKED and _QUESTION.search(_ANY_WORD.sub("", text)) or intent_name not in ASKED:
+            return _decide(text, intent_name, intent_confidence, act_from_rules)
+        intent, best, alt, hits = _decide(text, None, 0.0, False)
+        return intent or "ask_matter", best, alt, hits
+    return _decide(text, intent_name, intent_confidence, act_from_rules)
+
+
+def _decide(text: str, intent_name: str | None, intent_confidence: float, act_from_rules: bool):
     if not text or text.startswith("/"):
         return None, None, None, []
     flow_matter = _flow_matter(text)
@@ -194,8 +237,9 @@ def decide(text: str, intent_name: str | None, intent_confidence: float, act_fro
     if (hits and hits[0].lexical < DEFER_TO_SAFETY_LEXICAL and not flow_matter
             and _safety_would_ask(text, intent_name, intent_confidence, act_from_rules)):
         return None, None, None, hits
-    flow_wins = bool(flow_matter) and not act_from_rules and not (intent_name in KEEP_OVER_FLOW
-                                                                  and intent_confidence >= KEEP_MIN_CONFIDENCE)
+    flow_wins = bool(flow_matter) and not act_from_rules and not (
+        intent_name in KEEP_OVER_FLOW and intent_confidence >= KEEP_MIN_CONFIDENCE
+        and (intent_name not in OVER_FLOW_NEEDS_CUE or said_act(text, intent_name)))
     asked = intent_name in ASKING_INTENTS and not act_from_rules
     if not hits or not (hits[0].decisive
                         or (asked and hits[0].score >= ACCEPT_WHEN_ASKED and hits[0].lexical >= LEXICAL_MIN_WHEN_ASKED)
@@ -249,5 +293,5 @@ class CatalogueMatterClassifier(GraphComponent):
             message.set(ENTITIES, entities, add_to_output=True)
             message.set("matter_ranking", [h.as_dict() for h in hits], add_to_output=True)
             if intent is not None:
-                set_intent(message, intent, confidence=max(0.5, hits[0].score))
+                set_intent(message, intent, confidence=max(0.5, hits[0].score if hits else 0.0))
         return messages

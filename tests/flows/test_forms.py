@@ -348,3 +348,45 @@ def test_the_questions_own_matter_said_back_is_an_answer_not_another_matter():
                                        ("我老汉儿的身份正搞落了，想补一个", "idcard_lost")])
 def test_dialect_words_for_a_damaged_or_lost_card_pick_its_flow(said, flow):
     assert specs.flow_trigger(said) == flow
+
+
+def test_asking_for_the_read_back_again_and_confirming_in_one_breath_confirms():
+    out, _ = front_door("id_confirm", "你再念一遍嘛……嗯，对的", slots={"id_number": ID})
+    assert out is None
+    out, _ = run("id_confirm", "你再念一遍嘛……嗯，对的", slots={"id_number": ID})
+    assert out["id_confirm"] == "yes"
+
+
+def test_a_repeat_request_alone_asks_again():
+    out, _ = front_door("id_confirm", "你再念一遍", slots={"id_number": ID})
+    assert out["flow_pending"] == "repeat"
+
+
+def test_no_birth_certificate_yet_is_a_next_step_not_a_registration():
+    out, said = run("flow_q1", "还没有呢，医院讲要过几天才好拿", slots={"flow": "birth_registration"}, intent="deny")
+    assert out["flow_done"] == "next_step" and "出生医学证明" in said
+
+
+def test_someone_else_at_home_who_can_use_a_smartphone_is_a_yes():
+    out, said = run("flow_q2", "我不会耍，我孙女会，她放假在屋头，天天拿起手机刷",
+                    slots={"flow": "pension_qualification", "flow_q1": "yes"})
+    assert out["flow_q2"] == "yes" and out["flow_done"] == "self_service"
+
+
+@pytest.mark.parametrize("slot,text,slots", [
+    ("for_whom", "等一下啊，俺闺女来电话了……她说她在那边手机上自己能弄，那算了，不麻烦恁了，不办了",
+     {"flow": "offsite_filing"}),
+    ("applicant_name", "等一哈，娃他爸在喊……哦，他说学校上个月已经统一办了，那就不办了，算了，不好意思哈",
+     {"flow": "idcard_first"}),
+    ("flow_confirm", "等一下……我崽刚发信息来，他说他下个礼拜回来带我去派出所，那算哒，不办哒", {}),
+])
+def test_a_plain_cancel_after_a_story_asks_to_confirm_the_cancel(slot, text, slots):
+    """The story mentions a relative or a name; the caller still calls it off."""
+    out, _ = front_door(slot, text, slots=slots)
+    assert out["flow_pending"] == "cancel"
+
+
+def test_a_certificate_said_to_be_there_is_a_yes_whatever_the_story_after():
+    out, _ = run("flow_q1", "开了的，医院开的。他上个月在医院走的，当时叫了120送去的，没抢救过来",
+                 slots={"flow": "death_deregistration"})
+    assert out["flow_q1"] == "yes" and "flow_done" not in out

@@ -22,12 +22,15 @@ def test_bare_yes_no_only_for_answers_made_of_yes_no_words(said, expected):
     assert answers.bare_yes_no(said) is expected
 
 
-@pytest.mark.parametrize("said,expected", [("给我老汉儿办的", "parent"), ("隔壁王婆婆", "other")])
+@pytest.mark.parametrize("said,expected", [("给我老汉儿办的", "parent"), ("隔壁王婆婆", "other"),
+                                           ("我爷老子，我爸爸", "parent"), ("就俺家，写俺哩名儿吧", "self"),
+                                           ("我家老头子", "spouse")])
 def test_relation(said, expected):
     assert answers.relation(said) == expected
 
 
-@pytest.mark.parametrize("said,expected", [("不咋满意", "不满意"), ("非常满意", "非常满意"), ("3", "基本满意")])
+@pytest.mark.parametrize("said,expected", [("不咋满意", "不满意"), ("非常满意", "非常满意"), ("3", "基本满意"),
+                                           ("满意……哎，也说不上满意，中间搞错哒一回，算基本满意咯", "基本满意")])
 def test_rating(said, expected):
     assert answers.rating(said) == expected
 
@@ -101,3 +104,13 @@ def test_dialect_negators_and_intensifiers_in_ratings(said, expected):
 ])
 def test_declining_help_however_long_the_sentence(said, expected):
     assert answers.declines_help(said) is expected
+
+
+def test_a_wu_caller_who_keeps_the_phone_back_for_fear_of_being_known_reports_anonymously():
+    said = "电话我勿留了，我怕伊拉晓得是我讲额"
+    assert answers.no_phone(said) and answers.anonymous(said)
+
+
+@pytest.mark.parametrize("said", ["电话勿留了，我勿想让人家晓得是我反映个", "唔留啦，我唔想俾人知系我讲嘅"])
+def test_not_wanting_it_known_is_an_anonymous_report(said):
+    assert answers.no_phone(said) and answers.anonymous(said)

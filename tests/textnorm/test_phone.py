@@ -24,6 +24,7 @@ def test_phone_bad(text, reason):
     ("木子李 李秀兰", "李秀兰"),
     ("口天吴，吴国", "吴国"),
     ("名字叫王秀兰", "王秀兰"),
+    ("邝伟强，广字头加个黄色嘅黄……唔系，系广东嘅广加个耳仔旁，邝", "邝伟强"),   # the described one said again
 ])
 def test_parse_name(text, name):
     assert parse_name(text) == name

@@ -68,3 +68,13 @@ def test_read_back_grouping():
 ])
 def test_lone_numerals_in_words_are_not_digits_and_cantonese_corrections(said, digits):
     assert spoken_digits(said) == digits
+
+
+@pytest.mark.parametrize("said,digits", [
+    ("两九六……两九六九，对，最后是九", "2969"),                 # a restart after a pause, the last digit said again
+    ("拐三三八……哎不对，拐三三六，最后是六", "7336"),
+    ("两四拐八……哎不对，两四拐九，最后一个是九", "2479"),
+    ("幺三八，四九三九", "1384939"),
+])
+def test_restarts_and_the_last_digit_said_again_count_once(said, digits):
+    assert spoken_digits(said) == digits

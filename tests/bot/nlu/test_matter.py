@@ -85,3 +85,42 @@ def test_clear_catalogue_words_need_no_embedding(monkeypatch):
     _intent, best, _alt, _hits = decide("我想申请低保", "ask_matter", 0.9, False)
     assert best.matter_id == "minzheng.dibao"
     assert decide("好的", "affirm", 1.0, True)[1] is None
+
+
+@pytest.mark.parametrize("text,matter", [
+    ("俺身份证过期了，去银行取钱人家不给办", "gongan.idcard_renewal"),
+    ("我外孙女满十六了，要给她办个身份证，头一回办", "gongan.idcard_first"),
+])
+def test_a_complaint_reading_without_its_words_does_not_outrank_a_flow(text, matter):
+    """The model read a complaint into 不给办 / 头一回办; no complaint word is said, the matter is."""
+    intent, best, _alt, _hits = decide(text, "complain", 0.58, False)
+    assert (intent, best.matter_id) == ("ask_matter", matter)
+
+
+def test_a_complaint_in_its_own_words_stays_over_a_flow():
+    assert decide("我要投诉，补身份证的窗口态度太差", "complain", 0.9, False)[0] is None
+
+
+@pytest.mark.parametrize("text,intent", [("好像是十二年，没交够十五年", "bot_challenge"),
+                                         ("俺那是老人机，就能打个电话", "bot_challenge"),
+                                         ("侬好，阿拉姆妈要到上海去看毛病", "query_progress")])
+def test_robot_or_progress_readings_need_their_words(text, intent):
+    assert decide(text, intent, 0.5, False)[0] == "ask_matter"
+
+
+@pytest.mark.parametrize("text,intent", [("你是不是机器人啊，俺听着不像真人", "bot_challenge"),
+                                         ("俺上回报的路灯，修了没", "query_progress")])
+def test_robot_or_progress_readings_with_their_words_stand(text, intent):
+    assert decide(text, intent, 0.9, False)[0] is None
+
+
+def test_a_model_repeat_reading_yields_to_a_cancel_said_in_a_clause():
+    assert decide("啊？还得留电话啊？那算了吧，邻里邻居的，让人知道了不好，不反映了", "repeat", 0.83, False)[0] == "stop_flow"
+
+
+def test_a_progress_question_the_rules_do_not_know_keeps_the_models_reading():
+    assert decide("我报的事有冇得回音", "query_progress", 0.5, False)[0] is None
+
+
+def test_a_question_word_meaning_anything_asks_nothing():
+    assert decide("不会哦，我那个是老人机，按键的，微信是啥子我都搞不懂", "bot_challenge", 0.5, False)[0] == "ask_matter"
