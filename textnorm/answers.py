@@ -7,6 +7,7 @@ front end. Pure functions over text; no Rasa, no I/O.
     rating(text)             非常满意 | 满意 | 基本满意 | 不满意 | 非常不满意 | None
     dont_know(text)          "不记得/不知道"
     no_phone(text)           "没有电话 / 不想留"
+    this_number(text)        "就这个号 / 留我的": the number the caller is calling from
     anonymous(text)          "不想留名 / 怕人家晓得是我"
     declines_help(text)      "我自己在手机上弄就行，不用登记了"
 
@@ -353,6 +354,16 @@ _NO_PHONE = ("没有电话", "没电话", "没有手机", "没手机", "莫得�
 _ANON = ("匿名", "不留名", "不想留名", "保密", "怕人家晓得", "怕人知道", "怕被报复", "不要说是我", "别说是我",
          "怕人晓得", "不想让人知道", "不想留电话", "怕报复", "怕他们知道", "不想暴露", "怕伊拉晓得", "怕佢哋知",
          "想让人家晓得", "想让人晓得", "想让人知道", "想俾人知")   # after 不/勿/唔: not wanting it known
+
+
+# "The number I am calling from": 就这个号, 打呢个号码, 留我的, 就打我这个 (no digits said).
+_THIS_NUMBER = re.compile(r"(?:这|呢|依|该|现在这|打进来的?|正在打的?|现在打的?)个?(?:号|电话|手机)|本机|来电号"
+                          r"|(?:打|留|用)(?:我|俺|阿拉|我们)?(?:这|呢)个|(?:打|留|用)(?:我|俺|阿拉)(?:的|嘅|滴)")
+
+
+def this_number(text: str) -> bool:
+    """The caller means the number they are calling from (the channel's caller ID)."""
+    return _THIS_NUMBER.search(_norm(text)) is not None
 
 
 def dont_know(text: str) -> bool:

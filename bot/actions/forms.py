@@ -23,6 +23,7 @@ import re
 from bot.actions import flow_specs as specs
 from bot.actions.core import handoff_events
 from bot.actions.parse import age_from_birth, parse_age, parse_birth, resolve_place
+from bot.actions.workorders import caller_phone
 from bot.nlu import acts
 from catalogue.answers import fact_sentences
 from textnorm import answers
@@ -595,6 +596,13 @@ class ValidateFlowForm(FormValidationAction):
         fix = self._route_correction(text, "phone", dispatcher, tracker)
         if fix:
             return fix
+        if answers.this_number(text) and not answers.dont_know(text) and len(to_digits(text)) < 7 \
+                and not tracker.get_slot("phone_partial"):
+            number = caller_phone(tracker)
+            if number:   # read back like a said number: phone_confirm asks
+                return self._ok("phone", number, phone_partial=None)
+            dispatcher.utter_message(response="utter_flow_phone_not_shown")   # chat, or no caller ID
+            return {"phone": None, "phone_partial": None, "flow_pending": None}
         buffer = DigitBuffer(11, tracker.get_slot("phone_partial") or "")
         piece = buffer.add(text)   # corrections inside the number count ("幺三八，哎不对，是幺五八……")
         if piece and not buffer.too_long and not buffer.complete and len(buffer.digits) <= 8:

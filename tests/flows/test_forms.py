@@ -207,6 +207,19 @@ def test_a_correction_inside_the_phone_number_keeps_the_corrected_number():
     assert out["phone"] == "15812345678"
 
 
+def test_this_number_on_a_call_is_the_calling_number_read_back_for_a_yes():
+    form, d = ValidateFlowForm(), CollectingDispatcher()
+    t = tracker(text="就这个号，俺儿子给买的手机", channel="voice")
+    t.events[-1]["metadata"]["caller"] = "13904568213"
+    out = form.validate_phone("就这个号，俺儿子给买的手机", d, t, {})
+    assert out["phone"] == "13904568213" and out.get("phone_confirm") is None   # the read-back still asks
+
+
+def test_this_number_in_a_chat_says_it_cannot_be_seen_and_asks_again():
+    out, said = run("phone", "留我的，我是他闺女")
+    assert out["phone"] is None and "看不到" in said and out.get("flow_tries") is None
+
+
 def test_no_phone_is_recorded_explicitly():
     out, said = run("phone", "我没有手机")
     assert out["phone"] == "none" and out["phone_confirm"] == "skip"

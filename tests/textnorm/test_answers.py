@@ -114,3 +114,14 @@ def test_a_wu_caller_who_keeps_the_phone_back_for_fear_of_being_known_reports_an
 @pytest.mark.parametrize("said", ["电话勿留了，我勿想让人家晓得是我反映个", "唔留啦，我唔想俾人知系我讲嘅"])
 def test_not_wanting_it_known_is_an_anonymous_report(said):
     assert answers.no_phone(said) and answers.anonymous(said)
+
+
+@pytest.mark.parametrize("said", ["就这个号，俺的", "打呢个号码得啦", "就打我这个，我是村民小组长", "留我的，我是他闺女",
+                                  "就系呢个电话"])
+def test_the_number_i_am_calling_from(said):
+    assert answers.this_number(said)
+
+
+@pytest.mark.parametrize("said", ["幺三八五六七", "我没有电话", "他叫张德贵", "留我儿子的"])
+def test_not_the_calling_number(said):
+    assert not answers.this_number(said)
