@@ -115,6 +115,9 @@ def run_conversation(conv: dict, send, order=None, sms=None) -> Result:
     res = Result(id=str(conv.get("id")), ok=False, outcome=None)
     channel = conv.get("channel") or "chat"
     metadata = {"channel": "voice" if channel == "voice" else "web"}
+    if channel == "voice" and (conv.get("caller") or {}).get("phone"):
+        # the calling number, as the voice gateway passes it from the PBX (caller ID); chats have none
+        metadata["caller"] = str(conv["caller"]["phone"])
     say = conv.get("say") or {}
     before = {k: list(v if isinstance(v, list) else [v]) for k, v in (conv.get("before") or {}).items()}
     asked: dict[str, int] = {}
