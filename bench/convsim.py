@@ -170,6 +170,13 @@ def run_conversation(conv: dict, send, order=None, sms=None) -> Result:
             answered[key] = answered.get(key, 0) + 1
             msgs = play((" ".join(code) if channel == "voice" else code) if code else "没收到短信")
             continue
+        if key == "phone_confirm" and not asked.get("phone") and not answered.get("phone") and say.get("phone"):
+            # The bot offers the calling number instead of asking for one: the caller answers with what
+            # they say about their phone ("唔留啦…", "就打这个", another number).
+            given = say["phone"]
+            answered["phone"] = 1
+            msgs = play(str(given[0] if isinstance(given, list) else given))
+            continue
         given = say.get(key)
         n = answered.get(key, 0)
         if isinstance(given, list):

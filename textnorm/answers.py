@@ -362,8 +362,10 @@ _THIS_NUMBER = re.compile(r"(?:这|呢|依|该|现在这|打进来的?|正在打
 
 
 def this_number(text: str) -> bool:
-    """The caller means the number they are calling from (the channel's caller ID)."""
-    return _THIS_NUMBER.search(_norm(text)) is not None
+    """The caller means the number they are calling from (the channel's caller ID). A clause that
+    does not know a number ("打俺这个，俺儿那个号俺记不住": the son's) does not count."""
+    return any(_THIS_NUMBER.search(c) and not dont_know(c)
+               for c in re.split(r"[，,。.!！?？；;、…\s]+", _norm(text)) if c)
 
 
 def dont_know(text: str) -> bool:

@@ -596,8 +596,7 @@ class ValidateFlowForm(FormValidationAction):
         fix = self._route_correction(text, "phone", dispatcher, tracker)
         if fix:
             return fix
-        if answers.this_number(text) and not answers.dont_know(text) and len(to_digits(text)) < 7 \
-                and not tracker.get_slot("phone_partial"):
+        if answers.this_number(text) and len(to_digits(text)) < 7 and not tracker.get_slot("phone_partial"):
             number = caller_phone(tracker)
             if number:   # read back like a said number: phone_confirm asks
                 return self._ok("phone", number, phone_partial=None)

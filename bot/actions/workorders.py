@@ -28,7 +28,7 @@ from common import settings
 from common.privacy import mask_text
 from textnorm import answers
 from textnorm.phone import WRONG_LENGTH, validate_phone
-from textnorm.spoken_numbers import read_phone, spoken_digits, to_digits
+from textnorm.spoken_numbers import DigitBuffer, read_phone, spoken_digits, to_digits
 from workorders.model import (
     BAD_LEVELS, KIND_CLASSIFICATION, MERGED, RATEABLE_STATES, SOME_UNIT, STATE_PROGRESS, WAITING_FOR_UNIT,
 )
@@ -332,9 +332,17 @@ class ValidateWorkorderForm(FormValidationAction):
 
     async def validate_wo_phone_confirm(self, value, dispatcher, tracker, domain):
         text = str(value or "").strip()
-        ok, number, _ = validate_phone(text)
+        buffer = DigitBuffer(11, "")
+        buffer.add(text)   # a correction inside the number counts ("九五六八，哎不对，是九五九八")
+        ok, number, _ = validate_phone(buffer.digits if buffer.complete else text)
+        if ok and number == tracker.get_slot("wo_phone"):   # the offered number said back: a yes
+            return {"wo_phone_confirm": "yes"}
         if ok:  # "不对，是139……": a new number, read it back again
             return {"wo_phone": number, "wo_phone_confirm": None}
+        if answers.no_phone(text) and len(_digits(text)) < 7:
+            # offered the calling number: "唔留啦，我唔想俾人知系我讲嘅" is no phone, as when asked for one
+            return {**await self.validate_wo_phone(NO_PHONE if not answers.anonymous(text) else text, dispatcher,
+                                                   tracker, domain), "wo_phone_confirm": None}
         answer = answers.yes_no(text, "对吗", yes_words=("就这个", "打这个"), no_words=("换一个", "换个"))
         if answer is False:
             return {"wo_phone": None, "wo_phone_confirm": None}

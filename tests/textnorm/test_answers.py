@@ -117,11 +117,11 @@ def test_not_wanting_it_known_is_an_anonymous_report(said):
 
 
 @pytest.mark.parametrize("said", ["就这个号，俺的", "打呢个号码得啦", "就打我这个，我是村民小组长", "留我的，我是他闺女",
-                                  "就系呢个电话"])
+                                  "就系呢个电话", "打俺这个 俺儿那个号俺记不住"])
 def test_the_number_i_am_calling_from(said):
     assert answers.this_number(said)
 
 
-@pytest.mark.parametrize("said", ["幺三八五六七", "我没有电话", "他叫张德贵", "留我儿子的"])
+@pytest.mark.parametrize("said", ["幺三八五六七", "我没有电话", "他叫张德贵", "留我儿子的", "这个号码我记不住"])
 def test_not_the_calling_number(said):
     assert not answers.this_number(said)

@@ -200,6 +200,21 @@ async def test_phone_confirmation_yes_no_and_a_corrected_number():
     assert new == {"wo_phone": "13912345678", "wo_phone_confirm": None}
 
 
+async def test_the_offered_number_said_back_with_a_correction_is_a_yes():
+    form = wo.ValidateWorkorderForm()
+    t = make_tracker({"wo_phone": "15295981176"}, metadata={"channel": "voice", "caller": "15295981176"})
+    out = await form.validate_wo_phone_confirm("幺五二，九五六八，哎不对不对，是九五九八，幺幺七六", CollectingDispatcher(), t, {})
+    assert out == {"wo_phone_confirm": "yes"}
+
+
+async def test_declining_the_offered_calling_number_records_no_phone_and_says_it_stays_confidential():
+    form, d = wo.ValidateWorkorderForm(), CollectingDispatcher()
+    t = make_tracker({"wo_phone": PHONE}, metadata={"channel": "voice", "caller": PHONE})
+    out = await form.validate_wo_phone_confirm("唔留啦，我唔想俾人知系我讲嘅", d, t, {})
+    assert out["wo_phone"] == wo.NO_PHONE and out["wo_phone_confirm"] is None
+    assert [m.get("response") for m in d.messages] == ["utter_wo_anonymous"]
+
+
 async def test_submit_creates_the_order_once_and_reads_back_the_reference(svc, caplog):
     slots = intake_slots()
     d = CollectingDispatcher()
