@@ -31,12 +31,12 @@ def merge_trackers(prior_tracker: DialogueStateTracker, tracker: DialogueStateTr
     if past == list(prior_tracker.events):
         return tracker
 
-    merged = tracker.init_copy()
-    merged.update_with_events(list(prior_tracker.events), override_timestamp=False, domain=None)
-    if merged.events.maxlen is not None:   # a bounded history forgets events: compare as Rasa does
+    if tracker.events.maxlen is not None:   # a bounded history forgets events: compare as Rasa does
         from rasa.core.tracker_store import RedisTrackerStore
 
         return RedisTrackerStore._merge_trackers(prior_tracker, tracker)
+    merged = tracker.init_copy()
+    merged.update_with_events(list(prior_tracker.events), override_timestamp=False, domain=None)
     # equal as_dict()s have equal (event, timestamp): only those are compared
     buckets: dict[Any, list[dict]] = defaultdict(list)
     for event in merged.events:
@@ -55,7 +55,7 @@ _validators: dict[Any, Any] = {}
 
 
 def _validate_action_result(self, result: dict) -> bool:
-    from jsonschema.exceptions import ValidationError, best_match
+    from jsonschema.exceptions import best_match
     from jsonschema.validators import validator_for
     from rasa.shared.constants import DOCS_BASE_URL
 
@@ -69,7 +69,6 @@ def _validate_action_result(self, result: dict) -> bool:
     error = best_match(validator.iter_errors(result))
     if error is None:
         return True
-    assert isinstance(error, ValidationError)
     error.message += (
         f". Failed to validate Action server response from API, "
         f"make sure your response from the Action endpoint is valid. "
