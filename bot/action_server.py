@@ -5,6 +5,7 @@ Rasa sends the secret as the query parameter `?token=<ACTION_TOKEN>` (endpoints.
 `action_endpoint.token`, Rasa's EndpointConfig). Every path but /health answers 401 without it,
 so a process that reaches the port cannot run an action (for example list a caller's orders)
 with a crafted tracker. No CORS (only Rasa calls it). Binds SANIC_HOST (loopback by default).
+The intake classifier and the catalogue index are warmed before the port opens.
 
     python -m bot.action_server --port 5055
 """
@@ -47,6 +48,11 @@ def main(argv=None) -> int:
     load_secret()
     install_log_masking()
     app = create_app(action_token())
+    # Ready means warm: the intake model is trained and the catalogue index built before /health answers,
+    # so the first 12345 caller after a start does not wait ~10 s for them.
+    from workorders import classify
+
+    classify.warm_up()
     host = env_str("SANIC_HOST", "127.0.0.1")
     logger.info("action server on %s:%d", host, args.port)
     app.run(host, args.port, workers=1, access_log=False)

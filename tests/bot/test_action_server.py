@@ -47,3 +47,20 @@ def test_health_is_open_and_rasa_with_the_secret_is_served(stack):
     with urllib.request.urlopen(f"{base}/actions?token={action_token()}", timeout=10) as resp:
         names = {a["name"] for a in json.loads(resp.read())}
     assert "action_workorder_progress" in names
+
+
+def test_the_server_is_warm_before_it_listens(monkeypatch):
+    """The first 12345 caller after a start must not pay for training the intake model: main() trains
+    it before the port opens (app.run)."""
+    from bot import action_server
+    from workorders import classify
+
+    classify.set_model(None)
+    seen = {}
+
+    def fake_run(self, host, port, **kw):       # stands in for Sanic's blocking run
+        seen["model_ready"] = classify._model is not None
+
+    monkeypatch.setattr("sanic.Sanic.run", fake_run)
+    assert action_server.main(["--port", "0"]) == 0
+    assert seen == {"model_ready": True}
