@@ -21,7 +21,9 @@ still being talked to after 15 s interrupts: barge-in). Per turn it records the 
 last voiced frame sent -> the first bot audio frame received. A turn with no bot audio within
 ``--starve`` seconds (default 5) is starved; a call with a starved turn is a starved call.
 The gateway's own per-turn timings (``timing`` events: VAD end -> first audio, ASR wait, ASR,
-Rasa) are read from GET /calls/{id}/events and reported beside the client's figure.
+Rasa, tracker, first TTS chunk) are read from GET /calls/{id}/events and reported beside the
+client's figure; per turn, VAD end -> first audio minus the sum of those parts is the pipeline's
+own overhead, reported as median, p95 and share of the parts (issue 15's goal: <= 10 %).
 """
 from __future__ import annotations
 
@@ -48,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.stats import percentile  # noqa: E402
+from voice.config import VoiceConfig  # noqa: E402
 from tests.voice.client import telephone_line  # noqa: E402
 
 AUDIO = Path("/work/shared/audio")
@@ -314,7 +317,33 @@ def summarize(results: list[CallResult], starve: float) -> dict:
         vals = [t[key] for t in tim if key in t]
         return round(statistics.median(vals), 3) if vals else None
 
-    return {"turns": sum(len(r.turns) for r in results), "answered": len(lat),
+    # Per turn, the gateway's VAD end -> first audio beside the sum of its measured parts; the rest is
+    # the pipeline's own overhead (queues, frames, scheduling), as a share of the parts.
+    PARTS = ("asr_wait", "rasa", "tracker", "tts_first")
+    whole = [t for t in tim if "vad_end_to_first_audio" in t and "rasa" in t and "tts_first" in t]
+    parts = [sum(t.get(k, 0.0) for k in PARTS) for t in whole]
+    over = [max(0.0, t["vad_end_to_first_audio"] - p) for t, p in zip(whole, parts)]
+    ratio = round(sum(over) / sum(parts), 3) if parts and sum(parts) > 0 else None
+    # The caller's side: end of speech -> first audio beside the end-of-turn rule + the gateway's
+    # parts, per turn, for calls whose answered turns and timing events pair one to one.
+    eot = VoiceConfig().end_of_turn_ms / 1000
+    client_over, client_parts = [], []
+    for r in results:
+        answered = [t for t in r.turns if t.latency is not None]
+        if len(answered) != len(r.timings):
+            continue
+        for t, g in zip(answered, r.timings):
+            if t.contaminated or "tts_first" not in g:
+                continue
+            p = eot + sum(g.get(k, 0.0) for k in PARTS)
+            client_parts.append(p)
+            client_over.append(t.latency - p)
+    return {"client_overhead_med": round(statistics.median(client_over), 3) if client_over else None,
+            "client_overhead_ratio": (round(sum(client_over) / sum(client_parts), 3) if client_parts else None),
+            "overhead_med": round(statistics.median(over), 3) if over else None,
+            "overhead_p95": round(percentile(over, 95), 3) if over else None,
+            "overhead_ratio": ratio, "parts_med": round(statistics.median(parts), 3) if parts else None,
+            "turns": sum(len(r.turns) for r in results), "answered": len(lat),
             "p50": percentile(lat, 50) if lat else None, "p95": percentile(lat, 95) if lat else None,
             "max": max(lat) if lat else None, "starved_turns": starved_turns, "starved_calls": starved_calls,
             "contaminated": sum(1 for r in results for t in r.turns if t.contaminated),
@@ -324,7 +353,8 @@ def summarize(results: list[CallResult], starve: float) -> dict:
             "second_pass": sum(1 for r in results for e in r.events
                                if e.get("type") == "transcript" and e.get("second_pass")),
             "gw_first_audio": med("vad_end_to_first_audio"), "gw_asr_wait": med("asr_wait"),
-            "gw_asr": med("asr"), "gw_rasa": med("rasa"), "gw_tracker": med("tracker")}
+            "gw_asr": med("asr"), "gw_rasa": med("rasa"), "gw_tracker": med("tracker"),
+            "gw_tts_first": med("tts_first")}
 
 
 def fmt_s(v) -> str:
@@ -379,7 +409,8 @@ def main() -> int:
                 print(f"[voice-load] {gw.name:4} {level:2} calls: p50 {fmt_s(s['p50'])} s p95 {fmt_s(s['p95'])} s "
                       f"max {fmt_s(s['max'])} s, {s['answered']}/{s['turns']} turns answered, starved calls "
                       f"{s['starved_calls']}/{level}, gw first-audio {fmt_s(s['gw_first_audio'])} asr_wait "
-                      f"{fmt_s(s['gw_asr_wait'])} asr {fmt_s(s['gw_asr'])} rasa {fmt_s(s['gw_rasa'])}, "
+                      f"{fmt_s(s['gw_asr_wait'])} asr {fmt_s(s['gw_asr'])} rasa {fmt_s(s['gw_rasa'])} tts1 {fmt_s(s['gw_tts_first'])}, "
+                      f"overhead med {fmt_s(s['overhead_med'])} s p95 {fmt_s(s['overhead_p95'])} s = {s['overhead_ratio']} of parts (caller side incl. EOT rule: {s['client_overhead_ratio']}), "
                       f"load {s['load1']}, 2nd passes {s['second_pass']}, contaminated {s['contaminated']}, ended by gw {s['ended_by_gateway']}, "
                       f"errors {s['errors'][:2]}", flush=True)
     finally:
@@ -390,12 +421,13 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 gw.proc.kill()
         stack.stop()
-    print("\n| variant | calls | turns answered | p50 (s) | p95 (s) | max (s) | starved calls | gateway: first audio / ASR wait / ASR / Rasa (median, s) | load avg |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n| variant | calls | turns answered | p50 (s) | p95 (s) | max (s) | starved calls | gateway: first audio / ASR wait / ASR / Rasa / first TTS chunk (median, s) | pipeline overhead: median / p95 (s), share of parts; caller side incl. EOT rule | load avg |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for s in rows:
         print(f"| {s['variant']} | {s['calls']} | {s['answered']}/{s['turns']} | {fmt_s(s['p50'])} | {fmt_s(s['p95'])} | "
               f"{fmt_s(s['max'])} | {s['starved_calls']} | {fmt_s(s['gw_first_audio'])} / {fmt_s(s['gw_asr_wait'])} / "
-              f"{fmt_s(s['gw_asr'])} / {fmt_s(s['gw_rasa'])} | {s['load1']} |")
+              f"{fmt_s(s['gw_asr'])} / {fmt_s(s['gw_rasa'])} / {fmt_s(s['gw_tts_first'])} | {fmt_s(s['overhead_med'])} / "
+              f"{fmt_s(s['overhead_p95'])}, {s['overhead_ratio']}; {s['client_overhead_ratio']} | {s['load1']} |")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, ensure_ascii=False, indent=1))
     print(f"[voice-load] load at the end {os.getloadavg()}, logs in {data}")

@@ -447,16 +447,21 @@ class CallSession:
         rate = self.rate_wpm()
         # Start synthesis of every sentence now (one TTS worker: they finish in order),
         # play each as soon as it is ready: synthesis overlaps playback.
+        t_tts = time.monotonic()
         jobs = [asyncio.ensure_future(self.s.tts.synthesize(s, rate)) for s in sentences]
         try:
             first = True
             for job in jobs:
                 pcm = await job
                 if first and self.speech_end_at is not None:
-                    latency = time.monotonic() - self.speech_end_at
+                    now = time.monotonic()
+                    latency = now - self.speech_end_at
                     self.first_audio_latency.append(latency)
                     self.speech_end_at = None
-                    timings = {k: round(v, 3) for k, v in (self._turn_timings or {}).items()}
+                    # The parts (ASR wait, Rasa, tracker, first TTS chunk) beside the whole: what is
+                    # left over is the pipeline's own overhead (queues, codecs, scheduling).
+                    timings = {k: round(v, 3) for k, v in {**(self._turn_timings or {}),
+                                                          "tts_first": now - t_tts}.items()}
                     self.record.log({"type": "timing", "vad_end_to_first_audio": round(latency, 3), **timings})
                 first = False
                 await self._play_pcm(pcm)
