@@ -303,7 +303,7 @@ def test_intake_corpus_cross_validation_floors():
 
 
 def test_the_held_out_corpus_is_named_by_its_file_and_never_trains(tmp_path, monkeypatch):
-    """requests_f.tsv is the held-out split whatever its split column says (bench/data/intake/README.md)."""
+    """The held-out corpus (HELDOUT_CORPUS, requests_g.tsv) is held out whatever its split column says (bench/data/intake/README.md)."""
     from workorders import classify as C
     head = "text\tcategory\ttype\turgency\tdepartment\ttownship\tvillage\temergency\tsplit\n"
     held = tmp_path / f"{C.HELDOUT_CORPUS}.tsv"
