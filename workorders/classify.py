@@ -666,7 +666,7 @@ def classify(text: str, context: dict | None = None) -> Classification:
             and _hazard_sure(model, X):
         # the hotline owner's decision (intake_rules.yaml 类别的读法): a hazard in public space is 综治类,
         # coordinated by the 综治中心 while the owning unit fixes it; only in the caller's own home 政务类
-        own = R.own_home_hazard(t)
+        own = R.own_home_hazard(_model_text(text))   # place names (柳树镇, 马鞍山村) are not the public place
         unit = _dept_names().get(c.department, c.department)
         c.category, conf["category"] = ("政务类" if own else "综治类"), conf["urgency"]
         reasons["category"] = (f"“{own}”：{R.OWN_HOME_REASON}（{unit}）" if own
