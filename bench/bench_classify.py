@@ -310,7 +310,7 @@ CV_COMMAND = "PYTHONPATH=. .venv/bin/python -m bench.bench_classify --corpus-cv 
 
 
 CV_PREAMBLE = ("Every tuning corpus (bench/data/intake/requests_a–f.tsv, each by a different writer; conventions "
-               "and the one reading of the category rule in bench/data/intake/README.md) is scored by a model "
+               "and the hotline owner's labelling decisions in bench/data/intake/README.md) is scored by a model "
                "trained on the other corpora plus the requests_labelled.tsv train rows. The rules were tuned "
                "while reading misses of all six, so these figures are optimistic for a new writer; the held-out "
                "corpus (requests_g.tsv) is never part of this.")
