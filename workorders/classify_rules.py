@@ -199,28 +199,44 @@ EMERGENCY_RENUMBER = tuple(EmergencyRule(f"{v['from']}->{v['to']}", ("any",), re
                            for v in _em["renumber"])
 
 
-# public utilities repair their own hazards (a live wire, a burst main): those stay 政务类
-UTILITY_DEPARTMENTS: frozenset[str] = frozenset(_cfg.get("utility_departments") or ())
-
 POLICE_CRIME = _r("police_crime", _cfg["police_crime"]["pattern"], _cfg["police_crime"]["reason"])
 # guns and explosives kept privately: the police's even when the hazard is 特急
 POLICE_ALWAYS = _r("police_always", _cfg["police_crime"].get("always") or "(?!)", _cfg["police_crime"]["reason"])
 # a hazard no single department owns (几家单位都说不归他们管, 无主的烂尾房): the 综治中心 coordinates it
 OWNERLESS_HAZARD = _r("ownerless_hazard", _cfg["ownerless_hazard"]["pattern"], _cfg["ownerless_hazard"]["reason"])
 
+# a hazard in public space is 综治类 (the 综治中心 coordinates, the owning unit fixes it); the same
+# hazard only in the caller's own home is 政务类 (intake_rules.yaml 类别的读法)
+_ph = _cfg["public_hazard"]
+PUBLIC_HAZARD_REASON: str = _ph["reason"]
+OWN_HOME_REASON: str = _ph["own_reason"]
+_OWN_HOME = re.compile(_ph["own_home"])
+_PUBLIC_PLACE = re.compile(_ph["public"])
+SUPPLY_CUT = re.compile(_ph["supply_cut"])
+
+
+def own_home_hazard(text: str) -> str | None:
+    """The words saying the hazard is inside the caller's own home (and nothing public is named), else None."""
+    m = _OWN_HOME.search(text)
+    return m.group(0) if m and not _PUBLIC_PLACE.search(text) else None
+
+
 DEPARTMENT_CUES: dict[str, re.Pattern] = {d: re.compile(p) for d, p in (_cfg.get("department_cues") or {}).items()}
 
 
-DEPARTMENT_REFINE: tuple[tuple[str, str, re.Pattern, re.Pattern | None, str], ...] = tuple(
-    (d["from"], d["to"], re.compile(d["pattern"]), re.compile(d["unless"]) if d.get("unless") else None, d["reason"])
+# from: one department or a list; types (optional): only for requests of these types
+DEPARTMENT_REFINE: tuple[tuple[frozenset, str, re.Pattern, re.Pattern | None, str, frozenset | None], ...] = tuple(
+    (frozenset([d["from"]] if isinstance(d["from"], str) else d["from"]), d["to"], re.compile(d["pattern"]),
+     re.compile(d["unless"]) if d.get("unless") else None, d["reason"],
+     frozenset(d["types"]) if d.get("types") else None)
     for d in _cfg.get("department_refine") or ())
 
 
-def refine_department(dept: str | None, text: str) -> tuple[str, str, str] | None:
+def refine_department(dept: str | None, text: str, typ: str | None = None) -> tuple[str, str, str] | None:
     """(department, matched words, reason) when intake_rules.yaml `department_refine` moves `dept`
-    to a more specific department for this normalised text, else None."""
-    for frm, to, pat, unless, reason in DEPARTMENT_REFINE:
-        if dept == frm:
+    to a more specific department for this normalised text (and request type), else None."""
+    for frm, to, pat, unless, reason, types in DEPARTMENT_REFINE:
+        if dept in frm and (types is None or typ in types):
             m = pat.search(text)
             if m and not (unless and unless.search(text)):
                 return to, m.group(0), reason

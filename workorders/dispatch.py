@@ -74,6 +74,8 @@ class Rules:
     matter_levels: dict[str, str]
     township_service_fallback: str
     county_complaint: re.Pattern
+    # category -> {department, reason_zh}: that unit co-handles every order of the category it does not lead
+    category_coordinators: dict[str, dict] = field(default_factory=dict)
 
 
 def load_rules(path: Path | str = RULES_FILE) -> Rules:
@@ -89,7 +91,7 @@ def load_rules(path: Path | str = RULES_FILE) -> Rules:
                                tuple(r.get("co") or ()), r["level"], r["reason_zh"]))
     return Rules(dict(raw.get("catalogue_departments") or {}), tuple(kws), dict(raw["category_defaults"]),
                  dict(raw["matter_levels"]), raw.get("township_service_fallback", "zhengwu"),
-                 re.compile(raw.get("county_complaint") or r"(?!x)x"))
+                 re.compile(raw.get("county_complaint") or r"(?!x)x"), dict(raw.get("category_coordinators") or {}))
 
 
 @lru_cache(maxsize=1)
@@ -279,6 +281,10 @@ def route(classification: Any, location: dict | None = None, directory: Director
     if lead is None:
         raise LookupError("directory has no unit that can take this request (no 人民政府 unit either)")
 
+    coord = r.category_coordinators.get(category)
+    if coord and coord["department"] != lead.department and coord["department"] not in (co or ()):
+        co = tuple(co or ()) + (coord["department"],)
+        reasons.append(coord["reason_zh"])
     co_ids = []
     for c in co or ():
         if c == lead.department:

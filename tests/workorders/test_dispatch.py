@@ -23,6 +23,15 @@ def test_power_cut_goes_to_the_township_power_station(d):
     assert "供电" in a.reason_zh
 
 
+def test_a_public_hazard_is_fixed_by_its_unit_and_coordinated_by_the_centre(d):
+    # intake_rules.yaml 类别的读法: 综治类, the power station leads, the township's 综治中心 co-handles
+    a = route(classify("大坪乡石门村村口电线掉在路上了，还在冒火星子"), directory=d)
+    assert d.unit(a.lead_unit_id).name == "国网松溪县供电公司大坪供电所"
+    assert "zongzhi" in a.co_departments and "综治中心" in a.reason_zh
+    home = route(classify("大坪乡石门村我家厨房燃气表那里嘶嘶响，一股臭味，还没着火"), directory=d)
+    assert home.department == "ranqi" and "zongzhi" not in home.co_departments
+
+
 def test_same_request_other_township_other_unit(d):
     a1 = route(classify("龙泉乡下河村停电了"), directory=d)
     a2 = route(classify("杏花乡前进村停电了"), directory=d)
