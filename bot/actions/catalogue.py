@@ -174,6 +174,22 @@ def offer_answer(tracker: Tracker) -> bool | None:
     return answers.yes_no(text, _OFFER_QUESTION[offer])
 
 
+class ActionThank(Action):
+    """Thanks; "好的，谢谢你" to the offer the last answer ended with is a yes to it (the thanks
+    go with the yes), so the offer is taken up."""
+
+    def name(self) -> str:
+        return "action_thank"
+
+    def run(self, dispatcher, tracker, domain):
+        offer = tracker.get_slot("matter_offer")
+        first = answers.clauses((tracker.latest_message or {}).get("text") or "")[:1]
+        if offer in _OFFER_QUESTION and first and answers.yes_no(first[0], _OFFER_QUESTION[offer]) is True:
+            return ActionTakeOffer().run(dispatcher, tracker, domain)
+        dispatcher.utter_message(response="utter_thank")
+        return []
+
+
 class ActionTakeOffer(Action):
     """"要/好" outside a form takes up what the last answer offered: the materials one by
     one, or registration (the guided form starts at once)."""
