@@ -537,6 +537,10 @@ class ValidateFlowForm(FormValidationAction):
     def validate_id_number(self, value, dispatcher, tracker, domain) -> dict:
         text = str(value or "")
         spec = specs.spec(tracker.get_slot("flow")) or {}
+        if _WAIT.search(text) and not spoken_digits(text):
+            # "你等哈，我去翻户口本，身份证都掉了我记不到号码": she goes to look it up
+            dispatcher.utter_message(response="utter_flow_wait")
+            return {"id_number": None, "flow_pending": "wait"}
         known = len(tracker.get_slot("id_partial") or "") + len(spoken_digits(text))
         if answers.dont_know(text) and (len(spoken_digits(text)) < 4   # "幺爸" is an uncle, not a 1
                                         or spec.get("id") == "optional" and known < 18):
