@@ -164,7 +164,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     convs = load_suite(None if args.split == "all" else args.split)
     if args.only:
-        convs = [c for c in convs if c["id"] in args.only]
+        only = {i for arg in args.only for i in arg.split(",") if i}   # "f001,f002" or "f001 f002"
+        convs = [c for c in convs if c["id"] in only]
     if not convs:
         # e.g. the held-out split before its suite is written: nothing to measure, nothing to write
         print(f"no conversations in split {args.split!r}")

@@ -30,10 +30,11 @@ RELATION_SAYS = {"self": "给我自己办", "spouse": "给我老伴办", "parent
 _SENTENCE = re.compile(r"[^。！？!?]+[。！？!?]?")
 
 
-# Held out: suite_f, to be written after every change that looked at suites a-e (a and b: test
+# Held out: suite_g, to be written after every change that looked at suites a-f (a and b: test
 # split measured once, 71.1 %; c: held out until read at 60.0 %; d: until read at 66.2 %; e: until
-# read at 61.0 %; all are tuning data now). Until suite_f exists the held-out split is simply empty.
-HELD_OUT = frozenset({"suite_f.yaml"})
+# read at 61.0 %; f: until read at 47.5 %; all are tuning data now). Until suite_g exists the
+# held-out split is simply empty.
+HELD_OUT = frozenset({"suite_g.yaml"})
 
 
 def load_suite(split: str | None = None) -> list[dict]:

@@ -138,6 +138,9 @@ def _clause_answer(c: str, question: str, raw: str = "") -> bool | None:
                 return False
             if a in c and not re.search(r"[不没莫冇未别]", c):
                 return True
+            verb = m.group(2)[:1]
+            if verb and c.startswith(verb) and len(c) <= 4 and not re.search(r"[不没莫冇未别]", c):
+                return True   # "最近要不要坐火车？" -> "坐"
     if re.search(r"[\u4e00-\u9fff]得(?:动|了|到|去|来|起|成)?$", c) and not re.search(r"[不没勿唔冇]", c) \
             and len(c) <= 6:
         return True    # "走得动", "去得", "办得成": can
@@ -177,7 +180,8 @@ def _echo(c: str, question: str) -> bool | None:
 
 _NEGATORS = "不没勿唔冇莫未别"
 _OFFER = re.compile(r"(?:帮|替)(?:您|你)")
-_SELF_DO = re.compile(r"(?:我|俺|咱|额|阿拉)?自(?:己|个儿?|家)(?:个)?(?:来|弄|办|交|去|搞|整|做|认证|操作|刷|会弄|会办|能弄|能办)")
+_SELF_DO = re.compile(r"(?:我|俺|咱|额|阿拉)?自(?:己|个儿?|家)(?:个)?(?:在[^，,。？?\s]{1,5}?(?:上|里))?"
+                      r"(?:来|弄|办|交|去|搞|整|做|认证|操作|刷|会弄|会办|能弄|能办)")   # 自己在手机上弄
 
 
 _DECLINE_HELP = re.compile(r"(?:不用|不要|甭|唔使|勿要|不必|先不|莫)(?:你|侬|您)?(?:帮|替)?(?:我|俺|阿拉)?(?:登记|报|办|弄|麻烦)|"
@@ -189,11 +193,25 @@ def _does_it_herself(t: str) -> bool:
     return any(not re.match(r"(?:不|勿|唔|没|冇|莫)", t[m.end():]) for m in _SELF_DO.finditer(t))
 
 
+_NO_THANKS = {"不用", "不用了", "不要", "不要了", "不需要", "不必", "不必了", "甭了", "唔使", "唔使啦", "勿要", "不消",
+              "用不着", "不了", "不麻烦了", "不麻烦"}   # a no to an offer of help, as a whole clause
+# Putting the matter off: "那就先不弄", "俺等到八十再说", "拿好再来", "满咗八十再打嚟", "我就问问"
+_PUT_OFF = re.compile(r"先不(?:弄|办|搞|整|登记|申请|交|报|麻烦)|"
+                      r"(?:等|到|满|过|拿到|拿好|拿了|有了|办好|弄好|问好|问清)[^，,。？?\s]{0,10}再(?:说|讲|来|打|办|弄|申请|登记|嚟|去)|"
+                      r"(?:回头|以后|过后|下回|下次)再(?:说|讲|来|打|办|弄)|(?:就|只|只是|随便)(?:问问|问一下|问下|了解一下|打听一下)")
+
+
 def declines_help(text: str) -> bool:
-    """"那我自己在手机上弄就行，不用登记了" / "那先不登记了": the caller turns down the offer to
-    register, however long the sentence around it (she does it herself, or later)."""
-    t = _norm(text)
-    return bool(_DECLINE_HELP.search(t) or _does_it_herself(t))
+    """"那我自己在手机上弄就行，不用登记了" / "那先不登记了" / "那中，俺等到八十再说": the caller
+    turns down the offer to register, however long the sentence around it (she does it herself,
+    or later). A clause that asks ("不用登记吗？") turns nothing down; a first clause that is a
+    bare no ("那不用了，我自己…") does."""
+    parts = [p for p in re.split(r"[，,。.!！；;…\s]+|(?<=[？?])", _norm(text)) if p]
+    said = [p for p in parts if not re.search(r"[吗么伐][？?]?$|[？?]$", p)]
+    first = _core(parts[0]) if parts else ""
+    if said and said[0] is parts[0] and first in _NO_THANKS:
+        return True
+    return any(_DECLINE_HELP.search(p) or _PUT_OFF.search(p) or _does_it_herself(p) for p in said)
 
 
 def _negated(text: str, start: int) -> bool:
@@ -212,6 +230,10 @@ def yes_no(text: str, question: str = "", yes_words=(), no_words=(), late_no_wor
     t = t.replace("没有", "没") if any("没" in w and "没有" not in w for w in (*yes_words, *no_words)) else t
     if any(w in t for w in no_words):
         return False
+    first = clauses(t)[:1]
+    if first and not re.search(r"[不没未莫别]", question or "") and _bare_words(first[0]) \
+            and all(w in _NO_EXACT for w in _bare_words(first[0])):
+        return False   # "莫得莫得，哪个偷我的嘛，是我自己搞掉了": the no comes first; the rest explains it
     said = [_negated(t, m.start()) for w in yes_words for m in re.finditer(re.escape(w), t)]
     if said and not all(said):
         return True
@@ -267,20 +289,28 @@ _SELF = ("我自己", "自己", "本人", "给我办", "我的", "俺自己", "�
 _SELF_OWN = tuple(w for w in _SELF if "自" in w or "本人" in w)
 
 
+_CLAUSE_END = "，,。.!！?？；;、… 啊呀嘛哦呢啦嘞"
+# "阿姨问一下，我今年满六十了": calling the listener 阿姨/大姐/老妹儿 names no relative
+_VOCATIVE = re.compile(r"^(?:喂|你好|您好|[，,\s])*(?:阿姨|大姨|大姐|大哥|老妹儿?|妹子|小妹|姑娘|同志|师傅|小伙子|领导|老师)"
+                       r"(?=[，,\s啊呀哈嘛]|问|请问|我|俺|额|阿拉|你|侬|帮)")
+
+
 def relation(text: str) -> str | None:
     """Whom it is for: the person named first ("俺自个儿，老伴儿的回头再说" is the caller;
     "给我老汉儿办，就是我爸" the father); at one place the longer word, then the table's order
     (孩子他妈 is a spouse, 隔壁阿婆 a neighbour). 媳妇 alone is ambiguous (wife / daughter-in-law):
     wife, as callers mean."""
-    t = _norm(text)
+    t = _VOCATIVE.sub("", _norm(text))
     t = t.replace("媳妇", "媳妇儿") if "儿媳" not in t else t.replace("儿媳妇", "亲戚").replace("儿媳", "亲戚")
     found = []
     for rank, (value, words) in enumerate((*_RELATIONS, ("self", _SELF_OWN))):
         for w in words:
             at = t.find(w)
             after = t[at + len(w):at + len(w) + 1]
-            if at >= 0 and not (value == "self" and after and after in "的嘅个额"):
-                found.append((at, -len(w), rank, value))   # "我自己的老伴" is the spouse
+            then = t[at + len(w) + 1:at + len(w) + 2]
+            if at >= 0 and not (value == "self" and after and after in "的嘅个额"
+                                and then and then not in _CLAUSE_END):
+                found.append((at, -len(w), rank, value))   # "我自己的老伴" is the spouse; "我自己的，…" me
     if found:
         return min(found)[3]
     if any(w in t for w in _SELF):
@@ -306,16 +336,17 @@ _KEYPAD = {"幺": "非常满意", "1": "非常满意", "2": "满意", "3": "基�
            "一": "非常满意", "二": "满意", "两": "满意", "三": "基本满意", "四": "不满意", "五": "非常不满意"}
 
 
-_RATING_DIALECT = (("唔", "不"), ("勿", "不"), ("弗", "不"), ("交关", "非常"), ("老满意", "很满意"),
+_RATING_DIALECT = (("唔多", "不太"), ("勿大", "不太"), ("唔", "不"), ("勿", "不"), ("弗", "不"), ("交关", "非常"), ("老满意", "很满意"),
                    ("忒", "太"), ("好满意", "很满意"))   # 粤/吴 negators and intensifiers
 
 
-_RATING_TAKEN_BACK = re.compile(r"说不上|谈不上|也不算|不对不对|哎不对|唔系|哦不|啊不|哎不是")
+_RATING_TAKEN_BACK = re.compile(r"说不上|谈不上|也不算|也不是|不对不对|哎不对|唔系|哦不|啊不|哎不是")
 
 
 def rating(text: str) -> str | None:
     """One of the five 好差评 levels. Hedges count down, never up ("不咋满意" is 不满意)."""
     t = re.sub(r"\s", "", _norm(text))
+    t = re.sub(r"(?:还|不|真)?好意思", "", t)   # "你们还好意思叫俺评价" is a reproach, not 还好
     for word, plain in _RATING_DIALECT:
         t = t.replace(word, plain)
     if not t:
@@ -347,7 +378,7 @@ def rating(text: str) -> str | None:
 _DONT_KNOW = ("不记得", "记不得", "记不清", "不知道", "忘了", "想不起", "不晓得", "没记住", "记不住", "晓不得",
               "勿记得", "记勿得", "勿晓得", "唔知", "冇记", "莫记得",
               "不清楚", "搞不清", "忘记了", "冇记得", "唔记得", "弄不清", "记勿牢", "记不牢", "记唔住", "冇记住",
-              "记勿清", "记唔清", "想勿起", "想唔起")
+              "记勿清", "记唔清", "想勿起", "想唔起", "记不到", "记勿到", "记唔到")   # 西南: 记不到
 _NO_PHONE = ("没有电话", "没电话", "没有手机", "没手机", "莫得电话", "莫得手机", "冇电话", "不用手机",
              "不想留", "不留电话", "不留了", "不方便留", "没得电话", "没得手机", "不给电话", "电话就不留", "不留号",
              "勿留", "唔留")

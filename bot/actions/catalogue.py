@@ -98,7 +98,7 @@ class ActionAnswerMatter(Action):
         offer = tracker.get_slot("matter_offer")
         text = (tracker.latest_message or {}).get("text") or ""
         answer = offer_answer(tracker) if intent == "ask_matter" else (
-            False if offer == "register" and answers.declines_help(text) and not _ASKS.search(text) else None)
+            False if offer == "register" and answers.declines_help(text) else None)
         if answer is True:
             return ActionTakeOffer().run(dispatcher, tracker, domain)
         if answer is False:
@@ -161,13 +161,33 @@ def offer_answer(tracker: Tracker) -> bool | None:
     read in the context of that question; None when the caller says something else."""
     offer = tracker.get_slot("matter_offer")
     text = (tracker.latest_message or {}).get("text") or ""
-    if offer != "register" or _ASKS.search(text):
+    if offer != "register":
         return None
-    if answers.declines_help(text):   # "那我自己在手机上弄就行，不用登记了": a no, however long
+    # "那我自己在手机上弄就行，不用登记了" / "那先不登记，额回去问问村上能不能补交": a no, however
+    # long, and whatever else is asked beside it (declines_help skips clauses that are questions)
+    if answers.declines_help(text):
         return False
+    if _ASKS.search(text):
+        return None
     if len(re.findall(r"[\u4e00-\u9fff]", text)) > 12:
         return None
     return answers.yes_no(text, _OFFER_QUESTION[offer])
+
+
+class ActionThank(Action):
+    """Thanks; "好的，谢谢你" to the offer the last answer ended with is a yes to it (the thanks
+    go with the yes), so the offer is taken up."""
+
+    def name(self) -> str:
+        return "action_thank"
+
+    def run(self, dispatcher, tracker, domain):
+        offer = tracker.get_slot("matter_offer")
+        first = answers.clauses((tracker.latest_message or {}).get("text") or "")[:1]
+        if offer in _OFFER_QUESTION and first and answers.yes_no(first[0], _OFFER_QUESTION[offer]) is True:
+            return ActionTakeOffer().run(dispatcher, tracker, domain)
+        dispatcher.utter_message(response="utter_thank")
+        return []
 
 
 class ActionTakeOffer(Action):

@@ -137,14 +137,65 @@ def offered_matter(tracker: Tracker) -> str | None:
     return tracker.get_slot("matter")
 
 
-def decline_offer(dispatcher, tracker) -> list:
+def decline_offer(dispatcher, tracker, closing: str = "utter_anything_else") -> list:
     """The caller will do it herself: what to do next, plainly, and the end of this matter."""
     matter = flow_specs.catalogue().get(offered_matter(tracker) or "")
     if tracker.get_slot("matter_offer") == "register" and matter is not None:
         dispatcher.utter_message(response="utter_offer_declined", where=flow_specs.fact(matter, "where"))
         dispatcher.utter_message(json_message={"event": "flow_end", "outcome": "declined"})
-    dispatcher.utter_message(response="utter_anything_else")
+    dispatcher.utter_message(response=closing)
     return [SlotSet("matter_offer", None)]
+
+
+def _puts_off_offer(tracker) -> bool:
+    """The offer to register is pending and the caller's words turn it down or put it off
+    ("那中，俺等到八十再说", "不用，我就问问，礼拜六自己去"), whatever intent the words got."""
+    from textnorm import answers
+
+    text = (tracker.latest_message or {}).get("text") or ""
+    return tracker.get_slot("matter_offer") == "register" and answers.declines_help(text)
+
+
+class ActionGoodbye(Action):
+    """Goodbye; said to a pending offer to register ("那就先不弄"), the offer is declined first:
+    the caller hears where to do it herself."""
+
+    def name(self) -> str:
+        return "action_goodbye"
+
+    def run(self, dispatcher, tracker, domain):
+        if tracker.get_slot("matter_offer") == "register":
+            return decline_offer(dispatcher, tracker, closing="utter_goodbye")
+        dispatcher.utter_message(response="utter_goodbye")
+        return []
+
+
+class ActionFlowStopped(Action):
+    """"不用登记了，你告诉我在哪弄就行" with no form open: to a pending offer to register it is a
+    decline (where to do it herself); else nothing is going on, and nothing is done."""
+
+    def name(self) -> str:
+        return "action_flow_stopped"
+
+    def run(self, dispatcher, tracker, domain):
+        if tracker.get_slot("matter_offer") == "register":
+            return decline_offer(dispatcher, tracker)
+        dispatcher.utter_message(response="utter_flow_stopped")
+        return []
+
+
+class ActionFlowWhat(Action):
+    """An answer with no question open ("我就问问"): ask what the caller wants done, unless the
+    words turn down the offer to register that the last answer ended with."""
+
+    def name(self) -> str:
+        return "action_flow_what"
+
+    def run(self, dispatcher, tracker, domain):
+        if _puts_off_offer(tracker):
+            return decline_offer(dispatcher, tracker)
+        dispatcher.utter_message(response="utter_flow_what")
+        return []
 
 
 class ActionDefaultAskAffirmation(Action):

@@ -537,7 +537,14 @@ class ValidateFlowForm(FormValidationAction):
     def validate_id_number(self, value, dispatcher, tracker, domain) -> dict:
         text = str(value or "")
         spec = specs.spec(tracker.get_slot("flow")) or {}
-        if answers.dont_know(text) and len(spoken_digits(text)) < 4:   # "幺爸" is an uncle, not a 1
+        if _WAIT.search(text) and not spoken_digits(text):
+            # "你等哈，我去翻户口本，身份证都掉了我记不到号码": she goes to look it up
+            dispatcher.utter_message(response="utter_flow_wait")
+            return {"id_number": None, "flow_pending": "wait"}
+        known = len(tracker.get_slot("id_partial") or "") + len(spoken_digits(text))
+        if answers.dont_know(text) and (len(spoken_digits(text)) < 4   # "幺爸" is an uncle, not a 1
+                                        or spec.get("id") == "optional" and known < 18):
+            # "前头是五幺零七二二，后头记不到了": where the number may be left out, a part of it is no number
             if spec.get("id") == "optional":
                 dispatcher.utter_message(response="utter_flow_id_optional_skipped")
                 return self._ok("id_number", UNKNOWN_ID, id_confirm="skip", id_partial=None)

@@ -101,6 +101,15 @@ _QUESTION = re.compile(r"[?？]|吗|么$|伐$|呢|未|咪|有冇|[没不]$|[没�
 _ANY_WORD = re.compile(r"(什么|啥子?|哪[个里儿]?)[^，。]{0,3}[都也]")
 
 
+def _about_matter(text: str, intent_name: str) -> bool:
+    """A question the model took for a progress query or a robot question, without their words,
+    that asks about a matter: "俺明年就六十了，啥时候能领" asks when (an aspect of the matter),
+    "听说要先备案，不然不能报销，是不是" names the matter it asks about."""
+    if intent_name == "query_progress":
+        return aspect_intent(text) != "ask_matter"
+    return _decide(text, None, 0.0, False)[1] is not None
+
+
 def said_act(text: str, act: str) -> bool:
     """Whether the act rules (acts.yaml) read `act` in the text or in one of its clauses."""
     from bot.nlu.acts import classify
@@ -220,7 +229,8 @@ def decide(text: str, intent_name: str | None, intent_confidence: float, act_fro
         said = next((act for act in CLAUSE_ACTS if said_act(text, act)), None)
         if said:
             return said, None, None, []
-        if intent_name in ASKED and _QUESTION.search(_ANY_WORD.sub("", text)) or intent_name not in ASKED:
+        if intent_name in ASKED and _QUESTION.search(_ANY_WORD.sub("", text)) and not _about_matter(text, intent_name) \
+                or intent_name not in ASKED:
             return _decide(text, intent_name, intent_confidence, act_from_rules)
         intent, best, alt, hits = _decide(text, None, 0.0, False)
         return intent or "ask_matter", best, alt, hits

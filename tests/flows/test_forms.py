@@ -98,6 +98,11 @@ def test_lost_card_id_is_optional():
     assert out["id_number"] == "unknown" and out["id_confirm"] == "skip"
 
 
+def test_part_of_an_optional_id_and_the_rest_not_remembered_is_no_number():
+    out, _ = run("id_number", "号码我只晓得前头是五幺零七二二 后头记不到了", slots={"flow": "death_deregistration"})
+    assert out["id_number"] == "unknown" and out["id_confirm"] == "skip"
+
+
 def test_renewal_id_not_remembered_has_a_way_forward():
     out, said = run("id_number", "不记得了", slots={"flow": "idcard_renewal"})
     assert out["id_number"] == "unknown" and "户口本" in said

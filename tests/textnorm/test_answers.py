@@ -125,3 +125,36 @@ def test_the_number_i_am_calling_from(said):
 @pytest.mark.parametrize("said", ["幺三八五六七", "我没有电话", "他叫张德贵", "留我儿子的", "这个号码我记不住"])
 def test_not_the_calling_number(said):
     assert not answers.this_number(said)
+
+
+@pytest.mark.parametrize("said", ["那中 俺等到八十再说", "哦 还要等四年啊 那就先不弄", "咁等佢满咗八十再打嚟啦",
+                                  "噢噢 那我先去医院拿 拿好再来", "不用 我就问问 礼拜六自己去",
+                                  "那不用了 我自己在手机上弄吧", "那先不登记 额回去问问村上能不能补交"])
+def test_putting_the_matter_off_declines_the_offer(said):
+    assert answers.declines_help(said)
+
+
+@pytest.mark.parametrize("said", ["不用登记吗？", "好", "帮我登记", "我自己弄不了", "不记得了 我问问"])
+def test_no_decline_in_a_question_a_yes_or_a_cannot(said):
+    assert not answers.declines_help(said)
+
+
+@pytest.mark.parametrize("said, expected", [("唔多满意 拖咗成个月先嚟整 不满意", "不满意"), ("你们还好意思叫俺评价", None),
+                                            ("不满意 呃 也不是 来是来了 就是晚了几天 算了 基本满意吧", "基本满意")])
+def test_rating_hedges_reproaches_and_levels_taken_back(said, expected):
+    assert answers.rating(said) == expected
+
+
+@pytest.mark.parametrize("said, expected", [("我自己的 我老伴的下回再说", "self"), ("阿姨问一下 我今年正月满六十了", None),
+                                            ("给我阿姨办", "relative"), ("我自己的老伴", "spouse")])
+def test_relation_clause_end_and_vocatives(said, expected):
+    assert answers.relation(said) == expected
+
+
+def test_a_bare_no_first_decides_and_the_rest_explains():
+    assert answers.yes_no("莫得莫得 哪个偷我的嘛 是我前天赶场自己搞掉了", "身份证是被人偷了、或者发现有人冒用吗？",
+                          ("偷", "冒用")) is False
+
+
+def test_the_verb_of_an_a_not_a_question_said_bare_is_a_yes():
+    assert answers.yes_no("坐 后天就走 票都买完了", "最近要不要坐火车、坐飞机出门？") is True
