@@ -94,8 +94,9 @@ class EmergencyOverride(GraphComponent):
                 # Only a sentence that is neither a known act nor a request about a matter.
                 named_matter = any(e.get("entity") == "matter" for e in message.get(ENTITIES) or [])
                 heard = message.get(INTENT) or {}
+                # A learned act is a reading like the model's: "我老汉儿心脏停了，我在按压" read as a stop.
                 if (message.get("act_source") != "rules" and not named_matter
-                        and (heard.get("name") in MAY_DESCRIBE_EMERGENCY
+                        and (heard.get("name") in MAY_DESCRIBE_EMERGENCY or message.get("act_source") == "learned"
                              or float(heard.get("confidence") or 0) < CONFIDENT)):
                     hint = suspect(text)
                 reading = read(text) if hint is None and len(text.strip()) >= CHECK_MIN_CHARS else None
