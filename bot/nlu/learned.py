@@ -14,8 +14,10 @@ other rounds, test on the one left out), characters read dialect and recogniser 
 question when the rules find no emergency and the reader is sure of one, and the same question
 instead of the emergency answer when the reader is sure the rules' emergency is an ordinary
 request. The reader never asserts an emergency on its own.
-Its acts are measured, not used: made safe for answers inside forms (names read as thanks,
-"我老伴" as an emergency), they gained under one point on the newest round (bot/nlu/README.md).
+Its acts are used where the rules find none (bot/nlu/acts.py `learned_act`: sure, and not words
+a form could be waiting for), and inside a form by the front door only when the words do not
+answer the question asked (bot/actions/forms.py). Answers inside forms (names, relations, places,
+numbers read out: `form_answers`) are trained as "none", so 黄有福 is not thanks.
 
 Cache: $GOVDESK_DATA_DIR/cache/learned-<sha256 of scikit-learn's version, the settings and the
 training rows, 16 hex>.pkl
