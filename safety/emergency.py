@@ -1,7 +1,7 @@
 """Emergency detection shared by the bot's NLU and 12345 intake, explainable by design.
 
 Data: safety/emergencies.yaml (kinds in priority order, each with a number, a bot intent and
-regular expressions; vetoes for near-misses). `detect(text)` returns an `Emergency` with the
+regular expressions, and the kinds it yields to when they are said too; vetoes for near-misses). `detect(text)` returns an `Emergency` with the
 kind, the number to ring, any further number (an injured person in a traffic accident also
 needs 120) and the matched words, or None. A match is dropped when the words around it show
 a near-miss: a past event told as background, a hypothetical or prevention question, praise,
