@@ -1,7 +1,7 @@
 """Emergency detection shared by the bot's NLU and 12345 intake, explainable by design.
 
 Data: safety/emergencies.yaml (kinds in priority order, each with a number, a bot intent and
-regular expressions; vetoes for near-misses). `detect(text)` returns an `Emergency` with the
+regular expressions, and the kinds it yields to when they are said too; vetoes for near-misses). `detect(text)` returns an `Emergency` with the
 kind, the number to ring, any further number (an injured person in a traffic accident also
 needs 120) and the matched words, or None. A match is dropped when the words around it show
 a near-miss: a past event told as background, a hypothetical or prevention question, praise,
@@ -45,6 +45,8 @@ class Kind:
     # Kinds that are an emergency only while still going on (money being transferred to a
     # fraudster): a match counts only when the sentence has one of these words.
     now: re.Pattern | None = None
+    # Kinds that come first when found in the same words (emergencies.yaml, `yields_to`).
+    yields_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,8 @@ def rules() -> Rules:
              also_if_injured=str(k["also_if_injured"]) if k.get("also_if_injured") else None,
              injured=re.compile(k["injured"]) if k.get("injured") else None,
              thing_veto=bool(k.get("thing_veto", True)),
-             now=re.compile(k["now"]) if k.get("now") else None)
+             now=re.compile(k["now"]) if k.get("now") else None,
+             yields_to=tuple(k.get("yields_to") or ()))
         for name, k in data["kinds"].items())
     v = data["vetoes"]
     sound = data["sound_alike"]
@@ -247,6 +250,8 @@ def detect(text: str) -> Emergency | None:
             break
     if not found:
         return None
+    first = next((i for i, (k, _) in enumerate(found) if k.name in found[0][0].yields_to), 0)
+    found.insert(0, found.pop(first))
     kind, matched = found[0]
     also: list[str] = []
     if kind.also:

@@ -4,7 +4,8 @@ answer is validated (validate_<slot>), and how each question is asked (action_as
 Rules of the conversation: one question per turn, marked for the channels with
 ``{"event": "ask", "key", "expect", "rate"}`` (keys in flow_specs.yaml ``asks``); commands work
 at every step (再说一遍 / 说慢点 -> the question again, short; 等一下 -> wait; 算了 -> confirm, then
-stop; 转人工 -> a person); a question about the matter is answered and the question asked
+stop; 转人工 -> a person; said in other words, the learned reader's command counts when the words
+are not an answer to the question asked); a question about the matter is answered and the question asked
 again; misses climb a ladder (simpler with an example -> two choices or the keypad -> offer a
 person after the third); corrections ("不对，最后四位是一二三叉", "名字是耳东陈") work at any
 step; ID and phone numbers appear in clear only in the read-back the caller is asked to check.
@@ -169,6 +170,15 @@ def question_spec(tracker: Tracker, slot: str) -> dict:
     return spec.get("questions", [])[index]
 
 
+def learned_command(text: str) -> str | None:
+    """A command in the caller's own words ("俺要跟活人说话", "你讲得咯快"), read by the learned
+    reader when the rules know none; the front door asks only for words that are not an answer
+    to the question the form is waiting for (the form's state decides, not the words alone)."""
+    found = acts.learned_act(text or "")
+    if found is not None and found[0] in ("repeat", "slow_down", "stop_flow", "request_human"):
+        return found[0]
+
+
 def flow_matter(tracker: Tracker) -> dict | None:
     """The catalogue matter of the flow (the generic flow registers the matter being talked about)."""
     flow = tracker.get_slot("flow")
@@ -245,6 +255,8 @@ class ValidateFlowForm(FormValidationAction):
                 dispatcher.utter_message(response="utter_flow_go_on")
                 return {slot: None, "flow_pending": None, "flow_asked": None}
         command = command_of(text)
+        if command is None and not self._gives(slot, text, tracker) and not self._answers_slot(slot, text, tracker):
+            command = learned_command(text)
         if command == "request_human":
             events = handoff_events(dispatcher, "user_request")
             return {slot: None, "flow_done": "handoff", "handoff": True, **{e["name"]: e["value"] for e in events}}

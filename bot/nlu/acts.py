@@ -8,6 +8,11 @@ not cover is left to the model.
 When the words as said give no act, they are read once more in standard Mandarin
 (textnorm/dialect.yaml: "侬讲啥" -> "你讲啥", "唔使" -> "不用") with the recogniser's slips of the
 acts' key words repaired (`sound_alike` in acts.yaml: "转人恭" -> "转人工", "再说一变" -> "再说一遍").
+
+Where the rules find no act, the learned reader (bot/nlu/learned.py) may name one in the caller's
+own words ("你讲得咯快", "俺要跟活人说话"), only when it is sure (LEARNED_MIN) and the words are
+not an answer a form could be waiting for: a short word (a name such as 谢凤珍 or 黄有福, a
+relation) or a number read out. Those stay with the model and the form.
 """
 from __future__ import annotations
 
@@ -29,6 +34,11 @@ from textnorm.dialect import standard
 from textnorm.pinyin import SoundAlike
 
 DATA = Path(__file__).with_name("acts.yaml")
+# The learned reader's act counts from this probability, on words of at least LEARNED_MIN_CHARS
+# characters (shorter ones are names, relations, yes/no forms: the rules' and the form's).
+# Cross-validated by round (bot/nlu/README.md, "The learned reader's acts").
+LEARNED_MIN, LEARNED_MIN_CHARS = 0.6, 4
+_DIGITS = re.compile(r"[0-9零〇幺一二两三四五六七八九十洞拐勾叉]{4,}")
 _PUNCT = re.compile(r"[\s，。,.!！?？、~～…：:；;\"'“”‘’()（）\[\]【】]+")
 
 
@@ -112,6 +122,19 @@ def _classify(text: str) -> str | None:
     return last if last in ("thank", "goodbye") else None
 
 
+def learned_act(text: str) -> tuple[str, float] | None:
+    """(act, probability) the learned reader is sure of, for words the rules found no act in."""
+    from bot.nlu.learned import read
+
+    plain = _PUNCT.sub("", unicodedata.normalize("NFKC", text or ""))
+    if len(plain) < LEARNED_MIN_CHARS or _DIGITS.search(plain):
+        return None
+    reading = read(text)
+    if reading is None or reading.act is None or reading.probability < LEARNED_MIN:
+        return None
+    return reading.act, reading.probability
+
+
 def set_intent(message, name: str, confidence: float = 1.0) -> None:
     """Put `name` first in the message's intent and ranking (shared by the NLU components)."""
     ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get("name") != name]
@@ -124,7 +147,10 @@ class DialogueActRules(GraphComponent):
     @classmethod
     def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> "DialogueActRules":
+        from bot.nlu.learned import model
+
         _rules()[3].load()
+        model()
         return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -133,6 +159,12 @@ class DialogueActRules(GraphComponent):
             if act is not None:
                 set_intent(message, act)
                 message.set("act_source", "rules", add_to_output=False)
+            else:
+                found = learned_act(message.get(TEXT) or "")
+                if found is not None:
+                    act, probability = found
+                    set_intent(message, act, probability)
+                    message.set("act_source", "learned", add_to_output=False)
             if act == "rate_service":
                 level = rating_level(message.get(TEXT) or "")
                 entities = [e for e in (message.get("entities") or []) if e.get("entity") != "rating_level"]

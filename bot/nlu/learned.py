@@ -14,8 +14,10 @@ other rounds, test on the one left out), characters read dialect and recogniser 
 question when the rules find no emergency and the reader is sure of one, and the same question
 instead of the emergency answer when the reader is sure the rules' emergency is an ordinary
 request. The reader never asserts an emergency on its own.
-Its acts are measured, not used: made safe for answers inside forms (names read as thanks,
-"我老伴" as an emergency), they gained under one point on the newest round (bot/nlu/README.md).
+Its acts are used where the rules find none (bot/nlu/acts.py `learned_act`: sure, and not words
+a form could be waiting for), and inside a form by the front door only when the words do not
+answer the question asked (bot/actions/forms.py). Answers inside forms (names, relations, places,
+numbers read out: `form_answers`) are trained as "none", so 黄有福 is not thanks.
 
 Cache: $GOVDESK_DATA_DIR/cache/learned-<sha256 of scikit-learn's version, the settings and the
 training rows, 16 hex>.pkl
@@ -90,6 +92,39 @@ def training_rows() -> list[tuple[str, str]]:
         acts = {label for _, label in out if label != NONE and not label.startswith(EMERGENCY_PREFIX)}
         out += [(t, i if i in acts else NONE) for t, i in bot_examples()
                 if t not in held and not i.startswith("emergency") and not t.startswith("/")]
+        out += [(t, NONE) for t in form_answers()]
+    return out
+
+
+def form_answers(count: int = 120) -> list[str]:
+    """Answers a caller gives inside a form, built from the bot's own vocabularies: names (with
+    the way callers spell a surname, 弓长张), relations (给我老汉办的), places of the directory,
+    numbers read out digit by digit. None is an act: without them the reader took 黄有福 or
+    谢凤珍 for thanks and a read-out number for a repeat request. Seeded, so every machine builds
+    the same rows."""
+    import random
+
+    from textnorm.answers import _RELATIONS, _SELF
+    from textnorm.phone import CHAR_DESCRIPTIONS, NAME_PARTS
+    from workorders.directory import default_directory
+
+    rnd = random.Random(11)
+    spelled = {ch: desc for desc, ch in NAME_PARTS.items() if len(desc) > 1}
+    surnames, given = sorted(spelled), sorted(CHAR_DESCRIPTIONS)
+    names = ["".join([rnd.choice(surnames)] + rnd.sample(given, rnd.choice((1, 2)))) for _ in range(count)]
+    forms = ("{n}", "叫{n}", "他叫{n}", "我叫{n}", "名字是{n}", "{n}，{d}", "俺叫{n}，{d}的{s}", "{n}，{all}",
+             "{n} {all}")
+    out = [rnd.choice(forms).format(n=n, d=spelled[n[0]], s=n[0], all="，".join(
+        spelled[n[0]] if i == 0 else CHAR_DESCRIPTIONS[c] for i, c in enumerate(n))) for n in names]
+    words = sorted({w for _, ws in _RELATIONS for w in ws} | set(_SELF))
+    out += [rnd.choice(("{w}", "给{w}办的", "我{w}", "是{w}的", "帮{w}问的")).format(w=w) for w in words]
+    d = default_directory()
+    towns, villages = d.places("township"), d.places("village")
+    out += [rnd.choice(("{t}{v}", "{v}", "住{t}{v}", "{t}的{v}", "我是{v}的")).format(t=rnd.choice(towns).name, v=v.name)
+            for v in villages for _ in range(2)]
+    digits = "零幺一二两三四五六七八九洞拐勾"
+    out += ["".join(rnd.choice(digits) for _ in range(rnd.choice((4, 6, 7, 8, 11)))) + rnd.choice(("", "叉"))
+            for _ in range(count)]
     return out
 
 

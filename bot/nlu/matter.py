@@ -59,6 +59,9 @@ LEXICAL_MIN_WHEN_ASKED = 0.05
 # words in a real sentence override it ("我身份证丢了，想先挂个失" is not goodbye).
 LEXICAL_TO_OVERRIDE = 0.45
 MIN_CHARS_TO_OVERRIDE = 5
+# A learned act this sure is kept over a matter, as an act of the rules is (cross-validated by
+# round: bot/nlu/README.md, "The learned reader's acts").
+LEARNED_FIRM = 0.8
 ASKING_INTENTS = ("ask_matter", "ask_materials", "ask_fee", "ask_time", "ask_where", "ask_online", "ask_proxy",
                   "ask_eligibility", "nlu_fallback", "request_registration", "provide_info", None)
 # A sentence that sounds like an emergency (safety/semantic.py) and has fewer catalogue words
@@ -276,6 +279,14 @@ def _decide(text: str, intent_name: str | None, intent_confidence: float, act_fr
     return aspect_intent(text), best, alt, hits
 
 
+def firm_act(message) -> bool:
+    """An act the rules set, or the learned reader read with LEARNED_FIRM or more: the matter it
+    names is noted, the act stays ("中中中，就是俺娘的那个高龄补贴" agrees, about that matter)."""
+    source = message.get("act_source")
+    return source == "rules" or (source == "learned"
+                                 and float((message.get("intent") or {}).get("confidence") or 0) >= LEARNED_FIRM)
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER,
                            DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class CatalogueMatterClassifier(GraphComponent):
@@ -294,7 +305,7 @@ class CatalogueMatterClassifier(GraphComponent):
             text = message.get(TEXT) or ""
             current = message.get(INTENT) or {}
             intent, best, alt, hits = decide(text, current.get("name"), float(current.get("confidence") or 0.0),
-                                             message.get("act_source") == "rules")
+                                             firm_act(message))
             entities = [e for e in (message.get(ENTITIES) or []) if e.get("entity") not in ("matter", "matter_alt")]
             for name, hit in (("matter", best), ("matter_alt", alt)):
                 if hit is not None:

@@ -118,3 +118,20 @@ def test_questions_and_stories_about_emergencies_are_not_emergencies(text):
 
 def test_fraud_while_the_money_moves_has_its_own_advice():
     assert detect("有人冒充公安让我把钱转到安全账户，我正在转").kind == "fraud_now"
+
+
+@pytest.mark.parametrize("text,kind,number", [
+    ("对方让我把验证码念给他，电话还没挂", "fraud_now", "110"),           # a code asked for on the phone
+    ("有人冒充公安让我马上转钱，说不准告诉家里人", "fraud_now", "110"),    # the fake officer's secrecy
+    ("我妈说要喝农药，谁都劝不住", "danger_now", "110"),                  # a suicide threat: police first
+    ("我们在山里迷路了，天黑了", "trapped", "119"),                        # rescue in the mountains
+    ("电梯往下掉了一截，我们关在里面", "trapped", "119"),                  # people trapped in a lift
+])
+def test_fraud_in_progress_suicide_threats_and_rescues_ring_their_own_number(text, kind, number):
+    found = detect(text)
+    assert (found.kind, found.number) == (kind, number)
+
+
+def test_a_crash_told_by_a_voice_that_wants_money_is_fraud():
+    found = detect("对方说我女儿出车祸了要马上转三万过去，我在取款机这里")
+    assert (found.kind, found.number) == ("fraud_now", "110")

@@ -53,3 +53,17 @@ def test_emergencies_the_rules_know_stay_emergencies(text):
     message.set("intent", {"name": "nlu_fallback", "confidence": 0.3})
     EmergencyOverride().process([message])
     assert message.get("intent")["name"] in ("emergency_medical", "emergency_fire")
+
+
+@pytest.mark.parametrize("text,act", [("麻烦你说得慢一些", "slow_down"), ("你能不能换个真人来接", "request_human")])
+def test_an_act_in_the_callers_own_words_is_read(text, act):
+    from bot.nlu.acts import learned_act
+
+    assert learned_act(text)[0] == act
+
+
+@pytest.mark.parametrize("answer", ["黄有福", "谢凤珍", "他叫张德贵，弓长张", "幺三九零八七六"])
+def test_an_answer_a_form_waits_for_is_no_act(answer):
+    from bot.nlu.acts import learned_act
+
+    assert learned_act(answer) is None
