@@ -93,7 +93,8 @@ class ActionAnswerMatter(Action):
     def name(self) -> str:
         return "action_answer_matter"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain):
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain, matter_id: str | None = None):
+        """matter_id: the matter to answer when the caller's words are read elsewhere (ActionEmergencyCheck)."""
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name") or "ask_matter"
         offer = tracker.get_slot("matter_offer")
         text = (tracker.latest_message or {}).get("text") or ""
@@ -116,7 +117,7 @@ class ActionAnswerMatter(Action):
             log.exception("catalogue could not be loaded")
             dispatcher.utter_message(response="utter_catalogue_unavailable")
             return []
-        matter, hits = resolve_matter(tracker, catalogue)
+        matter, hits = (catalogue.get(matter_id), []) if matter_id in catalogue else resolve_matter(tracker, catalogue)
         options = [matter] if matter is not None else [catalogue.get(h.matter_id) for h in hits[:2]]
         if intent == "ask_matter" and options and all(is_problem(m) for m in options) \
                 and not ASKS_HOW_TO_REPORT.search(tracker.latest_message.get("text") or ""):
@@ -172,6 +173,39 @@ def offer_answer(tracker: Tracker) -> bool | None:
     if len(re.findall(r"[\u4e00-\u9fff]", text)) > 12:
         return None
     return answers.yes_no(text, _OFFER_QUESTION[offer])
+
+
+class ActionEmergencyCheck(Action):
+    """Maybe an emergency, outside a form: the number first, then the conversation goes on with a
+    question, never silence. A matter already on the table stays ("他爹他妈都在大连干活呢" after the
+    answer on birth registration): its open offer is asked again. Else a matter named beside the injury
+    ("大爷说他养老金该认证了 腿摔折了出不了门") is answered: the matter reader ranked it, and held it back
+    only for the safety question (bot/nlu/matter.py DEFER_TO_SAFETY_LEXICAL), which is now asked.
+    Else the caller is asked what they want done."""
+
+    def name(self) -> str:
+        return "action_emergency_check"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain):
+        from bot.nlu.matter import ACCEPT, LEXICAL_MIN
+
+        dispatcher.utter_message(response="utter_emergency_check")
+        offer, current = tracker.get_slot("matter_offer"), tracker.get_slot("matter")
+        try:
+            catalogue = load_catalogue(strict=False)
+            named, hits = resolve_matter(tracker, catalogue)
+        except Exception:  # noqa: BLE001 - a broken catalogue must not break the call
+            log.exception("catalogue could not be loaded")
+            return []
+        if current and offer and (named is None and not hits or named is not None and named["id"] == current):
+            dispatcher.utter_message(response="utter_offer_again")
+            dispatcher.utter_message(json_message=flow_specs.ask_event(f"offer_{offer}", tracker))
+            return []
+        ranking = (tracker.latest_message or {}).get("matter_ranking") or []
+        top = ranking[0] if ranking and not current and named is None else {}
+        chosen = top.get("matter_id") if top.get("score", 0) >= ACCEPT and top.get("lexical", 0) >= LEXICAL_MIN \
+            else None
+        return ActionAnswerMatter().run(dispatcher, tracker, domain, matter_id=chosen)
 
 
 class ActionThank(Action):

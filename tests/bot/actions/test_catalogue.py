@@ -1,7 +1,7 @@
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.catalogue import ActionAnswerMatter
+from bot.actions.catalogue import ActionAnswerMatter, ActionEmergencyCheck
 from bot.actions.intent_text import describe
 
 
@@ -70,3 +70,34 @@ def test_doing_it_oneself_in_a_long_sentence_declines_the_offer_with_the_next_st
 def test_wanting_it_done_right_after_an_answer_starts_that_matters_flow():
     msgs, slots = run(tracker("阿拉想先办脱", "ask_matter", slots={"matter": "renshe.resident_pension_claim"}))
     assert slots["flow"] == "resident_pension_claim"
+
+
+def run_check(t):
+    d = CollectingDispatcher()
+    events = ActionEmergencyCheck().run(d, t, {})
+    return d.messages, {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def test_after_the_emergency_check_the_open_offer_is_asked_again():
+    msgs, _ = run_check(tracker("他爹他妈都在大连干活呢，让我先问问", "emergency_check", channel="voice",
+                                slots={"matter": "gongan.birth_registration", "matter_offer": "materials"}))
+    assert msgs[0]["response"] == "utter_emergency_check"
+    assert msgs[1]["response"] == "utter_offer_again"
+    assert msgs[-1]["custom"]["event"] == "ask"
+
+
+def test_after_the_emergency_check_a_matter_named_beside_the_injury_is_answered():
+    t = tracker("大爷说他养老金该认证了 腿摔折了出不了门 问咋办", "emergency_check", channel="voice")
+    t.latest_message["matter_ranking"] = [{"matter_id": "renshe.pension_qualification", "score": 1.49, "lexical": 0.46}]
+    msgs, slots = run_check(t)
+    assert msgs[0]["response"] == "utter_emergency_check"
+    assert slots["matter"] == "renshe.pension_qualification"
+    assert msgs[-1]["custom"]["event"] == "ask"
+
+
+def test_after_the_emergency_check_with_no_matter_the_caller_is_asked_what_to_do():
+    t = tracker("我爸摔倒了起不来了", "emergency_check", channel="voice")
+    t.latest_message["matter_ranking"] = [{"matter_id": "minzheng.elderly_care_visit", "score": 0.77, "lexical": 0.0}]
+    msgs, slots = run_check(t)
+    assert msgs[0]["response"] == "utter_emergency_check"
+    assert "matter" not in slots and "什么事" in msgs[-1]["text"]

@@ -47,6 +47,7 @@ def test_asking_for_a_person_wins_over_asking_whether_it_is_a_robot():
     ("要不得", "deny"), ("莫办了，我再想想", "stop_flow"), ("唔办喇", "stop_flow"),
     ("我那个申请处理咗未", "query_progress"), ("上个月报的事有回音没得", "query_progress"),
     ("一颗星，太慢了", "rate_service"), ("我给你们打八分", "rate_service"),
+    ("上个月报的路修好了，你们叫我评分", "rate_service"),
     ("窗口的人态度好差，问两句就不耐烦", "complain"), ("社区的小王态度特别好", "praise"),
     ("举报有人在山上偷偷砍树", "report_problem"), ("我觉得镇上应该多开一趟班车", "suggest"),
     ("你是人还是电脑", "bot_challenge"), ("帮我找你们工作人员", "request_human"),
