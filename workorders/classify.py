@@ -612,9 +612,10 @@ def classify(text: str, context: dict | None = None) -> Classification:
     if emerg:
         req_type, reasons["type"] = "求助", "紧急警情，按求助登记并转紧急电话"
     urg, conf["urgency"], urg_reasons, reasons["urgency"] = _decide_urgency(model, X, t, emo, emerg is not None)
+    p_urgency = model.probabilities(X, "urgency")   # read once: the type cap, the hazard category and review use it
     if not emerg:
         urg, urg_reasons, reasons["urgency"] = _cap_by_type(req_type, conf["type"], urg, urg_reasons,
-                                                            reasons["urgency"], t, model.probabilities(X, "urgency"))
+                                                            reasons["urgency"], t, p_urgency)
 
     c = Classification(text=text, category="政务类", type=req_type, urgency=urg, urgency_reasons=urg_reasons,
                        emotion=emo, emotion_cues=cues, refusal=refusal,
@@ -664,7 +665,7 @@ def classify(text: str, context: dict | None = None) -> Classification:
         c.category, conf["category"] = "综治类", conf["department"]
         reasons["category"] = f"矛盾纠纷由综治中心办理，归综治类"
     elif OPTIONS["hazard_category"] and urg == "特急" and req_type == "求助" and not R.SUPPLY_CUT.search(t) \
-            and _hazard_sure(model, X):
+            and _hazard_sure(p_urgency, model, X):
         # the hotline owner's decision (intake_rules.yaml 类别的读法): a hazard in public space is 综治类,
         # coordinated by the 综治中心 while the owning unit fixes it; only in the caller's own home 政务类
         own = R.own_home_hazard(_model_text(text))   # place names (柳树镇, 马鞍山村) are not the public place
@@ -702,7 +703,7 @@ def classify(text: str, context: dict | None = None) -> Classification:
         for f in ("type", "category", "urgency", "department"):
             if conf.get(f, 1.0) < REVIEW_BELOW[f]:
                 review.append(f"{FIELD_ZH[f]}不确定（{_pct(conf[f])}）")
-        if urg != "特急" and model.probabilities(X, "urgency").get("特急", 0.0) >= 0.3:
+        if urg != "特急" and p_urgency.get("特急", 0.0) >= 0.3:
             review.append("可能是特急险情，请核实")
     c.reasons, c.needs_review, c.review_reasons = reasons, bool(review), review
     c.confidence = {k: round(v, 3) for k, v in conf.items()}
@@ -717,11 +718,11 @@ def classify(text: str, context: dict | None = None) -> Classification:
     return c
 
 
-def _hazard_sure(model: TextModel, X) -> bool:
+def _hazard_sure(p_urgency: dict[str, float], model: TextModel, X) -> bool:
     """特急 is sure enough to make a public hazard 综治类: the urgency model itself gives 特急 at least
     OPTIONS["hazard_te_min"], or the category model prefers 综治类 (a 特急 read from one word, such as
     a road blocked by a landslide that has stopped, is left to the category model)."""
-    if model.probabilities(X, "urgency").get("特急", 0.0) >= OPTIONS["hazard_te_min"]:
+    if p_urgency.get("特急", 0.0) >= OPTIONS["hazard_te_min"]:
         return True
     pc = model.probabilities(X, "category")
     return pc.get("综治类", 0.0) >= pc.get("政务类", 0.0)

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from catalogue.answers import INTENT_ASPECT, aspect_payload, chat_answer, voice_answer
 from catalogue.loader import load_catalogue
 from bot.actions import flow_specs
-from bot.actions.core import decline_offer, offered_matter
+from bot.actions.core import decline_offer, offered_matter, puts_off_offer
 from bot.actions.flows import start_flow, start_flow_on_mention
 from bot.actions.workorders import start_intake
 from catalogue.search import ACCEPT_SCORE_HINT, Hit, clarify, search, short_label
@@ -97,9 +97,8 @@ class ActionAnswerMatter(Action):
         """matter_id: the matter to answer when the caller's words are read elsewhere (ActionEmergencyCheck)."""
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name") or "ask_matter"
         offer = tracker.get_slot("matter_offer")
-        text = (tracker.latest_message or {}).get("text") or ""
         answer = offer_answer(tracker) if intent == "ask_matter" else (
-            False if offer == "register" and answers.declines_help(text) else None)
+            False if puts_off_offer(tracker) else None)
         if answer is True:
             return ActionTakeOffer().run(dispatcher, tracker, domain)
         if answer is False:

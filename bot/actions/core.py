@@ -147,7 +147,7 @@ def decline_offer(dispatcher, tracker, closing: str = "utter_anything_else") -> 
     return [SlotSet("matter_offer", None)]
 
 
-def _puts_off_offer(tracker) -> bool:
+def puts_off_offer(tracker) -> bool:
     """The offer to register is pending and the caller's words turn it down or put it off
     ("那中，俺等到八十再说", "不用，我就问问，礼拜六自己去"), whatever intent the words got."""
     from textnorm import answers
@@ -192,7 +192,7 @@ class ActionFlowWhat(Action):
         return "action_flow_what"
 
     def run(self, dispatcher, tracker, domain):
-        if _puts_off_offer(tracker):
+        if puts_off_offer(tracker):
             return decline_offer(dispatcher, tracker)
         dispatcher.utter_message(response="utter_flow_what")
         return []
