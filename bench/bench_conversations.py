@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 
 from bench.convsim import load_suite, run_conversation
+from textnorm.speech import spoken_len
 
 SECTION = Path(__file__).resolve().parent.parent / "docs" / "benchmarks" / "conversations.md"
 DEMO_ADMIN = ("supervisor", "supervisor123")   # GOVDESK_DEMO=1 account that sees full contacts
@@ -125,8 +126,9 @@ def report(results, convs) -> dict:
         "median_turns_registered": statistics.median(r.caller_turns for r in reg) if reg else None,
         "unexpected_handoffs": unexpected_handoffs,
         "false_emergencies": false_emergencies,
-        "longest_voice_sentence": max((len(s) for s in sents), default=0),
-        "voice_sentences_over_40": sum(len(s) > 40 for s in sents),
+        # spoken characters: the spaces between read-out digits are pauses (textnorm.speech.spoken_len)
+        "longest_voice_sentence": max((spoken_len(s) for s in sents), default=0),
+        "voice_sentences_over_40": sum(spoken_len(s) > 40 for s in sents),
         "voice_turns_over_3_sentences": sum(n > 3 for n in turns),
         "voice_turns": len(turns),
         "long_voice_turns": [t for r in results for t in r.long_turns],

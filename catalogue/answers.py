@@ -93,6 +93,8 @@ def fact_sentences(matter: dict, aspect: str) -> list[str]:
 
 def voice_answer(matter: dict, aspect: str = "overview") -> str:
     """Short spoken sentences; ends with one offer (materials, else registration)."""
+    from textnorm.speech import spoken_len, voice_sentences
+
     aspect = aspect if aspect in ASPECTS else "overview"
     parts = fact_sentences(matter, aspect)
     if aspect == "overview":
@@ -101,11 +103,13 @@ def voice_answer(matter: dict, aspect: str = "overview") -> str:
         parts = [f"{matter['name']}。", first if first.endswith("。") else first + "。", _fee(matter)]
     elif aspect == "materials":
         parts = parts[:4]
+        if len(parts) == 4 and spoken_len(parts[0] + parts[1]) <= 40:
+            # three sentences before the offer on the phone: "要带三样，第一，…。"
+            parts = [parts[0].rstrip("。") + "，" + parts[1]] + parts[2:]
     if aspect != "materials" and matter["materials"]["items"]:
         parts.append(OFFER_MATERIALS)
     elif matter.get("registrable"):
         parts.append(OFFER_REGISTER_VOICE)
-    from textnorm.speech import voice_sentences
 
     said = voice_sentences("".join(parts[:-1] if parts and parts[-1] in (OFFER_MATERIALS, OFFER_REGISTER_VOICE)
                                else parts))

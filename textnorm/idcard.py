@@ -81,16 +81,3 @@ def validate_id_number(text: str, today: dt.date | None = None,
     if check_char(n[:17]) != n[17]:
         return False, n, REASON_CHECK
     return True, n, ""
-
-
-def explain(reason: str, heard: int | None = None) -> str:
-    """A short sentence for the caller about what was wrong."""
-    if reason == REASON_LENGTH and heard is not None:
-        return f"身份证号是18位，我听到的是{heard}位，位数不对。"
-    return {
-        REASON_LENGTH: "身份证号是18位，位数不对。",
-        REASON_CHECK: "这个号码最后一位校验不对，可能有一位听错了。",
-        REASON_BIRTH: "号码里的出生日期不对。",
-        REASON_REGION: "号码开头两位不对。",
-        REASON_CHARS: "号码只能是数字，最后一位可能是叉。",
-    }.get(reason, "号码不对。")

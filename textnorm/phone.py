@@ -26,12 +26,6 @@ def validate_phone(text: str) -> tuple[bool, str, str]:
     return True, n, ""
 
 
-def explain_phone(reason: str, heard: int) -> str:
-    if reason == WRONG_LENGTH:
-        return f"手机号是11位，我听到的是{heard}位。"
-    return "手机号要1开头，第二位是3到9。"
-
-
 # ---------------------------------------------------------------- names
 # How people spell a character out loud -> the character.
 NAME_PARTS = {

@@ -28,8 +28,9 @@ from bot.actions.workorders import caller_phone
 from bot.nlu import acts
 from catalogue.answers import fact_sentences
 from textnorm import answers
-from textnorm.idcard import explain, validate_id_number
-from textnorm.phone import (NAME_PARTS, correct_name, explain_phone, parse_name, read_back_name, validate_name,
+from textnorm.idcard import (REASON_BIRTH, REASON_CHARS, REASON_CHECK, REASON_LENGTH, REASON_REGION,
+                             validate_id_number)
+from textnorm.phone import (NAME_PARTS, WRONG_LENGTH, correct_name, parse_name, read_back_name, validate_name,
                             validate_phone)
 from textnorm.spoken_numbers import DigitBuffer, parse_correction, read_id, read_phone, spoken_digits, to_digits
 
@@ -52,6 +53,19 @@ _ASPECT_INTENTS = {"ask_materials": "materials", "ask_fee": "fee", "ask_time": "
 _ASPECT_WORDS = (("materials", r"带|材料|证件|东西|手续|准备"), ("fee", r"钱|费|收费|花"),
                  ("time", r"多久|几天|多长时间|多少天|时间"), ("where", r"哪里|哪儿|在哪|去哪|地方|哪个窗口"),
                  ("proxy", r"代办|替|帮他|帮她|本人"))
+# Why a number or name was not taken -> the domain response that says so (bot/domain/forms.yml).
+_ID_REASONS = {REASON_LENGTH: "utter_form_id_length", REASON_CHECK: "utter_form_id_check",
+               REASON_BIRTH: "utter_form_id_birth", REASON_REGION: "utter_form_id_region",
+               REASON_CHARS: "utter_form_id_chars"}
+_NAME_REASONS = {"没听清名字": "utter_form_name_unheard", "名字要说中文": "utter_form_name_chinese",
+                 "没听清名字，请只说名字": "utter_form_name_only", "请说名字": "utter_form_name_say",
+                 "请说全名，姓和名都要": "utter_form_name_full"}
+
+
+def say(domain: dict, response: str, /, **values: Any) -> str:
+    """The words of domain `response` (its first variation), placeholders filled: the form's
+    sentences are composed from several responses, so it reads them rather than uttering by name."""
+    return domain["responses"][response][0]["text"].format(**values)
 
 
 def command_of(text: str) -> str | None:
@@ -491,8 +505,10 @@ class ValidateFlowForm(FormValidationAction):
             if age >= minimum - int(q.get("near_years") or 0):
                 dispatcher.utter_message(response="utter_age_nearly", minimum=minimum)
                 return out
-            dispatcher.utter_message(response="utter_age_under", minimum=minimum,
-                                     eligibility=specs.fact(m, "eligibility"))
+            eligibility = specs.fact(m, "eligibility")
+            if is_voice(tracker):   # three sentences on the phone: the age, who may apply, when to call
+                eligibility = specs.voice_sentences(eligibility, keep=1).rstrip("。")
+            dispatcher.utter_message(response="utter_age_under", minimum=minimum, eligibility=eligibility)
             dispatcher.utter_message(json_message={"event": "flow_end", "outcome": "ineligible"})
             out["flow_done"] = "ineligible"
         return out
@@ -542,7 +558,7 @@ class ValidateFlowForm(FormValidationAction):
         name = parse_name(str(value))
         ok, reason = validate_name(name)
         if not ok:
-            return self._fail("applicant_name", dispatcher, tracker, f"{reason}。")
+            return self._fail("applicant_name", dispatcher, tracker, say(domain, _NAME_REASONS[reason]))
         dispatcher.utter_message(response="utter_flow_name_read_back", name=read_back_name(name))
         return self._ok("applicant_name", name)
 
@@ -571,30 +587,31 @@ class ValidateFlowForm(FormValidationAction):
             fixed = self._fix_id(pending.split(":", 1)[1], text)
             if fixed:
                 return self._ok("id_number", fixed, id_partial=None, flow_pending=None)
-            return self._fail("id_number", dispatcher, tracker, "改完以后号码还是不对。我们从头再说一遍。")
+            return self._fail("id_number", dispatcher, tracker, say(domain, "utter_form_id_fix_failed"))
         buffer = DigitBuffer(18, tracker.get_slot("id_partial") or "")
         if not buffer.add(text):
-            return self._fail("id_number", dispatcher, tracker, "没听到号码。")
+            return self._fail("id_number", dispatcher, tracker, say(domain, "utter_form_no_digits"))
         if buffer.too_long:
             return self._fail("id_number", dispatcher, tracker,
-                              f"我听到了{len(buffer.digits)}位，多了。我们从头再来。", id_partial=None)
+                              say(domain, "utter_form_id_too_long", count=len(buffer.digits)), id_partial=None)
         if not buffer.complete:
             return {"id_number": None, "id_partial": buffer.digits, "flow_pending": None}
         ok, number, reason = validate_id_number(buffer.digits)
         if not ok:
             return self._fail("id_number", dispatcher, tracker,
-                              explain(reason) + "您可以从头再说一遍，也可以只说哪几位错了。",
+                              say(domain, _ID_REASONS.get(reason, "utter_form_id_wrong"), count=len(number))
+                              + say(domain, "utter_form_id_again"),
                               id_partial=None, flow_pending=f"id_heard:{number}")
         return self._ok("id_number", number, id_partial=None, flow_pending=None)
 
-    def _confirm_number(self, text, tracker, dispatcher, slot: str, confirm: str, fixer, is_full,
+    def _confirm_number(self, text, tracker, dispatcher, domain, slot: str, confirm: str, fixer, is_full,
                         cleared: dict) -> dict:
         """The read-back answer for a number: a correction, a whole new number, yes, or no."""
         if parse_correction(text) or is_full(to_digits(text)):
             fixed = fixer(tracker.get_slot(slot), text)
             if fixed:
                 return {slot: fixed, confirm: None}
-            return self._fail(confirm, dispatcher, tracker, "改完以后号码还是不对。请从头再说一遍。", **{slot: None})
+            return self._fail(confirm, dispatcher, tracker, say(domain, "utter_form_number_fix_failed"), **{slot: None})
         answer = answers.yes_no(text, "对吗")
         if answer is True:
             return self._ok(confirm, "yes")
@@ -604,7 +621,7 @@ class ValidateFlowForm(FormValidationAction):
         return self._fail(confirm, dispatcher, tracker, "")
 
     def validate_id_confirm(self, value, dispatcher, tracker, domain) -> dict:
-        return self._confirm_number(str(value or ""), tracker, dispatcher, "id_number", "id_confirm", self._fix_id,
+        return self._confirm_number(str(value or ""), tracker, dispatcher, domain, "id_number", "id_confirm", self._fix_id,
                                     lambda digits: len(digits) == 18, {"id_partial": None})
 
     def validate_phone(self, value, dispatcher, tracker, domain) -> dict:
@@ -627,12 +644,13 @@ class ValidateFlowForm(FormValidationAction):
             return {"phone": None, "phone_partial": buffer.digits, "flow_pending": None}  # said in pieces
         ok, number, reason = validate_phone(buffer.digits or text)
         if not ok:
-            return self._fail("phone", dispatcher, tracker, explain_phone(reason, len(number)) + "请再说一遍。",
+            why = "utter_form_phone_length" if reason == WRONG_LENGTH else "utter_form_phone_prefix"
+            return self._fail("phone", dispatcher, tracker, say(domain, why, count=len(number)),
                               phone_partial=None)
         return self._ok("phone", number, phone_partial=None)
 
     def validate_phone_confirm(self, value, dispatcher, tracker, domain) -> dict:
-        return self._confirm_number(str(value or ""), tracker, dispatcher, "phone", "phone_confirm", self._fix_phone,
+        return self._confirm_number(str(value or ""), tracker, dispatcher, domain, "phone", "phone_confirm", self._fix_phone,
                                     lambda digits: len(digits) >= 11, {})
 
     def validate_village(self, value, dispatcher, tracker, domain) -> dict:
@@ -701,32 +719,27 @@ def ask_payload(slot: str, tracker: Tracker) -> dict:
     return specs.ask_event(slot, tracker, entry)
 
 
-def _simpler(slot: str, tracker: Tracker, tries: int) -> str | None:
+def _simpler(slot: str, tracker: Tracker, tries: int, domain: dict) -> str | None:
     """The question after a miss: 1st miss more simply with an example, 2nd two choices or the keypad."""
     if slot in specs.QUESTION_SLOTS:
         q = question_spec(tracker, slot)
         if q.get("kind") == "yesno":
-            return q["ask"] + ("您说“是”或者“不是”就行。" if tries == 1 else "是的话按1，不是按2。")
+            return q["ask"] + say(domain, "utter_form_hint_yesno" if tries == 1 else "utter_form_hint_yesno_keys")
         if q.get("kind") == "choice":
             words = [o["words"][0] for o in q.get("options", [])]
             if tries == 1:
-                return q["ask"] + f"比如说“{words[0]}”。"
-            return "，".join(f"{w}按{i}" for i, w in enumerate(words, 1)) + "。"
-        return q["ask"] + "比如说“八十三岁”。"
-    examples = {"flow_register": "要登记就说“要”，不要就说“不要”。",
-                "for_whom": "比如说“给我自己”，或者“给我老伴”。",
-                "applicant_name": "比如说“王秀英，三横王”。",
-                "phone": "一个数字一个数字地说。没有手机就说“没有”。",
-                "village": "比如说“柳树镇杨湾村”。",
-                "flow_confirm": "对就说“对”，不对就说“不对”。",
-                "id_confirm": "对就说“对”，不对就说“不对”。",
-                "phone_confirm": "对就说“对”，不对就说“不对”。",
-                "flow": "比如说“补办身份证”，或者“高龄津贴”。"}
-    return examples.get(slot)
+                return q["ask"] + say(domain, "utter_form_hint_choice", word=words[0])
+            return "，".join(say(domain, "utter_form_hint_choice_key", word=w, key=i)
+                            for i, w in enumerate(words, 1)) + "。"
+        return q["ask"] + say(domain, "utter_form_hint_age")
+    hint = {"id_confirm": "confirm", "phone_confirm": "confirm", "flow_confirm": "confirm"}.get(slot, slot)
+    name = f"utter_form_hint_{hint}"
+    return say(domain, name) if name in domain["responses"] else None
 
 
-def ask_text(slot: str, tracker: Tracker) -> tuple[list[str], list[dict]]:
-    """(texts, events) for asking `slot`; exactly one question, last."""
+def ask_text(slot: str, tracker: Tracker, domain: dict) -> tuple[list[str], list[dict]]:
+    """(texts, events) for asking `slot`; exactly one question, last. The words are the domain's
+    (bot/domain/forms.yml), the flows' own questions come from flow_specs.yaml."""
     flow = tracker.get_slot("flow")
     spec = specs.spec(flow) or {}
     voice = is_voice(tracker)
@@ -737,19 +750,19 @@ def ask_text(slot: str, tracker: Tracker) -> tuple[list[str], list[dict]]:
     first_time = tracker.get_slot("flow_asked") != slot and pending not in ("repeat", "wait")
     tries = int(tracker.get_slot("flow_tries") or 0)
     if pending == "cancel":
-        return ["您是说这件事不办了吗？不办的话，刚才说的都不登记。"], events
+        return [say(domain, "utter_form_ask_cancel")], events
     if tries and slot not in ("id_number", "human_offer") and not pending.startswith(("place:", "village_of:")):
-        simpler = _simpler(slot, tracker, min(tries, 2))
+        simpler = _simpler(slot, tracker, min(tries, 2), domain)
         if simpler:
             return [simpler], events
     if slot == "flow":
-        return ["您要办哪件事？比如补办身份证、高龄津贴、低保。"], events
+        return [say(domain, "utter_form_ask_flow")], events
     if slot == "human_offer":
-        return ["我还是没听明白。给您转人工好不好？"], events
+        return [say(domain, "utter_form_ask_human_offer")], events
     if slot in specs.QUESTION_SLOTS:
         q = question_spec(tracker, slot)
         if pending == f"birth:{slot}":
-            return ["是哪年哪月出生的？按身份证上的说。"], events
+            return [say(domain, "utter_form_ask_birth")], events
         before = specs.render(flow, q.get("before")) if first_time else ""
         if before and voice:
             # at most three sentences before the question: the flow's opening sentence counts
@@ -761,44 +774,47 @@ def ask_text(slot: str, tracker: Tracker) -> tuple[list[str], list[dict]]:
             return [specs.render(flow, specs.common("help_ask"))], events
         return [specs.common("register_ask")], events
     if slot == "for_whom":
-        return ["是给谁办？给您自己，还是给家里人？"], events
+        return [say(domain, "utter_form_ask_for_whom")], events
     who = who_label(tracker)
     subject = "您" if who == "您本人" else who
     if slot == "applicant_name":
-        return [f"{subject}叫什么名字？"], events
+        return [say(domain, "utter_form_ask_name", subject=subject)], events
     if slot == "id_number":
         partial = tracker.get_slot("id_partial")
         if partial:
             missing = DigitBuffer(18, partial).missing
-            return [f"好的，记下了{len(partial)}位，还差{missing}位，请接着说。"], events
+            return [say(domain, "utter_form_ask_digits_more", count=len(partial), missing=missing)], events
         if spec.get("id") == "optional":
-            return [f"请一位一位说{subject}的身份证号，不记得就说不记得。"], events
-        return [f"请一位一位说{subject}的身份证号。"], events
+            return [say(domain, "utter_form_ask_id_optional", subject=subject)], events
+        return [say(domain, "utter_form_ask_id", subject=subject)], events
     if slot == "id_confirm":
-        return [f"我念一遍：{read_id(tracker.get_slot('id_number') or '', voice)}。对吗？"], events
+        number = read_id(tracker.get_slot("id_number") or "", voice)
+        return [say(domain, "utter_form_ask_number_confirm", number=number)], events
     if slot == "phone":
         partial = tracker.get_slot("phone_partial")
         if partial:
-            return [f"好的，记下了{len(partial)}位，还差{11 - len(partial)}位，请接着说。"], events
-        return ["留一个手机号，工作人员好联系。请一位一位地说。"], events
+            return [say(domain, "utter_form_ask_digits_more", count=len(partial), missing=11 - len(partial))], events
+        return [say(domain, "utter_form_ask_phone")], events
     if slot == "phone_confirm":
-        return [f"我念一遍：{read_phone(tracker.get_slot('phone') or '', voice)}。对吗？"], events
+        number = read_phone(tracker.get_slot("phone") or "", voice)
+        return [say(domain, "utter_form_ask_number_confirm", number=number)], events
     if slot == "village":
         if pending.startswith("place:"):
             _, village, towns = pending.split(":", 2)
             towns = towns.split("|")
-            return [f"有{len(towns)}个{village}。是{'，还是'.join(towns)}的？"], events
+            return [say(domain, "utter_form_ask_village_which_town", count=len(towns), village=village,
+                        towns=say(domain, "utter_form_or").join(towns))], events
         if pending.startswith("village_of:"):
-            return [f"{pending.split(':', 1)[1]}哪个村？"], events
-        return [f"{subject}住在哪个乡镇、哪个村？"], events
+            return [say(domain, "utter_form_ask_village_of", town=pending.split(":", 1)[1])], events
+        return [say(domain, "utter_form_ask_village", subject=subject)], events
     if slot == "flow_confirm":
         if pending == "fix":
-            return ["您说哪一项不对？比如“名字是耳东陈”，或者“电话是幺三八……”。"], events
-        return summary_texts(tracker, voice), events
+            return [say(domain, "utter_form_ask_fix")], events
+        return summary_texts(tracker, domain, voice), events
     raise KeyError(slot)
 
 
-def summary_texts(tracker: Tracker, voice: bool = False) -> list[str]:
+def summary_texts(tracker: Tracker, domain: dict, voice: bool = False) -> list[str]:
     """Masked summary for the final check: the name, the last four digits of the phone, the place.
     On voice one fact per sentence."""
     spec = specs.spec(tracker.get_slot("flow")) or {}
@@ -806,10 +822,12 @@ def summary_texts(tracker: Tracker, voice: bool = False) -> list[str]:
     title = spec.get("title") or matter.get("name", "")
     name = tracker.get_slot("applicant_name") or ""
     phone = tracker.get_slot("phone") or ""
-    who = who_label(tracker)
-    facts = [f"我核对一下：给{who}登记{title}", f"名字是{name}" if name else "",
-             f"电话尾号{phone[-4:]}" if phone and phone != NO_PHONE else ("没留电话" if phone == NO_PHONE else ""),
-             f"住{tracker.get_slot('village')}" if tracker.get_slot("village") else ""]
+    village = tracker.get_slot("village")
+    facts = [say(domain, "utter_form_summary_what", who=who_label(tracker), title=title),
+             say(domain, "utter_form_summary_name", name=name) if name else "",
+             say(domain, "utter_form_summary_phone", tail=phone[-4:]) if phone and phone != NO_PHONE
+             else (say(domain, "utter_form_summary_no_phone") if phone == NO_PHONE else ""),
+             say(domain, "utter_form_summary_place", place=village) if village else ""]
     facts = [f for f in facts if f]
     if voice:   # two sentences and the question: what, who; then phone and place
         return [facts[0] + "。", "，".join(facts[1:]) + "，对吗？"]
@@ -823,7 +841,7 @@ class _AskSlot(Action):
         return f"action_ask_{self.slot}"
 
     def run(self, dispatcher, tracker, domain):
-        texts, events = ask_text(self.slot, tracker)
+        texts, events = ask_text(self.slot, tracker, domain)
         for text in texts:
             if text:
                 dispatcher.utter_message(text=text)
