@@ -425,6 +425,8 @@ OPTIONS = {
 
 # share of the train rows (求助/举报) matching intake_rules.yaml `police_crime` that 公安 handles (40/42)
 POLICE_CRIME_PRECISION = 0.95
+# share of the 表扬 rows of requests_a–h naming exactly one unit whose department is that unit (304/313)
+PRAISE_PRECISION = 0.97
 
 
 def _pct(p: float) -> str:
@@ -523,7 +525,7 @@ def _decide_department(model: TextModel, X, t: str, find_matter) -> tuple[str | 
     from workorders.dispatch import catalogue_department, match_departments
     p = model.probabilities(X, "department")
     best = max(p, key=p.get) if p else None
-    rule = match_departments(t)
+    rule = match_departments(R.mask_landmarks(t))
     names = _dept_names()
     if OPTIONS["department"] == "model" and best is not None:
         rule = None
@@ -637,6 +639,10 @@ def classify(text: str, context: dict | None = None) -> Classification:
         c.department_reason = f"紧急警情转{emerg[0]}，不派工单（对应部门：{_dept_names().get(c.department, c.department)}）"
     else:
         c.department, conf["department"], c.department_reason = _decide_department(model, X, t, find_matter)
+        praised = R.praised_unit(t, req_type)
+        if praised and praised[0] != c.department:
+            c.department, c.department_reason = praised[0], f"“{praised[1]}”：{R.PRAISE_REASON}"
+            conf["department"] = max(conf["department"], PRAISE_PRECISION)
         fine = R.refine_department(c.department, t, req_type)
         if fine:
             c.department, c.department_reason = fine[0], f"“{fine[1]}”：{fine[2]}"
