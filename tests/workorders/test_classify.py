@@ -471,6 +471,10 @@ def test_a_unit_named_as_a_place_is_no_department_cue():
     ("人才引进的安家补贴怎么申请", "renshe"),
     ("我们的豆腐作坊想办个SC证，要哪些材料", "shichang"),
     ("我投诉乡上的那个干部，救灾的米发给了他自己家", "zhengfu"),             # a township cadre
+    ("娃要转学过来，想先开个户籍证明，在哪开", "gongan"),                     # the document, not the school
+    ("邻村有户人家私宰生猪，不检疫就拉去卖", "nongye"),                       # animal quarantine
+    ("后山有人私自开山，天天挖石头往外拉", "ziranziyuan"),                     # illegal quarrying
+    ("我们组的垃圾桶太少了，建议再放几个", "cunwei"),                           # a village's own facility
 ])
 def test_the_unit_named_or_the_matter_decides_this_round(text, department):
     c = classify(text)
