@@ -24,6 +24,9 @@ come from that file:
   for type/category). Margins become probabilities by temperature scaling fitted on
   cross-validation; below REVIEW_BELOW the order is flagged needs_review ("不确定").
 - the model sees place names masked (某地): the village says nothing about what the caller wants;
+  a unit named as a place (学校门口) is no department cue (intake_rules.yaml landmark);
+- department: the model, then a 表扬 naming one unit goes to that unit, then department_refine
+  (units' responsibilities), the ownerless-hazard and police-crime rules;
 - category follows type for 咨询/投诉/建议/表扬; for 求助/举报 it is 警务类 when 公安 handles,
   综治类 when the 综治中心 handles (disputes, group risks, a hazard no single department owns),
   综治类 for a 特急 hazard in public space asked for help (the owning unit still handles it; 政务类

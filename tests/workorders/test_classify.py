@@ -475,6 +475,7 @@ def test_a_unit_named_as_a_place_is_no_department_cue():
     ("邻村有户人家私宰生猪，不检疫就拉去卖", "nongye"),                       # animal quarantine
     ("后山有人私自开山，天天挖石头往外拉", "ziranziyuan"),                     # illegal quarrying
     ("我们组的垃圾桶太少了，建议再放几个", "cunwei"),                           # a village's own facility
+    ("有条短信说我的社保卡被冻结了，要点链接验证，是真的吗", "gongan"),       # a phishing text, asked about
 ])
 def test_the_unit_named_or_the_matter_decides_this_round(text, department):
     c = classify(text)
