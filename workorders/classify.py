@@ -24,6 +24,9 @@ come from that file:
   for type/category). Margins become probabilities by temperature scaling fitted on
   cross-validation; below REVIEW_BELOW the order is flagged needs_review ("不确定").
 - the model sees place names masked (某地): the village says nothing about what the caller wants;
+  a unit named as a place (学校门口) is no department cue (intake_rules.yaml landmark);
+- department: the model, then a 表扬 naming one unit goes to that unit, then department_refine
+  (units' responsibilities), the ownerless-hazard and police-crime rules;
 - category follows type for 咨询/投诉/建议/表扬; for 求助/举报 it is 警务类 when 公安 handles,
   综治类 when the 综治中心 handles (disputes, group risks, a hazard no single department owns),
   综治类 for a 特急 hazard in public space asked for help (the owning unit still handles it; 政务类
@@ -425,6 +428,8 @@ OPTIONS = {
 
 # share of the train rows (求助/举报) matching intake_rules.yaml `police_crime` that 公安 handles (40/42)
 POLICE_CRIME_PRECISION = 0.95
+# share of the 表扬 rows of requests_a–h naming exactly one unit whose department is that unit (304/313)
+PRAISE_PRECISION = 0.97
 
 
 def _pct(p: float) -> str:
@@ -523,7 +528,7 @@ def _decide_department(model: TextModel, X, t: str, find_matter) -> tuple[str | 
     from workorders.dispatch import catalogue_department, match_departments
     p = model.probabilities(X, "department")
     best = max(p, key=p.get) if p else None
-    rule = match_departments(t)
+    rule = match_departments(R.mask_landmarks(t))
     names = _dept_names()
     if OPTIONS["department"] == "model" and best is not None:
         rule = None
@@ -637,6 +642,10 @@ def classify(text: str, context: dict | None = None) -> Classification:
         c.department_reason = f"紧急警情转{emerg[0]}，不派工单（对应部门：{_dept_names().get(c.department, c.department)}）"
     else:
         c.department, conf["department"], c.department_reason = _decide_department(model, X, t, find_matter)
+        praised = R.praised_unit(t, req_type)
+        if praised and praised[0] != c.department:
+            c.department, c.department_reason = praised[0], f"“{praised[1]}”：{R.PRAISE_REASON}"
+            conf["department"] = max(conf["department"], PRAISE_PRECISION)
         fine = R.refine_department(c.department, t, req_type)
         if fine:
             c.department, c.department_reason = fine[0], f"“{fine[1]}”：{fine[2]}"

@@ -244,25 +244,55 @@ def refine_department(dept: str | None, text: str, typ: str | None = None) -> tu
 
 
 AGENCY_CUES: dict[str, re.Pattern] = {d: re.compile(p) for d, p in (_cfg.get("agency_cues") or {}).items()}
+# a unit named as a place (学校门口, 医院门口, 派出所旁边) says where, not who handles (intake_rules.yaml landmark)
+_lm = _cfg.get("landmark") or {}
+LANDMARK = re.compile(_lm.get("suffix") or "(?!)")
+_LANDMARK_UNIT = re.compile(f"({_lm['units']})(?={_lm['suffix']})") if _lm.get("units") else None
+
+
+def mask_landmarks(text: str) -> str:
+    """学校门口 -> 某处门口: a unit named as a place is no evidence of who handles the request."""
+    return _LANDMARK_UNIT.sub("某处", text) if _LANDMARK_UNIT else text
+
+
+def _cue(pat: re.Pattern, text: str) -> str | None:
+    """The first match of pat in text that is not a landmark (a place by the unit), else None."""
+    for m in pat.finditer(text):
+        if not LANDMARK.match(text, m.end()):
+            return m.group(0)
+    return None
 
 
 def agency_cues(text: str) -> dict[str, str]:
     """{department id: the unit the caller names} for the normalised text."""
     out = {}
     for d, pat in AGENCY_CUES.items():
-        m = pat.search(text)
-        if m:
-            out[d] = m.group(0)
+        w = _cue(pat, text)
+        if w:
+            out[d] = w
     return out
+
+
+PRAISE_NAMED_UNIT: bool = bool(_cfg.get("praise_named_unit"))
+PRAISE_REASON = "表扬由来电人点名表扬的单位登记办理"
+
+
+def praised_unit(text: str, typ: str | None) -> tuple[str, str] | None:
+    """(department, the unit's words) when a 表扬 names exactly one unit (intake_rules.yaml
+    praise_named_unit), else None."""
+    if typ != "表扬" or not PRAISE_NAMED_UNIT:
+        return None
+    named = agency_cues(text)
+    return next(iter(named.items())) if len(named) == 1 else None
 
 
 def department_cues(text: str) -> dict[str, str]:
     """{department id: first matched words} for the normalised text."""
     out = {}
     for d, pat in DEPARTMENT_CUES.items():
-        m = pat.search(text)
-        if m:
-            out[d] = m.group(0)
+        w = _cue(pat, text)
+        if w:
+            out[d] = w
     return out
 
 
@@ -289,7 +319,7 @@ def cue_tokens(text: str) -> list[str]:
     toks = [f"#D:{d}" for d in department_cues(text)] + [f"#O:{d}" for d in agency_cues(text)]
     try:
         from workorders.dispatch import match_departments
-        rule = match_departments(text)
+        rule = match_departments(mask_landmarks(text))
         if rule is not None:
             toks.append(f"#K:{rule.lead}")
     except Exception:   # noqa: BLE001 - dispatch rules are optional here

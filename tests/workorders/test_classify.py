@@ -451,3 +451,32 @@ def test_near_misses_of_this_round_are_work_orders(text):
 @pytest.mark.parametrize("text", ["爷爷是老党员，有没有生活补助", "户口本丢了上哪儿补", "这个短信是不是诈骗"])
 def test_questions_in_other_words_are_questions(text):
     assert classify(text).type == "咨询"
+
+
+# ------------------------------------------------------------------ units named as places, praise, round 9 (issue 14)
+
+def test_a_unit_named_as_a_place_is_no_department_cue():
+    from workorders import classify_rules as R
+    t = R.normalise("医院门口那个卖水果的缺斤短两")
+    assert "yiyuan" not in R.department_cues(t) and "yiyuan" not in R.agency_cues(t)
+    assert R.mask_landmarks("小学门口那家小卖部") == "某处门口那家小卖部"
+    assert "yiyuan" in R.agency_cues(R.normalise("县医院的护士态度好"))
+
+
+@pytest.mark.parametrize("text,department", [
+    ("表扬一下人防办的同志，来我们小区讲防空知识讲得很清楚", "renfang"),     # praise: the unit praised
+    ("我要表扬我们村干部，发大水那晚挨家挨户喊我们撤离", "cunwei"),           # not the evacuation's 应急
+    ("查违章要去哪里，手机上能查不", "gongan"),                               # traffic violations, not 违章建筑
+    ("五路末班车几点从车站发", "gongjiao"),                                    # a bus line
+    ("人才引进的安家补贴怎么申请", "renshe"),
+    ("我们的豆腐作坊想办个SC证，要哪些材料", "shichang"),
+    ("我投诉乡上的那个干部，救灾的米发给了他自己家", "zhengfu"),             # a township cadre
+    ("娃要转学过来，想先开个户籍证明，在哪开", "gongan"),                     # the document, not the school
+    ("邻村有户人家私宰生猪，不检疫就拉去卖", "nongye"),                       # animal quarantine
+    ("后山有人私自开山，天天挖石头往外拉", "ziranziyuan"),                     # illegal quarrying
+    ("我们组的垃圾桶太少了，建议再放几个", "cunwei"),                           # a village's own facility
+    ("有条短信说我的社保卡被冻结了，要点链接验证，是真的吗", "gongan"),       # a phishing text, asked about
+])
+def test_the_unit_named_or_the_matter_decides_this_round(text, department):
+    c = classify(text)
+    assert c.department == department, (c.department, c.reasons["department"])
