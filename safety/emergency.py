@@ -115,8 +115,14 @@ def rules() -> Rules:
         sounds=SoundAlike(sound["words"], int(sound["min_word_freq"]), sound["not_slips"]))
 
 
+# NFKC turns the full-width comma into ","; emergencies.yaml writes clause bounds as "，"
+# ([^，。]{0,6} must stop at a comma), so the comma is put back after NFKC.
+_PUNCTUATION = str.maketrans({",": "，"})
+
+
 def normalise(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
+    """NFKC, no spaces, commas full-width (the patterns' clause boundary)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "")).translate(_PUNCTUATION)
 
 
 def _sentence_bounds(text: str, pos: int) -> tuple[int, int]:
