@@ -173,8 +173,10 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
     if r.idiom.search(sentence):
         return "idiom"
     thing = _last(r.thing, before[-8:]) if kind is None or kind.thing_veto else None
-    # "我骑电瓶车被小轿车挂倒了": the vehicle someone rides carries that person.
-    if thing is not None and _RIDDEN.search(before[-8:][:thing]):
+    # "我骑电瓶车被小轿车挂倒了", "我们车子被大水围住了": the vehicle someone rides carries that
+    # person; "被蜂子叮了": the thing after 被/叫/让 did it.
+    if thing is not None and (_RIDDEN.search(before[-8:][:thing]) or (
+            _OURS.search(before[-8:][:thing]) and _VEHICLE.search(before[-8:][thing:]))):
         thing = None
     if thing is not None and thing > _last(_PERSON, before[-8:], default=-1):
         return "thing"
@@ -206,6 +208,9 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
     for m in r.hypothetical.finditer(upto):
         last_hypo = m
     # "要是老人突然倒了": a supposition, unless something is going on now after it.
+    # "我在问预防接种证……哎，娃儿……": the caller broke off the question.
+    if last_hypo is not None and r.interjection.search(upto, last_hypo.end()):
+        last_hypo = None
     if (last_hypo is not None and r.conditional.fullmatch(last_hypo.group(0))
             and not r.ongoing.search(upto, last_hypo.end())):
         return "hypothetical"
@@ -230,7 +235,9 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
 
 
 _CLAUSE_END = re.compile(r"[，,、]")
-_RIDDEN = re.compile(r"(骑|开|坐|驾)着?$")
+_RIDDEN = re.compile(r"(骑|开|坐|驾)着?$|(被|叫|让)$")
+_OURS = re.compile(r"(我们|俺们|咱们|我家)的?$")
+_VEHICLE = re.compile(r"^(车子|三轮车|电动车)")
 _PAST_AFTER = re.compile(r"^[^，。]{0,2}(那年|那回|那次|那会|那阵|那天)")
 _DESCRIBED = re.compile(r"([\u4e00-\u9fff]{1,3})的([\u4e00-\u9fff])(?=[，,。\s]|$)")
 
