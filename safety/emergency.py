@@ -73,6 +73,7 @@ class Rules:
     hypothetical: re.Pattern
     conditional: re.Pattern
     topic_after: re.Pattern
+    unhurt: re.Pattern
     animal: re.Pattern
     habitual: re.Pattern
     thing: re.Pattern
@@ -111,7 +112,7 @@ def rules() -> Rules:
     return Rules(
         kinds=kinds, past=re.compile(v["past"]), present=re.compile(v["present"]),
         hypothetical=re.compile(v["hypothetical"]), conditional=re.compile(v["conditional"]),
-        topic_after=re.compile(v["topic_after"]), animal=re.compile(v["animal"]), habitual=re.compile(v["habitual"]), thing=re.compile(v["thing"]), resolved=re.compile(v["resolved"]),
+        topic_after=re.compile(v["topic_after"]), unhurt=re.compile(v["unhurt"]), animal=re.compile(v["animal"]), habitual=re.compile(v["habitual"]), thing=re.compile(v["thing"]), resolved=re.compile(v["resolved"]),
         rescued=re.compile(v["rescued"]), interjection=re.compile(v["interjection"]), coverage=re.compile(v["coverage"]), ongoing=re.compile(v["ongoing"]), averted=re.compile(v["averted"]),
         idiom=re.compile(v["idiom"]), praise=re.compile(v["praise"]),
         admin=re.compile(v["admin"]), negation=re.compile(f"(?:{v['negation']})$"),
@@ -192,6 +193,8 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
     # "现在住院" says how it ended, not that it goes on.
     if r.resolved.search(sentence) and not r.ongoing.search(_without_resolved(text[s0:start], r)):
         return "resolved"
+    if kind is not None and kind.number == MEDICAL_NUMBER and r.unhurt.search(sentence):
+        return "resolved"   # "树倒在地上了，没砸到人"
     # "火扑灭了，人都出来了" ends a fire or a rescue, not the burns or the crash that came with it.
     if (kind is None or kind.number == "119") and r.rescued.search(sentence) and not r.ongoing.search(text[s0:start]):
         return "resolved"

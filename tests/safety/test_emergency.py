@@ -149,7 +149,7 @@ def test_a_clause_bound_stops_at_the_comma(text):
 @pytest.mark.parametrize("text", [
     "要是我爸突然晕倒了，先打哪个电话", "如果有人冒充公安叫我转钱怎么办", "小区要搞火灾逃生演练",
     "溺水急救的培训在哪报名", "我爸被车撞了，现在住院，医药费谁出", "邻居的狗被人打了一棍子",
-    "救火的水池子坏了没人修", "自来水管子漏水漏了好几天了",
+    "救火的水池子坏了没人修", "自来水管子漏水漏了好几天了", "村口那棵大树倒在地上了，没砸到人，谁来清理",
 ])
 def test_suppositions_drills_hospital_stays_and_animals_are_not_emergencies(text):
     assert detect(text) is None
@@ -160,6 +160,7 @@ def test_suppositions_drills_hospital_stays_and_animals_are_not_emergencies(text
     ("电梯门打不开，里头关了三个人", "trapped", "119"),
     ("池塘里飘着一个人", "drowning", "119"),
     ("有人打电话说我女儿出事了要马上转钱", "fraud_now", "110"),
+    ("我邻居说要把自己点了，手里拎着一桶汽油", "danger_now", "110"),
 ])
 def test_emergencies_told_across_two_clauses(text, kind, number):
     found = detect(text)
