@@ -237,6 +237,7 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
     return None
 
 
+_BARE_CALLS = ("救命", "快来人")
 _CLAUSE_END = re.compile(r"[，,、]")
 _RIDDEN = re.compile(r"(骑|开|坐|驾)着?$|(被|叫|让)$")
 _OURS = re.compile(r"(我们|俺们|咱们|我家)的?$")
@@ -280,9 +281,12 @@ def detect(text: str) -> Emergency | None:
     r = rules()
     found: list[tuple[Kind, str]] = []
     for t in readings(text, r):
-        found = _found(t, r)
-        if found:
+        heard = _found(t, r)
+        # "霉气泄露了，快来人": a bare call for help yields to what the repaired words name.
+        if heard and not all(m in _BARE_CALLS for _, m in heard):
+            found = heard
             break
+        found = found or heard
     if not found:
         return None
     first = next((i for i, (k, _) in enumerate(found) if k.name in found[0][0].yields_to), 0)

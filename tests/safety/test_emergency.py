@@ -165,3 +165,7 @@ def test_suppositions_drills_hospital_stays_and_animals_are_not_emergencies(text
 def test_emergencies_told_across_two_clauses(text, kind, number):
     found = detect(text)
     assert (found.kind, found.number) == (kind, number)
+
+
+def test_a_bare_call_for_help_yields_to_the_repaired_key_word():
+    assert detect("霉气漏了，快来人").kind == "gas_leak"   # 霉气 -> 煤气: 119, not 110
