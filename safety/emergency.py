@@ -42,6 +42,8 @@ class Kind:
     injured: re.Pattern | None = None
     # False where the victim may be a thing: a phone snatched in the street is still a robbery.
     thing_veto: bool = True
+    # True where the victim may be a thing but not an animal (a dog beaten is not a crime now).
+    animal_veto: bool = False
     # Kinds that are an emergency only while still going on (money being transferred to a
     # fraudster): a match counts only when the sentence has one of these words.
     now: re.Pattern | None = None
@@ -69,6 +71,10 @@ class Rules:
     past: re.Pattern
     present: re.Pattern
     hypothetical: re.Pattern
+    conditional: re.Pattern
+    topic_after: re.Pattern
+    unhurt: re.Pattern
+    animal: re.Pattern
     habitual: re.Pattern
     thing: re.Pattern
     resolved: re.Pattern
@@ -97,7 +103,7 @@ def rules() -> Rules:
              also=str(k["also"]) if k.get("also") else None,
              also_if_injured=str(k["also_if_injured"]) if k.get("also_if_injured") else None,
              injured=re.compile(k["injured"]) if k.get("injured") else None,
-             thing_veto=bool(k.get("thing_veto", True)),
+             thing_veto=bool(k.get("thing_veto", True)), animal_veto=bool(k.get("animal_veto", False)),
              now=re.compile(k["now"]) if k.get("now") else None,
              yields_to=tuple(k.get("yields_to") or ()))
         for name, k in data["kinds"].items())
@@ -105,7 +111,8 @@ def rules() -> Rules:
     sound = data["sound_alike"]
     return Rules(
         kinds=kinds, past=re.compile(v["past"]), present=re.compile(v["present"]),
-        hypothetical=re.compile(v["hypothetical"]), habitual=re.compile(v["habitual"]), thing=re.compile(v["thing"]), resolved=re.compile(v["resolved"]),
+        hypothetical=re.compile(v["hypothetical"]), conditional=re.compile(v["conditional"]),
+        topic_after=re.compile(v["topic_after"]), unhurt=re.compile(v["unhurt"]), animal=re.compile(v["animal"]), habitual=re.compile(v["habitual"]), thing=re.compile(v["thing"]), resolved=re.compile(v["resolved"]),
         rescued=re.compile(v["rescued"]), interjection=re.compile(v["interjection"]), coverage=re.compile(v["coverage"]), ongoing=re.compile(v["ongoing"]), averted=re.compile(v["averted"]),
         idiom=re.compile(v["idiom"]), praise=re.compile(v["praise"]),
         admin=re.compile(v["admin"]), negation=re.compile(f"(?:{v['negation']})$"),
@@ -115,8 +122,14 @@ def rules() -> Rules:
         sounds=SoundAlike(sound["words"], int(sound["min_word_freq"]), sound["not_slips"]))
 
 
+# NFKC turns the full-width comma into ","; emergencies.yaml writes clause bounds as "，"
+# ([^，。]{0,6} must stop at a comma), so the comma is put back after NFKC.
+_PUNCTUATION = str.maketrans({",": "，"})
+
+
 def normalise(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
+    """NFKC, no spaces, commas full-width (the patterns' clause boundary)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "")).translate(_PUNCTUATION)
 
 
 def _sentence_bounds(text: str, pos: int) -> tuple[int, int]:
@@ -161,18 +174,27 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
     if r.idiom.search(sentence):
         return "idiom"
     thing = _last(r.thing, before[-8:]) if kind is None or kind.thing_veto else None
-    # "我骑电瓶车被小轿车挂倒了": the vehicle someone rides carries that person.
-    if thing is not None and _RIDDEN.search(before[-8:][:thing]):
+    # "我骑电瓶车被小轿车挂倒了", "我们车子被大水围住了": the vehicle someone rides carries that
+    # person; "被蜂子叮了": the thing after 被/叫/让 did it.
+    if thing is not None and (_RIDDEN.search(before[-8:][:thing]) or (
+            _OURS.search(before[-8:][:thing]) and _VEHICLE.search(before[-8:][thing:]))):
         thing = None
     if thing is not None and thing > _last(_PERSON, before[-8:], default=-1):
         return "thing"
     if _THING_AFTER.search(after[:8]):
         return "thing"
+    if kind is not None and kind.animal_veto and r.animal.search(before[-8:]) and not _PERSON.search(before[-6:]):
+        return "thing"
+    if r.topic_after.search(after):
+        return "hypothetical"   # "火灾逃生演练", "落水的事情"
     clause = before[_last(_CLAUSE_END, before, default=-1) + 1:]
     if r.averted.search(clause + text[start:end]):
         return "averted"   # "差点撞了", "险些掉下去"
-    if r.resolved.search(sentence) and not r.ongoing.search(text[s0:start]):
+    # "现在住院" says how it ended, not that it goes on.
+    if r.resolved.search(sentence) and not r.ongoing.search(_without_resolved(text[s0:start], r)):
         return "resolved"
+    if kind is not None and kind.number == MEDICAL_NUMBER and r.unhurt.search(sentence):
+        return "resolved"   # "树倒在地上了，没砸到人"
     # "火扑灭了，人都出来了" ends a fire or a rescue, not the burns or the crash that came with it.
     if (kind is None or kind.number == "119") and r.rescued.search(sentence) and not r.ongoing.search(text[s0:start]):
         return "resolved"
@@ -188,6 +210,13 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
     last_hypo = None
     for m in r.hypothetical.finditer(upto):
         last_hypo = m
+    # "要是老人突然倒了": a supposition, unless something is going on now after it.
+    # "我在问预防接种证……哎，娃儿……": the caller broke off the question.
+    if last_hypo is not None and r.interjection.search(upto, last_hypo.end()):
+        last_hypo = None
+    if (last_hypo is not None and r.conditional.fullmatch(last_hypo.group(0))
+            and not r.ongoing.search(upto, last_hypo.end())):
+        return "hypothetical"
     # "有人说我快递丢了要赔钱，让我扫码……": hearsay, unless the fraud is still going on.
     if (last_hypo is not None and not r.present.search(upto, last_hypo.end())
             and not (kind is not None and kind.now is not None and kind.now.search(sentence, last_hypo.end()))):
@@ -208,10 +237,17 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
     return None
 
 
+_BARE_CALLS = ("救命", "快来人")
 _CLAUSE_END = re.compile(r"[，,、]")
-_RIDDEN = re.compile(r"(骑|开|坐|驾)着?$")
+_RIDDEN = re.compile(r"(骑|开|坐|驾)着?$|(被|叫|让)$")
+_OURS = re.compile(r"(我们|俺们|咱们|我家)的?$")
+_VEHICLE = re.compile(r"^(车子|三轮车|电动车)")
 _PAST_AFTER = re.compile(r"^[^，。]{0,2}(那年|那回|那次|那会|那阵|那天)")
 _DESCRIBED = re.compile(r"([\u4e00-\u9fff]{1,3})的([\u4e00-\u9fff])(?=[，,。\s]|$)")
+
+
+def _without_resolved(text: str, r: Rules) -> str:
+    return re.sub(f"(?:{r.ongoing.pattern})?(?:{r.resolved.pattern})", "", text)
 
 
 def readings(text: str, r: Rules | None = None) -> list[str]:
@@ -245,9 +281,12 @@ def detect(text: str) -> Emergency | None:
     r = rules()
     found: list[tuple[Kind, str]] = []
     for t in readings(text, r):
-        found = _found(t, r)
-        if found:
+        heard = _found(t, r)
+        # "霉气泄露了，快来人": a bare call for help yields to what the repaired words name.
+        if heard and not all(m in _BARE_CALLS for _, m in heard):
+            found = heard
             break
+        found = found or heard
     if not found:
         return None
     first = next((i for i, (k, _) in enumerate(found) if k.name in found[0][0].yields_to), 0)

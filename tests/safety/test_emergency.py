@@ -1,7 +1,7 @@
 """Emergencies and their near-misses (safety/emergency.py), the cases issue 11 names."""
 import pytest
 
-from safety.emergency import detect
+from safety.emergency import detect, normalise
 
 
 @pytest.mark.parametrize("text,kind,number", [
@@ -135,3 +135,37 @@ def test_fraud_in_progress_suicide_threats_and_rescues_ring_their_own_number(tex
 def test_a_crash_told_by_a_voice_that_wants_money_is_fraud():
     found = detect("对方说我女儿出车祸了要马上转三万过去，我在取款机这里")
     assert (found.kind, found.number) == ("fraud_now", "110")
+
+
+def test_normalised_text_keeps_the_full_width_comma_the_patterns_stop_at():
+    assert normalise("撞倒了, 没人扶") == "撞倒了，没人扶"
+
+
+@pytest.mark.parametrize("text", ["村口那块石碑被撞倒了，没人扶", "村口那块石碑被撞倒了,没人扶"])
+def test_a_clause_bound_stops_at_the_comma(text):
+    assert detect(text) is None   # "撞倒[^，。]{0,3}人" must not reach the next clause's "没人"
+
+
+@pytest.mark.parametrize("text", [
+    "要是我爸突然晕倒了，先打哪个电话", "如果有人冒充公安叫我转钱怎么办", "小区要搞火灾逃生演练",
+    "溺水急救的培训在哪报名", "我爸被车撞了，现在住院，医药费谁出", "邻居的狗被人打了一棍子",
+    "救火的水池子坏了没人修", "自来水管子漏水漏了好几天了", "村口那棵大树倒在地上了，没砸到人，谁来清理",
+])
+def test_suppositions_drills_hospital_stays_and_animals_are_not_emergencies(text):
+    assert detect(text) is None
+
+
+@pytest.mark.parametrize("text,kind,number", [
+    ("我爸胸口疼，疼到左边胳膊了", "medical_stroke_heart", "120"),
+    ("电梯门打不开，里头关了三个人", "trapped", "119"),
+    ("池塘里飘着一个人", "drowning", "119"),
+    ("有人打电话说我女儿出事了要马上转钱", "fraud_now", "110"),
+    ("我邻居说要把自己点了，手里拎着一桶汽油", "danger_now", "110"),
+])
+def test_emergencies_told_across_two_clauses(text, kind, number):
+    found = detect(text)
+    assert (found.kind, found.number) == (kind, number)
+
+
+def test_a_bare_call_for_help_yields_to_the_repaired_key_word():
+    assert detect("霉气漏了，快来人").kind == "gas_leak"   # 霉气 -> 煤气: 119, not 110

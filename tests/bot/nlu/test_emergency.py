@@ -34,3 +34,11 @@ def test_payload_messages_are_not_rewritten():
     message.set("intent", {"name": "call_start", "confidence": 1.0})
     EmergencyOverride().process([message])
     assert message.get("intent")["name"] == "call_start"
+
+
+def test_a_supposed_emergency_is_not_asked_about():
+    # The rules hear 落水 and drop it as a supposition: no "如果现在…请马上打119" either.
+    message = Message({"text": "假如我哪天看到有人落水，我不会游泳该咋办"})
+    message.set("intent", {"name": "ask_matter", "confidence": 0.4})
+    EmergencyOverride().process([message])
+    assert message.get("intent")["name"] != "emergency_check"
