@@ -220,6 +220,24 @@ def _negated(text: str, start: int) -> bool:
     return any(n in text[clause_start:start] for n in _NEGATORS)
 
 
+def _drop_echoed_questions(t: str, question: str) -> str:
+    """Without the clauses that ask the question's own word back ("偷？那倒不是…", "出门？我一年到头都在
+    屋头"): the caller repeats what was asked before answering it, so the echo is no yes."""
+    if not question:
+        return t
+    parts = re.split(r"([?？])", t)
+    kept = []
+    for i in range(0, len(parts), 2):
+        piece, mark = parts[i], parts[i + 1] if i + 1 < len(parts) else ""
+        last = re.split(r"[，,。.!！；;、\s]+", piece)[-1]
+        core = _core(last)
+        if mark and core and len(core) <= 4 and core in question:
+            piece = piece[:len(piece) - len(last)]
+            mark = ""
+        kept.append(piece + mark)
+    return "".join(kept).strip("，,。 ")
+
+
 def yes_no(text: str, question: str = "", yes_words=(), no_words=(), late_no_words=()) -> bool | None:
     """True/False/None. Question-specific words first (no_words, yes_words, then late_no_words:
     "摸掉了" is stolen although "掉了" alone would be lost), then the first clause that is an
@@ -228,6 +246,9 @@ def yes_no(text: str, question: str = "", yes_words=(), no_words=(), late_no_wor
     if not t:
         return None
     t = t.replace("没有", "没") if any("没" in w and "没有" not in w for w in (*yes_words, *no_words)) else t
+    t = _drop_echoed_questions(t, question)
+    if not t:
+        return None
     if any(w in t for w in no_words):
         return False
     first = clauses(t)[:1]
@@ -388,14 +409,16 @@ _ANON = ("匿名", "不留名", "不想留名", "保密", "怕人家晓得", "�
 
 
 # "The number I am calling from": 就这个号, 打呢个号码, 留我的, 就打我这个 (no digits said).
-_THIS_NUMBER = re.compile(r"(?:这|呢|依|该|现在这|打进来的?|正在打的?|现在打的?)个?(?:号|电话|手机)|本机|来电号"
-                          r"|(?:打|留|用)(?:我|俺|阿拉|我们)?(?:这|呢)个|(?:打|留|用)(?:我|俺|阿拉)(?:的|嘅|滴)")
+# 个/只/支/部: the measure word of the phone ("就打我这只号码", 吴语 只).
+_THIS_NUMBER = re.compile(r"(?:这|呢|依|该|现在这|打进来的?|正在打的?|现在打的?)[个只支部]?(?:号|电话|手机)|本机|来电号"
+                          r"|(?:打|留|用)(?:我|俺|阿拉|我们)?(?:这|呢)[个只支部]|(?:打|留|用)(?:我|俺|阿拉)(?:的|嘅|滴)")
 
 
 def this_number(text: str) -> bool:
     """The caller means the number they are calling from (the channel's caller ID). A clause that
-    does not know a number ("打俺这个，俺儿那个号俺记不住": the son's) does not count."""
-    return any(_THIS_NUMBER.search(c) and not dont_know(c)
+    does not know a number ("打俺这个，俺儿那个号俺记不住": the son's) or leaves none ("这个号就不留了")
+    does not count; another clause may say someone else has none ("打我这个电话就行，我孙女没手机")."""
+    return any(_THIS_NUMBER.search(c) and not dont_know(c) and not no_phone(c)
                for c in re.split(r"[，,。.!！?？；;、…\s]+", _norm(text)) if c)
 
 
