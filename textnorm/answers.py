@@ -284,7 +284,7 @@ _RELATIONS = (  # checked in this order: 隔壁阿婆 is a neighbour, 孩子他�
     ("parent", ("老汉儿", "我老汉儿")),   # 西南: 老汉儿 is the father
     ("parent", ("爷老子", "我爷老子", "俺爷老子")),   # 湘: 爷老子 is the father, not a grandfather (我爷)
     # grandparents and grandchildren are relatives (亲属), not parents or children
-    ("relative", ("爷爷", "奶奶", "外公", "外婆", "姥姥", "姥爷", "阿嫲", "嫲嫲", "阿爷", "阿公", "阿婆", "孙子", "孙女",
+    ("relative", ("爷爷", "奶奶", "外公", "外婆", "姥姥", "姥爷", "阿嫲", "阿嬷", "嫲嫲", "阿爷", "阿公", "阿婆", "孙子", "孙女",
                   "外孙", "孙儿", "孙娃", "额爷", "俺爷", "我爷", "咱爷", "额奶", "俺奶", "我奶", "我个孙", "我孙",
                   "俺孙", "额孙", "阿拉孙")),
     ("parent", ("老豆", "老窦", "老母", "阿爸", "阿妈")),   # 粤: 老豆 is the father, 老母 the mother
@@ -306,8 +306,8 @@ _SELF = ("我自己", "自己", "本人", "给我办", "我的", "俺自己", "�
          "侬自家", "我自己个", "就是我", "我嘛", "俺家", "我家", "咱家", "俺哩", "我哩", "写俺", "写我")
 
 
-# "自己/本人" name the caller wherever they stand; "我的/给我" only when no one else is named
-_SELF_OWN = tuple(w for w in _SELF if "自" in w or "本人" in w)
+# "自己/本人/我个人" name the caller wherever they stand; "我的/给我" only when no one else is named
+_SELF_OWN = tuple(w for w in _SELF if "自" in w or "本人" in w or "个人" in w)   # 我个人: myself alone
 
 
 _CLAUSE_END = "，,。.!！?？；;、… 啊呀嘛哦呢啦嘞"
@@ -316,11 +316,24 @@ _VOCATIVE = re.compile(r"^(?:喂|你好|您好|[，,\s])*(?:阿姨|大姨|大姐
                        r"(?=[，,\s啊呀哈嘛]|问|请问|我|俺|额|阿拉|你|侬|帮)")
 
 
+# "我和我老头两个都要交，先给我个人交嘛": of several, the clause that picks one for now decides
+_PICKS_ONE = re.compile(r"(?:先|只)(?:给|帮|替|办)")
+
+
 def relation(text: str) -> str | None:
     """Whom it is for: the person named first ("俺自个儿，老伴儿的回头再说" is the caller;
     "给我老汉儿办，就是我爸" the father); at one place the longer word, then the table's order
     (孩子他妈 is a spouse, 隔壁阿婆 a neighbour). 媳妇 alone is ambiguous (wife / daughter-in-law):
-    wife, as callers mean."""
+    wife, as callers mean. A later clause that picks one ("先给我个人交") decides."""
+    parts = [p for p in re.split(r"[，,。！!？?；;\s]+", _norm(text)) if p]
+    if len(parts) > 1:
+        picked = next((_relation(p) for p in parts if _PICKS_ONE.search(p) and _relation(p)), None)
+        if picked:
+            return picked
+    return _relation(text)
+
+
+def _relation(text: str) -> str | None:
     t = _VOCATIVE.sub("", _norm(text))
     t = t.replace("媳妇", "媳妇儿") if "儿媳" not in t else t.replace("儿媳妇", "亲戚").replace("儿媳", "亲戚")
     found = []

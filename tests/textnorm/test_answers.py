@@ -165,3 +165,8 @@ def test_the_verb_of_an_a_not_a_question_said_bare_is_a_yes():
 def test_the_question_word_asked_back_is_no_answer():
     ask = "先问一句：身份证是被人偷了、或者发现有人冒用吗？"
     assert answers.yes_no("偷？那倒不是，应该是我个人搞落的嘛，也没哪个拿去用", ask, ("偷", "冒用")) is False
+
+
+@pytest.mark.parametrize("said, who", [("我和我老头两个都要交，先给我个人交嘛", "self"), ("我阿嬷", "relative")])
+def test_whom_for_when_one_of_several_is_picked_and_minnan_grandmother(said, who):
+    assert answers.relation(said) == who
