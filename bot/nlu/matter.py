@@ -80,11 +80,11 @@ KEEP_MIN_CONFIDENCE = 0.5
 # only when the model is sure.
 KEEP_ABOUT_SERVICE = ("praise", "query_progress", "rate_service")
 KEEP_ABOUT_SERVICE_CONFIDENCE = 0.9
-# The model's acts that a matter named in words with no act at all (acts.py act_source "none":
-# neither the rules nor the learned reader hear one) overrides at the bar of a question. A report
-# of a problem still becomes a 12345 report when the matter is one (catalogue.py is_problem):
-# "我们屋头这个情况能不能吃低包哦" asks about 低保.
-NOT_AGAINST_MATTER = ("goodbye", "greet", "thank", "rate_service", "praise", "report_problem")
+# The model's social acts that a matter named in words with no act at all (acts.py act_source
+# "none": neither the rules nor the learned reader hear one) overrides at the bar of a question.
+# Not report_problem: a report's words often read as an aspect ("前几天" -> ask_time), which would
+# answer the guide instead of taking the report (suite h029, h031).
+NOT_AGAINST_MATTER = ("goodbye", "greet", "thank", "rate_service", "praise")
 # Intents that stay when a guided flow's words are said (the caller acts on the matter).
 KEEP_OVER_FLOW = ("request_registration", "complain", "suggest", "praise")
 # Of those, the ones whose words bot/nlu/acts.yaml knows: they stay over a flow's words only when
