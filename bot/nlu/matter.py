@@ -136,14 +136,15 @@ def _flow_matter(text: str) -> str | None:
     return flow_specs.spec(flow)["matter"] if flow else None
 
 
-def _flow_family(flow_matter: str) -> set[str]:
-    """The flow's matter and the matters its flow uses (挂失 and 临时身份证 for 补办)."""
+def _flows_family(text: str) -> set[str]:
+    """The matters of every flow whose words are said, and the matters those flows use (挂失 and
+    临时身份证 for 补办): a ranking among them stands ("医保卡…刷不到…备案" is the filing)."""
     from bot.actions import flow_specs
 
-    found = {flow_matter}
-    for s in flow_specs.flows().values():
-        if s["matter"] == flow_matter:
-            found |= set((s.get("uses") or {}).values())
+    found = set()
+    for fid in flow_specs.flows_said(text):
+        s = flow_specs.spec(fid)
+        found |= {s["matter"], *(s.get("uses") or {}).values()}
     return found
 def _safety_would_ask(text: str, intent_name: str | None, intent_confidence: float, act_from_rules: bool) -> bool:
     """True when the safety gate (bot/nlu/emergency.py) would ask about an emergency here,
@@ -296,7 +297,7 @@ def _decide(text: str, intent_name: str | None, intent_confidence: float, act_fr
             and best.lexical >= LEXICAL_TO_OVERRIDE):
         return None, best, alt, hits
     if flow_wins:   # the ranking names the matter (挂失 vs 补领); the flow's words decide the intent
-        if best.matter_id not in _flow_family(flow_matter):
+        if best.matter_id not in _flows_family(text):
             # a matter outside the flow ("身份正…到头了" ranked 临时身份证): the flow's words name it
             best = next((h for h in hits if h.matter_id == flow_matter), None) or \
                 Ranked(flow_matter, flow_matter, 1.0, 1.0, 0.0, "")

@@ -132,3 +132,9 @@ def test_a_matter_in_words_with_no_act_is_asked_about_whatever_the_model_heard(s
     # no_act: neither the act rules nor the learned reader hear an act (acts.py act_source "none")
     got, best, _alt, _hits = decide(said, intent, 0.7, False, no_act=True)
     assert (got, best.matter_id) == ("ask_matter", "gongan.idcard_renewal")
+
+
+def test_the_ranking_stands_among_the_flows_said():
+    # 医保卡…刷不到 says the card flow's words, 备案 the filing's: the ranking chooses between them
+    _intent, best, _alt, _hits = decide("我这个医保卡在这边医院刷不到，看病都是自己垫钱，说要办啥子备案", "ask_matter", 0.7, False)
+    assert best.matter_id == "yibao.offsite_filing"
