@@ -69,7 +69,8 @@ def _events(messages: list[dict], name: str) -> list[dict]:
     return [m["custom"] for m in messages if isinstance(m.get("custom"), dict) and m["custom"].get("event") == name]
 
 
-def default_answer(conv: dict, key: str) -> str | None:
+def default_answer(conv: dict, key: str, event: dict | None = None) -> str | None:
+    """What the caller says to question `key` when `say` has nothing; event: the ask event."""
     exp = conv.get("expect") or {}
     order = exp.get("order") or {}
     caller = conv.get("caller") or {}
@@ -99,6 +100,9 @@ def default_answer(conv: dict, key: str) -> str | None:
         return RELATION_SAYS.get(ben.get("relation") or "self")
     if key == "rating":
         return exp.get("rating")
+    if key == "which_matter":   # "A or B?": the caller names the one they came for
+        return next((o.get("title") for o in (event or {}).get("options") or []
+                     if o.get("matter") and o.get("matter") == order.get("matter")), None)
     if key == "birth_month":  # asked after 虚岁/农历: the month on the ID card
         number = (ben.get("id") if ben else caller.get("id")) or ""
         if len(number) == 18:
@@ -186,11 +190,11 @@ def run_conversation(conv: dict, send, order=None, sms=None) -> Result:
                 res.reasons.append(f"stuck on {key}")
                 break
             if answer is None:
-                answer = default_answer(conv, key) if not given else None
+                answer = default_answer(conv, key, asks[-1]) if not given else None
         elif given is not None:
             answer = given if n == 0 else None
         else:
-            answer = default_answer(conv, key)
+            answer = default_answer(conv, key, asks[-1])
         if answer is None:
             res.reasons.append(f"asked {key!r} again (answer {n + 1}) after: {res.transcript[-1][0]!r}"
                                if n else f"no answer scripted for {key!r}")

@@ -220,6 +220,24 @@ def _negated(text: str, start: int) -> bool:
     return any(n in text[clause_start:start] for n in _NEGATORS)
 
 
+def _drop_echoed_questions(t: str, question: str) -> str:
+    """Without the clauses that ask the question's own word back ("偷？那倒不是…", "出门？我一年到头都在
+    屋头"): the caller repeats what was asked before answering it, so the echo is no yes."""
+    if not question:
+        return t
+    parts = re.split(r"([?？])", t)
+    kept = []
+    for i in range(0, len(parts), 2):
+        piece, mark = parts[i], parts[i + 1] if i + 1 < len(parts) else ""
+        last = re.split(r"[，,。.!！；;、\s]+", piece)[-1]
+        core = _core(last)
+        if mark and core and len(core) <= 4 and core in question:
+            piece = piece[:len(piece) - len(last)]
+            mark = ""
+        kept.append(piece + mark)
+    return "".join(kept).strip("，,。 ")
+
+
 def yes_no(text: str, question: str = "", yes_words=(), no_words=(), late_no_words=()) -> bool | None:
     """True/False/None. Question-specific words first (no_words, yes_words, then late_no_words:
     "摸掉了" is stolen although "掉了" alone would be lost), then the first clause that is an
@@ -228,6 +246,9 @@ def yes_no(text: str, question: str = "", yes_words=(), no_words=(), late_no_wor
     if not t:
         return None
     t = t.replace("没有", "没") if any("没" in w and "没有" not in w for w in (*yes_words, *no_words)) else t
+    t = _drop_echoed_questions(t, question)
+    if not t:
+        return None
     if any(w in t for w in no_words):
         return False
     first = clauses(t)[:1]
@@ -263,7 +284,7 @@ _RELATIONS = (  # checked in this order: 隔壁阿婆 is a neighbour, 孩子他�
     ("parent", ("老汉儿", "我老汉儿")),   # 西南: 老汉儿 is the father
     ("parent", ("爷老子", "我爷老子", "俺爷老子")),   # 湘: 爷老子 is the father, not a grandfather (我爷)
     # grandparents and grandchildren are relatives (亲属), not parents or children
-    ("relative", ("爷爷", "奶奶", "外公", "外婆", "姥姥", "姥爷", "阿嫲", "嫲嫲", "阿爷", "阿公", "阿婆", "孙子", "孙女",
+    ("relative", ("爷爷", "奶奶", "外公", "外婆", "姥姥", "姥爷", "阿嫲", "阿嬷", "嫲嫲", "阿爷", "阿公", "阿婆", "孙子", "孙女",
                   "外孙", "孙儿", "孙娃", "额爷", "俺爷", "我爷", "咱爷", "额奶", "俺奶", "我奶", "我个孙", "我孙",
                   "俺孙", "额孙", "阿拉孙")),
     ("parent", ("老豆", "老窦", "老母", "阿爸", "阿妈")),   # 粤: 老豆 is the father, 老母 the mother
@@ -285,8 +306,8 @@ _SELF = ("我自己", "自己", "本人", "给我办", "我的", "俺自己", "�
          "侬自家", "我自己个", "就是我", "我嘛", "俺家", "我家", "咱家", "俺哩", "我哩", "写俺", "写我")
 
 
-# "自己/本人" name the caller wherever they stand; "我的/给我" only when no one else is named
-_SELF_OWN = tuple(w for w in _SELF if "自" in w or "本人" in w)
+# "自己/本人/我个人" name the caller wherever they stand; "我的/给我" only when no one else is named
+_SELF_OWN = tuple(w for w in _SELF if "自" in w or "本人" in w or "个人" in w)   # 我个人: myself alone
 
 
 _CLAUSE_END = "，,。.!！?？；;、… 啊呀嘛哦呢啦嘞"
@@ -295,11 +316,24 @@ _VOCATIVE = re.compile(r"^(?:喂|你好|您好|[，,\s])*(?:阿姨|大姨|大姐
                        r"(?=[，,\s啊呀哈嘛]|问|请问|我|俺|额|阿拉|你|侬|帮)")
 
 
+# "我和我老头两个都要交，先给我个人交嘛": of several, the clause that picks one for now decides
+_PICKS_ONE = re.compile(r"(?:先|只)(?:给|帮|替|办)")
+
+
 def relation(text: str) -> str | None:
     """Whom it is for: the person named first ("俺自个儿，老伴儿的回头再说" is the caller;
     "给我老汉儿办，就是我爸" the father); at one place the longer word, then the table's order
     (孩子他妈 is a spouse, 隔壁阿婆 a neighbour). 媳妇 alone is ambiguous (wife / daughter-in-law):
-    wife, as callers mean."""
+    wife, as callers mean. A later clause that picks one ("先给我个人交") decides."""
+    parts = [p for p in re.split(r"[，,。！!？?；;\s]+", _norm(text)) if p]
+    if len(parts) > 1:
+        picked = next((_relation(p) for p in parts if _PICKS_ONE.search(p) and _relation(p)), None)
+        if picked:
+            return picked
+    return _relation(text)
+
+
+def _relation(text: str) -> str | None:
     t = _VOCATIVE.sub("", _norm(text))
     t = t.replace("媳妇", "媳妇儿") if "儿媳" not in t else t.replace("儿媳妇", "亲戚").replace("儿媳", "亲戚")
     found = []
@@ -388,14 +422,16 @@ _ANON = ("匿名", "不留名", "不想留名", "保密", "怕人家晓得", "�
 
 
 # "The number I am calling from": 就这个号, 打呢个号码, 留我的, 就打我这个 (no digits said).
-_THIS_NUMBER = re.compile(r"(?:这|呢|依|该|现在这|打进来的?|正在打的?|现在打的?)个?(?:号|电话|手机)|本机|来电号"
-                          r"|(?:打|留|用)(?:我|俺|阿拉|我们)?(?:这|呢)个|(?:打|留|用)(?:我|俺|阿拉)(?:的|嘅|滴)")
+# 个/只/支/部: the measure word of the phone ("就打我这只号码", 吴语 只).
+_THIS_NUMBER = re.compile(r"(?:这|呢|依|该|现在这|打进来的?|正在打的?|现在打的?)[个只支部]?(?:号|电话|手机)|本机|来电号"
+                          r"|(?:打|留|用)(?:我|俺|阿拉|我们)?(?:这|呢)[个只支部]|(?:打|留|用)(?:我|俺|阿拉)(?:的|嘅|滴)")
 
 
 def this_number(text: str) -> bool:
     """The caller means the number they are calling from (the channel's caller ID). A clause that
-    does not know a number ("打俺这个，俺儿那个号俺记不住": the son's) does not count."""
-    return any(_THIS_NUMBER.search(c) and not dont_know(c)
+    does not know a number ("打俺这个，俺儿那个号俺记不住": the son's) or leaves none ("这个号就不留了")
+    does not count; another clause may say someone else has none ("打我这个电话就行，我孙女没手机")."""
+    return any(_THIS_NUMBER.search(c) and not dont_know(c) and not no_phone(c)
                for c in re.split(r"[，,。.!！?？；;、…\s]+", _norm(text)) if c)
 
 

@@ -129,8 +129,13 @@ class ActionAnswerMatter(Action):
                 buttons = [{"title": short_label(catalogue.get(h.matter_id)),
                             "payload": aspect_payload(h.matter_id, aspect)} for h in hits[:2]]
                 dispatcher.utter_message(text=question, buttons=buttons)
+                # "A or B?": the channels see the choice and its matters
+                options = [{"title": b["title"], "matter": h.matter_id} for b, h in zip(buttons, hits)]
+                dispatcher.utter_message(json_message={**flow_specs.ask_event("which_matter", tracker),
+                                                       "options": options})
             else:
                 dispatcher.utter_message(text=ASK_WHICH)
+                dispatcher.utter_message(json_message=flow_specs.ask_event("flow", tracker))
             return [SlotSet("matter_offer", None)]
         if _channel(tracker) == "voice":
             dispatcher.utter_message(text=voice_answer(matter, aspect))

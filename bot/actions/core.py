@@ -219,6 +219,7 @@ class ActionDefaultAskAffirmation(Action):
                 {"title": "不是", "payload": "/out_of_scope"},
             ],
         )
+        dispatcher.utter_message(json_message=flow_specs.ask_event("did_you_mean", tracker))
         return []
 
 

@@ -346,7 +346,8 @@ class ValidateFlowForm(FormValidationAction):
         if slot == "for_whom":
             return answers.relation(text) is not None
         if slot in ("id_number", "phone"):
-            return bool(spoken_digits(text)) or answers.dont_know(text) or answers.no_phone(text)
+            return bool(spoken_digits(text)) or answers.dont_know(text) or answers.no_phone(text) \
+                or slot == "phone" and answers.this_number(text)
         if slot == "applicant_name":
             return validate_name(parse_name(text))[0] and len(parse_name(text)) <= 4
         if slot == "village":
@@ -626,13 +627,15 @@ class ValidateFlowForm(FormValidationAction):
 
     def validate_phone(self, value, dispatcher, tracker, domain) -> dict:
         text = str(value or "")
-        if answers.no_phone(text) and len(to_digits(text)) < 7:
+        # "打我这个电话就行，我孙女没手机": the calling number, though someone has none
+        this_number = answers.this_number(text) and len(to_digits(text)) < 7 and not tracker.get_slot("phone_partial")
+        if answers.no_phone(text) and len(to_digits(text)) < 7 and not this_number:
             dispatcher.utter_message(response="utter_flow_no_phone")
             return self._ok("phone", NO_PHONE, phone_confirm="skip")
         fix = self._route_correction(text, "phone", dispatcher, tracker)
         if fix:
             return fix
-        if answers.this_number(text) and len(to_digits(text)) < 7 and not tracker.get_slot("phone_partial"):
+        if this_number:
             number = caller_phone(tracker)
             if number:   # read back like a said number: phone_confirm asks
                 return self._ok("phone", number, phone_partial=None)

@@ -12,7 +12,8 @@ acts' key words repaired (`sound_alike` in acts.yaml: "转人恭" -> "转人工"
 Where the rules find no act, the learned reader (bot/nlu/learned.py) may name one in the caller's
 own words ("你讲得咯快", "俺要跟活人说话"), only when it is sure (LEARNED_MIN) and the words are
 not an answer a form could be waiting for: a short word (a name such as 谢凤珍 or 黄有福, a
-relation) or a number read out. Those stay with the model and the form.
+relation) or a number read out. Those stay with the model and the form. When the reader is sure
+the words are no act at all, the message's `act_source` is "none" (else "rules" or "learned").
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.learned import NONE
 from textnorm.dialect import standard
 from textnorm.pinyin import SoundAlike
 
@@ -122,15 +124,21 @@ def _classify(text: str) -> str | None:
     return last if last in ("thank", "goodbye") else None
 
 
-def learned_act(text: str) -> tuple[str, float] | None:
-    """(act, probability) the learned reader is sure of, for words the rules found no act in."""
+def _sure_reading(text: str):
+    """The learned reader's reading when it is sure (LEARNED_MIN) of words it may judge, else None."""
     from bot.nlu.learned import read
 
     plain = _PUNCT.sub("", unicodedata.normalize("NFKC", text or ""))
     if len(plain) < LEARNED_MIN_CHARS or _DIGITS.search(plain):
         return None
     reading = read(text)
-    if reading is None or reading.act is None or reading.probability < LEARNED_MIN:
+    return reading if reading is not None and reading.probability >= LEARNED_MIN else None
+
+
+def learned_act(text: str) -> tuple[str, float] | None:
+    """(act, probability) the learned reader is sure of, for words the rules found no act in."""
+    reading = _sure_reading(text)
+    if reading is None or reading.act is None:
         return None
     return reading.act, reading.probability
 
@@ -160,11 +168,15 @@ class DialogueActRules(GraphComponent):
                 set_intent(message, act)
                 message.set("act_source", "rules", add_to_output=False)
             else:
-                found = learned_act(message.get(TEXT) or "")
-                if found is not None:
-                    act, probability = found
-                    set_intent(message, act, probability)
+                reading = _sure_reading(message.get(TEXT) or "")
+                if reading is not None and reading.act is not None:
+                    act = reading.act
+                    set_intent(message, act, reading.probability)
                     message.set("act_source", "learned", add_to_output=False)
+                elif reading is not None and reading.label == NONE:
+                    # neither rules nor reader hear an act: the model's goodbye or rating must
+                    # not stand against a matter the words name (bot/nlu/matter.py)
+                    message.set("act_source", "none", add_to_output=False)
             if act == "rate_service":
                 level = rating_level(message.get(TEXT) or "")
                 entities = [e for e in (message.get("entities") or []) if e.get("entity") != "rating_level"]

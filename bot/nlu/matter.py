@@ -80,6 +80,11 @@ KEEP_MIN_CONFIDENCE = 0.5
 # only when the model is sure.
 KEEP_ABOUT_SERVICE = ("praise", "query_progress", "rate_service")
 KEEP_ABOUT_SERVICE_CONFIDENCE = 0.9
+# The model's social acts that a matter named in words with no act at all (acts.py act_source
+# "none": neither the rules nor the learned reader hear one) overrides at the bar of a question.
+# Not report_problem: a report's words often read as an aspect ("前几天" -> ask_time), which would
+# answer the guide instead of taking the report (suite h029, h031).
+NOT_AGAINST_MATTER = ("goodbye", "greet", "thank", "rate_service", "praise")
 # Intents that stay when a guided flow's words are said (the caller acts on the matter).
 KEEP_OVER_FLOW = ("request_registration", "complain", "suggest", "praise")
 # Of those, the ones whose words bot/nlu/acts.yaml knows: they stay over a flow's words only when
@@ -129,6 +134,18 @@ def _flow_matter(text: str) -> str | None:
 
     flow = flow_specs.flow_trigger(text)
     return flow_specs.spec(flow)["matter"] if flow else None
+
+
+def _flows_family(text: str) -> set[str]:
+    """The matters of every flow whose words are said, and the matters those flows use (挂失 and
+    临时身份证 for 补办): a ranking among them stands ("医保卡…刷不到…备案" is the filing)."""
+    from bot.actions import flow_specs
+
+    found = set()
+    for fid in flow_specs.flows_said(text):
+        s = flow_specs.spec(fid)
+        found |= {s["matter"], *(s.get("uses") or {}).values()}
+    return found
 def _safety_would_ask(text: str, intent_name: str | None, intent_confidence: float, act_from_rules: bool) -> bool:
     """True when the safety gate (bot/nlu/emergency.py) would ask about an emergency here,
     were no matter named: the same conditions, and the sentence sounds like one."""
@@ -223,10 +240,17 @@ def rank(text: str, top_k: int = 5):
                    lex.get(mv.ids[i], 0.0), round(float(z[i]), 3), matched.get(mv.ids[i], "")) for i in order]
 
 
-def decide(text: str, intent_name: str | None, intent_confidence: float, act_from_rules: bool):
+def decide(text: str, intent_name: str | None, intent_confidence: float, act_from_rules: bool,
+           no_act: bool = False):
     """(intent or None to keep, best hit or None, runner-up when unclear or None, ranking).
 
+    no_act: neither the act rules nor the learned reader hear any act in the words (acts.py
+    act_source "none"); then the model's act (goodbye, a rating, thanks...) is no reading to keep
+    against a matter the words name: "身份证…掰成两半了，还能用不嘛" asks about the card.
+
     Pure: no Rasa, so the bench and the tests call it directly."""
+    if no_act and not act_from_rules and intent_name in NOT_AGAINST_MATTER:
+        intent_name, intent_confidence = None, 0.0
     if (intent_name in CUE_ONLY and not act_from_rules and text and not text.startswith("/")
             and not said_act(text, intent_name)):
         said = next((act for act in CLAUSE_ACTS if said_act(text, act)), None)
@@ -273,6 +297,11 @@ def _decide(text: str, intent_name: str | None, intent_confidence: float, act_fr
             and best.lexical >= LEXICAL_TO_OVERRIDE):
         return None, best, alt, hits
     if flow_wins:   # the ranking names the matter (挂失 vs 补领); the flow's words decide the intent
+        if best.matter_id not in _flows_family(text):
+            # a matter outside the flow ("身份正…到头了" ranked 临时身份证): the flow's words name it
+            best = next((h for h in hits if h.matter_id == flow_matter), None) or \
+                Ranked(flow_matter, flow_matter, 1.0, 1.0, 0.0, "")
+            alt = None
         return aspect_intent(text), best, alt, hits
     if not asked and (best.lexical < LEXICAL_TO_OVERRIDE or len(text.strip()) < MIN_CHARS_TO_OVERRIDE):
         return None, best, alt, hits
@@ -305,7 +334,7 @@ class CatalogueMatterClassifier(GraphComponent):
             text = message.get(TEXT) or ""
             current = message.get(INTENT) or {}
             intent, best, alt, hits = decide(text, current.get("name"), float(current.get("confidence") or 0.0),
-                                             firm_act(message))
+                                             firm_act(message), message.get("act_source") == "none")
             entities = [e for e in (message.get(ENTITIES) or []) if e.get("entity") not in ("matter", "matter_alt")]
             for name, hit in (("matter", best), ("matter_alt", alt)):
                 if hit is not None:

@@ -221,6 +221,13 @@ def test_this_number_on_a_call_is_the_calling_number_read_back_for_a_yes():
     assert out["phone"] == "13904568213" and out.get("phone_confirm") is None   # the read-back still asks
 
 
+def test_the_calling_number_though_the_beneficiary_has_no_phone():
+    form, d = ValidateFlowForm(), CollectingDispatcher()
+    t = tracker(text="打我这个电话就行，我孙女没手机", channel="voice")
+    t.events[-1]["metadata"]["caller"] = "15179643208"
+    assert form.validate_phone("打我这个电话就行，我孙女没手机", d, t, {})["phone"] == "15179643208"
+
+
 def test_this_number_in_a_chat_says_it_cannot_be_seen_and_asks_again():
     out, said = run("phone", "留我的，我是他闺女")
     assert out["phone"] is None and "看不到" in said and out.get("flow_tries") is None

@@ -117,12 +117,14 @@ def test_not_wanting_it_known_is_an_anonymous_report(said):
 
 
 @pytest.mark.parametrize("said", ["就这个号，俺的", "打呢个号码得啦", "就打我这个，我是村民小组长", "留我的，我是他闺女",
-                                  "就系呢个电话", "打俺这个 俺儿那个号俺记不住"])
+                                  "就系呢个电话", "打俺这个 俺儿那个号俺记不住", "打俺的，俺儿子忙", "就打我这只号码好了",
+                                  "打我这个电话就行，我孙女没手机"])
 def test_the_number_i_am_calling_from(said):
     assert answers.this_number(said)
 
 
-@pytest.mark.parametrize("said", ["幺三八五六七", "我没有电话", "他叫张德贵", "留我儿子的", "这个号码我记不住"])
+@pytest.mark.parametrize("said", ["幺三八五六七", "我没有电话", "他叫张德贵", "留我儿子的", "这个号码我记不住",
+                                  "这个号就不留了"])
 def test_not_the_calling_number(said):
     assert not answers.this_number(said)
 
@@ -158,3 +160,13 @@ def test_a_bare_no_first_decides_and_the_rest_explains():
 
 def test_the_verb_of_an_a_not_a_question_said_bare_is_a_yes():
     assert answers.yes_no("坐 后天就走 票都买完了", "最近要不要坐火车、坐飞机出门？") is True
+
+
+def test_the_question_word_asked_back_is_no_answer():
+    ask = "先问一句：身份证是被人偷了、或者发现有人冒用吗？"
+    assert answers.yes_no("偷？那倒不是，应该是我个人搞落的嘛，也没哪个拿去用", ask, ("偷", "冒用")) is False
+
+
+@pytest.mark.parametrize("said, who", [("我和我老头两个都要交，先给我个人交嘛", "self"), ("我阿嬷", "relative")])
+def test_whom_for_when_one_of_several_is_picked_and_minnan_grandmother(said, who):
+    assert answers.relation(said) == who

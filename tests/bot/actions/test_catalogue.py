@@ -51,6 +51,15 @@ def test_unknown_entity_text_is_searched():
 def test_nothing_found_asks_which_matter():
     msgs, slots = run(tracker("嗯那个", "ask_matter"))
     assert "您想办什么事" in msgs[0]["text"] and "matter" not in slots
+    assert msgs[-1]["custom"]["key"] == "matter"
+
+
+def test_two_matters_too_close_to_call_ask_which_with_its_ask_payload():
+    msgs, _ = run(tracker("户口的事", "ask_matter", [{"entity": "matter", "value": "gongan.hukou_migration"},
+                                                  {"entity": "matter_alt", "value": "gongan.hukou_correction"}]))
+    ask = msgs[-1]["custom"]
+    assert (ask["event"], ask["key"], ask["expect"]) == ("ask", "which_matter", "choice")
+    assert [o["matter"] for o in ask["options"]] == ["gongan.hukou_migration", "gongan.hukou_correction"]
 
 
 def test_describe_for_fallback():
@@ -100,4 +109,4 @@ def test_after_the_emergency_check_with_no_matter_the_caller_is_asked_what_to_do
     t.latest_message["matter_ranking"] = [{"matter_id": "minzheng.elderly_care_visit", "score": 0.77, "lexical": 0.0}]
     msgs, slots = run_check(t)
     assert msgs[0]["response"] == "utter_emergency_check"
-    assert "matter" not in slots and "什么事" in msgs[-1]["text"]
+    assert "matter" not in slots and "什么事" in msgs[-2]["text"] and msgs[-1]["custom"]["key"] == "matter"

@@ -78,6 +78,7 @@ def test_ask_affirmation_names_the_best_guess_in_chinese():
     message = dispatcher.messages[0]
     assert message["text"] == "您是想问转人工服务吗？"
     assert [b["payload"] for b in message["buttons"]] == ["/request_human", "/out_of_scope"]
+    assert dispatcher.messages[-1]["custom"]["key"] == "did_you_mean"   # the channels see a yes/no question
 
 
 def test_ask_affirmation_without_guess_asks_to_rephrase():

@@ -124,3 +124,17 @@ def test_a_progress_question_the_rules_do_not_know_keeps_the_models_reading():
 
 def test_a_question_word_meaning_anything_asks_nothing():
     assert decide("不会哦，我那个是老人机，按键的，微信是啥子我都搞不懂", "bot_challenge", 0.5, False)[0] == "ask_matter"
+
+
+@pytest.mark.parametrize("said, intent", [("俺那身份正上写的日子，是今年十二月就到头了，这咋弄嘞", "goodbye"),
+                                          ("我那个身份证遭我孙孙拿去耍，掰成两半了，还能用不嘛", "rate_service")])
+def test_a_matter_in_words_with_no_act_is_asked_about_whatever_the_model_heard(said, intent):
+    # no_act: neither the act rules nor the learned reader hear an act (acts.py act_source "none")
+    got, best, _alt, _hits = decide(said, intent, 0.7, False, no_act=True)
+    assert (got, best.matter_id) == ("ask_matter", "gongan.idcard_renewal")
+
+
+def test_the_ranking_stands_among_the_flows_said():
+    # 医保卡…刷不到 says the card flow's words, 备案 the filing's: the ranking chooses between them
+    _intent, best, _alt, _hits = decide("我这个医保卡在这边医院刷不到，看病都是自己垫钱，说要办啥子备案", "ask_matter", 0.7, False)
+    assert best.matter_id == "yibao.offsite_filing"
