@@ -40,7 +40,7 @@ DATA = Path(__file__).with_name("acts.yaml")
 LEARNED_MIN, LEARNED_MIN_CHARS = 0.6, 4
 _DIGITS = re.compile(r"[0-9零〇幺一二两三四五六七八九十洞拐勾叉]{4,}")
 # Hesitation before the words ("呃，不要短信", "嗯……那不办了"): not part of what the caller says.
-_HESITATION = re.compile(r"^(?:(?:呃|额|嗯|哦|噢|唉|哎|啊|那个)+[\s，,、…．.。]+)+")
+_HESITATION = re.compile(r"^(?:(?:呃|额|嗯|哦|噢|唉|哎|啊|哈|那个)+[\s，,、…．.。]+)+")
 # An answer that opens with yes, no or a cancel ("对头，就是城关镇那个", "莫得，屋头就我一个",
 # "那不办了，我回去商量下") is that answer; what follows explains it.
 OPENING_ACTS = ("affirm", "deny", "stop_flow")
