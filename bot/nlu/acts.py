@@ -41,6 +41,13 @@ DATA = Path(__file__).with_name("acts.yaml")
 # Cross-validated by round (bot/nlu/README.md, "The learned reader's acts").
 LEARNED_MIN, LEARNED_MIN_CHARS = 0.6, 4
 _DIGITS = re.compile(r"[0-9零〇幺一二两三四五六七八九十洞拐勾叉]{4,}")
+# Hesitation before the words ("呃，不要短信", "嗯……那不办了"): not part of what the caller says.
+_HESITATION = re.compile(r"^(?:(?:呃|额|嗯|哦|噢|唉|哎|啊|哈|那个)+[\s，,、…．.。]+)+")
+# An answer that opens with yes, no or a cancel ("对头，就是城关镇那个", "莫得，屋头就我一个",
+# "那不办了，我回去商量下") is that answer; what follows explains it.
+OPENING_ACTS = ("affirm", "deny", "stop_flow")
+# A contains rule's act that yields to such an opening yes ("行行行，那就帮我登记上" accepts the offer).
+YIELDS_TO_OPENING = ("request_registration",)
 _PUNCT = re.compile(r"[\s，。,.!！?？、~～…：:；;\"'“”‘’()（）\[\]【】]+")
 
 
@@ -55,8 +62,10 @@ def _rules():
         contains = re.compile(spec["contains"]) if spec.get("contains") else None
         acts.append((spec["act"], exact, contains, int(spec.get("max_len") or 10**6)))
     sound = data["sound_alike"]
+    # A key word said as such is no slip of another ("再讲" is not "再见").
     return particles, leading, acts, SoundAlike(sound["words"], int(sound["min_word_freq"]),
-                                                sound.get("not_slips") or (), accent=True)
+                                                list(sound.get("not_slips") or ()) + list(sound["words"]),
+                                                accent=True)
 
 
 def rating_level(text: str) -> str | None:
@@ -92,36 +101,60 @@ def classify(text: str) -> str | None:
     """The act of a whole utterance, or None when rules cannot tell."""
     if not text or text.startswith("/"):
         return None
-    act = _classify(text)
-    if act is None:
-        heard = unicodedata.normalize("NFKC", text).lower()
-        heard = _rules()[3].repair(standard(heard))
-        if heard != unicodedata.normalize("NFKC", text).lower():
-            act = _classify(heard)
-    return act
+    said = unicodedata.normalize("NFKC", text).lower()
+    heard = _rules()[3].repair(standard(said))
+    readings = (said, heard) if heard != said else (said,)
+    for words in readings:
+        act = _classify(words)
+        if act is not None:
+            return act
+    # Only then an opening yes/no/cancel with words after it ("好的，载见" is goodbye, read above).
+    for words in readings:
+        act = _opening(words)
+        if act is not None:
+            return act
+    return None
+
+
+def _exact_act(clause: tuple[str, ...]) -> str | None:
+    return next((a for a, exact, _c, _m in _rules()[2] if any(form in exact for form in clause)), None)
 
 
 def _classify(text: str) -> str | None:
     _, _, acts, _ = _rules()
     norm = unicodedata.normalize("NFKC", text).lower()
+    norm = _HESITATION.sub("", norm) or norm
     length = len(_PUNCT.sub("", norm))
+    clauses = _clauses(norm)
+    opening = _exact_act(clauses[0]) if clauses else None
     for act, _exact, contains, max_len in acts:
         if contains is not None and length <= max_len and contains.search(norm):
-            return act
-    clauses = _clauses(text)
+            return "affirm" if act in YIELDS_TO_OPENING and opening == "affirm" else act
     if not clauses:
         return None
-    found = set()
-    for clause in clauses:
-        act = next((a for a, exact, _c, _m in acts if any(form in exact for form in clause)), None)
-        if act is None:
-            return None
-        found.add(act)
-    # "好的，谢谢" / "嗯，再见": the last act is what the caller does now.
-    if len(found) == 1:
-        return found.pop()
-    last = next(a for a, exact, _c, _m in acts if any(form in exact for form in clauses[-1]))
-    return last if last in ("thank", "goodbye") else None
+    said = [_exact_act(clause) for clause in clauses]
+    if None not in said:
+        found = set(said)
+        # "好的，谢谢" / "嗯，再见": the last act is what the caller does now.
+        if len(found) == 1:
+            return found.pop()
+        return said[-1] if said[-1] in ("thank", "goodbye") else None
+    return None
+
+
+def _opening(text: str) -> str | None:
+    """The act of an answer opening with yes, no or a cancel: that act, unless a later clause
+    does something else in the rules' words ("可以，打个四分" rates, "不对，刚才那个取消掉" cancels)."""
+    norm = _HESITATION.sub("", text) or text
+    clauses = [c for c in _PUNCT.split(norm) if c]
+    # "就是……那个……垃圾桶都满了" hesitates; 就是 there is no yes.
+    if len(clauses) < 2 or re.match(r"^[^，,。]*(…|\.\.)", norm):
+        return None
+    opening = _exact_act(_clauses(clauses[0])[0])
+    if opening not in OPENING_ACTS:
+        return None
+    later = [a for a in (_classify(c) for c in clauses[1:]) if a not in (None, "affirm", "deny", opening)]
+    return later[-1] if later else opening
 
 
 def _sure_reading(text: str):

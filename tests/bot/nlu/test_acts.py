@@ -55,3 +55,40 @@ def test_asking_for_a_person_wins_over_asking_whether_it_is_a_robot():
 ])
 def test_dialect_and_everyday_forms_of_acts(text, act):
     assert classify(text) == act
+
+
+@pytest.mark.parametrize("text,act", [
+    ("对头，就是李家坝那个", "affirm"), ("呃，莫得，我屋头没得车", "deny"),
+    ("嗯……那不办了，我回去问问我儿子", "stop_flow"),
+    ("好好好，那就帮我登记", "affirm"),        # yes to the offer, not a new request
+    ("可以，打个五分", "rate_service"),        # a later clause's act wins over the opening yes
+    ("不对，刚才那个取消掉", "stop_flow"),
+])
+def test_an_answer_opening_with_yes_or_no_is_that_answer(text, act):
+    assert classify(text) == act
+
+
+def test_hesitation_is_no_yes():
+    assert classify("就是……那个……路灯都不亮了") == "report_problem"
+
+
+@pytest.mark.parametrize("text", ["我没说要投诉", "我冇讲过要转人工"])
+def test_saying_one_did_not_ask_for_an_act_denies(text):
+    assert classify(text) == "deny"
+
+
+@pytest.mark.parametrize("text,act", [
+    ("不用帮我预约，我自己过去", "deny"), ("不要寄了，我自己来拿", "deny"),
+])
+def test_declined_offers(text, act):
+    assert classify(text) == act
+
+
+def test_a_key_word_said_is_no_slip_of_another():
+    assert classify("你再讲一遍那个电话号码，是几号") == "repeat"     # 再讲 is not 再见
+    assert classify("水管破了，水白白流走") != "goodbye"
+
+
+@pytest.mark.parametrize("text", ["您好，我想咨询个事情", "喂，有人在没", "哎你好啊小伙子", "喂？听得见不"])
+def test_greetings_with_nothing_asked_yet(text):
+    assert classify(text) == "greet"
