@@ -55,3 +55,13 @@ def test_asking_for_a_person_wins_over_asking_whether_it_is_a_robot():
 ])
 def test_dialect_and_everyday_forms_of_acts(text, act):
     assert classify(text) == act
+
+
+def test_classify_keeps_a_bounded_number_of_answers():
+    from bot.nlu import acts
+
+    assert acts.classify("转人工") == acts.classify.__wrapped__("转人工") == "request_human"
+    assert acts.classify.cache_info().maxsize == 1024
+    for i in range(1100):
+        acts.classify(f"第{i}句")
+    assert acts.classify.cache_info().currsize <= 1024
