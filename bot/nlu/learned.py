@@ -22,6 +22,8 @@ numbers read out: `form_answers`) are trained as "none", so 黄有福 is not tha
 Cache: $GOVDESK_DATA_DIR/cache/learned-<sha256 of scikit-learn's version, the settings and the
 training rows, 16 hex>.pkl
 (trained in a few seconds when missing; `bot.training.warm_caches` builds it before Rasa starts).
+In memory: the last READ_CACHE readings, keyed by (model, text): the act rules and the safety
+gate read the same message once.
 """
 from __future__ import annotations
 
