@@ -97,6 +97,7 @@ def _clauses(text: str) -> list[tuple[str, ...]]:
     return out
 
 
+@lru_cache(maxsize=1024)   # the guard, the act rules and the matter ranking ask about the same message
 def classify(text: str) -> str | None:
     """The act of a whole utterance, or None when rules cannot tell."""
     if not text or text.startswith("/"):

@@ -22,6 +22,8 @@ numbers read out: `form_answers`) are trained as "none", so 黄有福 is not tha
 Cache: $GOVDESK_DATA_DIR/cache/learned-<sha256 of scikit-learn's version, the settings and the
 training rows, 16 hex>.pkl
 (trained in a few seconds when missing; `bot.training.warm_caches` builds it before Rasa starts).
+In memory: the last READ_CACHE readings, keyed by (model, text): the act rules and the safety
+gate read the same message once.
 """
 from __future__ import annotations
 
@@ -32,8 +34,10 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from common.settings import DATA_DIR, ROOT
@@ -183,6 +187,9 @@ def model():
             with open(tmp, "wb") as fh:
                 pickle.dump(_model, fh)
             tmp.replace(path)
+        # Scores are X @ coef_.T: scipy copies a transposed C-order coef_ (every class x every
+        # n-gram) on each read. Column-major, it reads the same numbers in the same order, no copy.
+        _model[1].coef_ = np.asfortranarray(_model[1].coef_)
         return _model
 
 
@@ -191,6 +198,16 @@ def read(text: str) -> Reading | None:
     m = model()
     if m is None or not text or text.startswith("/"):
         return None
+    return _read(m, text)
+
+
+# The acts and the safety gate read the same message: one reading per (model, text), for the
+# last READ_CACHE texts (the model is part of the key: the bench trains its own).
+READ_CACHE = 256
+
+
+@lru_cache(maxsize=READ_CACHE)
+def _read(m, text: str) -> Reading:
     vec, clf = m
     probs = clf.predict_proba(vec.transform([_text(text)]))[0]
     best = int(probs.argmax())

@@ -92,3 +92,13 @@ def test_a_key_word_said_is_no_slip_of_another():
 @pytest.mark.parametrize("text", ["您好，我想咨询个事情", "喂，有人在没", "哎你好啊小伙子", "喂？听得见不"])
 def test_greetings_with_nothing_asked_yet(text):
     assert classify(text) == "greet"
+
+
+def test_classify_keeps_a_bounded_number_of_answers():
+    from bot.nlu import acts
+
+    assert acts.classify("转人工") == acts.classify.__wrapped__("转人工") == "request_human"
+    assert acts.classify.cache_info().maxsize == 1024
+    for i in range(1100):
+        acts.classify(f"第{i}句")
+    assert acts.classify.cache_info().currsize <= 1024

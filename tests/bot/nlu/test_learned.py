@@ -67,3 +67,30 @@ def test_an_answer_a_form_waits_for_is_no_act(answer):
     from bot.nlu.acts import learned_act
 
     assert learned_act(answer) is None
+
+
+def test_a_reading_is_kept_per_model_and_text_and_the_cache_is_bounded():
+    from bot.nlu.learned import READ_CACHE, _read
+
+    m = learned.model()
+    text = "我妈突然喘不过来气，嘴唇都紫了"
+    first = learned.read(text)
+    assert learned.read(text) is first                         # the acts and the safety gate share it
+    assert _read.__wrapped__(m, text) == first                 # what a fresh computation reads
+    import copy
+
+    other = copy.deepcopy(m)                                   # another model (the bench trains its own)
+    assert _read(other, text) == first and _read(other, text) is not first
+    for i in range(READ_CACHE + 10):
+        learned.read(f"第{i}句话")
+    assert _read.cache_info().currsize <= READ_CACHE
+
+
+def test_reading_column_major_coefficients_gives_the_same_probabilities():
+    import numpy as np
+
+    vec, clf = learned.model()
+    assert clf.coef_.flags.f_contiguous
+    x = vec.transform(["俺家灶火间着火了火越烧越大"])
+    c_order = x @ np.ascontiguousarray(clf.coef_).T
+    assert np.array_equal(clf.decision_function(x), (c_order + clf.intercept_))
