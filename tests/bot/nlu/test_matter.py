@@ -124,3 +124,15 @@ def test_a_progress_question_the_rules_do_not_know_keeps_the_models_reading():
 
 def test_a_question_word_meaning_anything_asks_nothing():
     assert decide("不会哦，我那个是老人机，按键的，微信是啥子我都搞不懂", "bot_challenge", 0.5, False)[0] == "ask_matter"
+
+
+@pytest.mark.parametrize("text,matter", [
+    # what callers say about the situation, between neighbour matters
+    ("俺家承包的那块地叫村里收回去了，不服气", "nongye.land_dispute_arbitration"),
+    ("镇上那个诊所给人做假单子骗医保", "yibao.fraud_report"),
+    ("俺的开车本子丢了，得补一个", "gongan.driving_licence_reissue"),
+    ("辞职以后想自己接着交职工医保", "yibao.flexible_employee_insurance"),
+])
+def test_situation_words_pick_the_matter(text, matter):
+    _intent, best, _alt, _hits = decide(text, None, 0.0, False)
+    assert best.matter_id == matter
