@@ -62,6 +62,14 @@ VETO_MIN = 0.5
 FINAL_NEAR_MISS = ("hypothetical", "idiom", "praise")
 
 
+def reports_emergency(matter_id: str | None) -> bool:
+    """Whether the catalogue matter is the report of an emergency (tag `emergency`)."""
+    from catalogue.loader import load_catalogue
+
+    matter = load_catalogue(strict=False).get(matter_id) if matter_id else None
+    return bool(matter) and "emergency" in (matter.get("tags") or [])
+
+
 def emergency_intent(text: str) -> str | None:
     from safety.emergency import detect
 
@@ -124,8 +132,11 @@ class EmergencyOverride(GraphComponent):
                     intent, kind = "emergency_check", hint.kind
             set_intent(message, intent)
             # An emergency asserted drops the matter; a question keeps it for the conversation to go on.
+            # A matter that is the report of an emergency (catalogue tag `emergency`: 森林火情报告)
+            # stays: "山上着火了" is both the fire and that matter.
             dropped = ("emergency_kind", "emergency_number") + (("matter",) if intent != "emergency_check" else ())
-            entities = [e for e in (message.get(ENTITIES) or []) if e.get("entity") not in dropped]
+            entities = [e for e in (message.get(ENTITIES) or []) if e.get("entity") not in dropped
+                        or (e.get("entity") == "matter" and reports_emergency(e.get("value")))]
             for name, value in (("emergency_kind", kind), ("emergency_number", number)):
                 if value is None:
                     continue

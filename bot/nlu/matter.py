@@ -297,8 +297,9 @@ def _decide(text: str, intent_name: str | None, intent_confidence: float, act_fr
             and best.lexical >= LEXICAL_TO_OVERRIDE):
         return None, best, alt, hits
     if flow_wins:   # the ranking names the matter (挂失 vs 补领); the flow's words decide the intent
-        if best.matter_id not in _flows_family(text):
-            # a matter outside the flow ("身份正…到头了" ranked 临时身份证): the flow's words name it
+        if best.matter_id not in _flows_family(text) and best.lexical < LEXICAL_TO_OVERRIDE:
+            # a matter outside the flow ("身份正…到头了" ranked 临时身份证): the flow's words name it,
+            # unless the catalogue's own words carry the ranking ("接着交职工医保" is not 交医保)
             best = next((h for h in hits if h.matter_id == flow_matter), None) or \
                 Ranked(flow_matter, flow_matter, 1.0, 1.0, 0.0, "")
             alt = None

@@ -42,3 +42,21 @@ def test_a_supposed_emergency_is_not_asked_about():
     message.set("intent", {"name": "ask_matter", "confidence": 0.4})
     EmergencyOverride().process([message])
     assert message.get("intent")["name"] != "emergency_check"
+
+
+def _asserted_with_matter(monkeypatch, text, matter_id):
+    monkeypatch.setattr("bot.nlu.learned.read", lambda text: None)   # the rules alone assert it
+    message = Message({"text": text})
+    message.set("intent", {"name": "ask_matter", "confidence": 0.9})
+    message.set("entities", [{"entity": "matter", "value": matter_id, "start": 0, "end": len(text)}])
+    EmergencyOverride().process([message])
+    return message.get("intent")["name"], [e["value"] for e in message.get("entities") if e["entity"] == "matter"]
+
+
+def test_an_asserted_emergency_keeps_the_matter_that_reports_it(monkeypatch):
+    assert _asserted_with_matter(monkeypatch, "山上着火了，快派人来", "linye.forest_fire_report") == (
+        "emergency_fire", ["linye.forest_fire_report"])
+
+
+def test_an_asserted_emergency_drops_an_ordinary_matter(monkeypatch):
+    assert _asserted_with_matter(monkeypatch, "山上着火了，快派人来", "gongan.idcard_reissue") == ("emergency_fire", [])
