@@ -102,3 +102,13 @@ def test_classify_keeps_a_bounded_number_of_answers():
     for i in range(1100):
         acts.classify(f"第{i}句")
     assert acts.classify.cache_info().currsize <= 1024
+
+
+def test_declining_the_materials_and_asking_to_register_is_a_request():
+    # "要不要我一条一条说材料？" -> "不用了，帮我登记": the no is to the materials, the request stands
+    assert classify("不用了，帮我登记") == "request_registration"
+    assert classify("不用帮我登记") == "stop_flow"
+
+
+def test_a_greeting_with_a_preface_is_a_greeting():
+    assert classify("喂，侬好，我问一问噢") == "greet"    # no matter is asked yet ("问" is not 法律咨询)
