@@ -427,10 +427,17 @@ _THIS_NUMBER = re.compile(r"(?:这|呢|依|该|现在这|打进来的?|正在打
                           r"|(?:打|留|用)(?:我|俺|阿拉|我们)?(?:这|呢)[个只支部]|(?:打|留|用)(?:我|俺|阿拉)(?:的|嘅|滴)")
 
 
+# "俺没有手机，这电话是村部的座机": the caller has no number of their own to be called back on
+_OWN_NONE = re.compile(r"(?:我|俺|咱|阿拉|额|偶)(?:自己|自个儿?|家)?(?:没有|没得|莫得|冇得?|没)(?:手机|电话)")
+_NOT_OWN_LINE = re.compile(r"座机|村部|村委|公用电话|小卖部|邻居")
+
+
 def this_number(text: str) -> bool:
     """The caller means the number they are calling from (the channel's caller ID). A clause that
     does not know a number ("打俺这个，俺儿那个号俺记不住": the son's) or leaves none ("这个号就不留了")
     does not count; another clause may say someone else has none ("打我这个电话就行，我孙女没手机")."""
+    if _OWN_NONE.search(_norm(text)) or _NOT_OWN_LINE.search(_norm(text)):
+        return False
     return any(_THIS_NUMBER.search(c) and not dont_know(c) and not no_phone(c)
                for c in re.split(r"[，,。.!！?？；;、…\s]+", _norm(text)) if c)
 

@@ -46,6 +46,8 @@ _HESITATION = re.compile(r"^(?:(?:呃|额|嗯|哦|噢|唉|哎|啊|哈|那个)+[\
 # An answer that opens with yes, no or a cancel ("对头，就是城关镇那个", "莫得，屋头就我一个",
 # "那不办了，我回去商量下") is that answer; what follows explains it.
 OPENING_ACTS = ("affirm", "deny", "stop_flow")
+# A later clause that asks something: "不是，高龄津贴…我妈能不能领" corrects and asks, it is no plain no.
+_ASKS_AFTER = re.compile(r"吗|能不能|可不可以|行不行|要不要|咋|怎么|怎样|啥|什么|多少|哪|几|[？?]|(能|可以|行)(不|伐)$")
 # A contains rule's act that yields to such an opening yes ("行行行，那就帮我登记上" accepts the offer).
 YIELDS_TO_OPENING = ("request_registration",)
 _PUNCT = re.compile(r"[\s，。,.!！?？、~～…：:；;\"'“”‘’()（）\[\]【】]+")
@@ -153,6 +155,8 @@ def _opening(text: str) -> str | None:
         return None
     opening = _exact_act(_clauses(clauses[0])[0])
     if opening not in OPENING_ACTS:
+        return None
+    if opening != "stop_flow" and any(_ASKS_AFTER.search(c) for c in clauses[1:]):
         return None
     later = [a for a in (_classify(c) for c in clauses[1:]) if a not in (None, "affirm", "deny", opening)]
     return later[-1] if later else opening

@@ -84,7 +84,7 @@ KEEP_ABOUT_SERVICE_CONFIDENCE = 0.9
 # "none": neither the rules nor the learned reader hear one) overrides at the bar of a question.
 # Not report_problem: a report's words often read as an aspect ("前几天" -> ask_time), which would
 # answer the guide instead of taking the report (suite h029, h031).
-NOT_AGAINST_MATTER = ("goodbye", "greet", "thank", "rate_service", "praise")
+NOT_AGAINST_MATTER = ("goodbye", "greet", "thank", "rate_service", "praise", "stop_flow")
 # Intents that stay when a guided flow's words are said (the caller acts on the matter).
 KEEP_OVER_FLOW = ("request_registration", "complain", "suggest", "praise")
 # Of those, the ones whose words bot/nlu/acts.yaml knows: they stay over a flow's words only when

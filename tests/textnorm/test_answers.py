@@ -170,3 +170,9 @@ def test_the_question_word_asked_back_is_no_answer():
 @pytest.mark.parametrize("said, who", [("我和我老头两个都要交，先给我个人交嘛", "self"), ("我阿嬷", "relative")])
 def test_whom_for_when_one_of_several_is_picked_and_minnan_grandmother(said, who):
     assert answers.relation(said) == who
+
+
+def test_a_borrowed_line_is_not_the_callers_number():
+    # the caller has none of their own: no phone, not the calling number
+    said = "俺没有手机，这电话是村部的座机，有事你找村部就行"
+    assert (answers.this_number(said), answers.no_phone(said)) == (False, True)

@@ -112,3 +112,7 @@ def test_declining_the_materials_and_asking_to_register_is_a_request():
 
 def test_a_greeting_with_a_preface_is_a_greeting():
     assert classify("喂，侬好，我问一问噢") == "greet"    # no matter is asked yet ("问" is not 法律咨询)
+
+
+def test_a_no_that_goes_on_to_ask_is_no_plain_no():
+    assert classify("不是，高龄津贴，八十岁以上那个补贴，我妈能不能领") is None   # the matter reader decides

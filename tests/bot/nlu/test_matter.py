@@ -150,3 +150,9 @@ def test_the_ranking_stands_among_the_flows_said():
 def test_situation_words_pick_the_matter(text, matter):
     _intent, best, _alt, _hits = decide(text, None, 0.0, False)
     assert best.matter_id == matter
+
+
+def test_a_model_stop_with_no_stop_words_does_not_stand_against_a_named_matter():
+    said = "俺交那个新农保交了十五年了，今年满六十了"     # facts about the pension, nothing cancelled
+    got, best, _alt, _hits = decide(said, "stop_flow", 0.48, False, no_act=True)
+    assert (got, best.matter_id) == ("ask_matter", "renshe.resident_pension_claim")
