@@ -436,10 +436,11 @@ def this_number(text: str) -> bool:
     """The caller means the number they are calling from (the channel's caller ID). A clause that
     does not know a number ("打俺这个，俺儿那个号俺记不住": the son's) or leaves none ("这个号就不留了")
     does not count; another clause may say someone else has none ("打我这个电话就行，我孙女没手机")."""
-    if _OWN_NONE.search(_norm(text)) or _NOT_OWN_LINE.search(_norm(text)):
+    t = _norm(text)
+    if _OWN_NONE.search(t) or _NOT_OWN_LINE.search(t):
         return False
     return any(_THIS_NUMBER.search(c) and not dont_know(c) and not no_phone(c)
-               for c in re.split(r"[，,。.!！?？；;、…\s]+", _norm(text)) if c)
+               for c in re.split(r"[，,。.!！?？；;、…\s]+", t) if c)
 
 
 def dont_know(text: str) -> bool:

@@ -15,6 +15,12 @@ from safety.emergency import detect, normalise
     ("娃掉河里了", "drowning", "119"),
     ("有人拿刀砍人", "crime_now", "110"),
     ("村口出车祸了", "traffic_accident", "122"),
+    # told across two clauses (a comma bounds a clause, safety/emergency.py normalise)
+    ("我爸胸口疼，疼到左边胳膊了", "medical_stroke_heart", "120"),
+    ("电梯门打不开，里头关了三个人", "trapped", "119"),
+    ("池塘里飘着一个人", "drowning", "119"),
+    ("有人打电话说我女儿出事了要马上转钱", "fraud_now", "110"),
+    ("我邻居说要把自己点了，手里拎着一桶汽油", "danger_now", "110"),
 ])
 def test_emergency_kind_and_number(text, kind, number):
     found = detect(text)
@@ -153,18 +159,6 @@ def test_a_clause_bound_stops_at_the_comma(text):
 ])
 def test_suppositions_drills_hospital_stays_and_animals_are_not_emergencies(text):
     assert detect(text) is None
-
-
-@pytest.mark.parametrize("text,kind,number", [
-    ("我爸胸口疼，疼到左边胳膊了", "medical_stroke_heart", "120"),
-    ("电梯门打不开，里头关了三个人", "trapped", "119"),
-    ("池塘里飘着一个人", "drowning", "119"),
-    ("有人打电话说我女儿出事了要马上转钱", "fraud_now", "110"),
-    ("我邻居说要把自己点了，手里拎着一桶汽油", "danger_now", "110"),
-])
-def test_emergencies_told_across_two_clauses(text, kind, number):
-    found = detect(text)
-    assert (found.kind, found.number) == (kind, number)
 
 
 def test_a_bare_call_for_help_yields_to_the_repaired_key_word():

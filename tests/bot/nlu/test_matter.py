@@ -10,6 +10,11 @@ from bot.nlu.matter import aspect_intent, decide
     ("身份证到期了要换", "gongan.idcard_renewal"),
     ("俺娘八十了，那个高龄今天咋领", "minzheng.elderly_allowance"),
     ("家里困难，想申请低保", "minzheng.dibao"),
+    # what callers say about the situation, between neighbour matters
+    ("俺家承包的那块地叫村里收回去了，不服气", "nongye.land_dispute_arbitration"),
+    ("镇上那个诊所给人做假单子骗医保", "yibao.fraud_report"),
+    ("俺的开车本子丢了，得补一个", "gongan.driving_licence_reissue"),
+    ("辞职以后想自己接着交职工医保", "yibao.flexible_employee_insurance"),
 ])
 def test_best_matter(text, matter):
     _intent, best, _alt, _hits = decide(text, None, 0.0, False)
@@ -138,18 +143,6 @@ def test_the_ranking_stands_among_the_flows_said():
     # 医保卡…刷不到 says the card flow's words, 备案 the filing's: the ranking chooses between them
     _intent, best, _alt, _hits = decide("我这个医保卡在这边医院刷不到，看病都是自己垫钱，说要办啥子备案", "ask_matter", 0.7, False)
     assert best.matter_id == "yibao.offsite_filing"
-
-
-@pytest.mark.parametrize("text,matter", [
-    # what callers say about the situation, between neighbour matters
-    ("俺家承包的那块地叫村里收回去了，不服气", "nongye.land_dispute_arbitration"),
-    ("镇上那个诊所给人做假单子骗医保", "yibao.fraud_report"),
-    ("俺的开车本子丢了，得补一个", "gongan.driving_licence_reissue"),
-    ("辞职以后想自己接着交职工医保", "yibao.flexible_employee_insurance"),
-])
-def test_situation_words_pick_the_matter(text, matter):
-    _intent, best, _alt, _hits = decide(text, None, 0.0, False)
-    assert best.matter_id == matter
 
 
 def test_a_model_stop_with_no_stop_words_does_not_stand_against_a_named_matter():
