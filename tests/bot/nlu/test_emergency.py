@@ -41,7 +41,7 @@ def test_a_supposed_emergency_is_not_asked_about():
     message = Message({"text": "假如我哪天看到有人落水，我不会游泳该咋办"})
     message.set("intent", {"name": "ask_matter", "confidence": 0.4})
     EmergencyOverride().process([message])
-    assert message.get("intent")["name"] != "emergency_check"
+    assert message.get("intent")["name"] == "ask_matter"   # left as the model read it
 
 
 def _asserted_with_matter(monkeypatch, text, matter_id):
