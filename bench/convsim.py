@@ -34,7 +34,7 @@ _SENTENCE = re.compile(r"[^。！？!?]+[。！？!?]?")
 # split measured once, 71.1 %; c: held out until read at 60.0 %; d: until read at 66.2 %; e: until
 # read at 61.0 %; f: until read at 47.5 %; g: until read at 63.75 %; all are tuning data now). Until suite_h exists the
 # held-out split is simply empty.
-HELD_OUT = frozenset({"suite_i.yaml"})
+HELD_OUT = frozenset({"suite_j.yaml"})
 
 
 def load_suite(split: str | None = None) -> list[dict]:
