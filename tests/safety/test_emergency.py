@@ -116,6 +116,12 @@ def test_breathing_trouble_in_cantonese_with_blue_lips_is_a_120_emergency():
     ("工人的胳膊被卷进搅拌机里了", "119"),                    # machinery: rescue
     ("我爸正在银行柜台给骗子转钱，我拦不住", "110"),          # fraud while the money moves
     ("隔壁男的正在打他媳妇，打得直叫", "110"),                # violence now
+    ("河边有个人飘着，一沉一浮的", "119"),                    # the person told first, then the water
+    ("房子塌了，隔壁有人压到了", "119"),                      # the person told first, then crushed
+    ("我爸刚才突然按着心口趴下了", "120"),                    # a hand on the heart
+    ("我娃喝了豆奶以后嘴巴肿了", "120"),                      # swelling after a drink
+    ("我爷爷躺着张着嘴大口喘气", "120"),                      # gasping
+    ("仓库那边的货都在着，烟好大", "119"),                    # still burning
 ])
 def test_emergencies_said_in_everyday_words(text, number):
     assert number in detect(text).numbers
