@@ -10,7 +10,8 @@ an administrative follow-up (claims, certificates, fees), a negation, a name or 
 Callers speak dialect and speech recognisers mishear, so the text is read twice at most:
 first with dialect words put into standard Mandarin (textnorm/dialect.yaml: 冇/没得 -> 没有,
 唔见咗 -> 不见了), then, only when that finds nothing, with sound-alike slips of the key words
-repaired (`sound_alike`: 着货/招火 -> 着火, 美气 -> 煤气, 云倒 -> 晕倒; textnorm.pinyin.SoundAlike).
+repaired (`sound_alike`: 着货/招火 -> 着火, 美气 -> 煤气, 云倒 -> 晕倒, and under the accent
+mergers f/h, n/l, zh/z, in/ing: 起佛 -> 起火; textnorm.pinyin.SoundAlike).
 """
 from __future__ import annotations
 
@@ -119,7 +120,8 @@ def rules() -> Rules:
         name_prefix=re.compile(f"(?:{v['name_prefix']})[\u4e00-\u9fff]{{0,2}}$"),
         place_suffix=re.compile(f"^(?:{v['place_suffix']})"),
         question=re.compile(f"(?:{v['question']})$"), passive_agent=re.compile(f"^(?:{v['passive_agent']})"),
-        sounds=SoundAlike(sound["words"], int(sound["min_word_freq"]), sound["not_slips"]))
+        sounds=SoundAlike(sound["words"], int(sound["min_word_freq"]), sound["not_slips"],
+                          accent=bool(sound.get("accent", False))))
 
 
 # NFKC turns the full-width comma into ","; emergencies.yaml writes clause bounds as "，"

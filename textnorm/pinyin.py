@@ -29,8 +29,15 @@ _F_TO_H = {
 }
 
 
+# Characters whose reading on their own (pypinyin's single-character default) is not the one
+# callers say: 佛 alone reads fu (仿佛), said fo, the slip of 火 for an f/h speaker ("起佛了").
+_USUAL_READING = {"佛": "fo"}
+
+
 @lru_cache(maxsize=None)
 def _char_syllable(ch: str) -> str:
+    if ch in _USUAL_READING:
+        return _USUAL_READING[ch]
     out = lazy_pinyin(ch, style=Style.NORMAL, errors=lambda s: [s], v_to_u=False)
     return out[0] if out else ch
 

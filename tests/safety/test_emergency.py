@@ -50,7 +50,18 @@ def test_sound_alike_slip_of_a_key_word_is_heard_as_the_word():
     assert detect("我爸在厕所云倒了").number == "120"   # 云倒 -> 晕倒
 
 
-@pytest.mark.parametrize("text", ["路上全是泥水，车都过不去", "那条河的河长是谁", "车和人都多，路口老堵"])
+@pytest.mark.parametrize("text,kind", [
+    ("后山起佛了，火光一大片", "fire"),                          # f/h: 起佛 -> 起火
+    ("我新慌得要死，兄口闷得不行", "medical_stroke_heart"),      # 新慌 -> 心慌, 兄口 -> 胸口
+    ("楼顶有人要往下条", "danger_now"),                          # 往下条 -> 往下跳
+    ("我妈正在电话里跟人念严正码，说是客服要给她退款", "fraud_now"),   # 严正码 -> 验证码
+])
+def test_accent_merged_slips_of_key_words_are_heard_as_the_words(text, kind):
+    assert detect(text).kind == kind
+
+
+@pytest.mark.parametrize("text", ["路上全是泥水，车都过不去", "那条河的河长是谁", "车和人都多，路口老堵",
+                                  "帮我查一下孙救民的养老金"])
 def test_everyday_words_that_sound_like_key_words_stay_as_said(text):
     assert detect(text) is None
 
@@ -105,6 +116,12 @@ def test_breathing_trouble_in_cantonese_with_blue_lips_is_a_120_emergency():
     ("工人的胳膊被卷进搅拌机里了", "119"),                    # machinery: rescue
     ("我爸正在银行柜台给骗子转钱，我拦不住", "110"),          # fraud while the money moves
     ("隔壁男的正在打他媳妇，打得直叫", "110"),                # violence now
+    ("河边有个人飘着，一沉一浮的", "119"),                    # the person told first, then the water
+    ("房子塌了，隔壁有人压到了", "119"),                      # the person told first, then crushed
+    ("我爸刚才突然按着心口趴下了", "120"),                    # a hand on the heart
+    ("我娃喝了豆奶以后嘴巴肿了", "120"),                      # swelling after a drink
+    ("我爷爷躺着张着嘴大口喘气", "120"),                      # gasping
+    ("仓库那边的货都在着，烟好大", "119"),                    # still burning
 ])
 def test_emergencies_said_in_everyday_words(text, number):
     assert number in detect(text).numbers
@@ -132,6 +149,16 @@ def test_fraud_while_the_money_moves_has_its_own_advice():
     ("我妈说要喝农药，谁都劝不住", "danger_now", "110"),                  # a suicide threat: police first
     ("我们在山里迷路了，天黑了", "trapped", "119"),                        # rescue in the mountains
     ("电梯往下掉了一截，我们关在里面", "trapped", "119"),                  # people trapped in a lift
+    ("电话那头的人叫我把银行卡号和密码告诉他，说卡被冻结了", "fraud_now", "110"),   # a password told
+    ("有人说我孙子撞了人，要我马上打五万块钱过去", "fraud_now", "110"),          # any sum sent now
+    ("我在取款机这儿，对方叫我按他说的一步步操作", "fraud_now", "110"),          # steered at the machine
+    ("我爸非要去银行取五万，说是有人叫他交解冻费", "fraud_now", "110"),          # cash taken out for a fee
+    ("有个男的在楼顶边上坐着，一直在哭", "danger_now", "110"),                    # sitting at the edge
+    ("我女儿发朋友圈说永别了，现在关机", "danger_now", "110"),                    # a farewell post
+    ("孙子放学没回家，老师说早就走了", "danger_now", "110"),                      # missing now
+    ("我爸有精神病，在医院门口一下子跑没了", "danger_now", "110"),                # a vulnerable person gone
+    ("地铁上有个男的正在掏一个姑娘的包", "crime_now", "110"),                     # theft in progress
+    ("有人在剪小区的电缆往车上装", "crime_now", "110"),                           # cable theft in progress
 ])
 def test_fraud_in_progress_suicide_threats_and_rescues_ring_their_own_number(text, kind, number):
     found = detect(text)
@@ -156,6 +183,12 @@ def test_a_clause_bound_stops_at_the_comma(text):
     "要是我爸突然晕倒了，先打哪个电话", "如果有人冒充公安叫我转钱怎么办", "小区要搞火灾逃生演练",
     "溺水急救的培训在哪报名", "我爸被车撞了，现在住院，医药费谁出", "邻居的狗被人打了一棍子",
     "救火的水池子坏了没人修", "自来水管子漏水漏了好几天了", "村口那棵大树倒在地上了，没砸到人，谁来清理",
+    "小区电梯又不动了，没人关在里面",                       # nobody in it
+    "好几个学生吃坏了肚子上吐下泻，已经送到卫生院了",       # already in a doctor's hands
+    "评伤残等级评了个八级，我腿都断了，不服",               # an old injury and its grade
+    "有辆大车在倒渣土，倒在路边沟里",                       # a load tipped
+    "有人在山上偷砍树，一车一车往外拉",                     # illegal logging: a report
+    "我看到朋友圈说有个小孩走丢了，是不是我们镇的",         # hearsay
 ])
 def test_suppositions_drills_hospital_stays_and_animals_are_not_emergencies(text):
     assert detect(text) is None
