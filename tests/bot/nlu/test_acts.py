@@ -125,7 +125,6 @@ def test_a_no_that_goes_on_to_ask_is_no_plain_no():
     ("给他们打吾分", "rate_service"),                 # 五 heard as 吾
     ("五分，办得快", "rate_service"),                 # a score opening the answer
     ("讲乜嘢", "repeat"), ("哎呀说得太快咯", "slow_down"),
-    ("这件事不要了，我问别的", "stop_flow"),
     ("那个民警说话太冲了", "complain"), ("答应上门来看，到现在也没来", "complain"),
     ("那个交警真是好样的", "praise"), ("村医对老人真好", "praise"),
     ("我那个补贴申请通过了吗", "query_progress"),
@@ -137,6 +136,6 @@ def test_accent_merged_and_cue_less_forms_of_acts(text, act):
     assert classify(text) == act
 
 
-@pytest.mark.parametrize("text", ["暂停营业要办什么手续", "三分钟能办好吗", "这个不要了"])
+@pytest.mark.parametrize("text", ["暂停营业要办什么手续", "三分钟能办好吗", "我欠了燃气费被停了，交了钱多久能恢复"])
 def test_words_like_those_acts_that_are_not_them(text):
-    assert classify(text) != "stop_flow" and classify(text) != "rate_service"
+    assert classify(text) is None
