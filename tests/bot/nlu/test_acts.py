@@ -125,6 +125,8 @@ def test_a_no_that_goes_on_to_ask_is_no_plain_no():
     ("给他们打吾分", "rate_service"),                 # 五 heard as 吾
     ("五分，办得快", "rate_service"),                 # a score opening the answer
     ("讲乜嘢", "repeat"), ("哎呀说得太快咯", "slow_down"),
+    ("慢一点点嘛", "slow_down"), ("你是个电恼吧", "bot_challenge"), ("那边是自动应答的吧", "bot_challenge"),
+    ("那就停一下", "stop_flow"),
     ("那个民警说话太冲了", "complain"), ("答应上门来看，到现在也没来", "complain"),
     ("那个交警真是好样的", "praise"), ("村医对老人真好", "praise"),
     ("我那个补贴申请通过了吗", "query_progress"),
