@@ -93,6 +93,7 @@ def test_the_person_named_first_is_the_beneficiary(said, expected):
     ("交关满意，老满意额，小姑娘还上门来帮阿拉弄", "非常满意"),   # 吴: 交关 = very
     ("非常唔满意，打咗几次电话都冇人理", "非常不满意"),           # 粤: 唔 = 不
     ("勿满意", "不满意"),
+    ("打吾分", "非常满意"),                                        # the recogniser's 五
 ])
 def test_dialect_negators_and_intensifiers_in_ratings(said, expected):
     assert answers.rating(said) == expected

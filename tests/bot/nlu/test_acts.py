@@ -116,3 +116,28 @@ def test_a_greeting_with_a_preface_is_a_greeting():
 
 def test_a_no_that_goes_on_to_ask_is_no_plain_no():
     assert classify("不是，高龄津贴，八十岁以上那个补贴，我妈能不能领") is None   # the matter reader decides
+
+
+@pytest.mark.parametrize("text,act", [
+    ("喂，是幺两三四五吧", "greet"),                  # 12345 read out as 幺两三四五
+    ("弗是", "deny"),                                # Wu 弗 for 不
+    ("那就暂停一下", "stop_flow"), ("赞停", "stop_flow"),   # 暂停, also as the recogniser writes it
+    ("给他们打吾分", "rate_service"),                 # 五 heard as 吾
+    ("五分，办得快", "rate_service"),                 # a score opening the answer
+    ("讲乜嘢", "repeat"), ("哎呀说得太快咯", "slow_down"),
+    ("慢一点点嘛", "slow_down"), ("你是个电恼吧", "bot_challenge"), ("那边是自动应答的吧", "bot_challenge"),
+    ("那就停一下", "stop_flow"),
+    ("那个民警说话太冲了", "complain"), ("答应上门来看，到现在也没来", "complain"),
+    ("那个交警真是好样的", "praise"), ("村医对老人真好", "praise"),
+    ("我那个补贴申请通过了吗", "query_progress"),
+    ("燃气停了，做不了饭", "report_problem"), ("医保小程序打不开", "report_problem"),
+    ("楼里电梯又不动了", "report_problem"),
+    ("我觉得社区可以开个老年食堂", "suggest"),
+])
+def test_accent_merged_and_cue_less_forms_of_acts(text, act):
+    assert classify(text) == act
+
+
+@pytest.mark.parametrize("text", ["暂停营业要办什么手续", "三分钟能办好吗", "我欠了燃气费被停了，交了钱多久能恢复"])
+def test_words_like_those_acts_that_are_not_them(text):
+    assert classify(text) is None
