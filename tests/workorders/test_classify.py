@@ -535,6 +535,7 @@ def test_the_round_10_decisions_leave_the_other_units_alone(dept, text, typ):
     "村里的老水塔塔身有裂纹，就在小孩子玩的场子旁边，怕它垮下来",
     "河湾村那个下河洗衣服的石台阶垮了半边，水很急，老太太们天天去",
     "有人在民房里囤了好多烟花爆竹，一屋子都是，楼上还住着人",
+    "我家二楼阳台裂了好宽一道缝，往下沉，你们来看看有没有危险",     # asking whether it is dangerous
 ])
 def test_danger_happening_now_is_urgent_by_the_published_rules(text):
     from workorders import classify_rules as R
@@ -545,6 +546,7 @@ def test_danger_happening_now_is_urgent_by_the_published_rules(text):
     "村道上一个大坑，下雨就积水，骑车的摔了好几个",           # a pothole: repair, not a danger now
     "高岭村到镇上那截公路垮了一块，车子勉强过得去，麻烦来修一下",
     "那个采石场放炮不打招呼，石头飞到我家屋顶上了，去年也是",
+    "村口的桥栏杆掉了一截，现在没啥危险，就是想请人来补上",         # the caller says: no danger now
 ])
 def test_what_is_not_a_danger_now_is_not_made_urgent_by_the_new_words(text):
     from workorders import classify_rules as R
