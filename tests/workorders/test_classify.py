@@ -508,6 +508,8 @@ def test_the_writers_open_questions_follow_the_hotline_owners_decisions(text, de
     ("zongzhi", "建议村里的大事小事都贴出来", "建议", "cunwei"),
     ("weijian", "卫生院的医生把医保卡拿去刷了好多药，卖给药贩子", "举报", "yibao"),   # the insurance fund
     ("dianli", "农村电费比城里还贵，发改那个管物价的管不管", "投诉", "fagai"),        # the price office named
+    ("minzheng", "想打听一下宅基地批地基的事，我儿子要结婚了想起个新房", "咨询", "nongye"),  # the matter, not why
+    ("yingji", "街上的消防栓被车撞歪了，在往外渗水", "求助", "gongshui"),              # hydrants: the water supplier
 ])
 def test_department_refine_states_the_round_10_decisions(dept, text, typ, to):
     from workorders import classify_rules as R
@@ -520,6 +522,7 @@ def test_department_refine_states_the_round_10_decisions(dept, text, typ, to):
     ("ziranziyuan", "有人在基本农田上盖房子，地基都打好了", "举报"),                 # farmland: 自然资源
     ("canlian", "想给我儿子办个残疾证，要去哪里评残", "咨询"),                       # the card itself: 残联
     ("yiyuan", "我的医保卡在医院刷不了，等着交钱", "求助"),                          # a card that fails
+    ("yingji", "建议在我们社区多装几个消防栓", "建议"),                              # fire planning stays
 ])
 def test_the_round_10_decisions_leave_the_other_units_alone(dept, text, typ):
     from workorders import classify_rules as R
