@@ -450,6 +450,10 @@ def _decide_type(model: TextModel, X, t: str) -> tuple[str, float, str, dict]:
     cues = R.type_cues(t)
     ask = R.HELP_REQUEST.search(t) if OPTIONS["help_request"] and best == "投诉" else None
     if ask and not any(ty == "投诉" for ty, _, _ in cues):
+        # asking an office to look into someone's violation ("请审计局去查查" a misspent fund) reports it
+        report = next(((w, why) for ty, w, why in cues if ty == "举报"), None)
+        if report:
+            return "举报", p.get("举报", 0.0), f"“{report[0]}”——{report[1]}（模型：投诉 {_pct(p[best])}）", p
         return "求助", p.get("求助", 0.0), f"“{ask.group(0)}”——{R.HELP_REQUEST.reason_zh}（模型：投诉 {_pct(p[best])}）", p
     if OPTIONS["type_cue_override"] and cues and p[best] < R.TYPE_OVERRIDE.get(cues[0][0], R.TYPE_OVERRIDE_BELOW):
         typ, words, why = cues[0]

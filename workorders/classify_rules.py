@@ -150,6 +150,8 @@ DECISIVE_URGENT: frozenset[str] = frozenset(_cfg["urgency"].get("decisive") or (
 _outage = _cfg["urgency"].get("outage_not_danger") or {}
 OUTAGE_CODES: frozenset[str] = frozenset(_outage.get("codes") or ())
 OUTAGE_DANGER = re.compile(_outage.get("danger") or "(?!)")
+# the caller says there is no danger now (a repair): the danger words do not make 特急
+NO_DANGER = re.compile(_cfg["urgency"].get("no_danger") or "(?!)")
 TYPE_CUES: tuple[tuple[str, re.Pattern, str], ...] = tuple(
     (c["type"], re.compile(c["pattern"]), c["reason"]) for c in _cfg["type_cues"])
 TYPE_OVERRIDE_BELOW: float = float(_cfg["type_override_below"])
@@ -443,6 +445,8 @@ def urgency_rules(t: str, emotion_label: str, is_emergency: bool) -> tuple[str, 
     hits = [rule for rule in DANGER_RULES if rule.search(t)]
     if hits and {r.code for r in hits} <= OUTAGE_CODES and UTILITY_CUT.search(t) and not OUTAGE_DANGER.search(t):
         hits = []   # a cut wire or main that only cut the supply: an outage (紧急), not a danger
+    if hits and NO_DANGER.search(t):
+        hits = []   # "现在没啥危险，就是想请人来补上": a repair, not a danger happening now
     reasons = [rule.reason_zh for rule in hits]
     if reasons and not quiet:
         return "特急", reasons, None

@@ -480,3 +480,82 @@ def test_a_unit_named_as_a_place_is_no_department_cue():
 def test_the_unit_named_or_the_matter_decides_this_round(text, department):
     c = classify(text)
     assert c.department == department, (c.department, c.reasons["department"])
+
+
+# ------------------------------------------------------------------ the hotline owner's round-10 decisions (issue 14)
+
+@pytest.mark.parametrize("text,department", [
+    ("东街路口的井盖没了，一个黑窟窿，晚上看不见", "zhujian"),               # the drainage network's owner
+    ("去龙泉乡的班车一天几趟，最后一趟几点", "jiaotong"),                     # rural coaches: 交通运输
+    ("我想在自家宅基地上翻建房子，要办什么手续", "nongye"),                   # homestead approval
+    ("表扬一下我们村的第一书记，帮我们把茶叶卖出去了", "xiangcun"),           # resident first secretaries
+    ("残疾人两项补贴这半年都没到账，家里揭不开锅了", "minzheng"),             # 国发〔2015〕52号: 民政
+    ("村口那个十字路口车多，能不能装个红绿灯", "gongan"),                     # traffic lights: 公安交警
+    ("建议村务公开栏每个月都更新一下", "cunwei"),                             # 村务 proposals: the village
+])
+def test_the_writers_open_questions_follow_the_hotline_owners_decisions(text, department):
+    c = classify(text)
+    assert c.department == department, (c.department, c.reasons["department"])
+
+
+@pytest.mark.parametrize("dept,text,typ,to", [
+    ("chengguan", "人行道上的下水道盖子碎了，踩上去就往下陷", "求助", "zhujian"),
+    ("gongjiao", "客车超载，过道上都站满了", "投诉", "jiaotong"),
+    ("ziranziyuan", "想批个地基盖房子，要走什么手续", "咨询", "nongye"),
+    ("zhengfu", "那个驻村干部一个月来不了一回", "投诉", "xiangcun"),
+    ("canlian", "重度残疾人护理补贴怎么申请", "咨询", "minzheng"),
+    ("jiaotong", "路口的红绿灯坏了", "求助", "gongan"),
+    ("zongzhi", "建议村里的大事小事都贴出来", "建议", "cunwei"),
+    ("weijian", "卫生院的医生把医保卡拿去刷了好多药，卖给药贩子", "举报", "yibao"),   # the insurance fund
+    ("dianli", "农村电费比城里还贵，发改那个管物价的管不管", "投诉", "fagai"),        # the price office named
+    ("minzheng", "想打听一下宅基地批地基的事，我儿子要结婚了想起个新房", "咨询", "nongye"),  # the matter, not why
+    ("yingji", "街上的消防栓被车撞歪了，在往外渗水", "求助", "gongshui"),              # hydrants: the water supplier
+])
+def test_department_refine_states_the_round_10_decisions(dept, text, typ, to):
+    from workorders import classify_rules as R
+    assert R.refine_department(dept, R.normalise(text), typ)[0] == to
+
+
+@pytest.mark.parametrize("dept,text,typ", [
+    ("chengguan", "柳树街上那户人家把门口的排水沟填了，搭了个违章棚子", "举报"),   # a violation: enforcement
+    ("gongjiao", "五路末班车几点从车站发", "咨询"),                                   # an urban bus line
+    ("ziranziyuan", "有人在基本农田上盖房子，地基都打好了", "举报"),                 # farmland: 自然资源
+    ("canlian", "想给我儿子办个残疾证，要去哪里评残", "咨询"),                       # the card itself: 残联
+    ("yiyuan", "我的医保卡在医院刷不了，等着交钱", "求助"),                          # a card that fails
+    ("yingji", "建议在我们社区多装几个消防栓", "建议"),                              # fire planning stays
+])
+def test_the_round_10_decisions_leave_the_other_units_alone(dept, text, typ):
+    from workorders import classify_rules as R
+    assert R.refine_department(dept, R.normalise(text), typ) is None
+
+
+@pytest.mark.parametrize("text", [
+    "小区广告牌被风吹松了，一边已经掉下来挂着，底下是公交站",
+    "山塘坝子底下一直在冒浑水，下面是好几户人家",
+    "我自家热水器的燃气软管裂了，一股味，我已经开窗了",
+    "工地的脚手架被风吹得一直晃，下面是人行道",
+    "石场今天又在放炮，石头都飞到村道上来了",
+    "村里的老水塔塔身有裂纹，就在小孩子玩的场子旁边，怕它垮下来",
+    "河湾村那个下河洗衣服的石台阶垮了半边，水很急，老太太们天天去",
+    "有人在民房里囤了好多烟花爆竹，一屋子都是，楼上还住着人",
+    "我家二楼阳台裂了好宽一道缝，往下沉，你们来看看有没有危险",     # asking whether it is dangerous
+])
+def test_danger_happening_now_is_urgent_by_the_published_rules(text):
+    from workorders import classify_rules as R
+    assert R.urgency(text, "平静", False)[0] == "特急"
+
+
+@pytest.mark.parametrize("text", [
+    "村道上一个大坑，下雨就积水，骑车的摔了好几个",           # a pothole: repair, not a danger now
+    "高岭村到镇上那截公路垮了一块，车子勉强过得去，麻烦来修一下",
+    "那个采石场放炮不打招呼，石头飞到我家屋顶上了，去年也是",
+    "村口的桥栏杆掉了一截，现在没啥危险，就是想请人来补上",         # the caller says: no danger now
+])
+def test_what_is_not_a_danger_now_is_not_made_urgent_by_the_new_words(text):
+    from workorders import classify_rules as R
+    assert R.urgency(text, "平静", False)[0] != "特急"
+
+
+def test_asking_an_office_to_look_into_a_misspent_fund_reports_it():
+    c = classify("那个扶贫项目的钱，镇上修的冷库从来没用过，我怀疑钱被贪了，请审计局去查查")
+    assert c.type == "举报", c.reasons["type"]
