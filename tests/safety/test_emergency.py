@@ -15,6 +15,7 @@ from safety.emergency import detect, normalise
     ("娃掉河里了", "drowning", "119"),
     ("有人拿刀砍人", "crime_now", "110"),
     ("村口出车祸了", "traffic_accident", "122"),
+    ("我铺头门口两架车撞埋一齐啊，人冇事", "traffic_accident", "122"),   # 粤 撞埋一齐 = 撞在一起
     # told across two clauses (a comma bounds a clause, safety/emergency.py normalise)
     ("我爸胸口疼，疼到左边胳膊了", "medical_stroke_heart", "120"),
     ("电梯门打不开，里头关了三个人", "trapped", "119"),
