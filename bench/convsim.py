@@ -89,8 +89,8 @@ def default_answer(conv: dict, key: str, event: dict | None = None) -> str | Non
         return "不用了，帮我登记" if outcome in ("registered", "stopped", "handoff") else "好"
     if key == "name":
         return ben.get("name") or caller.get("name")
-    if key == "id":
-        return ben.get("id") if ben else caller.get("id")
+    if key == "id":   # FORMAT.md: the ID is omitted when the caller does not know it
+        return (ben.get("id") if ben else caller.get("id")) or "不记得了"
     if key == "phone" or key == "query_phone":
         return caller.get("phone") or "没有电话"
     if key == "place":

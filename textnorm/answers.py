@@ -198,7 +198,9 @@ _NO_THANKS = {"不用", "不用了", "不要", "不要了", "不需要", "不必
 # Putting the matter off: "那就先不弄", "俺等到八十再说", "拿好再来", "满咗八十再打嚟", "我就问问"
 _PUT_OFF = re.compile(r"先不(?:弄|办|搞|整|登记|申请|交|报|麻烦)|"
                       r"(?:等|到|满|过|拿到|拿好|拿了|有了|办好|弄好|问好|问清)[^，,。？?\s]{0,10}再(?:说|讲|来|打|办|弄|申请|登记|嚟|去)|"
-                      r"(?:回头|以后|过后|下回|下次)再(?:说|讲|来|打|办|弄)|(?:就|只|只是|随便)(?:问问|问一下|问下|了解一下|打听一下)")
+                      r"(?:回头|以后|过后|下回|下次)再(?:说|讲|来|打|办|弄)|(?:就|只|只是|随便)(?:问问|问一下|问下|了解一下|打听一下)|"
+                      # "那我还要等好几年哦", "咁即系要等到60岁先得": not yet eligible, she waits
+                      r"(?:还|就|即系|仲)?要等(?:到[^，,。？?\s吗么]{1,6}(?:岁|年|月|以后|之后|先得|才行)|好几年|几年|好多年|好些年)(?![吗么伐])")
 
 
 def declines_help(text: str) -> bool:
@@ -214,9 +216,16 @@ def declines_help(text: str) -> bool:
     return any(_DECLINE_HELP.search(p) or _PUT_OFF.search(p) or _does_it_herself(p) for p in said)
 
 
-def _negated(text: str, start: int) -> bool:
-    """A negator earlier in the same clause ("不是被偷", "没得哪个偷", "唔系俾人偷"): the word is denied."""
+# "偷倒不是", "偷嘛倒没有", "偷可唔系": the word said first, then denied right after it
+_DENIED_AFTER = re.compile(r"^[的嘛呢吧哦啊]?(?:倒|倒也|那倒|也|可|就)?(?:不是|没有|没得|唔系|勿是|莫得|冇)")
+
+
+def _negated(text: str, start: int, end: int | None = None) -> bool:
+    """A negator earlier in the same clause ("不是被偷", "没得哪个偷", "唔系俾人偷"), or a denial
+    right after the word ("偷倒不是"): the word is denied."""
     clause_start = max((text.rfind(p, 0, start) for p in "，,。.!！?？；;、 "), default=-1) + 1
+    if end is not None and _DENIED_AFTER.match(text[end:]):
+        return True
     return any(n in text[clause_start:start] for n in _NEGATORS)
 
 
@@ -255,7 +264,7 @@ def yes_no(text: str, question: str = "", yes_words=(), no_words=(), late_no_wor
     if first and not re.search(r"[不没未莫别]", question or "") and _bare_words(first[0]) \
             and all(w in _NO_EXACT for w in _bare_words(first[0])):
         return False   # "莫得莫得，哪个偷我的嘛，是我自己搞掉了": the no comes first; the rest explains it
-    said = [_negated(t, m.start()) for w in yes_words for m in re.finditer(re.escape(w), t)]
+    said = [_negated(t, m.start(), m.end()) for w in yes_words for m in re.finditer(re.escape(w), t)]
     if said and not all(said):
         return True
     if said:   # "勿是偷额" / "没得哪个偷" / "唔系俾人偷嘅": the question's word, denied
@@ -316,6 +325,10 @@ _VOCATIVE = re.compile(r"^(?:喂|你好|您好|[，,\s])*(?:阿姨|大姨|大姐
                        r"(?=[，,\s啊呀哈嘛]|问|请问|我|俺|额|阿拉|你|侬|帮)")
 
 
+# 老汉: the husband (北方) or the father (西南); 老头: the husband or the father
+_AMBIGUOUS = re.compile(r"老汉(?!儿)|老头")
+
+
 # "我和我老头两个都要交，先给我个人交嘛": of several, the clause that picks one for now decides
 _PICKS_ONE = re.compile(r"(?:先|只)(?:给|帮|替|办)")
 
@@ -330,6 +343,12 @@ def relation(text: str) -> str | None:
         picked = next((_relation(p) for p in parts if _PICKS_ONE.search(p) and _relation(p)), None)
         if picked:
             return picked
+        if _AMBIGUOUS.search(parts[0]):
+            # "我老汉，我爸爸": a word that means the husband in one place and the father in another,
+            # then said plainly
+            plain = next((r for r in map(_relation, parts[1:]) if r not in (None, "self", "other")), None)
+            if plain:
+                return plain
     return _relation(text)
 
 

@@ -114,6 +114,9 @@ def _split_fused(piece: str) -> list[str]:
     return [piece]
 
 
+_WHOSE_SURNAME = re.compile(r"(?:跟|随|和)[\u4e00-\u9fff]{0,4}?姓(?:的)?")
+
+
 def parse_name(text: str) -> str:
     """'陈小明，耳东陈' -> 陈小明; '耳东陈，大小的小，明天的明' -> 陈小明; '程小明，耳东陈' -> 陈小明."""
     s = (text or "").strip().replace("嘅", "的")
@@ -134,6 +137,8 @@ def parse_name(text: str) -> str:
             continue
         if len(name) >= 2 and len(piece) > 4 and not re.search(r"的|字|旁|点水|头", piece):
             break   # the name is said; what follows is talk ("他小时候发高烧把耳朵烧坏了")
+        if len(name) >= 2 and _WHOSE_SURNAME.fullmatch(piece):
+            continue   # "谭一诺，…，跟我姓": whose surname the child has, no part of the name
         if len(name) >= 2 and len(piece) >= 3 and piece[-1] in name and not _PART_WORDS.search(piece[:-1]) \
                 and "的" not in piece:
             continue  # "言西早谭", "木土杜": the parts of a character already heard

@@ -15,6 +15,7 @@ from safety.emergency import detect, normalise
     ("娃掉河里了", "drowning", "119"),
     ("有人拿刀砍人", "crime_now", "110"),
     ("村口出车祸了", "traffic_accident", "122"),
+    ("我铺头门口两架车撞埋一齐啊，人冇事", "traffic_accident", "122"),   # 粤 撞埋一齐 = 撞在一起
     # told across two clauses (a comma bounds a clause, safety/emergency.py normalise)
     ("我爸胸口疼，疼到左边胳膊了", "medical_stroke_heart", "120"),
     ("电梯门打不开，里头关了三个人", "trapped", "119"),
@@ -40,7 +41,7 @@ def test_emergency_told_inside_another_request_is_still_an_emergency():
     "我身份证丢了，想先挂个失", "去年家里失过火，现在想办临时救助", "前年出了车祸腿残了，想办残疾证",
     "我要表扬派出所的民警，帮我找回了钱包", "路口的红绿灯坏了好几天了", "交通事故认定书去哪里拿",
     "我想办个残疾证", "身份证到期了要换", "煤气费在哪里交", "急死人了，低保到底批没批",
-    "有人天天在河边烧垃圾，烟好大",
+    "有人天天在河边烧垃圾，烟好大", "勿来事个，中风了，三年勿下床哉",   # a condition of years
 ])
 def test_near_misses_are_not_emergencies(text):
     assert detect(text) is None

@@ -84,6 +84,7 @@ def test_cantonese_right_is_a_yes(said, expected):
     ("给我自己的老伴办", "spouse"),                  # 自己的 is a possessive, not the caller
     ("我的孙子", "relative"),
     ("给俺小子，俺儿子", "child"),
+    ("我老汉，我爸爸", "parent"),                   # 老汉 (husband or father) said plainly after
 ])
 def test_the_person_named_first_is_the_beneficiary(said, expected):
     assert answers.relation(said) == expected
@@ -132,12 +133,14 @@ def test_not_the_calling_number(said):
 
 @pytest.mark.parametrize("said", ["那中 俺等到八十再说", "哦 还要等四年啊 那就先不弄", "咁等佢满咗八十再打嚟啦",
                                   "噢噢 那我先去医院拿 拿好再来", "不用 我就问问 礼拜六自己去",
-                                  "那不用了 我自己在手机上弄吧", "那先不登记 额回去问问村上能不能补交"])
+                                  "那不用了 我自己在手机上弄吧", "那先不登记 额回去问问村上能不能补交",
+                                  "那我还要等好几年哦", "咁即系要等到60岁先得"])
 def test_putting_the_matter_off_declines_the_offer(said):
     assert answers.declines_help(said)
 
 
-@pytest.mark.parametrize("said", ["不用登记吗？", "好", "帮我登记", "我自己弄不了", "不记得了 我问问"])
+@pytest.mark.parametrize("said", ["不用登记吗？", "好", "帮我登记", "我自己弄不了", "不记得了 我问问",
+                                  "要等多久", "要等到什么时候"])
 def test_no_decline_in_a_question_a_yes_or_a_cannot(said):
     assert not answers.declines_help(said)
 
@@ -166,6 +169,11 @@ def test_the_verb_of_an_a_not_a_question_said_bare_is_a_yes():
 def test_the_question_word_asked_back_is_no_answer():
     ask = "先问一句：身份证是被人偷了、或者发现有人冒用吗？"
     assert answers.yes_no("偷？那倒不是，应该是我个人搞落的嘛，也没哪个拿去用", ask, ("偷", "冒用")) is False
+
+
+def test_the_question_word_denied_right_after_is_a_no():
+    ask = "先问一句：身份证是被人偷了、或者发现有人冒用吗？"
+    assert answers.yes_no("偷倒不是哦，我自己大意了嘛，屋头翻遍了都莫得", ask, ("偷", "冒用")) is False
 
 
 @pytest.mark.parametrize("said, who", [("我和我老头两个都要交，先给我个人交嘛", "self"), ("我阿嬷", "relative")])

@@ -51,6 +51,7 @@ def test_read_back_name():
     ("章阿娣，立早章，阿姨个阿，女字旁一个弟弟个弟", "章阿娣"),       # radical + 弟 is 娣, not 弟
     ("陈银娣，耳东陈，金银嘅银，女字边个弟", "陈银娣"),
     ("程小明，耳东陈", "陈小明"),
+    ("谭一诺 言字旁那个谭 一二三的一 承诺的诺 跟我姓", "谭一诺"),   # whose surname: no part of the name
 ])
 def test_described_characters(said, name):
     assert parse_name(said) == name

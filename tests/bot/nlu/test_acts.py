@@ -89,7 +89,8 @@ def test_a_key_word_said_is_no_slip_of_another():
     assert classify("水管破了，水白白流走") == "report_problem"   # 白白 is no 拜拜
 
 
-@pytest.mark.parametrize("text", ["您好，我想咨询个事情", "喂，有人在没", "哎你好啊小伙子", "喂？听得见不"])
+@pytest.mark.parametrize("text", ["您好，我想咨询个事情", "喂，有人在没", "哎你好啊小伙子", "喂？听得见不",
+                                  "喂，喂，听得见伐"])
 def test_greetings_with_nothing_asked_yet(text):
     assert classify(text) == "greet"
 

@@ -149,3 +149,9 @@ def test_a_model_stop_with_no_stop_words_does_not_stand_against_a_named_matter()
     said = "俺交那个新农保交了十五年了，今年满六十了"     # facts about the pension, nothing cancelled
     got, best, _alt, _hits = decide(said, "stop_flow", 0.48, False, no_act=True)
     assert (got, best.matter_id) == ("ask_matter", "renshe.resident_pension_claim")
+
+
+def test_a_card_not_there_yet_and_a_need_now_is_the_temporary_card():
+    """flow_specs.yaml prefer_over: the temporary card wins over the renewal the ranking puts first."""
+    _intent, best, _alt, _hits = decide("俺儿子身份证到期换了 新的没下来 他要出车咋弄", "ask_matter", 0.9, False)
+    assert best.matter_id == "gongan.idcard_temporary"
