@@ -68,6 +68,11 @@ ASKING_INTENTS = ("ask_matter", "ask_materials", "ask_fee", "ask_time", "ask_whe
 # than this names no matter: one found by embeddings alone would keep the safety gate from
 # asking about the emergency ("河边有个人被水充走了" is not 河湖问题反映).
 DEFER_TO_SAFETY_LEXICAL = 0.35
+# A guided flow's trigger words (去世, 低保, 残疾证) are often background to another request
+# ("我爸去世了，他的残疾证要注销", "低保户孩子上学有助学金吗"): they replace the ranked best
+# matter only when the flow's own matter ranks within FLOW_WINDOW of it (an ASR slip the
+# ranking half heard, "身份正…到头了"); further behind, the ranking names what is wanted.
+FLOW_WINDOW = 0.5
 # Fused margin between the best two under which the bot asks "A or B?" (matter_alt is set).
 CLEAR_MARGIN = 0.05
 # Intents the model may keep when a matter is named (they act on the matter).
@@ -307,13 +312,14 @@ def _decide(text: str, intent_name: str | None, intent_confidence: float, act_fr
             and best.lexical >= LEXICAL_TO_OVERRIDE):
         return None, best, alt, hits
     if flow_wins:   # the ranking names the matter (挂失 vs 补领); the flow's words decide the intent
-        if best.matter_id not in _flows_family(text) and best.lexical < LEXICAL_TO_OVERRIDE \
+        flow_hit = next((h for h in hits if h.matter_id == flow_matter), None)
+        if (best.matter_id not in _flows_family(text) and best.lexical < LEXICAL_TO_OVERRIDE
+                and flow_hit is not None and best.score - flow_hit.score <= FLOW_WINDOW) \
                 or _preferred_over(flow_matter, best.matter_id):
             # a matter outside the flow ("身份正…到头了" ranked 临时身份证): the flow's words name it,
             # unless the catalogue's own words carry the ranking ("接着交职工医保" is not 交医保)
-            best = next((h for h in hits if h.matter_id == flow_matter), None) or \
-                Ranked(flow_matter, flow_matter, 1.0, 1.0, 0.0, "")
-            alt = None
+            # or the ranking puts the flow's matter far behind (its words are background)
+            best, alt = flow_hit or Ranked(flow_matter, flow_matter, 1.0, 1.0, 0.0, ""), None
         return aspect_intent(text), best, alt, hits
     if not asked and (best.lexical < LEXICAL_TO_OVERRIDE or len(text.strip()) < MIN_CHARS_TO_OVERRIDE):
         return None, best, alt, hits

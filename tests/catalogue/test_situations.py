@@ -9,6 +9,13 @@ def test_situations_said_in_the_residents_words():
     assert situations.said("我想办个残疾证") == ()
 
 
+def test_the_variant_asked_for_is_a_situation():
+    # 换成新的 / 有效期过了 ask for the renewal, 户口签到 (an ASR 迁) the transfer, 走脱 the cancellation
+    assert situations.said("残疾证有效期过了，想换成新的") == ("worn",)
+    assert situations.said("户口签到县城了，残疾本咋办") == ("moved",)
+    assert situations.said("阿拉娘上个月走脱了") == ("ended",)
+
+
 def test_a_name_fits_the_situation_by_its_marks():
     assert situations.fitting(("lost",), "居民身份证补领")
     assert situations.fitting(("worn",), "居民身份证换领（到期、损坏）")

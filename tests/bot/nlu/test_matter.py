@@ -155,3 +155,13 @@ def test_a_card_not_there_yet_and_a_need_now_is_the_temporary_card():
     """flow_specs.yaml prefer_over: the temporary card wins over the renewal the ranking puts first."""
     _intent, best, _alt, _hits = decide("俺儿子身份证到期换了 新的没下来 他要出车咋弄", "ask_matter", 0.9, False)
     assert best.matter_id == "gongan.idcard_temporary"
+
+
+@pytest.mark.parametrize("text,matter", [
+    # a death or the card itself said as background to what is wanted done (FLOW_WINDOW)
+    ("残疾证有效期过了，想换个新的", "canlian.disability_card_renewal"),
+    ("我爸走了，他名下的房子要过户给我", "ziran.real_estate_transfer"),
+])
+def test_flow_words_said_as_background_do_not_outrank_the_request(text, matter):
+    _intent, best, _alt, _hits = decide(text, "ask_matter", 0.7, False)
+    assert best.matter_id == matter
