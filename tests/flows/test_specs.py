@@ -50,7 +50,8 @@ def test_no_fee_digits_written_in_the_specs():
 
 @pytest.mark.parametrize("said,flow", [("我身份证丢了", "idcard_lost"), ("俺娘想领高龄补贴", "elderly_allowance"),
                                        ("社保卡坏了", "sscard_reissue"), ("孩子上户口", "birth_registration"),
-                                       ("我爸走了要销户", "death_deregistration"), ("身份证到期了", "idcard_renewal")])
+                                       ("我爸走了要销户", "death_deregistration"), ("身份证到期了", "idcard_renewal"),
+                                       ("我们屋头这个情况能不能吃低包哦", "dibao")])
 def test_pick_flow(said, flow):
     assert specs.pick_flow(said) == flow
 
