@@ -394,6 +394,8 @@ _RATING_DIALECT = (("唔多", "不太"), ("勿大", "不太"), ("唔", "不"), (
                    ("吾分", "五分"), ("伍分", "五分"))   # the recogniser's 五 before 分 ("打吾分")
 
 
+# The question said back, A-not-A: 满意不满意, 满不满意, 满意唔满意 (唔 is 不 by now)
+_RATING_QUESTION = re.compile(r"(?:非常|很)?满意[不没]满意|满[不没]满意")
 _RATING_TAKEN_BACK = re.compile(r"说不上|谈不上|也不算|也不是|不对不对|哎不对|唔系|哦不|啊不|哎不是")
 
 
@@ -403,6 +405,7 @@ def rating(text: str) -> str | None:
     t = re.sub(r"(?:还|不|真)?好意思", "", t)   # "你们还好意思叫俺评价" is a reproach, not 还好
     for word, plain in _RATING_DIALECT:
         t = t.replace(word, plain)
+    t = _RATING_QUESTION.sub("", t)   # "问俺满意不满意，俺说一下" repeats the question, rates nothing
     if not t:
         return None
     bare = t.strip("。，,.")

@@ -21,14 +21,15 @@ log = logging.getLogger(__name__)
 
 # Search results below this are not trusted as "the matter the caller means".
 ACCEPT_SCORE = ACCEPT_SCORE_HINT
-ASK_WHICH = "您想办什么事？说个名字就行，比如“补办身份证”“办低保”。"
 
 
-def ask_which(catalogue, hits) -> str:
+def which_names(catalogue, hits) -> dict:
+    """The two matters of "您是要{a}，还是{b}？" (utter_ask_which_matter), by their short names unless
+    those are the same."""
     a, b = (short_label(catalogue.get(h.matter_id)) for h in hits[:2])
     if a == b:
         a, b = (catalogue.get(h.matter_id)["name"] for h in hits[:2])
-    return f"您是要{a}，还是{b}？"
+    return {"a": a, "b": b}
 
 
 def _channel(tracker: Tracker) -> str:
@@ -122,19 +123,19 @@ class ActionAnswerMatter(Action):
                 and not ASKS_HOW_TO_REPORT.search(tracker.latest_message.get("text") or ""):
             return start_intake()   # "俺们村停水三天了": a problem to report, taken as a 12345 report
         if matter is None:
-            question = clarify(hits) if hits else None
-            if question is None and len(hits) == 2 and hits[0].score == hits[1].score == 1.0:
-                question = ask_which(catalogue, hits)
-            if question:
+            # clarify decides when two matters are too close to call; the words are the domain's
+            close = bool(hits and clarify(hits)) or (len(hits) == 2 and hits[0].score == hits[1].score == 1.0)
+            if close:
                 buttons = [{"title": short_label(catalogue.get(h.matter_id)),
                             "payload": aspect_payload(h.matter_id, aspect)} for h in hits[:2]]
-                dispatcher.utter_message(text=question, buttons=buttons)
+                dispatcher.utter_message(response="utter_ask_which_matter", buttons=buttons,
+                                         **which_names(catalogue, hits))
                 # "A or B?": the channels see the choice and its matters
                 options = [{"title": b["title"], "matter": h.matter_id} for b, h in zip(buttons, hits)]
                 dispatcher.utter_message(json_message={**flow_specs.ask_event("which_matter", tracker),
                                                        "options": options})
             else:
-                dispatcher.utter_message(text=ASK_WHICH)
+                dispatcher.utter_message(response="utter_ask_matter_name")
                 dispatcher.utter_message(json_message=flow_specs.ask_event("flow", tracker))
             return [SlotSet("matter_offer", None)]
         if _channel(tracker) == "voice":

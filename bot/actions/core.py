@@ -10,23 +10,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions import flow_specs
 from bot.actions.intent_text import describe
 
-# Plain-Chinese names of intents, for "您是想问……吗？".
-INTENT_DESCRIPTIONS = {
-    "greet": "打个招呼",
-    "goodbye": "结束通话",
-    "thank": "表示感谢",
-    "request_human": "转人工服务",
-    "bot_challenge": "我是不是机器人",
-    "repeat": "让我再说一遍",
-    "slow_down": "让我说慢一点",
-    "emergency_fire": "报火警",
-    "emergency_medical": "叫救护车",
-    "emergency_police": "报警",
-    "emergency_traffic": "报交通事故",
-}
-
-# Openings of the fallback's questions (action_default_ask_affirmation, utter_ask_rephrase).
-CLARIFY_PREFIXES = ("您是想问", "不好意思，我没听明白")
+# The fallback's questions (action_default_ask_affirmation, utter_ask_rephrase): a "不是" right after one
+# of them is the second stage.
+CLARIFY_RESPONSES = ("utter_did_you_mean", "utter_ask_rephrase")
 
 def handoff_events(dispatcher: CollectingDispatcher, reason: str) -> list[dict[str, Any]]:
     """Tell the channel to hand the user to a person; every hand-off goes through here."""
@@ -51,14 +37,15 @@ def last_bot_turn(tracker: Tracker) -> list[str]:
     return list(reversed(texts))
 
 
-def last_bot_text(tracker: Tracker) -> str:
-    """The last thing the bot said before the latest user message (across fallback replays)."""
+def last_bot_response(tracker: Tracker) -> str:
+    """The domain response the bot said last before the latest user message (across fallback
+    replays): Rasa keeps its name in the bot event's metadata (`utter_action`)."""
     seen_user = False
     for event in reversed(list(tracker.events)):
         if event.get("event") == "user":
             seen_user = True
         elif seen_user and event.get("event") == "bot" and event.get("text"):
-            return event["text"]
+            return (event.get("metadata") or {}).get("utter_action") or ""
     return ""
 
 
@@ -117,7 +104,7 @@ class ActionDecline(Action):
     def run(self, dispatcher, tracker, domain):
         # "不是" right after the fallback's "您是想问……吗？" / "换个说法" is the second stage:
         # still not understood -> a person (Rasa's loop treats a deny as a clarification).
-        if last_bot_text(tracker).startswith(CLARIFY_PREFIXES):
+        if last_bot_response(tracker) in CLARIFY_RESPONSES:
             return handoff_events(dispatcher, "not_understood")
         if tracker.get_slot("matter_offer") == "register":
             return decline_offer(dispatcher, tracker)
@@ -207,29 +194,19 @@ class ActionDefaultAskAffirmation(Action):
     def run(self, dispatcher, tracker, domain):
         ranking = tracker.latest_message.get("intent_ranking", [])
         guess = next((r["name"] for r in ranking if r.get("name") != "nlu_fallback"), None)
-        description = describe_intent(guess, tracker)
+        description = describe_intent(guess, tracker, domain)
         if description is None:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
-        dispatcher.utter_message(
-            text=f"您是想问{description}吗？",
-            buttons=[
-                {"title": "是的", "payload": f"/{guess}"},
-                # Rasa's fallback loop treats out_of_scope as "still not understood".
-                {"title": "不是", "payload": "/out_of_scope"},
-            ],
-        )
+        dispatcher.utter_message(response="utter_did_you_mean", description=description, intent=guess)
         dispatcher.utter_message(json_message=flow_specs.ask_event("did_you_mean", tracker))
         return []
 
 
-def describe_intent(intent: str | None, tracker: Tracker) -> str | None:
+def describe_intent(intent: str | None, tracker: Tracker, domain: dict) -> str | None:
     if not intent or intent in ("affirm", "deny", "out_of_scope"):
         return None
-    if intent in INTENT_DESCRIPTIONS:
-        return INTENT_DESCRIPTIONS[intent]
-    # The catalogue's intents describe themselves in bot.actions.intent_text.
-    return describe(intent, tracker)
+    return describe(intent, tracker, domain)
 
 
 class ActionDefaultFallback(Action):

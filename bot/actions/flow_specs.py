@@ -46,6 +46,12 @@ def asks() -> dict:
     return load_specs()["asks"]
 
 
+def say(domain: dict, response: str, /, **values) -> str:
+    """The words of domain `response` (its first variation), placeholders filled: for sentences
+    composed from several responses (the form's, the fallback's guess), read rather than uttered by name."""
+    return domain["responses"][response][0]["text"].format(**values)
+
+
 def ask_event(slot: str, tracker=None, entry: dict | None = None) -> dict:
     """The custom payload that marks a question: {"event": "ask", "key", "expect", "rate"}."""
     entry = entry or asks().get(slot) or {"key": slot, "expect": "free"}

@@ -62,10 +62,7 @@ _NAME_REASONS = {"没听清名字": "utter_form_name_unheard", "名字要说中�
                  "请说全名，姓和名都要": "utter_form_name_full"}
 
 
-def say(domain: dict, response: str, /, **values: Any) -> str:
-    """The words of domain `response` (its first variation), placeholders filled: the form's
-    sentences are composed from several responses, so it reads them rather than uttering by name."""
-    return domain["responses"][response][0]["text"].format(**values)
+say = specs.say   # the form composes its sentences from several responses of the domain
 
 
 def command_of(text: str) -> str | None:

@@ -1,26 +1,16 @@
-"""Plain-Chinese descriptions of intents for the fallback's "您是想问……吗？".
+"""Plain-Chinese descriptions of intents for the fallback's "您是想问……吗？" (utter_did_you_mean).
 
-Used by bot.actions.core.describe_intent for the catalogue's intents (the core ones are in
-bot.actions.core.INTENT_DESCRIPTIONS).
+The words are domain responses read by name: utter_intent_<intent> (core intents, bot/domain/core.yml;
+catalogue intents, bot/domain/catalogue.yml, with {matter} = the matter as the caller would say it,
+"补办身份证", and utter_intent_<intent>_any when no matter is known).
 """
 from __future__ import annotations
 
 from rasa_sdk import Tracker
 
+from bot.actions.flow_specs import say
 from catalogue.loader import load_catalogue
 from catalogue.search import short_label
-
-# {x} = the matter as the caller would say it ("补办身份证"), or a generic word.
-MATTER_INTENTS = {
-    "ask_matter": ("怎么{x}", "怎么办一件事"),
-    "ask_materials": ("{x}要带什么材料", "办事要带什么材料"),
-    "ask_fee": ("{x}要多少钱", "办事要多少钱"),
-    "ask_time": ("{x}要多久", "办事要多久"),
-    "ask_where": ("{x}去哪里办", "办事去哪里"),
-    "ask_online": ("{x}能不能网上办", "能不能网上办"),
-    "ask_proxy": ("{x}能不能找人代办", "能不能找人代办"),
-    "ask_eligibility": ("什么人能{x}", "办事要什么条件"),
-}
 
 
 def _matter_label(tracker: Tracker) -> str | None:
@@ -38,11 +28,13 @@ def _matter_label(tracker: Tracker) -> str | None:
     return None
 
 
-def describe(intent: str | None, tracker: Tracker) -> str | None:
-    if not intent:
+def describe(intent: str | None, tracker: Tracker, domain: dict) -> str | None:
+    """The intent in plain words, or None when the domain has none for it."""
+    responses = domain.get("responses") or {}
+    name = f"utter_intent_{intent}"
+    if not intent or name not in responses:
         return None
-    if intent in MATTER_INTENTS:
-        with_matter, generic = MATTER_INTENTS[intent]
-        label = _matter_label(tracker)
-        return with_matter.format(x=label) if label else generic
-    return None
+    if f"{name}_any" not in responses:
+        return say(domain, name)
+    label = _matter_label(tracker)
+    return say(domain, name, matter=label) if label else say(domain, f"{name}_any")

@@ -21,7 +21,7 @@ from typing import Any
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 
-from bot.actions.core import handoff_events
+from bot.actions.core import decline_offer, handoff_events, puts_off_offer
 from bot.actions.flow_specs import ask_event
 from bot.actions.parse import resolve_place
 from common import settings
@@ -644,6 +644,10 @@ class ActionStartRating(Action):
 
     async def run(self, dispatcher, tracker, domain):
         text = (tracker.latest_message or {}).get("text") or ""
+        if puts_off_offer(tracker) and answers.rating(text) is None:
+            # "哦，还没到啊，那我到辰光再打" to "需要我帮您登记吗？": calling again later puts the offer
+            # off, it rates nothing (the model hears a call about a finished matter)
+            return decline_offer(dispatcher, tracker)
         events = _start_query_events(dispatcher, tracker) + [SlotSet("wo_rate_order", None)]
         m = re.search(r"12345\d{12}", re.sub(r"\s", "", text))
         if m:

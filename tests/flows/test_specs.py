@@ -53,7 +53,8 @@ def test_no_fee_digits_written_in_the_specs():
                                        ("我爸走了要销户", "death_deregistration"), ("身份证到期了", "idcard_renewal"),
                                        ("又到认证的时候了 每年都得跑一趟乡里", "pension_qualification"),
                                        ("我老太婆个退休工资要认证", "pension_qualification"),
-                                       ("身份证到期换了 新的没下来 他要出车咋弄", "idcard_temporary")])
+                                       ("身份证到期换了 新的没下来 他要出车咋弄", "idcard_temporary"),
+                                       ("我们屋头这个情况能不能吃低包哦", "dibao")])
 def test_pick_flow(said, flow):
     assert specs.pick_flow(said) == flow
 

@@ -146,7 +146,9 @@ def test_no_decline_in_a_question_a_yes_or_a_cannot(said):
 
 
 @pytest.mark.parametrize("said, expected", [("唔多满意 拖咗成个月先嚟整 不满意", "不满意"), ("你们还好意思叫俺评价", None),
-                                            ("不满意 呃 也不是 来是来了 就是晚了几天 算了 基本满意吧", "基本满意")])
+                                            ("不满意 呃 也不是 来是来了 就是晚了几天 算了 基本满意吧", "基本满意"),
+                                            ("你们打电话问俺满意不满意，俺说一下", None),
+                                            ("问我满不满意？满意", "满意")])
 def test_rating_hedges_reproaches_and_levels_taken_back(said, expected):
     assert answers.rating(said) == expected
 

@@ -50,7 +50,7 @@ def test_unknown_entity_text_is_searched():
 
 def test_nothing_found_asks_which_matter():
     msgs, slots = run(tracker("嗯那个", "ask_matter"))
-    assert "您想办什么事" in msgs[0]["text"] and "matter" not in slots
+    assert msgs[0]["response"] == "utter_ask_matter_name" and "matter" not in slots
     assert msgs[-1]["custom"]["key"] == "matter"
 
 
@@ -58,15 +58,18 @@ def test_two_matters_too_close_to_call_ask_which_with_its_ask_payload():
     msgs, _ = run(tracker("户口的事", "ask_matter", [{"entity": "matter", "value": "gongan.hukou_migration"},
                                                   {"entity": "matter_alt", "value": "gongan.hukou_correction"}]))
     ask = msgs[-1]["custom"]
+    assert msgs[0]["response"] == "utter_ask_which_matter" and msgs[0]["a"] != msgs[0]["b"]
     assert (ask["event"], ask["key"], ask["expect"]) == ("ask", "which_matter", "choice")
     assert [o["matter"] for o in ask["options"]] == ["gongan.hukou_migration", "gongan.hukou_correction"]
 
 
 def test_describe_for_fallback():
     t = tracker("补身份证", "ask_materials", [{"entity": "matter", "value": "gongan.idcard_reissue"}])
-    assert describe("ask_materials", t) == "补办身份证要带什么材料"
-    assert describe("ask_fee", tracker("x", "ask_fee")) == "办事要多少钱"
-    assert describe("unknown_intent", t) is None
+    from tests.bot.actions.test_core import DOMAIN
+
+    assert describe("ask_materials", t, DOMAIN) == "补办身份证要带什么材料"
+    assert describe("ask_fee", tracker("x", "ask_fee"), DOMAIN) == "办事要多少钱"
+    assert describe("unknown_intent", t, DOMAIN) is None
 
 
 def test_doing_it_oneself_in_a_long_sentence_declines_the_offer_with_the_next_step():
@@ -109,4 +112,4 @@ def test_after_the_emergency_check_with_no_matter_the_caller_is_asked_what_to_do
     t.latest_message["matter_ranking"] = [{"matter_id": "minzheng.elderly_care_visit", "score": 0.77, "lexical": 0.0}]
     msgs, slots = run_check(t)
     assert msgs[0]["response"] == "utter_emergency_check"
-    assert "matter" not in slots and "什么事" in msgs[-2]["text"] and msgs[-1]["custom"]["key"] == "matter"
+    assert "matter" not in slots and msgs[-2]["response"] == "utter_ask_matter_name" and msgs[-1]["custom"]["key"] == "matter"

@@ -1,6 +1,9 @@
 """Unit tests of the core actions with real rasa_sdk trackers (no server)."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -13,6 +16,13 @@ from bot.actions.core import (
     ActionSlowDown,
     last_bot_turn,
 )
+
+
+# The domain as Rasa sends it with each call (the responses are what the actions read).
+DOMAIN = {"responses": {name: variants
+                        for path in sorted((Path(__file__).parents[3] / "bot" / "domain").glob("*.yml"))
+                        for name, variants in (yaml.safe_load(path.read_text(encoding="utf-8")).get("responses")
+                                               or {}).items()}}
 
 
 def make_tracker(events, slots=None, latest_message=None):
@@ -74,16 +84,25 @@ def test_ask_affirmation_names_the_best_guess_in_chinese():
     dispatcher = CollectingDispatcher()
     latest = {"intent_ranking": [{"name": "nlu_fallback", "confidence": 0.5},
                                  {"name": "request_human", "confidence": 0.4}]}
-    ActionDefaultAskAffirmation().run(dispatcher, make_tracker([], latest_message=latest), {})
+    ActionDefaultAskAffirmation().run(dispatcher, make_tracker([], latest_message=latest), DOMAIN)
     message = dispatcher.messages[0]
-    assert message["text"] == "您是想问转人工服务吗？"
-    assert [b["payload"] for b in message["buttons"]] == ["/request_human", "/out_of_scope"]
+    # Rasa fills utter_did_you_mean ("您是想问{description}吗？", buttons "/{intent}") with these values
+    assert (message["response"], message["description"], message["intent"]) == \
+        ("utter_did_you_mean", "转人工服务", "request_human")
     assert dispatcher.messages[-1]["custom"]["key"] == "did_you_mean"   # the channels see a yes/no question
+
+
+def test_ask_affirmation_describes_a_catalogue_intent_with_its_matter():
+    dispatcher = CollectingDispatcher()
+    latest = {"intent_ranking": [{"name": "ask_fee", "confidence": 0.4}],
+              "entities": [{"entity": "matter", "value": "gongan.idcard_reissue"}]}
+    ActionDefaultAskAffirmation().run(dispatcher, make_tracker([], latest_message=latest), DOMAIN)
+    assert dispatcher.messages[0]["description"] == "补办身份证要多少钱"
 
 
 def test_ask_affirmation_without_guess_asks_to_rephrase():
     dispatcher = CollectingDispatcher()
-    ActionDefaultAskAffirmation().run(dispatcher, make_tracker([], latest_message={"intent_ranking": []}), {})
+    ActionDefaultAskAffirmation().run(dispatcher, make_tracker([], latest_message={"intent_ranking": []}), DOMAIN)
     assert dispatcher.messages[0]["response"] == "utter_ask_rephrase"
 
 
@@ -120,7 +139,22 @@ def test_no_after_the_clarifying_question_goes_to_a_person():
 
     dispatcher = CollectingDispatcher()
     # As Rasa leaves it: the loop reverts the "不是" and replays it as a clarification.
-    events = [user("阿巴阿巴"), bot("您是想问转人工服务吗？"), user("不是"), {"event": "rewind"},
+    asked = {**bot("您是想问转人工服务吗？"), "metadata": {"utter_action": "utter_did_you_mean"}}
+    events = [user("阿巴阿巴"), asked, user("不是"), {"event": "rewind"},
               {"event": "action", "name": "action_listen"}, user("不是")]
     ActionDecline().run(dispatcher, make_tracker(events), {})
     assert {"event": "handoff", "reason": "not_understood"} in [m.get("custom") for m in dispatcher.messages]
+
+
+def test_no_after_another_question_is_no_clarification():
+    from bot.actions.core import ActionDecline
+
+    dispatcher = CollectingDispatcher()
+    asked = {**bot("好的。您还有什么要办的？"), "metadata": {"utter_action": "utter_anything_else"}}
+    ActionDecline().run(dispatcher, make_tracker([user("谢谢"), asked, user("不是")]), DOMAIN)
+    assert not [m for m in dispatcher.messages if m.get("custom")]
+
+
+def test_greeting_and_anything_else_mark_the_question_for_the_channels():
+    for name, key in (("utter_greet", "matter"), ("utter_anything_else", "anything_else")):
+        assert DOMAIN["responses"][name][0]["custom"] == {"event": "ask", "key": key, "expect": "free"}

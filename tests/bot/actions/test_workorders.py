@@ -377,6 +377,15 @@ async def test_order_reference_in_the_rating_message_is_used():
     assert slots["wo_rate_order"] == "12345202603020001" and slots["wo_rating"] == "满意"
 
 
+async def test_calling_again_later_to_a_pending_offer_declines_it_and_rates_nothing():
+    t = make_tracker({"matter_offer": "register", "matter": "minzheng.elderly_allowance"},
+                     text="哦，还没到啊，那我到辰光再打", intent="rate_service")
+    d = CollectingDispatcher()
+    events = await wo.ActionStartRating().run(d, t, {})
+    assert {"event": "flow_end", "outcome": "declined"} in [m.get("custom") for m in d.messages]
+    assert slot_events(events) == {"matter_offer": None}
+
+
 async def test_bad_rating_opens_rectification_and_promises_a_call(svc):
     order = await make_order(svc)
     await complete(svc, order["id"])

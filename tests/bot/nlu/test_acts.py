@@ -50,6 +50,7 @@ def test_asking_for_a_person_wins_over_asking_whether_it_is_a_robot():
     ("上个月报的路修好了，你们叫我评分", "rate_service"),
     ("窗口的人态度好差，问两句就不耐烦", "complain"), ("社区的小王态度特别好", "praise"),
     ("举报有人在山上偷偷砍树", "report_problem"), ("我觉得镇上应该多开一趟班车", "suggest"),
+    ("喂，我哋条村冇电㗎，成两日喇", "report_problem"), ("手机没电了", None), ("村里没电话", "provide_info"),
     ("你是人还是电脑", "bot_challenge"), ("帮我找你们工作人员", "request_human"),
     ("侬再讲一趟", "repeat"), ("我哋下次再倾", "goodbye"),
 ])
