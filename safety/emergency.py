@@ -77,6 +77,7 @@ class Rules:
     unhurt: re.Pattern
     animal: re.Pattern
     habitual: re.Pattern
+    chronic: re.Pattern
     thing: re.Pattern
     resolved: re.Pattern
     rescued: re.Pattern
@@ -113,7 +114,7 @@ def rules() -> Rules:
     return Rules(
         kinds=kinds, past=re.compile(v["past"]), present=re.compile(v["present"]),
         hypothetical=re.compile(v["hypothetical"]), conditional=re.compile(v["conditional"]),
-        topic_after=re.compile(v["topic_after"]), unhurt=re.compile(v["unhurt"]), animal=re.compile(v["animal"]), habitual=re.compile(v["habitual"]), thing=re.compile(v["thing"]), resolved=re.compile(v["resolved"]),
+        topic_after=re.compile(v["topic_after"]), unhurt=re.compile(v["unhurt"]), animal=re.compile(v["animal"]), habitual=re.compile(v["habitual"]), chronic=re.compile(v["chronic"]), thing=re.compile(v["thing"]), resolved=re.compile(v["resolved"]),
         rescued=re.compile(v["rescued"]), interjection=re.compile(v["interjection"]), coverage=re.compile(v["coverage"]), ongoing=re.compile(v["ongoing"]), averted=re.compile(v["averted"]),
         idiom=re.compile(v["idiom"]), praise=re.compile(v["praise"]),
         admin=re.compile(v["admin"]), negation=re.compile(f"(?:{v['negation']})$"),
@@ -224,6 +225,8 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
             and not (kind is not None and kind.now is not None and kind.now.search(sentence, last_hypo.end()))):
         return "hypothetical"
     if r.habitual.search(sentence) and not r.present.search(sentence):
+        return "habitual"
+    if r.chronic.search(sentence) and not r.present.search(sentence.replace("一直", "")):
         return "habitual"
     # An administrative question about the event ("交通事故认定书怎么拿"): the admin words
     # come after it; "我想问补贴，我老伴突然晕倒了" asks nothing about the fall.

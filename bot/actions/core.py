@@ -13,6 +13,8 @@ from bot.actions.intent_text import describe
 # The fallback's questions (action_default_ask_affirmation, utter_ask_rephrase): a "不是" right after one
 # of them is the second stage.
 CLARIFY_RESPONSES = ("utter_did_you_mean", "utter_ask_rephrase")
+# "您还有什么要办的？": a no to it ("没有了") ends the conversation, as a goodbye would.
+ANYTHING_ELSE_RESPONSES = ("utter_anything_else", "utter_anything_else_or_bye")
 
 def handoff_events(dispatcher: CollectingDispatcher, reason: str) -> list[dict[str, Any]]:
     """Tell the channel to hand the user to a person; every hand-off goes through here."""
@@ -108,6 +110,9 @@ class ActionDecline(Action):
             return handoff_events(dispatcher, "not_understood")
         if tracker.get_slot("matter_offer") == "register":
             return decline_offer(dispatcher, tracker)
+        if last_bot_response(tracker) in ANYTHING_ELSE_RESPONSES:
+            dispatcher.utter_message(response="utter_goodbye")
+            return [SlotSet("matter_offer", None)] if "matter_offer" in tracker.slots else []
         dispatcher.utter_message(response="utter_anything_else_or_bye")
         return [SlotSet("matter_offer", None)] if "matter_offer" in tracker.slots else []
 

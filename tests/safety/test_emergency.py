@@ -42,6 +42,7 @@ def test_emergency_told_inside_another_request_is_still_an_emergency():
     "我要表扬派出所的民警，帮我找回了钱包", "路口的红绿灯坏了好几天了", "交通事故认定书去哪里拿",
     "我想办个残疾证", "身份证到期了要换", "煤气费在哪里交", "急死人了，低保到底批没批",
     "有人天天在河边烧垃圾，烟好大", "勿来事个，中风了，三年勿下床哉",   # a condition of years
+    "走勿动额，一直困辣床上，中风两年了",   # 一直 after a condition of years: how long, not now
 ])
 def test_near_misses_are_not_emergencies(text):
     assert detect(text) is None

@@ -155,6 +155,15 @@ def test_no_after_another_question_is_no_clarification():
     assert not [m for m in dispatcher.messages if m.get("custom")]
 
 
+def test_no_to_anything_else_ends_the_conversation():
+    from bot.actions.core import ActionDecline
+
+    dispatcher = CollectingDispatcher()
+    asked = {**bot("好的。您还有什么要办的？没有的话，说“再见”就行。"), "metadata": {"utter_action": "utter_anything_else_or_bye"}}
+    ActionDecline().run(dispatcher, make_tracker([user("不用了"), asked, user("没有了")]), DOMAIN)
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_goodbye"]
+
+
 def test_greeting_and_anything_else_mark_the_question_for_the_channels():
     for name, key in (("utter_greet", "matter"), ("utter_anything_else", "anything_else")):
         assert DOMAIN["responses"][name][0]["custom"] == {"event": "ask", "key": key, "expect": "free"}
