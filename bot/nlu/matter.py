@@ -117,9 +117,10 @@ _ANY_WORD = re.compile(r"(什么|啥子?|哪[个里儿]?)[^，。]{0,3}[都也]"
 def _about_matter(text: str, intent_name: str) -> bool:
     """A question the model took for a progress query or a robot question, without their words,
     that asks about a matter: "俺明年就六十了，啥时候能领" asks when (an aspect of the matter),
-    "听说要先备案，不然不能报销，是不是" names the matter it asks about."""
-    if intent_name == "query_progress":
-        return aspect_intent(text) != "ask_matter"
+    "听说要先备案，不然不能报销，是不是" and "我妈八十好几了，那个高龄今天咋领啊" name the matter
+    they ask about (a progress query has its own words in acts.yaml: 批下来没有, 怎么样了)."""
+    if intent_name == "query_progress" and aspect_intent(text) != "ask_matter":
+        return True
     return _decide(text, None, 0.0, False)[1] is not None
 
 

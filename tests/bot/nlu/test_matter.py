@@ -108,7 +108,8 @@ def test_a_complaint_in_its_own_words_stays_over_a_flow():
 
 @pytest.mark.parametrize("text,intent", [("好像是十二年，没交够十五年", "bot_challenge"),
                                          ("俺那是老人机，就能打个电话", "bot_challenge"),
-                                         ("侬好，阿拉姆妈要到上海去看毛病", "query_progress")])
+                                         ("侬好，阿拉姆妈要到上海去看毛病", "query_progress"),
+                                         ("我妈八十好几了，那个高龄今天咋领啊", "query_progress")])
 def test_robot_or_progress_readings_need_their_words(text, intent):
     assert decide(text, intent, 0.5, False)[0] == "ask_matter"
 
