@@ -86,7 +86,8 @@ def test_no_with_nothing_pending_is_not_a_fallback(conversation):
     c.say("你好")
     reply = c.say("不用了")
     assert "还有什么要办的" in reply[0]["text"]
-    assert not customs(reply)
+    # no fallback, no hand-off: only the question's kind for the channels
+    assert customs(reply) == [{"event": "ask", "key": "anything_else", "expect": "free"}]
 
 
 def test_out_of_scope_twice_goes_to_a_person(conversation):
