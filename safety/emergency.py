@@ -224,9 +224,8 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
     if (last_hypo is not None and not r.present.search(upto, last_hypo.end())
             and not (kind is not None and kind.now is not None and kind.now.search(sentence, last_hypo.end()))):
         return "hypothetical"
-    if r.habitual.search(sentence) and not r.present.search(sentence):
-        return "habitual"
-    if r.chronic.search(sentence) and not r.present.search(sentence.replace("一直", "")):
+    if r.habitual.search(sentence) and not r.present.search(sentence) or \
+            r.chronic.search(sentence) and not r.present.search(sentence.replace("一直", "")):
         return "habitual"
     # An administrative question about the event ("交通事故认定书怎么拿"): the admin words
     # come after it; "我想问补贴，我老伴突然晕倒了" asks nothing about the fall.

@@ -106,14 +106,13 @@ class ActionDecline(Action):
     def run(self, dispatcher, tracker, domain):
         # "不是" right after the fallback's "您是想问……吗？" / "换个说法" is the second stage:
         # still not understood -> a person (Rasa's loop treats a deny as a clarification).
-        if last_bot_response(tracker) in CLARIFY_RESPONSES:
+        asked = last_bot_response(tracker)
+        if asked in CLARIFY_RESPONSES:
             return handoff_events(dispatcher, "not_understood")
         if tracker.get_slot("matter_offer") == "register":
             return decline_offer(dispatcher, tracker)
-        if last_bot_response(tracker) in ANYTHING_ELSE_RESPONSES:
-            dispatcher.utter_message(response="utter_goodbye")
-            return [SlotSet("matter_offer", None)] if "matter_offer" in tracker.slots else []
-        dispatcher.utter_message(response="utter_anything_else_or_bye")
+        closing = "utter_goodbye" if asked in ANYTHING_ELSE_RESPONSES else "utter_anything_else_or_bye"
+        dispatcher.utter_message(response=closing)
         return [SlotSet("matter_offer", None)] if "matter_offer" in tracker.slots else []
 
 

@@ -180,6 +180,13 @@ def flow_trigger(text: str) -> str | None:
     return best
 
 
+def preferred_over(matter: str, other: str) -> bool:
+    """The flow of `matter` lists the flow of `other` in prefer_over (the temporary card while a card
+    is renewed): said together, it wins whatever the ranking."""
+    mine = next((s for s in flows().values() if s.get("matter") == matter), {})
+    return any(flows().get(f, {}).get("matter") == other for f in mine.get("prefer_over") or ())
+
+
 def flows_said(text: str) -> set[str]:
     """Every flow whose trigger words (or every group of one trigger_all) the text holds."""
     direct, combined = _trigger_scores(text)

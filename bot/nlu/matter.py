@@ -142,16 +142,6 @@ def _flow_matter(text: str) -> str | None:
     return flow_specs.spec(flow)["matter"] if flow else None
 
 
-def _preferred_over(flow_matter: str, other: str) -> bool:
-    """The flow of flow_matter wins over the flow of `other` when both are said (flow_specs.yaml
-    prefer_over: the temporary card while a card is renewed), whatever the ranking."""
-    from bot.actions import flow_specs
-
-    flows = flow_specs.flows()
-    mine = next((s for s in flows.values() if s.get("matter") == flow_matter), {})
-    return any(flows.get(f, {}).get("matter") == other for f in mine.get("prefer_over") or ())
-
-
 def _flows_family(text: str) -> set[str]:
     """The matters of every flow whose words are said, and the matters those flows use (挂失 and
     临时身份证 for 补办): a ranking among them stands ("医保卡…刷不到…备案" is the filing)."""
@@ -313,10 +303,12 @@ def _decide(text: str, intent_name: str | None, intent_confidence: float, act_fr
             and best.lexical >= LEXICAL_TO_OVERRIDE):
         return None, best, alt, hits
     if flow_wins:   # the ranking names the matter (挂失 vs 补领); the flow's words decide the intent
+        from bot.actions import flow_specs
+
         flow_hit = next((h for h in hits if h.matter_id == flow_matter), None)
         if (best.matter_id not in _flows_family(text) and best.lexical < LEXICAL_TO_OVERRIDE
                 and flow_hit is not None and best.score - flow_hit.score <= FLOW_WINDOW) \
-                or _preferred_over(flow_matter, best.matter_id):
+                or flow_specs.preferred_over(flow_matter, best.matter_id):
             # a matter outside the flow ("身份正…到头了" ranked 临时身份证): the flow's words name it,
             # unless the catalogue's own words carry the ranking ("接着交职工医保" is not 交医保)
             # or the ranking puts the flow's matter far behind (its words are background)
