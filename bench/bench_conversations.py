@@ -147,10 +147,13 @@ def write_section(rep: dict, split: str, model: str) -> None:
             ("voice turns with more than 3 sentences before the check-in question", f"{rep['voice_turns_over_3_sentences']} of {rep['voice_turns']}")]
     table = "| measure | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
     misses = "".join(f"\n- `{m['id']}`: {'; '.join(m['why'])}" for m in rep["misses"])
+    # the voice turns over 3 sentences, so that whoever shapes the replies can find them
+    long_turns = "".join(f"\n- {t}" for t in rep["long_voice_turns"][:20])
     SECTION.parent.mkdir(parents=True, exist_ok=True)
     SECTION.write_text(
         f"## Conversation suite ({split} split)\n\n{__doc__.split(chr(10) + chr(10), 2)[2]}\n{table}\n\n"
-        f"Model: `{model}`.\n\nMisses:{misses or ' none'}\n\nReproduce:\n\n"
+        f"Model: `{model}`.\n\nMisses:{misses or ' none'}\n\n"
+        f"Voice turns over 3 sentences before the check-in:{long_turns or ' none'}\n\nReproduce:\n\n"
         "    cd /work/main && PYTHONPATH=. .venv/bin/python -m bench.bench_conversations\n",
         encoding="utf-8")
 
