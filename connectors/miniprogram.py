@@ -5,14 +5,18 @@ Endpoints (Rasa mounts the blueprint under /webhooks/miniprogram):
   POST /login       {"code": wx.login() code} -> jscode2session -> {"session", "expires_in", "replies"}
   POST /message     {"session", "text", "id"?} -> {"replies": [...]}
   POST /voice       raw audio body, header Authorization: Bearer <session> -> {"text", "replies"}
-  WS   /ws          first frame {"type":"auth","session":…}; then {"type":"message","text":…,"id":…}
+  WS   /ws          first frame {"type":"auth","session":…}; then {"type":"message","text":…,"id":…};
+                    the client acknowledges each reply with {"type":"ack","in_reply_to":…}
 
 The session token is opaque to the client: "<sid>.<expiry>.<HMAC-SHA256>" whose
 sid maps, in Redis, to the conversation's pseudonymous sender id (an HMAC of the
 openid; neither the openid nor the session_key is stored). The tracker is keyed
 by that sender id, so a reconnect, a new WebSocket or a new login continues the
-same conversation. Replies that could not be delivered over a WebSocket are
-buffered per session in Redis and flushed when the session reconnects.
+same conversation. Every WebSocket reply is kept per session in Redis (list
+govdesk:wx:mp:outbox:<sid>, raw reply frames, bounded, with a TTL) until the client
+acknowledges it, and the ones not acknowledged are sent again ("buffered": true) when
+the session reconnects: a send that "succeeded" into a socket whose peer had already
+dropped is not lost. The client drops a reply whose in_reply_to it has already shown.
 """
 from __future__ import annotations
 
@@ -42,6 +46,10 @@ log = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 WS_AUTH_TIMEOUT_S = 10.0
+# a send to a socket whose peer vanished must not hold the session's turn lock
+WS_SEND_TIMEOUT_S = 5.0
+# replies kept for a client that never acknowledges (an old client) stay bounded
+OUTBOX_MAX = 50
 MAX_TEXT_CHARS = 1000
 MAX_VOICE_BYTES = 2 * 1024 * 1024
 METADATA = {"channel": "miniprogram", "caller": None, "speech_rate": "normal"}
@@ -272,34 +280,54 @@ class MiniProgramInput(InputChannel):
             return await self._ask_bot(on_new_message, text, sender)
 
     # ------------------------------------------------------------ WebSocket
-    async def _deliver(self, sid: str, payload: dict) -> None:
-        """Send to the session's live socket; buffer in Redis when there is none or it fails."""
-        ws = self._live.get(sid)
+    @staticmethod
+    async def _send(ws, text: str) -> bool:
+        """Send one frame; False when the socket is gone. Sanic 21.12 raises CancelledError (a
+        BaseException) when the peer's transport is closing, so a dropped line would otherwise
+        cancel the turn; a real cancellation of this task still propagates."""
+        try:
+            await asyncio.wait_for(ws.send(text), WS_SEND_TIMEOUT_S)
+            return True
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            return False
+        except Exception:  # noqa: BLE001 - closed/closing socket, or a send that would not finish
+            return False
+
+    async def _deliver(self, sid: str, payload: dict, keep: bool = False) -> None:
+        """Send to the session's live socket. A reply (keep) is first kept in the outbox until the
+        client acknowledges it; a typing frame is only worth sending live."""
         text = json.dumps(payload, ensure_ascii=False)
-        if ws is not None:
-            try:
-                await ws.send(text)
-                return
-            except Exception:  # noqa: BLE001 - closed/closing socket
-                if self._live.get(sid) is ws:
-                    self._live.pop(sid, None)
+        if keep:
+            r = dedup.client()
+            key = self._outbox(sid)
+            await r.rpush(key, text)
+            await r.ltrim(key, -OUTBOX_MAX, -1)
+            await r.expire(key, cfgmod.mini().outbox_ttl_s)
+        ws = self._live.get(sid)
+        if ws is not None and not await self._send(ws, text) and self._live.get(sid) is ws:
+            self._live.pop(sid, None)
+
+    async def _ack(self, sid: str, in_reply_to: Any) -> None:
         r = dedup.client()
-        await r.rpush(self._outbox(sid), text)
-        await r.expire(self._outbox(sid), cfgmod.mini().outbox_ttl_s)
+        key = self._outbox(sid)
+        for raw in await r.lrange(key, 0, -1):
+            try:
+                if json.loads(raw).get("in_reply_to") == in_reply_to:
+                    await r.lrem(key, 1, raw)
+                    return
+            except ValueError:
+                await r.lrem(key, 1, raw)   # not ours: never resend garbage
 
     async def _flush(self, sid: str, ws) -> None:
-        r = dedup.client()
-        while True:
-            raw = await r.lpop(self._outbox(sid))
-            if raw is None:
-                return
+        """Send again every reply not acknowledged yet; they stay kept until acknowledged."""
+        for raw in await dedup.client().lrange(self._outbox(sid), 0, -1):
             payload = json.loads(raw)
             payload["buffered"] = True
-            try:
-                await ws.send(json.dumps(payload, ensure_ascii=False))
-            except Exception:  # noqa: BLE001 - put it back for the next reconnect
-                await r.lpush(self._outbox(sid), raw)
-                raise
+            if not await self._send(ws, json.dumps(payload, ensure_ascii=False)):
+                raise ConnectionError("websocket gone while sending kept replies")
 
     async def _ws_turn(self, sid: str, sender: str, text: str, msg_id: Any, on_new_message: OnNewMessage) -> None:
         lock = self._locks.setdefault(sid, asyncio.Lock())
@@ -310,7 +338,7 @@ class MiniProgramInput(InputChannel):
             except Exception:  # noqa: BLE001
                 log.exception("miniprogram: bot failed for %s", sender)
                 replies = [{"type": "text", "text": "系统忙，请稍后再试。"}]
-            await self._deliver(sid, {"type": "reply", "in_reply_to": msg_id, "replies": replies})
+            await self._deliver(sid, {"type": "reply", "in_reply_to": msg_id, "replies": replies}, keep=True)
 
     async def _websocket(self, request: Request, ws, on_new_message: OnNewMessage) -> None:
         first = None
@@ -333,7 +361,13 @@ class MiniProgramInput(InputChannel):
         self._live[sid] = ws
         if previous is not None and previous is not ws:
             try:
-                await previous.close(code=4000, reason="replaced by a newer connection")
+                # bounded: the old peer may be gone and never answer the closing handshake
+                await asyncio.wait_for(previous.close(code=4000, reason="replaced by a newer connection"),
+                                       WS_SEND_TIMEOUT_S)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
             except Exception:  # noqa: BLE001
                 pass
         try:
@@ -355,6 +389,9 @@ class MiniProgramInput(InputChannel):
                     continue
                 if msg.get("type") == "ping":
                     await ws.send(json.dumps({"type": "pong"}))
+                    continue
+                if msg.get("type") == "ack":
+                    await self._ack(sid, msg.get("in_reply_to"))
                     continue
                 text = msg.get("text")
                 if msg.get("type") != "message" or not isinstance(text, str) or not text.strip() \
