@@ -631,3 +631,10 @@ def test_a_report_that_was_not_acted_on_is_a_complaint_and_too_few_is_a_proposal
     said = R.declared_type(R.normalise("上个月举报的那家黑作坊，到现在都还在开，你们查了没有"))
     assert said and said[0] == "投诉"
     assert R.type_cues(R.normalise("村口的路灯太少了，晚上黑黢黢的"))[0][0] == "建议"
+
+
+def test_asking_on_behalf_is_not_read_as_the_caller_asking_for_themselves():
+    from workorders import classify_rules as R
+    t = R.normalise("补偿款几年没发了，帮我们问问")
+    assert R.ASK_ON_BEHALF.search(t) and not R.ASK_SELF.search(t)
+    assert R.ASK_SELF.search(R.normalise("我想问一下，你们帮我问一下归哪个管"))
