@@ -406,6 +406,7 @@ def _directory(context: dict | None):
 # python -m bench.bench_classify --split train --cv)
 OPTIONS = {
     "help_request": True,           # asking an office to act is 求助 unless the caller blames it
+    "ask_on_behalf": True,          # "帮我们问问" read as 咨询 is 求助 unless the caller asks for themselves too
     "outage_te_model_min": 0.8,     # a cut supply that no danger rule calls a hazard: 特急 from the model only from this
     "urgency_decisive": True,       # a cut supply or wages owed is 紧急 whatever the model says
     "declared_type": True,          # the type the caller names decides (intake_rules.yaml declared_type)
@@ -441,6 +442,15 @@ def _words_zh(words: list[str]) -> str:
 
 
 def _decide_type(model: TextModel, X, t: str) -> tuple[str, float, str, dict]:
+    typ, conf, why, p = _decide_type_of(model, X, t)
+    # asking us to ask for them ("帮我们问问") wants something done (intake_rules.yaml ask_self)
+    ask = R.ASK_ON_BEHALF.search(t) if OPTIONS["ask_on_behalf"] and typ == "咨询" else None
+    if ask and not R.ASK_SELF.search(t) and not R.declared_type(t):
+        return "求助", p.get("求助", 0.0), f"“{ask.group(0)}”——{R.ASK_ON_BEHALF_REASON}（模型：咨询 {_pct(p['咨询'])}）", p
+    return typ, conf, why, p
+
+
+def _decide_type_of(model: TextModel, X, t: str) -> tuple[str, float, str, dict]:
     p = model.probabilities(X, "type")
     best = max(p, key=p.get)
     said = R.declared_type(t) if OPTIONS["declared_type"] else None
@@ -656,8 +666,8 @@ def classify(text: str, context: dict | None = None) -> Classification:
         owner = R.OWNERLESS_HAZARD.search(t) if urg == "特急" and req_type in ("求助", "举报") else None
         if owner:
             c.department, c.department_reason = "zongzhi", f"“{owner.group(0)}”：{R.OWNERLESS_HAZARD.reason_zh}"
-        crime = (R.POLICE_CRIME.search(t) if urg != "特急" else None) or R.POLICE_ALWAYS.search(t) \
-            if OPTIONS["police_crime"] and req_type in ("求助", "举报") else None
+        crime = (R.POLICE_CRIME.search(t) if urg != "特急" and not R.POLICE_CRIME_UNLESS.search(t) else None) \
+            or R.POLICE_ALWAYS.search(t) if OPTIONS["police_crime"] and req_type in ("求助", "举报") else None
         if crime and c.department != "gongan":
             c.department_reason = f"“{crime.group(0)}”：{R.POLICE_CRIME.reason_zh}（模型：{_dept_names().get(c.department, c.department)}）"
             c.department = "gongan"

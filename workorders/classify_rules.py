@@ -146,6 +146,9 @@ AGITATED_REASON = _cfg["urgency"]["agitated_reason"]
 NOT_NOW = re.compile(_cfg["not_now"])
 PAST = re.compile(_cfg["past"])
 ASK_ON_BEHALF = re.compile(_cfg["ask_on_behalf"])
+# the caller asks a question of their own as well (我想问一下…你们帮我问一下归哪个管): still a question
+ASK_SELF = re.compile(_cfg.get("ask_self") or "(?!)")
+ASK_ON_BEHALF_REASON: str = _cfg.get("ask_on_behalf_reason") or ""
 DECISIVE_URGENT: frozenset[str] = frozenset(_cfg["urgency"].get("decisive") or ())
 _outage = _cfg["urgency"].get("outage_not_danger") or {}
 OUTAGE_CODES: frozenset[str] = frozenset(_outage.get("codes") or ())
@@ -202,6 +205,8 @@ EMERGENCY_RENUMBER = tuple(EmergencyRule(f"{v['from']}->{v['to']}", ("any",), re
 
 
 POLICE_CRIME = _r("police_crime", _cfg["police_crime"]["pattern"], _cfg["police_crime"]["reason"])
+# a caller stranded without money (钱包被偷了，回不了家) asks for relief, not for a crime to be solved
+POLICE_CRIME_UNLESS = re.compile(_cfg["police_crime"].get("unless") or "(?!)")
 # guns and explosives kept privately: the police's even when the hazard is 特急
 POLICE_ALWAYS = _r("police_always", _cfg["police_crime"].get("always") or "(?!)", _cfg["police_crime"]["reason"])
 # a hazard no single department owns (几家单位都说不归他们管, 无主的烂尾房): the 综治中心 coordinates it

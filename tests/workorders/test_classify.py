@@ -559,3 +559,82 @@ def test_what_is_not_a_danger_now_is_not_made_urgent_by_the_new_words(text):
 def test_asking_an_office_to_look_into_a_misspent_fund_reports_it():
     c = classify("那个扶贫项目的钱，镇上修的冷库从来没用过，我怀疑钱被贪了，请审计局去查查")
     assert c.type == "举报", c.reasons["type"]
+
+
+# round 11 (requests_j read as tuning data): a place, a person or a thing mentioned is not the subject
+@pytest.mark.parametrize("dept,text,typ,to", [
+    ("gongjiao", "我的社保卡昨天落在二路公交车上了，要先挂失吗", "咨询", "renshe"),     # lost on a bus: the card decides
+    ("gongan", "景区门口写着老人免票，检票的看了身份证还是要我买票", "投诉", "wenlv"),
+    ("gongan", "上个月跟人打了一架，派出所处理过了，他赔的钱一直谈不拢", "求助", "zongzhi"),
+    ("zongzhi", "跟邻居为了院墙吵了好多年，想请镇上司法所来调解一下", "求助", "sifa"),
+    ("jiaotong", "我叔叔在汽车站那边流浪好几天了，能不能让救助站接一下", "求助", "minzheng"),
+    ("shuiwu", "二手房的契税已经交了，不动产登记要几个工作日", "咨询", "ziranziyuan"),
+])
+def test_the_subject_decides_the_unit_not_the_place_or_person_mentioned(dept, text, typ, to):
+    from workorders import classify_rules as R
+    assert R.refine_department(dept, R.normalise(text), typ)[0] == to
+
+
+def test_an_asr_slip_of_the_unit_word_is_repaired():
+    from workorders import classify_rules as R
+    assert "不动产" in R.normalise("不洞产登记窗口在哪里")
+    assert "救助站" in R.normalise("能不能叫就助站来接一下")
+
+
+def test_a_yard_or_a_square_dance_is_no_dam():
+    from workorders import classify_rules as R
+    assert "shuili" not in R.department_cues(R.normalise("村里的小广场没有灯，晚上跳坝坝舞看不见"))
+    assert "shuili" in R.department_cues(R.normalise("山塘的坝子在往外渗水"))
+
+
+def test_a_stranded_caller_asks_for_relief_not_for_the_police():
+    from workorders import classify_rules as R
+    t = R.normalise("我在车站包被人偷了，身上没钱回不了家，哪里能帮一下")
+    assert R.POLICE_CRIME.search(t) and R.POLICE_CRIME_UNLESS.search(t)
+
+
+def test_investment_returns_and_prostitution_are_for_the_police():
+    from workorders import classify_rules as R
+    assert R.POLICE_CRIME.search(R.normalise("有人拉老人搞投资返利，存一万每个月返八百"))
+    assert R.POLICE_CRIME.search(R.normalise("楼下有个黄色的按摩店，晚上进进出出"))
+
+
+@pytest.mark.parametrize("text", [
+    "我家，燃气灶关了还是一股味，我已经出来了在楼下等着",       # a comma after 我家; waiting downstairs
+    "我们这个房子是老土坯房，堂屋的墙裂了一条大缝，屋顶往下掉泥巴",
+])
+def test_a_hazard_in_the_callers_own_home_is_own_home(text):
+    from workorders import classify_rules as R
+    assert R.own_home_hazard(R.normalise(text))
+
+
+@pytest.mark.parametrize("text", ["加油站加的油有问题，车子打不着火了", "燃气公司的人说不换他们的管子就要停气"])
+def test_a_car_that_will_not_start_or_a_threatened_cut_is_no_cut(text):
+    from workorders import classify_rules as R
+    assert R.urgency(R.normalise(text), "平静", False)[0] == "一般"
+
+
+def test_asking_a_unit_to_come_is_no_proposal():
+    from workorders import classify_rules as R
+    cues = [t for t, _, _ in R.type_cues(R.normalise("村里手机没信号，能不能叫电信来装个基站"))]
+    assert "建议" not in cues
+    assert "建议" in [t for t, _, _ in R.type_cues(R.normalise("医保每年都涨，能不能不要每年涨"))]
+
+
+def test_asking_us_to_ask_for_them_is_a_request_for_help():
+    c = classify("我们组的退耕还林补助三年没到账了，听说被乡里压着，麻烦帮我们问问")
+    assert c.type == "求助", c.reasons["type"]
+
+
+def test_a_report_that_was_not_acted_on_is_a_complaint_and_too_few_is_a_proposal():
+    from workorders import classify_rules as R
+    said = R.declared_type(R.normalise("上个月举报的那家黑作坊，到现在都还在开，你们查了没有"))
+    assert said and said[0] == "投诉"
+    assert R.type_cues(R.normalise("村口的路灯太少了，晚上黑黢黢的"))[0][0] == "建议"
+
+
+def test_asking_on_behalf_is_not_read_as_the_caller_asking_for_themselves():
+    from workorders import classify_rules as R
+    t = R.normalise("补偿款几年没发了，帮我们问问")
+    assert R.ASK_ON_BEHALF.search(t) and not R.ASK_SELF.search(t)
+    assert R.ASK_SELF.search(R.normalise("我想问一下，你们帮我问一下归哪个管"))
