@@ -32,7 +32,8 @@ from textnorm.idcard import (REASON_BIRTH, REASON_CHARS, REASON_CHECK, REASON_LE
                              validate_id_number)
 from textnorm.phone import (NAME_PARTS, WRONG_LENGTH, correct_name, parse_name, read_back_name, validate_name,
                             validate_phone)
-from textnorm.spoken_numbers import DigitBuffer, parse_correction, read_id, read_phone, spoken_digits, to_digits
+from textnorm.spoken_numbers import (DigitBuffer, parse_correction, read_id, read_phone, restated, spoken_digits,
+                                    to_digits)
 
 FORM = "flow_form"
 FORM_SLOTS = ("flow", "human_offer", "flow_q1", "flow_q2", "flow_q3", "flow_register", "for_whom",
@@ -394,8 +395,8 @@ class ValidateFlowForm(FormValidationAction):
     def _fix_id(number: str, text: str) -> str | None:
         correction = parse_correction(text)
         candidate = correction.apply(number) if correction else None
-        if candidate is None and len(to_digits(text)) == 18:
-            candidate = to_digits(text)
+        if candidate is None:
+            candidate = restated(text, 18) or (to_digits(text) if len(to_digits(text)) == 18 else None)
         if candidate and validate_id_number(candidate)[0]:
             return candidate
         return None
@@ -403,7 +404,7 @@ class ValidateFlowForm(FormValidationAction):
     @staticmethod
     def _fix_phone(phone: str, text: str) -> str | None:
         correction = parse_correction(text)
-        candidate = correction.apply(phone) if correction else to_digits(text)
+        candidate = correction.apply(phone) if correction else (restated(text, 11) or to_digits(text))
         if candidate and validate_phone(candidate)[0]:
             return candidate
         return None

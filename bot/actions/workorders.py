@@ -316,7 +316,9 @@ class ValidateWorkorderForm(FormValidationAction):
         more = _more_digits(tracker, text, "wo_phone")
         if more:
             return more
-        ok, number, reason = validate_phone((tracker.get_slot("wo_digits") or "") + spoken_digits(text))
+        buffer = DigitBuffer(11, tracker.get_slot("wo_digits") or "")
+        buffer.add(text)   # the whole number said again replaces the pieces
+        ok, number, reason = validate_phone(buffer.digits)
         if ok:
             return {"wo_phone": number, "wo_tries": 0, "wo_digits": None}
         if tries >= 1:

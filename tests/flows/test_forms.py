@@ -256,6 +256,16 @@ def test_ambiguous_village_is_asked_again_then_resolved():
     assert out2["village"] == "柳树镇王家村" and out2["flow_place"]["township"] == "柳树镇"
 
 
+def test_the_village_asked_about_wins_over_a_landmark_village():
+    out, _ = run("village", "柳树镇个王家村，靠马鞍山那头", slots={"flow_pending": "place:王家村:城关镇|柳树镇"})
+    assert out["village"] == "柳树镇王家村"
+
+
+def test_the_whole_phone_said_again_at_read_back_corrects_it():
+    out, _ = run("phone_confirm", "哎不对不对，最后是九三七，幺三两幺四五八洞九三七", slots={"phone": "13214580973"})
+    assert out["phone"] == "13214580937"
+
+
 def test_short_village_name_resolves_to_township_and_village():
     out, _ = run("village", "杨湾那边")
     assert out["flow_place"] == {"township": "柳树镇", "village": "杨湾村", "county": "松溪县"}
