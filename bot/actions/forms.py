@@ -285,6 +285,9 @@ class ValidateFlowForm(FormValidationAction):
                             if c and acts.classify(c) not in ("repeat", "slow_down"))
             if rest and len(rest) < len(text) and self._gives(slot, rest, tracker):
                 return None
+        if command in ("repeat", "slow_down") and self._asked_to_repeat_before(slot, tracker):
+            # "你说慢点，大点声" then "啥？你说啥？": the caller cannot hear the question; a person may help
+            return {slot: None, "flow_offer_human": slot, "flow_pending": "unheard"}
         if command == "repeat":
             return {slot: None, "flow_pending": "repeat"}
         if command == "slow_down":
@@ -308,6 +311,13 @@ class ValidateFlowForm(FormValidationAction):
                 dispatcher.utter_message(text="".join(facts[:4] if is_voice(tracker) else facts))
             return {slot: None, "flow_pending": "repeat"}
         return None
+
+    @staticmethod
+    def _asked_to_repeat_before(slot: str, tracker) -> bool:
+        """The caller's previous words asked for this same question again (repeat or slower)."""
+        users = [e for e in reversed(tracker.events) if e.get("event") == "user"][1:2]
+        return bool(users) and tracker.get_slot("flow_asked") == slot \
+            and command_of(users[0].get("text") or "") in ("repeat", "slow_down")
 
     def _switch_flow(self, slot: str, text: str, dispatcher, tracker) -> dict | None:
         """"能不能直接办个临时身份证" while asked whether the lost card was stolen: the caller names
@@ -428,7 +438,8 @@ class ValidateFlowForm(FormValidationAction):
             return {"human_offer": "yes", "handoff": True, "flow_done": "handoff"}
         if answer is False:
             dispatcher.utter_message(response="utter_flow_try_again")
-            return {"human_offer": None, "flow_offer_human": None, "flow_tries": 0}
+            unheard = {"flow_pending": None} if tracker.get_slot("flow_pending") == "unheard" else {}
+            return {"human_offer": None, "flow_offer_human": None, "flow_tries": 0, **unheard}
         return {"human_offer": None}
 
     # ------------------------------------------------------------ flow questions
@@ -759,7 +770,8 @@ def ask_text(slot: str, tracker: Tracker, domain: dict) -> tuple[list[str], list
     if slot == "flow":
         return [say(domain, "utter_form_ask_flow")], events
     if slot == "human_offer":
-        return [say(domain, "utter_form_ask_human_offer")], events
+        unheard = pending == "unheard"   # the caller asked twice to hear the question again
+        return [say(domain, "utter_form_ask_human_offer_unheard" if unheard else "utter_form_ask_human_offer")], events
     if slot in specs.QUESTION_SLOTS:
         q = question_spec(tracker, slot)
         if pending == f"birth:{slot}":

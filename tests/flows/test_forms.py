@@ -426,3 +426,18 @@ def test_a_certificate_said_to_be_there_is_a_yes_whatever_the_story_after():
     out, _ = run("flow_q1", "开了的，医院开的。他上个月在医院走的，当时叫了120送去的，没抢救过来",
                  slots={"flow": "death_deregistration"})
     assert out["flow_q1"] == "yes" and "flow_done" not in out
+
+
+def test_asking_twice_to_hear_the_question_again_offers_a_person():
+    slots = {s: None for s in FORM_SLOTS}
+    slots.update({"flow": "pension_qualification", "flow_asked": "flow_q1", "requested_slot": "flow_q1"})
+    events = [{"event": "user", "text": "你说慢点，大点声", "metadata": {"channel": "voice"}},
+              {"event": "bot", "text": "好的，我说慢一点。老人能自己出门走动吗？"},
+              {"event": "user", "text": "啥？你说啥？", "metadata": {"channel": "voice"}}]
+    t = Tracker("unit", slots, {"text": "啥？你说啥？", "intent": {}}, events, False, None, {"name": "flow_form"},
+                "action_listen")
+    out = ValidateFlowForm()._front_door("flow_q1", "啥？你说啥？", CollectingDispatcher(), t)
+    assert out == {"flow_q1": None, "flow_offer_human": "flow_q1", "flow_pending": "unheard"}
+    t.slots.update(out)
+    assert required_slots_for(t)[0] == "human_offer"
+    assert ask_text("human_offer", t, DOMAIN)[0] == ["您听不清的话，给您转人工好不好？"]
