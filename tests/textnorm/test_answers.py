@@ -199,6 +199,7 @@ def test_going_nowhere_is_a_no_to_travelling():
     ("阿拉爷，我是伊囡儿", "parent"),      # 吴: 阿拉爷 is my father; the caller says who she is to him
     ("阿拉爷爷", "relative"),
     ("我是他闺女", "parent"),             # only the caller's own role said: the other side of it
+    ("给我老公公，就是我对象他爹", "parent"),   # 老公公 is the father-in-law, not 老公
 ])
 def test_whom_for_in_dialect_and_from_the_callers_side(said, who):
     assert answers.relation(said) == who
