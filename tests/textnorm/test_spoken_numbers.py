@@ -89,3 +89,13 @@ def test_the_whole_number_said_again_replaces_the_pieces():
     assert buf.digits == "510722196311202851"
     assert restated("哎不对不对，最后是九三七，幺三两幺四五八洞九三七", 11) == "13214580937"
     assert restated("幺九六三幺幺两洞", 18) is None
+
+
+def test_all_of_the_number_said_again_in_groups_replaces_the_first_try():
+    buf = DigitBuffer(18, "44158119570924")
+    buf.add("四四幺五八幺，幺勾五拐洞勾两四，三三洞洞")
+    assert buf.digits == "441581195709243300"
+
+
+def test_a_date_in_words_explains_the_digits():
+    assert spoken_digits("幺九四四零两零八 系一九四四年二月初八") == "19440208"
