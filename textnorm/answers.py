@@ -374,6 +374,7 @@ def relation(text: str) -> str | None:
 def _relation(text: str) -> str | None:
     t = _VOCATIVE.sub("", _norm(text))
     t = re.sub(r"(阿拉|伲|吾)爷(?!爷)", r"\1爸", t)   # 吴: 阿拉爷 is my father (北方 我爷 a grandfather)
+    t = re.sub(r"贼娃子?|贼娃儿|小偷|扒手|贼", "", t)   # 西南: 贼娃子 is a thief, nobody's child
     t = t.replace("媳妇", "媳妇儿") if "儿媳" not in t else t.replace("儿媳妇", "亲戚").replace("儿媳", "亲戚")
     found = []
     for rank, (value, words) in enumerate((*_RELATIONS, ("self", _SELF_OWN))):

@@ -248,7 +248,7 @@ def held_back_answer(tracker: Tracker) -> tuple[str, str] | None:
     if slot == "wo_place":
         heard, options = resolve_place(text)
         return (slot, text) if heard or options else None
-    if slot == "wo_phone":
+    if slot in ("wo_phone", "wo_phone_confirm"):   # a number, or none ("打我儿子的嘛…幺八拐八五，…")
         said = len(spoken_digits(text)) >= 7 or answers.no_phone(text)
         return (slot, text) if said else None
     return None

@@ -200,6 +200,7 @@ def test_going_nowhere_is_a_no_to_travelling():
     ("阿拉爷爷", "relative"),
     ("我是他闺女", "parent"),             # only the caller's own role said: the other side of it
     ("给我老公公，就是我对象他爹", "parent"),   # 老公公 is the father-in-law, not 老公
+    ("我那个身份证遭贼娃子偷了，钱包一起", None),   # 贼娃子 is a thief
 ])
 def test_whom_for_in_dialect_and_from_the_callers_side(said, who):
     assert answers.relation(said) == who
