@@ -48,6 +48,9 @@ _FIELD_WORDS = ("名字", "姓", "电话", "手机", "身份证", "号码")
 _WAIT = re.compile(r"等一下|等等|稍等|等哈|等一哈|等会|等下|你等|侬等|等一歇|等歇|等阵|等一阵|等一等|等一刻|"
                    r"我去(拿|找|翻|看|问|寻|搵|取|摸)|我找(一?下|找)|找一下|拿一下|"
                    r"去拿|去找|等我")
+# The caller does not hear the question (not just "再说一遍"): twice at one question, a person is offered
+_UNHEARD = re.compile(r"大点声|大声[点些]|大声一点|听不见|听不清|听不到|听不着|没听见|没听清|听勿清|听唔到|听唔清|"
+                      r"^[啥什么咩][？?]|你(?:说|讲)(?:啥|什么|撒子|么子|咩)")
 _QUESTION = re.compile(r"吗|啥|什么|多少|哪|怎么|咋|几|多久|要不要|能不能|可不可以|[不没]$|么$|撒子|么子")
 _ASPECT_INTENTS = {"ask_materials": "materials", "ask_fee": "fee", "ask_time": "time", "ask_where": "where",
                    "ask_online": "online", "ask_proxy": "proxy", "ask_eligibility": "eligibility"}
@@ -285,7 +288,7 @@ class ValidateFlowForm(FormValidationAction):
                             if c and acts.classify(c) not in ("repeat", "slow_down"))
             if rest and len(rest) < len(text) and self._gives(slot, rest, tracker):
                 return None
-        if command in ("repeat", "slow_down") and self._asked_to_repeat_before(slot, tracker):
+        if command in ("repeat", "slow_down") and _UNHEARD.search(text) and self._asked_to_repeat_before(slot, tracker):
             # "你说慢点，大点声" then "啥？你说啥？": the caller cannot hear the question; a person may help
             return {slot: None, "flow_offer_human": slot, "flow_pending": "unheard"}
         if command == "repeat":
@@ -314,7 +317,7 @@ class ValidateFlowForm(FormValidationAction):
 
     @staticmethod
     def _asked_to_repeat_before(slot: str, tracker) -> bool:
-        """The caller's previous words asked for this same question again (repeat or slower)."""
+        """The caller's previous words asked for this same question again (repeat or slower, "你说慢点，大点声")."""
         users = [e for e in reversed(tracker.events) if e.get("event") == "user"][1:2]
         return bool(users) and tracker.get_slot("flow_asked") == slot \
             and command_of(users[0].get("text") or "") in ("repeat", "slow_down")

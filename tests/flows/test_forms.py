@@ -441,3 +441,14 @@ def test_asking_twice_to_hear_the_question_again_offers_a_person():
     t.slots.update(out)
     assert required_slots_for(t)[0] == "human_offer"
     assert ask_text("human_offer", t, DOMAIN)[0] == ["您听不清的话，给您转人工好不好？"]
+
+
+def test_asking_again_then_slower_without_trouble_hearing_only_repeats():
+    slots = {s: None for s in FORM_SLOTS}
+    slots.update({"flow": "idcard_lost", "flow_asked": "flow_q2", "requested_slot": "flow_q2"})
+    events = [{"event": "user", "text": "说慢点", "metadata": {"channel": "voice"}},
+              {"event": "user", "text": "再说一遍", "metadata": {"channel": "voice"}}]
+    t = Tracker("unit", slots, {"text": "再说一遍", "intent": {}}, events, False, None, {"name": "flow_form"},
+                "action_listen")
+    assert ValidateFlowForm()._front_door("flow_q2", "再说一遍", CollectingDispatcher(), t) == \
+        {"flow_q2": None, "flow_pending": "repeat"}
