@@ -331,8 +331,9 @@ class ValidateFlowForm(FormValidationAction):
             return None
         said = specs.flows_said(text)
         new = specs.flow_trigger(text)
-        if not said or current in said or new is None or new == current:
-            return None
+        if not said or current in said or new is None or new == current \
+                or new in (specs.spec(current) or {}).get("prefer_over", ()):
+            return None   # a flow the current one prefers over is part of it (the dead person's lost card)
         if new in specs.flows_said(_last_bot_text(tracker)):
             return None   # "在领养老金" to "老人生前在领养老金吗？": the question's words said back
         rest = "，".join(c for c in _clauses(text) if not specs.flows_said(c))

@@ -452,3 +452,8 @@ def test_asking_again_then_slower_without_trouble_hearing_only_repeats():
                 "action_listen")
     assert ValidateFlowForm()._front_door("flow_q2", "再说一遍", CollectingDispatcher(), t) == \
         {"flow_q2": None, "flow_pending": "repeat"}
+
+
+def test_the_lost_card_of_the_one_who_died_does_not_start_a_reissue():
+    out, _ = front_door("flow_q1", "她身份证翻遍了也找不着", {"flow": "death_deregistration"})
+    assert out is None
