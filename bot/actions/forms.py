@@ -7,8 +7,8 @@ at every step (再说一遍 / 说慢点 -> the question again, short; 等一下 
 stop; 转人工 -> a person; said in other words, the learned reader's command counts when the words
 are not an answer to the question asked); a question about the matter is answered and the question asked
 again; misses climb a ladder (simpler with an example -> two choices or the keypad -> offer a
-person after the third; a caller who twice cannot hear one question is offered a person); corrections ("不对，最后四位是一二三叉", "名字是耳东陈") work at any
-step; ID and phone numbers appear in clear only in the read-back the caller is asked to check.
+person after the third; a caller who twice cannot hear one question is offered a person);
+corrections ("不对，最后四位是一二三叉", "名字是耳东陈") work at any step; ID and phone numbers appear in clear only in the read-back the caller is asked to check.
 Emergencies never reach these validators: their intents are not mapped to form slots.
 """
 from __future__ import annotations
