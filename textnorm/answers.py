@@ -54,6 +54,8 @@ _NO_START = ("不是", "不对", "没有", "不要", "不用", "不会", "不能
 _NOT_NEGATION = ("没错", "没问题", "不错", "没得问题", "么得问题", "冇问题", "不客气", "不得了", "冇错", "唔错", "没得错",
                  "莫错", "无错", "勿错")
 _ECHO_NEG = re.compile(r"(?:还)?(?:没|不)[\u4e00-\u9fff]{1,3}")
+# "他哪都不去，就在屋头喂鸡", "啥也没有": nowhere / nothing at all is a no
+_NOWHERE = re.compile(r"(?:哪|哪儿|哪里|哪块|哪哈|哪搭|啥子?地方|什么地方|哪个地方)(?:都|也|哪都)(?:不|没|莫|勿|唔|冇|未)")
 _RHETORICAL_NO = re.compile(r"哪里(够|有|能|会|行)|哪(够|有)|够啥|够什么|有啥用|怎么够|咋够|哪个(会|能|有|晓得|懂)|"
                            r"谁(会|能|懂)|哪有人|没人会|冇人识|哪个人会")
 
@@ -115,7 +117,7 @@ def _clause_answer(c: str, question: str, raw: str = "") -> bool | None:
             return False
     if any(p in c for p in _NOT_NEGATION):
         return True
-    if _RHETORICAL_NO.search(c):
+    if _RHETORICAL_NO.search(c) or _NOWHERE.search(c):
         return False
     # The question's own negated phrase echoed ("还没拿到吗？" -> "还没拿到") agrees with it.
     if question:
@@ -303,20 +305,22 @@ _RELATIONS = (  # checked in this order: 隔壁阿婆 is a neighbour, 孩子他�
                 "娃儿他爸", "娃儿他妈", "先生", "太太")),
     ("relative", ("孙子", "孙女", "外孙", "孙儿", "孙娃", "孙孙", "外甥", "侄", "哥哥", "大哥", "我哥", "俺哥", "姐姐", "大姐",
                   "我姐", "俺姐", "弟弟", "兄弟", "妹妹", "我妹", "俺妹", "亲戚", "叔", "姨", "舅", "姑姑", "姑妈",
+                  "阿弟", "阿哥", "阿妹", "我弟", "俺弟", "小弟", "阿拉弟",   # 吴/粤: 阿弟 is the younger brother
                   "家里人", "婶", "伯", "嫂")),
     ("child", ("儿子", "女儿", "孩子", "小孩", "娃", "闺女", "宝宝", "幺儿", "崽", "丫头", "姑娘", "仔", "个女", "囡",
                "俺儿", "我儿", "给儿", "小子")),
-    ("parent", ("妈", "娘", "爸", "爹", "父亲", "母亲", "老人家", "公公", "婆婆", "岳父", "岳母", "老父亲", "老母亲",
+    ("parent", ("妈", "娘", "爸", "爹", "父亲", "母亲", "老人家", "公公", "老公公", "婆婆", "岳父", "岳母", "老父亲", "老母亲",
                 "阿爸", "阿妈", "老爷子", "老太太", "老人")),
     ("other", ("邻居", "朋友", "别人", "村里", "帮人", "同事", "老乡")),
 )
 _SELF = ("我自己", "自己", "本人", "给我办", "我的", "俺自己", "就我", "我本人", "给俺", "俺的", "为我", "是我",
          "给我的", "我要办", "我办", "自个", "自家", "我自家", "额自己", "自己个", "俺个人", "我个人", "阿拉自家",
-         "侬自家", "我自己个", "就是我", "我嘛", "俺家", "我家", "咱家", "俺哩", "我哩", "写俺", "写我")
+         "侬自家", "我自己个", "就是我", "我嘛", "俺家", "我家", "咱家", "俺哩", "我哩", "写俺", "写我",
+         "各人", "我各人", "俺各人")   # 西南: 各人 is oneself
 
 
 # "自己/本人/我个人" name the caller wherever they stand; "我的/给我" only when no one else is named
-_SELF_OWN = tuple(w for w in _SELF if "自" in w or "本人" in w or "个人" in w)   # 我个人: myself alone
+_SELF_OWN = tuple(w for w in _SELF if "自" in w or "本人" in w or "个人" in w or "各人" in w)   # 我个人: myself alone
 
 
 _CLAUSE_END = "，,。.!！?？；;、… 啊呀嘛哦呢啦嘞"
@@ -333,12 +337,27 @@ _AMBIGUOUS = re.compile(r"老汉(?!儿)|老头")
 _PICKS_ONE = re.compile(r"(?:先|只)(?:给|帮|替|办)")
 
 
+# "我是伊囡儿", "俺是他闺女": the caller says who SHE is to the beneficiary, the relation seen from the other side
+_SELF_DESCRIBED = re.compile(r"^(?:我|俺|额|阿拉|偶|吾)(?:是|系|就是)(?:他|她|伊|佢|渠|他们|伊拉)(?:的|个|嘅|家)?(?=.)")
+_INVERSE = {"child": "parent", "parent": "child", "spouse": "spouse", "relative": "relative"}
+
+
 def relation(text: str) -> str | None:
     """Whom it is for: the person named first ("俺自个儿，老伴儿的回头再说" is the caller;
     "给我老汉儿办，就是我爸" the father); at one place the longer word, then the table's order
     (孩子他妈 is a spouse, 隔壁阿婆 a neighbour). 媳妇 alone is ambiguous (wife / daughter-in-law):
-    wife, as callers mean. A later clause that picks one ("先给我个人交") decides."""
+    wife, as callers mean. A later clause that picks one ("先给我个人交") decides. A clause in which
+    the caller says who she is ("阿拉爷，我是伊囡儿") names the beneficiary only from the other side:
+    another clause that names someone decides, else the inverse (a daughter calls for a parent)."""
     parts = [p for p in re.split(r"[，,。！!？?；;\s]+", _norm(text)) if p]
+    described = [p for p in parts if _SELF_DESCRIBED.match(p)]
+    if described:
+        others = [p for p in parts if p not in described]
+        named = relation("，".join(others)) if others else None
+        if named not in (None, "self"):
+            return named
+        seen = _relation(_SELF_DESCRIBED.sub("", described[0]))
+        return _INVERSE.get(seen or "", named)
     if len(parts) > 1:
         picked = next((_relation(p) for p in parts if _PICKS_ONE.search(p) and _relation(p)), None)
         if picked:
@@ -354,6 +373,8 @@ def relation(text: str) -> str | None:
 
 def _relation(text: str) -> str | None:
     t = _VOCATIVE.sub("", _norm(text))
+    t = re.sub(r"(阿拉|伲|吾)爷(?!爷)", r"\1爸", t)   # 吴: 阿拉爷 is my father (北方 我爷 a grandfather)
+    t = re.sub(r"贼娃子?|贼娃儿|小偷|扒手|贼", "", t)   # 西南: 贼娃子 is a thief, nobody's child
     t = t.replace("媳妇", "媳妇儿") if "儿媳" not in t else t.replace("儿媳妇", "亲戚").replace("儿媳", "亲戚")
     found = []
     for rank, (value, words) in enumerate((*_RELATIONS, ("self", _SELF_OWN))):

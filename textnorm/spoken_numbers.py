@@ -140,15 +140,31 @@ _LONE_NUMERAL = re.compile(rf"(?:(?<=[\u4e00-\u9fff])|(?<![^，,。、；;\s]))(
                            r"(?=[\u4e00-\u9fff])")
 
 
+# "幺九四四零两零八 系一九四四年二月初八": a date in words explains the digits, it is none of them
+_DATE = re.compile(r"[0-9零〇一二两三四五六七八九幺洞]{2,4}年[0-9一二三四五六七八九十]{1,3}月"
+                   r"(?:初|廿)?[0-9一二三四五六七八九十]{0,3}(?:日|号)?")
+
+
 def spoken_digits(text: str) -> str:
     """The digits of a number said in groups, with corrections inside it: the first group said
     after "不对" replaces the group before it ("幺三八，四九三九，哎不对，是四九二九，四零六九"
     -> 13849294069)."""
+    return "".join(_spoken_groups(text))
+
+
+def restated(text: str, length: int) -> str | None:
+    """The whole number said again in one run ("哦后面是27，完整的是510722196109041927",
+    "不对，最后是九三七，幺三两幺四五八洞九三七"): the last group of exactly `length` digits. It
+    stands for the number, whatever pieces or corrections were said before it."""
+    return next((g for g in reversed(_spoken_groups(text)) if len(g) == length), None)
+
+
+def _spoken_groups(text: str) -> list[str]:
     # 一 in words is not a digit ("等一下", "一个", "说一遍")
     text = re.sub(r"一(?=[下个点遍位样些起直定共天次会声边块])", "", text or "")
     # A lone numeral between words is a word, not a digit ("等一歇", "寻一寻", "多少钱一年"): digits
     # of a number come in runs, or alone as the whole answer.
-    text = _LONE_NUMERAL.sub("", text)
+    text = _LONE_NUMERAL.sub("", _DATE.sub("", text))
     pieces = _SAID_WRONG.split(text)
     groups = _groups(pieces[0])
     for after in pieces[1:]:
@@ -157,7 +173,7 @@ def spoken_digits(text: str) -> str:
             continue
         groups[-1:] = new[:1]
         groups += new[1:]
-    return "".join(groups)
+    return groups
 
 
 # "最后是六" / "最后一个是九" after the digits: the caller says the last digit once more (kept
@@ -196,8 +212,14 @@ class DigitBuffer:
         self.digits = digits or ""
 
     def add(self, text: str) -> str:
-        """Append the digits heard in `text`; returns the digits of this piece."""
+        """Append the digits heard in `text`; returns the digits of this piece. The whole number
+        said again in one run replaces what was collected (a restart or a correction)."""
         piece = spoken_digits(text)
+        # "四四幺五八幺，幺勾五拐洞勾两四，三三洞洞" after its first 14: all of it again, in groups
+        whole = restated(text, self.length) or (piece if self.digits and len(piece) == self.length else None)
+        if whole:
+            self.digits = whole
+            return whole
         self.digits += piece
         return piece
 

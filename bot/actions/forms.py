@@ -7,8 +7,8 @@ at every step (再说一遍 / 说慢点 -> the question again, short; 等一下 
 stop; 转人工 -> a person; said in other words, the learned reader's command counts when the words
 are not an answer to the question asked); a question about the matter is answered and the question asked
 again; misses climb a ladder (simpler with an example -> two choices or the keypad -> offer a
-person after the third); corrections ("不对，最后四位是一二三叉", "名字是耳东陈") work at any
-step; ID and phone numbers appear in clear only in the read-back the caller is asked to check.
+person after the third; a caller who twice cannot hear one question is offered a person);
+corrections ("不对，最后四位是一二三叉", "名字是耳东陈") work at any step; ID and phone numbers appear in clear only in the read-back the caller is asked to check.
 Emergencies never reach these validators: their intents are not mapped to form slots.
 """
 from __future__ import annotations
@@ -32,7 +32,8 @@ from textnorm.idcard import (REASON_BIRTH, REASON_CHARS, REASON_CHECK, REASON_LE
                              validate_id_number)
 from textnorm.phone import (NAME_PARTS, WRONG_LENGTH, correct_name, parse_name, read_back_name, validate_name,
                             validate_phone)
-from textnorm.spoken_numbers import DigitBuffer, parse_correction, read_id, read_phone, spoken_digits, to_digits
+from textnorm.spoken_numbers import (DigitBuffer, parse_correction, read_id, read_phone, restated, spoken_digits,
+                                    to_digits)
 
 FORM = "flow_form"
 FORM_SLOTS = ("flow", "human_offer", "flow_q1", "flow_q2", "flow_q3", "flow_register", "for_whom",
@@ -47,6 +48,9 @@ _FIELD_WORDS = ("名字", "姓", "电话", "手机", "身份证", "号码")
 _WAIT = re.compile(r"等一下|等等|稍等|等哈|等一哈|等会|等下|你等|侬等|等一歇|等歇|等阵|等一阵|等一等|等一刻|"
                    r"我去(拿|找|翻|看|问|寻|搵|取|摸)|我找(一?下|找)|找一下|拿一下|"
                    r"去拿|去找|等我")
+# The caller does not hear the question (not just "再说一遍"): twice at one question, a person is offered
+_UNHEARD = re.compile(r"大点声|大声[点些]|大声一点|听不见|听不清|听不到|听不着|没听见|没听清|听勿清|听唔到|听唔清|"
+                      r"^[啥什么咩][？?]|你(?:说|讲)(?:啥|什么|撒子|么子|咩)")
 _QUESTION = re.compile(r"吗|啥|什么|多少|哪|怎么|咋|几|多久|要不要|能不能|可不可以|[不没]$|么$|撒子|么子")
 _ASPECT_INTENTS = {"ask_materials": "materials", "ask_fee": "fee", "ask_time": "time", "ask_where": "where",
                    "ask_online": "online", "ask_proxy": "proxy", "ask_eligibility": "eligibility"}
@@ -284,6 +288,9 @@ class ValidateFlowForm(FormValidationAction):
                             if c and acts.classify(c) not in ("repeat", "slow_down"))
             if rest and len(rest) < len(text) and self._gives(slot, rest, tracker):
                 return None
+        if command in ("repeat", "slow_down") and _UNHEARD.search(text) and self._asked_to_repeat_before(slot, tracker):
+            # "你说慢点，大点声" then "啥？你说啥？": the caller cannot hear the question; a person may help
+            return {slot: None, "flow_offer_human": slot, "flow_pending": "unheard"}
         if command == "repeat":
             return {slot: None, "flow_pending": "repeat"}
         if command == "slow_down":
@@ -308,6 +315,13 @@ class ValidateFlowForm(FormValidationAction):
             return {slot: None, "flow_pending": "repeat"}
         return None
 
+    @staticmethod
+    def _asked_to_repeat_before(slot: str, tracker) -> bool:
+        """The caller's previous words asked for this same question again (repeat or slower, "你说慢点，大点声")."""
+        users = [e for e in reversed(tracker.events) if e.get("event") == "user"][1:2]
+        return bool(users) and tracker.get_slot("flow_asked") == slot \
+            and command_of(users[0].get("text") or "") in ("repeat", "slow_down")
+
     def _switch_flow(self, slot: str, text: str, dispatcher, tracker) -> dict | None:
         """"能不能直接办个临时身份证" while asked whether the lost card was stolen: the caller names
         another matter and answers nothing, so that matter's flow starts (what is known of the
@@ -317,8 +331,9 @@ class ValidateFlowForm(FormValidationAction):
             return None
         said = specs.flows_said(text)
         new = specs.flow_trigger(text)
-        if not said or current in said or new is None or new == current:
-            return None
+        if not said or current in said or new is None or new == current \
+                or new in (specs.spec(current) or {}).get("prefer_over", ()):
+            return None   # a flow the current one prefers over is part of it (the dead person's lost card)
         if new in specs.flows_said(_last_bot_text(tracker)):
             return None   # "在领养老金" to "老人生前在领养老金吗？": the question's words said back
         rest = "，".join(c for c in _clauses(text) if not specs.flows_said(c))
@@ -394,8 +409,8 @@ class ValidateFlowForm(FormValidationAction):
     def _fix_id(number: str, text: str) -> str | None:
         correction = parse_correction(text)
         candidate = correction.apply(number) if correction else None
-        if candidate is None and len(to_digits(text)) == 18:
-            candidate = to_digits(text)
+        if candidate is None:
+            candidate = restated(text, 18) or (to_digits(text) if len(to_digits(text)) == 18 else None)
         if candidate and validate_id_number(candidate)[0]:
             return candidate
         return None
@@ -403,7 +418,7 @@ class ValidateFlowForm(FormValidationAction):
     @staticmethod
     def _fix_phone(phone: str, text: str) -> str | None:
         correction = parse_correction(text)
-        candidate = correction.apply(phone) if correction else to_digits(text)
+        candidate = correction.apply(phone) if correction else (restated(text, 11) or to_digits(text))
         if candidate and validate_phone(candidate)[0]:
             return candidate
         return None
@@ -427,7 +442,8 @@ class ValidateFlowForm(FormValidationAction):
             return {"human_offer": "yes", "handoff": True, "flow_done": "handoff"}
         if answer is False:
             dispatcher.utter_message(response="utter_flow_try_again")
-            return {"human_offer": None, "flow_offer_human": None, "flow_tries": 0}
+            unheard = {"flow_pending": None} if tracker.get_slot("flow_pending") == "unheard" else {}
+            return {"human_offer": None, "flow_offer_human": None, "flow_tries": 0, **unheard}
         return {"human_offer": None}
 
     # ------------------------------------------------------------ flow questions
@@ -758,7 +774,8 @@ def ask_text(slot: str, tracker: Tracker, domain: dict) -> tuple[list[str], list
     if slot == "flow":
         return [say(domain, "utter_form_ask_flow")], events
     if slot == "human_offer":
-        return [say(domain, "utter_form_ask_human_offer")], events
+        unheard = pending == "unheard"   # the caller asked twice to hear the question again
+        return [say(domain, "utter_form_ask_human_offer_unheard" if unheard else "utter_form_ask_human_offer")], events
     if slot in specs.QUESTION_SLOTS:
         q = question_spec(tracker, slot)
         if pending == f"birth:{slot}":

@@ -167,6 +167,8 @@ def resolve_place(text: str, village_hint: str | None = None) -> tuple[dict | No
         inside = [v for v in villages if v.parent_id in town_ids]
         if inside:
             villages = inside
+    if village_hint:   # "柳树镇个王家村，靠马鞍山那头": the village asked about, the other one a landmark
+        villages = [v for v in villages if v.name == village_hint] or villages
     if not villages:  # "城关镇和湾村": an ASR slip that sounds like a village (within the township said)
         villages = _sounds_like_villages(d, t, towns)
     if not villages:  # "王泥塘村": 黄 and 王 merge in many southern accents (hu- said as w-)
@@ -179,7 +181,10 @@ def resolve_place(text: str, village_hint: str | None = None) -> tuple[dict | No
         if len({v.name for v in villages}) == 1:
             options = [{"township": d.place(v.parent_id).name, "village": v.name} for v in villages]
             return None, options
-        villages.sort(key=lambda v: -len(v.name))
+        # the village said first ("马家集村，就集上十字路口那家"); at one place the longer name
+        names = {p.id: n for p, n, _s, _k in village_index}
+        villages.sort(key=lambda v: (min((t.find(n) for n in names.get(v.id, ()) if n in t), default=len(t)),
+                                     -len(v.name)))
         v = villages[0]
         town = d.place(v.parent_id)
         return {"township": town.name, "village": v.name, "county": d.place(town.parent_id).name}, []

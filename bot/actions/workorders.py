@@ -235,12 +235,34 @@ def drop_resets(tracker: Tracker) -> None:
     tracker.events[i:] = [e for e in tracker.events[i:] if e.get("value") is not None]
 
 
+def held_back_answer(tracker: Tracker) -> tuple[str, str] | None:
+    """(slot, text) when the words the slot mappings held back as "maybe an emergency"
+    (intent emergency_check: the number was named first, bot/data/workorders/rules.yml) answer
+    the question asked ("马家集乡马家集村，就集上十字路口那家", a phone number with talk after it):
+    the form takes them as the answer, as the guided form does."""
+    slot = tracker.get_slot("requested_slot")
+    message = tracker.latest_message or {}
+    text = (message.get("text") or "").strip()
+    if (message.get("intent") or {}).get("name") != "emergency_check" or not text or tracker.get_slot(slot or "_"):
+        return None
+    if slot == "wo_place":
+        heard, options = resolve_place(text)
+        return (slot, text) if heard or options else None
+    if slot in ("wo_phone", "wo_phone_confirm"):   # a number, or none ("打我儿子的嘛…幺八拐八五，…")
+        said = len(spoken_digits(text)) >= 7 or answers.no_phone(text)
+        return (slot, text) if said else None
+    return None
+
+
 class ValidateWorkorderForm(FormValidationAction):
     def name(self) -> str:
         return "validate_workorder_form"
 
     async def run(self, dispatcher, tracker, domain):
         drop_resets(tracker)
+        held = held_back_answer(tracker)
+        if held:
+            tracker.add_slots([SlotSet(*held)])
         return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
@@ -316,7 +338,9 @@ class ValidateWorkorderForm(FormValidationAction):
         more = _more_digits(tracker, text, "wo_phone")
         if more:
             return more
-        ok, number, reason = validate_phone((tracker.get_slot("wo_digits") or "") + spoken_digits(text))
+        buffer = DigitBuffer(11, tracker.get_slot("wo_digits") or "")
+        buffer.add(text)   # the whole number said again replaces the pieces
+        ok, number, reason = validate_phone(buffer.digits)
         if ok:
             return {"wo_phone": number, "wo_tries": 0, "wo_digits": None}
         if tries >= 1:

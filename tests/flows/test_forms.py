@@ -256,6 +256,16 @@ def test_ambiguous_village_is_asked_again_then_resolved():
     assert out2["village"] == "柳树镇王家村" and out2["flow_place"]["township"] == "柳树镇"
 
 
+def test_the_village_asked_about_wins_over_a_landmark_village():
+    out, _ = run("village", "柳树镇个王家村，靠马鞍山那头", slots={"flow_pending": "place:王家村:城关镇|柳树镇"})
+    assert out["village"] == "柳树镇王家村"
+
+
+def test_the_whole_phone_said_again_at_read_back_corrects_it():
+    out, _ = run("phone_confirm", "哎不对不对，最后是九三七，幺三两幺四五八洞九三七", slots={"phone": "13214580973"})
+    assert out["phone"] == "13214580937"
+
+
 def test_short_village_name_resolves_to_township_and_village():
     out, _ = run("village", "杨湾那边")
     assert out["flow_place"] == {"township": "柳树镇", "village": "杨湾村", "county": "松溪县"}
@@ -416,3 +426,34 @@ def test_a_certificate_said_to_be_there_is_a_yes_whatever_the_story_after():
     out, _ = run("flow_q1", "开了的，医院开的。他上个月在医院走的，当时叫了120送去的，没抢救过来",
                  slots={"flow": "death_deregistration"})
     assert out["flow_q1"] == "yes" and "flow_done" not in out
+
+
+def test_asking_twice_to_hear_the_question_again_offers_a_person():
+    slots = {s: None for s in FORM_SLOTS}
+    slots.update({"flow": "pension_qualification", "flow_asked": "flow_q1", "requested_slot": "flow_q1"})
+    events = [{"event": "user", "text": "你说慢点，大点声", "metadata": {"channel": "voice"}},
+              {"event": "bot", "text": "好的，我说慢一点。老人能自己出门走动吗？"},
+              {"event": "user", "text": "啥？你说啥？", "metadata": {"channel": "voice"}}]
+    t = Tracker("unit", slots, {"text": "啥？你说啥？", "intent": {}}, events, False, None, {"name": "flow_form"},
+                "action_listen")
+    out = ValidateFlowForm()._front_door("flow_q1", "啥？你说啥？", CollectingDispatcher(), t)
+    assert out == {"flow_q1": None, "flow_offer_human": "flow_q1", "flow_pending": "unheard"}
+    t.slots.update(out)
+    assert required_slots_for(t)[0] == "human_offer"
+    assert ask_text("human_offer", t, DOMAIN)[0] == ["您听不清的话，给您转人工好不好？"]
+
+
+def test_asking_again_then_slower_without_trouble_hearing_only_repeats():
+    slots = {s: None for s in FORM_SLOTS}
+    slots.update({"flow": "idcard_lost", "flow_asked": "flow_q2", "requested_slot": "flow_q2"})
+    events = [{"event": "user", "text": "说慢点", "metadata": {"channel": "voice"}},
+              {"event": "user", "text": "再说一遍", "metadata": {"channel": "voice"}}]
+    t = Tracker("unit", slots, {"text": "再说一遍", "intent": {}}, events, False, None, {"name": "flow_form"},
+                "action_listen")
+    assert ValidateFlowForm()._front_door("flow_q2", "再说一遍", CollectingDispatcher(), t) == \
+        {"flow_q2": None, "flow_pending": "repeat"}
+
+
+def test_the_lost_card_of_the_one_who_died_does_not_start_a_reissue():
+    out, _ = front_door("flow_q1", "她身份证翻遍了也找不着", {"flow": "death_deregistration"})
+    assert out is None

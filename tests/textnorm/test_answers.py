@@ -187,3 +187,20 @@ def test_a_borrowed_line_is_not_the_callers_number():
     # the caller has none of their own: no phone, not the calling number
     said = "俺没有手机，这电话是村部的座机，有事你找村部就行"
     assert (answers.this_number(said), answers.no_phone(said)) == (False, True)
+
+
+def test_going_nowhere_is_a_no_to_travelling():
+    assert answers.yes_no("他哪都不去，就在屋头喂鸡", "最近要不要坐火车、坐飞机出门？") is False
+
+
+@pytest.mark.parametrize("said, who", [
+    ("我各人的", "self"),                 # 西南: 各人 is oneself
+    ("阿拉阿弟", "relative"),             # 吴: 阿弟 is the younger brother
+    ("阿拉爷，我是伊囡儿", "parent"),      # 吴: 阿拉爷 is my father; the caller says who she is to him
+    ("阿拉爷爷", "relative"),
+    ("我是他闺女", "parent"),             # only the caller's own role said: the other side of it
+    ("给我老公公，就是我对象他爹", "parent"),   # 老公公 is the father-in-law, not 老公
+    ("我那个身份证遭贼娃子偷了，钱包一起", None),   # 贼娃子 is a thief
+])
+def test_whom_for_in_dialect_and_from_the_callers_side(said, who):
+    assert answers.relation(said) == who

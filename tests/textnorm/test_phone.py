@@ -52,6 +52,7 @@ def test_read_back_name():
     ("陈银娣，耳东陈，金银嘅银，女字边个弟", "陈银娣"),
     ("程小明，耳东陈", "陈小明"),
     ("谭一诺 言字旁那个谭 一二三的一 承诺的诺 跟我姓", "谭一诺"),   # whose surname: no part of the name
+    ("黄思琪 黄色嘅黄 思想嘅思 王字边加个其", "黄思琪"),       # radical + 其 is 琪 (加个 is no 吴语 个)
 ])
 def test_described_characters(said, name):
     assert parse_name(said) == name

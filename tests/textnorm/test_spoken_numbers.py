@@ -1,7 +1,7 @@
 import pytest
 
 from textnorm.spoken_numbers import (spoken_digits, Correction, DigitBuffer, parse_correction, read_id, read_phone,
-                                     small_number, to_digits)
+                                     restated, small_number, to_digits)
 
 
 @pytest.mark.parametrize("text,digits", [
@@ -78,3 +78,24 @@ def test_lone_numerals_in_words_are_not_digits_and_cantonese_corrections(said, d
 ])
 def test_restarts_and_the_last_digit_said_again_count_once(said, digits):
     assert spoken_digits(said) == digits
+
+
+def test_the_whole_number_said_again_replaces_the_pieces():
+    buf = DigitBuffer(18, "5107221961090419")
+    buf.add("哦后面是27，完整的是510722196109041927")
+    assert buf.digits == "510722196109041927"
+    buf = DigitBuffer(18, "51072219631120285")
+    buf.add("不对不对，后头是两八五幺，完整的是五幺洞拐两两幺九六三幺幺两洞两八五幺")
+    assert buf.digits == "510722196311202851"
+    assert restated("哎不对不对，最后是九三七，幺三两幺四五八洞九三七", 11) == "13214580937"
+    assert restated("幺九六三幺幺两洞", 18) is None
+
+
+def test_all_of_the_number_said_again_in_groups_replaces_the_first_try():
+    buf = DigitBuffer(18, "44158119570924")
+    buf.add("四四幺五八幺，幺勾五拐洞勾两四，三三洞洞")
+    assert buf.digits == "441581195709243300"
+
+
+def test_a_date_in_words_explains_the_digits():
+    assert spoken_digits("幺九四四零两零八 系一九四四年二月初八") == "19440208"

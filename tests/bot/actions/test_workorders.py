@@ -526,3 +526,14 @@ async def test_rating_with_a_code_finds_the_callers_completed_order(svc, sms):
     out = await form.validate_wo_code(sms.last_code(PHONE), CollectingDispatcher(),
                                       make_tracker({"wo_query_phone": PHONE}), {})
     assert out["wo_rate_order"] == order["id"]
+
+
+@pytest.mark.parametrize("slot, text, taken", [
+    ("wo_place", "马家集乡马家集村，就集上十字路口那家", True),
+    ("wo_phone", "13707358192，这是我儿子给我设置的微信，电话也是这个", True),
+    ("wo_phone_confirm", "打我儿子的嘛，我这个老人机经常没得信号，幺八拐八五，洞三两，九四六", True),
+    ("wo_place", "有人拿刀在砍人", False),
+])
+def test_an_answer_read_as_maybe_an_emergency_is_still_the_answer(slot, text, taken):
+    t = make_tracker({"requested_slot": slot}, text, intent="emergency_check", active_loop="workorder_form")
+    assert wo.held_back_answer(t) == ((slot, text) if taken else None)
