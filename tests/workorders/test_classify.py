@@ -559,3 +559,12 @@ def test_what_is_not_a_danger_now_is_not_made_urgent_by_the_new_words(text):
 def test_asking_an_office_to_look_into_a_misspent_fund_reports_it():
     c = classify("那个扶贫项目的钱，镇上修的冷库从来没用过，我怀疑钱被贪了，请审计局去查查")
     assert c.type == "举报", c.reasons["type"]
+
+
+def test_a_wire_hanging_in_a_tree_is_a_hazard_not_someone_stranded():
+    c = classify("大风把电线杆吹断了，线一半挂在树上，线头在地上冒火花")
+    assert c.emergency is None and c.is_work_order and c.urgency == "特急", c.reasons
+
+
+def test_a_beating_that_is_a_habit_but_hard_today_is_an_emergency():
+    assert classify("楼下天天打老婆，今天打得好狠，一直在喊").emergency == "110"
