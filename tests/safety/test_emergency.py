@@ -227,6 +227,10 @@ def test_a_hand_mangled_in_a_machine_is_medical_and_names_the_rescue_line():
     "那个医生态度好差，我爸疼得打滚他都不管",                  # a complaint about how staff handled it
     "老板欠了我三个月工资，人跑了",                            # 欠 is not 抢
     "上个号头屋里着火，证件烧坏了",                            # Wu 上个号头 is last month
+    "我急得像着火一样，补贴到底发没发",                          # a simile
+    "救命啊，这个医保网上缴费我搞不好",                          # 救命 about paperwork online
+    "听讲隔壁村有个娃在塘里淹死了，塘边要装栏杆",                # hearsay
+    "我爸上个月心梗走的，死亡注销要带啥",                        # the death is registered, not happening
 ])
 def test_sparks_dumping_floods_complaints_and_wages_are_not_emergencies(text):
     assert detect(text) is None
