@@ -220,6 +220,14 @@ def test_a_hand_mangled_in_a_machine_is_medical_and_names_the_rescue_line():
     assert found.numbers == ("120", "119", "110")
 
 
+@pytest.mark.parametrize("text,numbers", [
+    ("我老婆的手被搅拌机卷到了，快来", ("120", "119", "110")),   # caught: the injury first
+    ("他的手卷进搅拌机里了，拔不出来", ("119", "110")),          # still stuck: the rescue first
+])
+def test_a_hand_caught_in_a_machine_is_a_rescue_first_only_while_still_stuck(text, numbers):
+    assert detect(text).numbers == numbers
+
+
 @pytest.mark.parametrize("text", [
     "电线杆上的线断了掉在地上，一直冒火花",                    # sparks: the power company, not a fire
     "有人把泥土倒在我家田里了",                                # dumped soil, not a person down
