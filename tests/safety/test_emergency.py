@@ -239,6 +239,8 @@ def test_a_hand_caught_in_a_machine_is_a_rescue_first_only_while_still_stuck(tex
     "救命啊，这个医保网上缴费我搞不好",                          # 救命 about paperwork online
     "听讲隔壁村有个娃在塘里淹死了，塘边要装栏杆",                # hearsay
     "我爸上个月心梗走的，死亡注销要带啥",                        # the death is registered, not happening
+    "楼下那家养了好多狗，吓煞人了，归谁管",                      # 吓煞人 is a figure of speech (煞 sounds like 杀)
+    "我叫李火生，是火，着火的火",                                # 是火 spells a name, it is not 失火
 ])
 def test_sparks_dumping_floods_complaints_and_wages_are_not_emergencies(text):
     assert detect(text) is None
