@@ -164,8 +164,11 @@ def run_conversation(conv: dict, send, order=None, sms=None) -> Result:
             break
         key = asks[-1].get("key")
         asked[key] = asked.get(key, 0) + 1
-        if before.get(key):
-            msgs = play(before[key].pop(0))
+        # The bot offering the calling number (phone_confirm) is how it asks for the phone: what the
+        # caller says before giving a phone is said then too.
+        stands_for = "phone" if key == "phone_confirm" and not asked.get("phone") and not answered.get("phone") else key
+        if before.get(stands_for):
+            msgs = play(before[stands_for].pop(0))
             last_key = key
             continue
         if key == "code":   # the caller reads the SMS on their own phone

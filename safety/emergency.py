@@ -5,7 +5,7 @@ regular expressions, and the kinds it yields to when they are said too; vetoes f
 kind, the number to ring, any further number (an injured person in a traffic accident also
 needs 120) and the matched words, or None. A match is dropped when the words around it show
 a near-miss: a past event told as background, a hypothetical or prevention question, praise,
-an administrative follow-up (claims, certificates, fees), a negation, a name or a place.
+a complaint about how staff handled it, an administrative follow-up (claims, certificates, fees), a negation, a name or a place.
 
 Callers speak dialect and speech recognisers mishear, so the text is read twice at most:
 first with dialect words put into standard Mandarin (textnorm/dialect.yaml: 冇/没得 -> 没有,
@@ -87,6 +87,7 @@ class Rules:
     ongoing: re.Pattern
     idiom: re.Pattern
     praise: re.Pattern
+    complaint: re.Pattern
     admin: re.Pattern
     negation: re.Pattern
     name_prefix: re.Pattern
@@ -116,7 +117,7 @@ def rules() -> Rules:
         hypothetical=re.compile(v["hypothetical"]), conditional=re.compile(v["conditional"]),
         topic_after=re.compile(v["topic_after"]), unhurt=re.compile(v["unhurt"]), animal=re.compile(v["animal"]), habitual=re.compile(v["habitual"]), chronic=re.compile(v["chronic"]), thing=re.compile(v["thing"]), resolved=re.compile(v["resolved"]),
         rescued=re.compile(v["rescued"]), interjection=re.compile(v["interjection"]), coverage=re.compile(v["coverage"]), ongoing=re.compile(v["ongoing"]), averted=re.compile(v["averted"]),
-        idiom=re.compile(v["idiom"]), praise=re.compile(v["praise"]),
+        idiom=re.compile(v["idiom"]), praise=re.compile(v["praise"]), complaint=re.compile(v["complaint"]),
         admin=re.compile(v["admin"]), negation=re.compile(f"(?:{v['negation']})$"),
         name_prefix=re.compile(f"(?:{v['name_prefix']})[\u4e00-\u9fff]{{0,2}}$"),
         place_suffix=re.compile(f"^(?:{v['place_suffix']})"),
@@ -176,6 +177,9 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
         return "praise"
     if r.idiom.search(sentence):
         return "idiom"
+    # A complaint about how staff handled it: the complaint may be its own sentence.
+    if r.complaint.search(text) and not r.ongoing.search(text):
+        return "complaint"
     thing = _last(r.thing, before[-8:]) if kind is None or kind.thing_veto else None
     # "我骑电瓶车被小轿车挂倒了", "我们车子被大水围住了": the vehicle someone rides carries that
     # person; "被蜂子叮了": the thing after 被/叫/让 did it.
@@ -229,7 +233,9 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
         return "habitual"
     # An administrative question about the event ("交通事故认定书怎么拿"): the admin words
     # come after it; "我想问补贴，我老伴突然晕倒了" asks nothing about the fall.
-    if r.admin.search(after) and not r.present.search(text[s0:end]):
+    # A fraud still going on names its pretext after it ("在ATM上操作，说是退医保钱，还在操作").
+    if r.admin.search(after) and not r.present.search(text[s0:end]) and not (
+            kind is not None and kind.now is not None and r.ongoing.search(sentence)):
         return "admin"
     # Whether a cover pays, asked first ("大病保险能报多少，我老公心梗住院……", "工伤保险能不能管
     # 下班路上出车祸"), unless the caller breaks off ("我想问医保报销，哎呀娃娃把洗衣液喝了")

@@ -94,9 +94,10 @@ def emergency_check(text: str) -> dict:
             if m:
                 out = {"number": rule.number, "reason_zh": rule.reason_zh, "matched": m.group(0),
                        "kind": rule.code, "source": "intake_rules"}
-                # a past event, a habit, a question or a proposal is not happening now
+                # a past event, a habit, a question or a proposal is not happening now; a veto
+                # naming the supplement's code applies too (a wire, not a person, hangs in a tree)
                 for veto in EMERGENCY_VETOES:
-                    v = veto.pattern.search(t) if "any" in veto.kinds else None
+                    v = veto.pattern.search(t) if "any" in veto.kinds or rule.code in veto.kinds else None
                     if v and not (veto.unless and veto.unless.search(t)):
                         out["veto"] = {"code": veto.code, "reason_zh": veto.reason_zh, "matched": v.group(0)}
                         out["number"] = None

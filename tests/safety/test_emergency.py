@@ -198,3 +198,49 @@ def test_suppositions_drills_hospital_stays_and_animals_are_not_emergencies(text
 
 def test_a_bare_call_for_help_yields_to_the_repaired_key_word():
     assert detect("霉气漏了，快来人").kind == "gas_leak"   # 霉气 -> 煤气: 119, not 110
+
+
+@pytest.mark.parametrize("text,kind,number", [
+    ("我妈掉进红薯窖里了，爬不上来", "trapped", "119"),                      # a cellar is a pit
+    ("我的手机刚被枪走了，那人往街上跑了", "crime_now", "110"),              # 枪 for 抢, a recogniser's slip
+    ("隔壁天天打孩子，今天打得好狠，孩子都哭不出声了", "crime_now", "110"),  # a habit, but hard today
+    ("我弟刚发消息说要去死，电话关机了", "danger_now", "110"),
+    ("我爸讲活不下去了，拿了根绳子出门了", "danger_now", "110"),            # 讲 is 说
+    ("孙子在门口耍，一哈儿就找不到人了", "danger_now", "110"),              # 一哈儿 is 一会儿
+    ("我妈听着对方的电话在取款机上操作，说是退保险钱，还在按", "fraud_now", "110"),  # the pretext is not a claim
+    ("一个公安跟我视频，叫我把钱转到安全的地方配合调查", "fraud_now", "110"),
+])
+def test_round_ten_kinds_of_emergency_ring_their_number(text, kind, number):
+    found = detect(text)
+    assert (found.kind, found.number) == (kind, number)
+
+
+def test_a_hand_mangled_in_a_machine_is_medical_and_names_the_rescue_line():
+    found = detect("他的手卷进机器里卡在里面，手指头都变形了")
+    assert found.numbers == ("120", "119", "110")
+
+
+@pytest.mark.parametrize("text,numbers", [
+    ("我老婆的手被搅拌机卷到了，快来", ("120", "119", "110")),   # caught: the injury first
+    ("他的手卷进搅拌机里了，拔不出来", ("119", "110")),          # still stuck: the rescue first
+])
+def test_a_hand_caught_in_a_machine_is_a_rescue_first_only_while_still_stuck(text, numbers):
+    assert detect(text).numbers == numbers
+
+
+@pytest.mark.parametrize("text", [
+    "电线杆上的线断了掉在地上，一直冒火花",                    # sparks: the power company, not a fire
+    "有人把泥土倒在我家田里了",                                # dumped soil, not a person down
+    "河水涨上来了，淹到了田里",                                # the water reached a field, nobody in it
+    "那个医生态度好差，我爸疼得打滚他都不管",                  # a complaint about how staff handled it
+    "老板欠了我三个月工资，人跑了",                            # 欠 is not 抢
+    "上个号头屋里着火，证件烧坏了",                            # Wu 上个号头 is last month
+    "我急得像着火一样，补贴到底发没发",                          # a simile
+    "救命啊，这个医保网上缴费我搞不好",                          # 救命 about paperwork online
+    "听讲隔壁村有个娃在塘里淹死了，塘边要装栏杆",                # hearsay
+    "我爸上个月心梗走的，死亡注销要带啥",                        # the death is registered, not happening
+    "楼下那家养了好多狗，吓煞人了，归谁管",                      # 吓煞人 is a figure of speech (煞 sounds like 杀)
+    "我叫李火生，是火，着火的火",                                # 是火 spells a name, it is not 失火
+])
+def test_sparks_dumping_floods_complaints_and_wages_are_not_emergencies(text):
+    assert detect(text) is None

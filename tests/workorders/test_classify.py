@@ -638,3 +638,12 @@ def test_asking_on_behalf_is_not_read_as_the_caller_asking_for_themselves():
     t = R.normalise("补偿款几年没发了，帮我们问问")
     assert R.ASK_ON_BEHALF.search(t) and not R.ASK_SELF.search(t)
     assert R.ASK_SELF.search(R.normalise("我想问一下，你们帮我问一下归哪个管"))
+
+
+def test_a_wire_hanging_in_a_tree_is_a_hazard_not_someone_stranded():
+    c = classify("大风把电线杆吹断了，线一半挂在树上，线头在地上冒火花")
+    assert c.emergency is None and c.is_work_order and c.urgency == "特急", c.reasons
+
+
+def test_a_beating_that_is_a_habit_but_hard_today_is_an_emergency():
+    assert classify("楼下天天打老婆，今天打得好狠，一直在喊").emergency == "110"
