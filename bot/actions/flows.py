@@ -35,7 +35,7 @@ def start_flow_on_mention(dispatcher, tracker, matter_id: str | None = None):
         # "阿拉想先办脱" right after the answer about a matter: that matter, not a search of the words
         flow = specs.pick_flow("", tracker.get_slot("matter"))
     if flow is None:
-        flow = specs.pick_flow(text, matter_id)
+        flow = specs.pick_flow(text, matter_id, context=tracker.get_slot("matter"))
     if flow is None:
         return None
     if not (specs.spec(flow).get("start_on_mention") or wants):
@@ -57,7 +57,8 @@ def start_flow(dispatcher, tracker, flow: str | None = None) -> list[dict]:
     """Events that (re)start the guided form for `flow`, or for what was said when None."""
     if flow is None:
         entity = next(tracker.get_latest_entity_values("matter"), None)
-        flow = specs.pick_flow(tracker.latest_message.get("text") or "", entity or tracker.get_slot("matter"))
+        flow = specs.pick_flow(tracker.latest_message.get("text") or "", entity or tracker.get_slot("matter"),
+                               context=tracker.get_slot("matter"))
     if flow is None:  # "我身份证丢了" ... "帮我登记": look at what was said just before
         for text in recent_user_texts(tracker, 3)[1:]:
             flow = specs.pick_flow(text)
