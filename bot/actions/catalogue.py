@@ -12,7 +12,7 @@ from catalogue.answers import INTENT_ASPECT, aspect_payload, chat_answer, voice_
 from catalogue.loader import load_catalogue
 from bot.actions import flow_specs
 from bot.actions.core import decline_offer, offered_matter, puts_off_offer
-from bot.actions.flows import start_flow, start_flow_on_mention
+from bot.actions.flows import matter_before, start_flow, start_flow_on_mention
 from bot.actions.workorders import start_intake
 from catalogue.search import ACCEPT_SCORE_HINT, Hit, clarify, search, short_label
 from textnorm import answers
@@ -118,6 +118,12 @@ class ActionAnswerMatter(Action):
             dispatcher.utter_message(response="utter_catalogue_unavailable")
             return []
         matter, hits = (catalogue.get(matter_id), []) if matter_id in catalogue else resolve_matter(tracker, catalogue)
+        before = matter_before(tracker)
+        if matter is not None and before in catalogue and matter["id"] != before \
+                and flow_specs.preferred_over(before, matter["id"]) \
+                and not flow_specs.flow_trigger(tracker.latest_message.get("text") or ""):
+            # "临时身份证…" then "没得身份证银行不给取钱": still the temporary card, unless words name the other
+            matter = catalogue.get(before)
         options = [matter] if matter is not None else [catalogue.get(h.matter_id) for h in hits[:2]]
         if intent == "ask_matter" and options and all(is_problem(m) for m in options) \
                 and not ASKS_HOW_TO_REPORT.search(tracker.latest_message.get("text") or ""):

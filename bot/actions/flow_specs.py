@@ -147,16 +147,26 @@ def render(flow_id: str, template: str | None) -> str:
     return text.replace("。。", "。")
 
 
+def text_of_flow(s: dict, text: str) -> str:
+    """The text with the flow's not_within words cut out (过身 of 办过身份证 is no death)."""
+    for word in s.get("not_within") or ():
+        text = text.replace(word, "，")
+    return text
+
+
 def _trigger_scores(text: str) -> tuple[dict[str, int], dict[str, int]]:
     """({flow: longest trigger word said}, {flow: best trigger_all match}) for the text."""
-    compact = re.sub(r"\s+", "", text or "")
-    plain = re.sub(r"(办|补|换|领|上|整|弄|搞)(一?个|一?张|一下|了)", r"\1", compact)  # 办个身份证 -> 办身份证
+    whole = re.sub(r"\s+", "", text or "")
+    whole_plain = re.sub(r"(办|补|换|领|上|整|弄|搞)(一?个|一?张|一下|了)", r"\1", whole)  # 办个身份证 -> 办身份证
     direct: dict[str, int] = {}
     combined: dict[str, int] = {}
     for fid, s in flows().items():
+        compact, plain = text_of_flow(s, whole), text_of_flow(s, whole_plain)
         for word in s.get("triggers", []):
             if word in compact or word in plain:
                 direct[fid] = max(direct.get(fid, 0), len(word))
+        if any(w in compact for w in s.get("unless") or ()):
+            continue   # the situation is background here (a death years ago)
         for groups in s.get("trigger_all") or []:
             hits = [max((len(w) for w in group if w in compact or w in plain), default=0) for group in groups]
             if groups and all(hits):
@@ -180,6 +190,20 @@ def flow_trigger(text: str) -> str | None:
     return best
 
 
+def flow_of(matter_id: str | None) -> str | None:
+    """The flow that registers `matter_id`, if any."""
+    return next((fid for fid, s in flows().items() if matter_id and s["matter"] == matter_id), None)
+
+
+def in_context(flow: str | None, context: str | None) -> str | None:
+    """`flow`, unless the matter being talked about (`context`) has a flow that lists it in prefer_over:
+    then that one ("临时身份证…" then "没得身份证银行不给取钱" is still the temporary card)."""
+    mine = flow_of(context)
+    if flow and mine and flow in (flows()[mine].get("prefer_over") or ()):
+        return mine
+    return flow
+
+
 def preferred_over(matter: str, other: str) -> bool:
     """The flow of `matter` lists the flow of `other` in prefer_over (the temporary card while a card
     is renewed): said together, it wins whatever the ranking."""
@@ -193,22 +217,22 @@ def flows_said(text: str) -> set[str]:
     return set(direct) | set(combined)
 
 
-def pick_flow(text: str, matter_id: str | None = None) -> str | None:
+def pick_flow(text: str, matter_id: str | None = None, context: str | None = None) -> str | None:
     """The flow for what the caller said: trigger words first, then the matter id
-    (entity or slot), then the catalogue search limited to matters with a flow."""
+    (entity or slot), then the catalogue search limited to matters with a flow. `context`: the
+    matter being talked about, whose flow wins over the flows it lists in prefer_over when no
+    trigger word names one (words said win)."""
     best = flow_trigger(text)
     if best:
         return best
     compact = re.sub(r"\s+", "", text or "")
-    if matter_id:
-        for fid, s in flows().items():
-            if s["matter"] == matter_id:
-                return fid
+    if matter_id and flow_of(matter_id):
+        return in_context(flow_of(matter_id), context)
     if compact:
         by_matter = {s["matter"]: fid for fid, s in flows().items()}
         hits = search(compact, top_k=1)
         if hits and hits[0].matter_id in by_matter and hits[0].score > 0:
-            return by_matter[hits[0].matter_id]
+            return in_context(by_matter[hits[0].matter_id], context)
     return None
 
 

@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 WANTS_IT_DONE = re.compile(r"(想|要|帮|给|替|得|需要|准备)[^，。？?]{0,8}(办|补|换|上户|落户|销|注销|申请|领|认证|交|挂失|登记|弄|整|搞|备案)"
                            r"|^(补|换|办|申请|注销|上户口|领)")
 ASKS_ABOUT_IT = re.compile(r"想问|问一?下|请问|咨询|怎么|咋|如何|哪里|哪儿|多少|什么|啥|几|多久|能不能|可不可以|吗[？?]?$")
+# "上回打电话补身份证，已经拿到了": a request made before (done, or asked about), not a new one
+TOLD_BEFORE = re.compile(r"(上回|上次|上一回|之前|前些天|前几天|上个月|上礼拜|上星期|上周)[^，。？?]{0,12}"
+                         r"(登记|打电话|打过电话|申请|报了|反映)|已经(拿到|办好|领到|批下来|下来了|到手|打到)")
 
 
 def start_flow_on_mention(dispatcher, tracker, matter_id: str | None = None):
@@ -35,12 +38,24 @@ def start_flow_on_mention(dispatcher, tracker, matter_id: str | None = None):
         # "阿拉想先办脱" right after the answer about a matter: that matter, not a search of the words
         flow = specs.pick_flow("", tracker.get_slot("matter"))
     if flow is None:
-        flow = specs.pick_flow(text, matter_id)
+        flow = specs.pick_flow(text, matter_id, context=matter_before(tracker))
     if flow is None:
         return None
-    if not (specs.spec(flow).get("start_on_mention") or wants):
+    if not ((specs.spec(flow).get("start_on_mention") and not TOLD_BEFORE.search(text)) or wants):
         return None
     return start_flow(dispatcher, tracker, flow) + [FollowupAction("flow_form")]
+
+
+def matter_before(tracker) -> str | None:
+    """The matter being talked about before the latest message (the slot as it was: the message's
+    own matter entity has overwritten it already)."""
+    seen_user = False
+    for e in reversed(tracker.events):
+        if e.get("event") == "user":
+            seen_user = True
+        elif seen_user and e.get("event") == "slot" and e.get("name") == "matter":
+            return e.get("value")
+    return None
 
 
 def recent_user_texts(tracker, n: int) -> list[str]:
@@ -57,7 +72,8 @@ def start_flow(dispatcher, tracker, flow: str | None = None) -> list[dict]:
     """Events that (re)start the guided form for `flow`, or for what was said when None."""
     if flow is None:
         entity = next(tracker.get_latest_entity_values("matter"), None)
-        flow = specs.pick_flow(tracker.latest_message.get("text") or "", entity or tracker.get_slot("matter"))
+        flow = specs.pick_flow(tracker.latest_message.get("text") or "", entity or tracker.get_slot("matter"),
+                               context=matter_before(tracker))
     if flow is None:  # "我身份证丢了" ... "帮我登记": look at what was said just before
         for text in recent_user_texts(tracker, 3)[1:]:
             flow = specs.pick_flow(text)

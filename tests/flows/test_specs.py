@@ -62,3 +62,30 @@ def test_pick_flow(said, flow):
 @pytest.mark.parametrize("said,flow", [("帮我预约补办社保卡", "sscard_reissue"), ("帮我登记领养老金", "resident_pension_claim")])
 def test_pick_flow_registration_phrasings(said, flow):
     assert specs.pick_flow(said) == flow
+
+
+@pytest.mark.parametrize("said,flow", [
+    # a death is someone who died, not years ago; 走了 / 过身 inside other words are no death
+    ("钱包让人偷走了，身份证也在里头", "idcard_lost"),
+    ("孙子十七了，还没有办过身份证", "idcard_first"),
+    ("老伴去年走了，一个人过日子，想问问低保", "dibao"),
+    ("娃他爹走了三年了，日子过不走了", None),
+    ("我阿爸昨晚过身咗", "death_deregistration"),
+    # a card being reissued or renewed, not there yet, needed now: the temporary card
+    ("身份证补了还没拿到，下礼拜要住院", "idcard_temporary"),
+    ("身份证在换，仲未攞到，冇证唔得", "idcard_temporary"),
+    # verified or the pension stops: the yearly verification
+    ("听说不去刷脸就停发了", "pension_qualification"),
+    # insured here, treated in another city: the off-site filing
+    ("我妈要去省城做手术，医保能报吗", "offsite_filing"),
+])
+def test_flow_trigger_by_mechanism(said, flow):
+    assert specs.flow_trigger(said) == flow
+
+
+def test_the_flow_of_the_matter_talked_about_wins_over_the_flows_it_prefers_over():
+    # "临时身份证…" then words that no trigger names: still the temporary card
+    assert specs.pick_flow("没得身份证银行不给取钱", None, context="gongan.idcard_temporary") == "idcard_temporary"
+    # words that name the other flow win
+    assert specs.pick_flow("我身份证丢了", None, context="gongan.idcard_temporary") == "idcard_lost"
+    assert specs.pick_flow("没得身份证银行不给取钱", "gongan.idcard_reissue") == "idcard_lost"

@@ -113,3 +113,20 @@ def test_after_the_emergency_check_with_no_matter_the_caller_is_asked_what_to_do
     msgs, slots = run_check(t)
     assert msgs[0]["response"] == "utter_emergency_check"
     assert "matter" not in slots and msgs[-2]["response"] == "utter_ask_matter_name" and msgs[-1]["custom"]["key"] == "matter"
+
+
+def tracker_after(matter_before, text, intent="ask_matter", entities=()):
+    """A message after an answer about matter_before (the slot as it was before this message)."""
+    message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": list(entities)}
+    events = [{"event": "slot", "name": "matter", "value": matter_before}, {"event": "user", "text": text}]
+    return Tracker("u1", {"matter": matter_before}, message, events, False, None, {}, "action_listen")
+
+
+def test_the_matter_talked_about_stays_when_its_flow_prefers_over_the_one_ranked_now():
+    msgs, slots = run(tracker_after("gongan.idcard_temporary", "我银行里要取钱，没得身份证不给取"))
+    assert slots["matter"] == "gongan.idcard_temporary"
+
+
+def test_a_request_told_as_made_before_starts_no_flow_on_mention():
+    msgs, slots = run(tracker("我上回打电话补的身份证，已经拿到了", "ask_matter"))
+    assert "flow" not in slots
