@@ -6,7 +6,9 @@ Endpoints (Rasa mounts the blueprint under /webhooks/miniprogram):
   POST /message     {"session", "text", "id"?} -> {"replies": [...]}
   POST /voice       raw audio body, header Authorization: Bearer <session> -> {"text", "replies"}
   WS   /ws          first frame {"type":"auth","session":…}; then {"type":"message","text":…,"id":…};
-                    the client acknowledges each reply with {"type":"ack","in_reply_to":…}
+                    {"type":"typing","in_reply_to":id} says it was received (a client resends, with the
+                    same id, a message that got none; it runs once); the client acknowledges each
+                    reply with {"type":"ack","in_reply_to":…}
 
 The session token is opaque to the client: "<sid>.<expiry>.<HMAC-SHA256>" whose
 sid maps, in Redis, to the conversation's pseudonymous sender id (an HMAC of the
@@ -397,6 +399,12 @@ class MiniProgramInput(InputChannel):
                 if msg.get("type") != "message" or not isinstance(text, str) or not text.strip() \
                         or len(text) > MAX_TEXT_CHARS:
                     await ws.send(json.dumps({"type": "error", "error": "text_required"}))
+                    continue
+                msg_id = msg.get("id")
+                if isinstance(msg_id, str) and msg_id and \
+                        not await dedup.Deduplicator(f"mp:{sid}", 3600).claim(msg_id[:64]):
+                    # a resend of a message already received: its reply is kept until acknowledged
+                    await self._send(ws, json.dumps({"type": "typing", "in_reply_to": msg_id}))
                     continue
                 # The turn runs outside this handler so a dropped socket doesn't lose the answer.
                 task = asyncio.create_task(self._ws_turn(sid, sender, text.strip(), msg.get("id"), on_new_message))

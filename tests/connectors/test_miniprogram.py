@@ -177,6 +177,7 @@ async def _reconnect(rasa_base, fake_wechat):
     await ws.send_json({"type": "auth", "session": session})
     assert (await ws.receive_json(timeout=10))["type"] == "ready"
     await ws.send_json({"type": "message", "text": "你好", "id": "before-drop"})
+    assert (await _recv(ws, "typing", timeout=60))["in_reply_to"] == "before-drop"   # received
     # The line drops before the answer can arrive, as when a phone loses signal: the socket is cut,
     # with no closing handshake (which would wait on the busy server).
     await dropped.close()
@@ -193,6 +194,9 @@ async def _reconnect(rasa_base, fake_wechat):
             got = await _recv(ws, "reply", timeout=60)
             assert got["in_reply_to"] == "before-drop" and got.get("buffered") is True
             assert "您好" in got["replies"][0]["text"]
+            # the client, unsure, sends the dropped message again: it is not run twice
+            await ws.send_json({"type": "message", "text": "你好", "id": "before-drop"})
+            assert (await _recv(ws, "typing", timeout=60))["in_reply_to"] == "before-drop"
             await ws.send_json({"type": "message", "text": "再说一遍", "id": "after"})
             again = await _recv(ws, "reply", timeout=60)
             assert again["in_reply_to"] == "after"
