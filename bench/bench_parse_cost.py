@@ -4,6 +4,7 @@
     PYTHONPATH=. .venv/bin/python bench/bench_parse_cost.py --write var/parses.json   # snapshot 1,500 parses
     PYTHONPATH=. .venv/bin/python bench/bench_parse_cost.py --compare var/parses.json # diff against it
     PYTHONPATH=. .venv/bin/python bench/bench_parse_cost.py --against /tmp/base  # before/after, one run
+    PYTHONPATH=. .venv/bin/python bench/bench_parse_cost.py --env 'one:OMP_NUM_THREADS=1' --env 'passive:'
 
 Parses with the trained model in process (rasa.core.agent, as bench/bench_understanding.py), with
 the product's learned reader (trained on every round but `heldout`). The box is shared, so the
@@ -17,6 +18,12 @@ them (500) the cost set, parsed `--rounds` times after one warm-up pass.
 `--against DIR`: DIR holds another version of the code (e.g. `git archive <commit> | tar -x -C
 DIR`); each version runs in its own process, alternating `--repeats` times, on the same model
 and caches (this tree's models/ and var/), and the table shows both side by side.
+`--env LABEL:VAR=VALUE,VAR=VALUE` (repeatable): instead, this tree once per label with those
+variables added to the child's environment (`LABEL:` alone: unchanged), alternating `--repeats`
+times: e.g. OMP_WAIT_POLICY (empty value: the OpenMP runtime's own default, since
+common/settings.py only fills it in when unset), OMP_NUM_THREADS, TF_INTRA_OP_PARALLELISM_THREADS /
+TF_INTER_OP_PARALLELISM_THREADS (applied as `rasa run` applies them). `--cost N`: the first N of
+the cost set only (default all 500), for boxes so loaded that a parse takes a second.
 `--write PATH` stores the check set's parses (JSON: a list of {text, parse}); nothing is written
 without it. `--compare PATH` parses the stored texts again and prints every difference.
 """
@@ -111,14 +118,18 @@ def child(args) -> dict:
     from bot.nlu import learned
 
     learned.HOLD_OUT = frozenset({"heldout"})
+    from rasa.utils.tensorflow.environment import setup_tf_environment
+
+    setup_tf_environment()   # as `rasa run` does (rasa/__main__.py): TF_*_OP_PARALLELISM_THREADS
     p = Parser()
     texts = utterances()[:CHECK_N]
     if args.compare:
         texts = [r["text_in"] for r in json.loads(Path(args.compare).read_text(encoding="utf-8"))]
     parses = [essential(p.parse(t)) for t in texts] if (args.write or args.compare) else None
-    cost_set = texts[::3]
+    cost_set = texts[::3][:args.cost]
     if parses is None:   # warm-up: caches built, every code path visited once
-        for t in cost_set:
+        # A shorter cost set fits the per-message caches (e5 query: 256): warm up on other texts.
+        for t in (cost_set if len(cost_set) >= 500 else texts[1::3][:len(cost_set)]):
             p.parse(t)
     p.cpu.clear()
     cpu, wall = [], []
@@ -139,11 +150,12 @@ def short(node: str) -> str:
     return node.replace("run_", "").split(".")[-1]
 
 
-def run_version(root: Path, args, extra: list[str]) -> dict:
+def run_version(root: Path, args, extra: list[str], variables: dict[str, str]) -> dict:
     env = {**os.environ, "PYTHONPATH": str(root), "GOVDESK_MODELS_DIR": str(HERE / "models"),
-           "GOVDESK_DATA_DIR": str(HERE / "var"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+           "GOVDESK_DATA_DIR": str(HERE / "var"), "TF_CPP_MIN_LOG_LEVEL": "3", **variables}
     out = HERE / "var" / f"parse-cost-{os.getpid()}.json"
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(out), "--rounds", str(args.rounds)] + extra
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(out), "--rounds", str(args.rounds),
+           "--cost", str(args.cost)] + extra
     subprocess.run(cmd, env=env, cwd=root, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         return json.loads(out.read_text(encoding="utf-8"))
@@ -187,17 +199,24 @@ def main() -> int:
     ap.add_argument("--against", help="directory with the other version of the code (before)")
     ap.add_argument("--write", help="store the check set's parses here")
     ap.add_argument("--compare", help="diff the check set against parses stored by --write")
+    ap.add_argument("--env", action="append", default=[], metavar="LABEL:VAR=VALUE,...",
+                    help="this tree once per label with these variables (repeatable, alternating)")
+    ap.add_argument("--cost", type=int, default=500, help="parse only the first N of the cost set (500)")
     args = ap.parse_args()
     if args.child:
         Path(args.child).write_text(json.dumps(child(args), ensure_ascii=False), encoding="utf-8")
         return 0
     extra = [f"--{k}={getattr(args, k)}" for k in ("write", "compare") if getattr(args, k)]
     results: dict[str, list[dict]] = {}
-    versions = [("before", Path(args.against).resolve())] if args.against else []
-    versions.append(("after" if args.against else "this tree", HERE))
-    for _ in range(args.repeats if args.against else 1):
-        for name, root in versions:
-            results.setdefault(name, []).append(run_version(root, args, extra if root == HERE else []))
+    versions = [("before", Path(args.against).resolve(), {})] if args.against else []
+    versions.append(("after" if args.against else "this tree", HERE, {}))
+    if args.env:
+        versions = [(label, HERE, dict(kv.split("=", 1) for kv in assigns.split(",") if kv))
+                    for label, _, assigns in (spec.partition(":") for spec in args.env)]
+    for _ in range(args.repeats if (args.against or args.env) else 1):
+        for name, root, variables in versions:
+            results.setdefault(name, []).append(
+                run_version(root, args, extra if (root == HERE and name == versions[-1][0]) else [], variables))
     print(table(results))
     mine = results[versions[-1][0]][0]["parses"]
     if args.write:
