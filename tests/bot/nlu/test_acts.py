@@ -207,3 +207,7 @@ def test_progress_complaint_praise_suggestion_and_greeting_in_callers_words(text
 ])
 def test_requests_and_ratings_are_not_those_acts(text):
     assert classify(text) not in ("complain", "suggest", "query_progress", "praise")
+
+
+def test_busy_is_still_goodbye():
+    assert classify("我还有事，先挂了") == "goodbye"
