@@ -99,6 +99,17 @@ def _clauses(text: str) -> list[tuple[str, ...]]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _keeps_line_words() -> re.Pattern:
+    return re.compile(yaml.safe_load(DATA.read_text(encoding="utf-8"))["keeps_line"])
+
+
+def keeps_line(text: str) -> bool:
+    """The caller asks not to be hung up on or has more to say ("莫挂电话，我还有事"): goodbye,
+    whoever reads it, does not stand against these words."""
+    return bool(_keeps_line_words().search(unicodedata.normalize("NFKC", text or "").lower()))
+
+
 @lru_cache(maxsize=1024)   # the guard, the act rules and the matter ranking ask about the same message
 def classify(text: str) -> str | None:
     """The act of a whole utterance, or None when rules cannot tell."""
@@ -131,6 +142,8 @@ def _classify(text: str) -> str | None:
     clauses = _clauses(norm)
     opening = _exact_act(clauses[0]) if clauses else None
     for act, _exact, contains, max_len in acts:
+        if act == "goodbye" and keeps_line(norm):
+            continue
         if contains is not None and length <= max_len and contains.search(norm):
             return "affirm" if act in YIELDS_TO_OPENING and opening == "affirm" else act
     if not clauses:
@@ -188,6 +201,16 @@ def set_intent(message, name: str, confidence: float = 1.0) -> None:
     message.set(INTENT_RANKING_KEY, [{"name": name, "confidence": confidence}] + ranking, add_to_output=True)
 
 
+def _drop_goodbye(message) -> None:
+    """The model's goodbye yields to its next reading when the words keep the line open."""
+    if (message.get(INTENT) or {}).get("name") != "goodbye":
+        return
+    ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get("name") != "goodbye"]
+    nxt = ranking[0] if ranking else {"name": "nlu_fallback", "confidence": 0.0}
+    message.set(INTENT, {"name": nxt["name"], "confidence": nxt.get("confidence", 0.0)}, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class DialogueActRules(GraphComponent):
     @classmethod
@@ -202,12 +225,15 @@ class DialogueActRules(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             act = classify(message.get(TEXT) or "")
+            if act is None and keeps_line(message.get(TEXT) or ""):
+                _drop_goodbye(message)
             if act is not None:
                 set_intent(message, act)
                 message.set("act_source", "rules", add_to_output=False)
             else:
                 reading = _sure_reading(message.get(TEXT) or "")
-                if reading is not None and reading.act is not None:
+                if reading is not None and reading.act is not None and not (
+                        reading.act == "goodbye" and keeps_line(message.get(TEXT) or "")):
                     act = reading.act
                     set_intent(message, act, reading.probability)
                     message.set("act_source", "learned", add_to_output=False)

@@ -143,3 +143,71 @@ def test_accent_merged_and_cue_less_forms_of_acts(text, act):
 @pytest.mark.parametrize("text", ["暂停营业要办什么手续", "三分钟能办好吗", "我欠了燃气费被停了，交了钱多久能恢复"])
 def test_words_like_those_acts_that_are_not_them(text):
     assert classify(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "低保那个事先不弄了，我想问问医保的事", "这项先搁着，我还有别的事", "先跳过这个，别挂电话，我还有事要问",
+    "这个不要往下走了，电话莫断，我换个事", "不用帮我登记了，先别挂，我问下别的",
+])
+def test_dropping_a_matter_for_another_is_a_cancel_never_goodbye(text):
+    assert classify(text) == "stop_flow"
+
+
+def test_a_cancel_before_an_emergency_is_not_the_act():
+    # the other matter comes after the cancel; what follows here is an emergency, not a new question
+    assert classify("我问下社保的事……先不问了，隔壁有人在砸门抢东西") != "stop_flow"
+
+
+@pytest.mark.parametrize("text", ["莫挂电话，我还有个事", "你先别挂，还有件事", "先别挂了"])
+def test_keeping_the_line_open_is_never_goodbye(text):
+    from bot.nlu.acts import keeps_line
+
+    assert classify(text) != "goodbye" and keeps_line(text)
+
+
+def test_keeping_the_line_is_not_reporting_a_loss():
+    from bot.nlu.acts import keeps_line
+
+    assert not keeps_line("银行卡丢了要不要挂失") and classify("好的，再见") == "goodbye"
+
+
+def test_the_models_goodbye_yields_when_the_line_is_kept_open():
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.acts import DialogueActRules
+
+    message = Message(data={"text": "莫挂电话哈，我还有个事", "intent": {"name": "goodbye", "confidence": 0.9},
+                            "intent_ranking": [{"name": "goodbye", "confidence": 0.9},
+                                               {"name": "ask_matter", "confidence": 0.05}]})
+    DialogueActRules().process([message])
+    assert message.get("intent")["name"] != "goodbye"
+
+
+@pytest.mark.parametrize("text,act", [
+    ("上回说两天回电话，现在都一个星期了", "query_progress"), ("我报的那个事咋还没人来", "query_progress"),
+    ("我的残疾证批没批下来", "query_progress"), ("我嘅嘢搞掂未", "query_progress"),
+    ("我那个事情现在到那一步了", "query_progress"),
+    ("上回说两天回电话，现在都一个星期了，骗人嘛", "complain"),
+    ("村干部把低保都给自家亲戚了", "complain"), ("让我跑了六趟还不给办", "complain"),
+    ("派出所户籍窗口天天没人", "complain"),
+    ("那个护士对我妈好得很", "praise"), ("你们效率真高，今天报明天就修", "praise"),
+    ("那个大姐讲得好清楚", "praise"),
+    ("能不能在我们村口装几个路灯", "suggest"), ("镇上应该派人到村里来讲政策", "suggest"),
+    ("要是能在村里交医保就方便了", "suggest"), ("我有个点子", "suggest"),
+    ("你好，我是河西村的，打个电话过来", "greet"), ("喂，系唔系热线啊", "greet"),
+])
+def test_progress_complaint_praise_suggestion_and_greeting_in_callers_words(text, act):
+    assert classify(text) == act
+
+
+@pytest.mark.parametrize("text", [
+    "跨省迁户口现在能不能一趟办完，不用来回跑", "停水好几天了也不通知", "能不能在网上办残疾证",
+    "我应该到哪里去开证明", "养老金咋个还没到账，在哪查", "我买咗架车，点样上牌",
+    "事是办了，就是跑了三趟，基本满意吧",
+])
+def test_requests_and_ratings_are_not_those_acts(text):
+    assert classify(text) not in ("complain", "suggest", "query_progress", "praise")
+
+
+def test_busy_is_still_goodbye():
+    assert classify("我还有事，先挂了") == "goodbye"
