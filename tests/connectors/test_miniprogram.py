@@ -203,6 +203,8 @@ async def _reconnect(rasa_base, fake_wechat):
             assert "您好" in "".join(r.get("text", "") for r in again["replies"])   # same tracker
             for seen in ("before-drop", "after"):
                 await ws.send_json({"type": "ack", "in_reply_to": seen})
+            await ws.send_json({"type": "ping"})   # frames are handled in order: the acks are in
+            assert (await _recv(ws, "pong", timeout=30))["type"] == "pong"
         # acknowledged replies are not sent again: the first frame after ready answers the ping
         async with http.ws_connect(ws_url) as ws:
             await ws.send_json({"type": "auth", "session": session})
