@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from catalogue.answers import INTENT_ASPECT, aspect_payload, chat_answer, voice_answer
 from catalogue.loader import load_catalogue
 from bot.actions import flow_specs
-from bot.actions.core import decline_offer, offered_matter, puts_off_offer
+from bot.actions.core import decline_offer, handoff_events, offered_matter, puts_off_offer
 from bot.actions.flows import matter_before, start_flow, start_flow_on_mention
 from bot.actions.workorders import start_intake
 from catalogue.search import ACCEPT_SCORE_HINT, Hit, clarify, search, short_label
@@ -244,6 +244,8 @@ class ActionTakeOffer(Action):
 
     def run(self, dispatcher, tracker, domain):
         offer = tracker.get_slot("matter_offer")
+        if offer == "human":   # a progress query found nothing: a person looks it up
+            return [SlotSet("matter_offer", None)] + handoff_events(dispatcher, "progress_not_found")
         if offer == "materials":
             return ActionAnswerMatter().run(dispatcher, tracker, domain)
         matter_id = offered_matter(tracker)

@@ -111,6 +111,10 @@ class ActionDecline(Action):
             return handoff_events(dispatcher, "not_understood")
         if tracker.get_slot("matter_offer") == "register":
             return decline_offer(dispatcher, tracker)
+        if tracker.get_slot("matter_offer") == "human":   # nothing found, no person wanted: told what to do
+            dispatcher.utter_message(json_message={"event": "flow_end", "outcome": "declined"})
+            dispatcher.utter_message(response="utter_anything_else")
+            return [SlotSet("matter_offer", None)]
         closing = "utter_goodbye" if asked in ANYTHING_ELSE_RESPONSES else "utter_anything_else_or_bye"
         dispatcher.utter_message(response=closing)
         return [SlotSet("matter_offer", None)] if "matter_offer" in tracker.slots else []

@@ -21,7 +21,7 @@ from typing import Any
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 
-from bot.actions.core import decline_offer, handoff_events, puts_off_offer
+from bot.actions.core import decline_offer, handoff_events, offered_matter, puts_off_offer
 from bot.actions.flow_specs import ask_event
 from bot.actions.parse import resolve_place
 from common import settings
@@ -215,6 +215,19 @@ class ActionStartWorkorder(Action):
         return events + ([FollowupAction("workorder_form")] if follow_up else [])
 
 
+def said_matter(tracker: Tracker, text: str) -> str | None:
+    """The matter the bot's NLU named, clearly (no "A or B?"), in the words the description came
+    from: classify() searches the catalogue's words alone, strictly, and finds none in "村那条路遭水
+    冲垮了" or "包工头欠我们工资", which the NLU's ranking (catalogue words fused with sentence
+    embeddings, bot/nlu/matter.py) names. A description taken from an earlier turn ("帮我登记" after
+    a catalogue answer about a problem) is about the matter that answer was about."""
+    message = tracker.latest_message or {}
+    if (message.get("text") or "").strip() != text:
+        return offered_matter(tracker) if text else None
+    entities = {e.get("entity"): e.get("value") for e in message.get("entities") or []}
+    return entities.get("matter") if not entities.get("matter_alt") else None
+
+
 def start_intake() -> list[dict[str, Any]]:
     """Events that take what the caller said as a 12345 report (the intake form follows)."""
     return [SlotSet("matter_offer", None), FollowupAction("action_start_workorder")]
@@ -294,7 +307,7 @@ class ValidateWorkorderForm(FormValidationAction):
         if c.refusal:
             return {"wo_description": text[:2000], "wo_class": {"refusal": c.refusal.get("reason_zh")}}
         cls = apply_kind({"category": c.category, "type": c.type, "urgency": c.urgency, "emotion": c.emotion,
-                          "matter_id": c.matter_id}, tracker.get_slot("wo_kind"))
+                          "matter_id": c.matter_id or said_matter(tracker, text)}, tracker.get_slot("wo_kind"))
         out = {"wo_description": text[:2000], "wo_class": cls}
         loc = c.location or {}
         if loc.get("township") or loc.get("village"):
@@ -639,8 +652,11 @@ class ActionWorkorderProgress(Action):
             dispatcher.utter_message(response="utter_wo_progress_failed")
             return done + handoff_events(dispatcher, "progress_failed")
         if not items:
+            # filed under another number, or by someone else: a person can look it up by other details
             dispatcher.utter_message(response="utter_wo_progress_none")
-            return done
+            dispatcher.utter_message(response="utter_wo_progress_offer_human")
+            dispatcher.utter_message(json_message=ask_event("human_offer", tracker))
+            return done + [SlotSet("matter_offer", "human")]
         for item in items[:2]:
             dispatcher.utter_message(**progress_message(item))
         if len(items) > 2:

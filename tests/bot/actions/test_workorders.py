@@ -537,3 +537,39 @@ async def test_rating_with_a_code_finds_the_callers_completed_order(svc, sms):
 def test_an_answer_read_as_maybe_an_emergency_is_still_the_answer(slot, text, taken):
     t = make_tracker({"requested_slot": slot}, text, intent="emergency_check", active_loop="workorder_form")
     assert wo.held_back_answer(t) == ((slot, text) if taken else None)
+
+
+async def test_progress_that_finds_nothing_offers_a_person_and_a_no_ends_told_what_to_do(svc):
+    from bot.actions.catalogue import ActionTakeOffer
+    from bot.actions.core import ActionDecline
+
+    d = CollectingDispatcher()
+    events = await wo.ActionWorkorderProgress().run(d, make_tracker({"wo_query_phone": PHONE, "wo_last4": "5678"}), {})
+    assert [m.get("response") for m in d.messages if m.get("response")] == [
+        "utter_wo_progress_none", "utter_wo_progress_offer_human"]
+    assert d.messages[-1]["custom"]["key"] == "human_offer"
+    assert slot_events(events)["matter_offer"] == "human"
+    d = CollectingDispatcher()
+    taken = ActionTakeOffer().run(d, make_tracker({"matter_offer": "human"}, text="要", intent="affirm"), {})
+    assert {"event": "handoff", "reason": "progress_not_found"} in [m.get("custom") for m in d.messages]
+    assert slot_events(taken)["matter_offer"] is None
+    d = CollectingDispatcher()
+    declined = ActionDecline().run(d, make_tracker({"matter_offer": "human"}, text="不用", intent="deny"), {})
+    assert {"event": "flow_end", "outcome": "declined"} in [m.get("custom") for m in d.messages]
+    assert "utter_anything_else" in [m.get("response") for m in d.messages]
+    assert slot_events(declined)["matter_offer"] is None
+
+
+MATTER = [{"entity": "matter", "value": "jiaotong.road_damage_report", "extractor": "CatalogueMatterClassifier"}]
+
+
+async def test_intake_links_the_matter_the_nlu_named_when_the_catalogue_words_alone_find_none():
+    text = "我们村那条路遭水冲垮了一截，好大个坑"
+    form = wo.ValidateWorkorderForm()
+    out = await form.validate_wo_description(text, CollectingDispatcher(),
+                                             make_tracker({"wo_kind": "report"}, text=text, entities=MATTER), {})
+    assert out["wo_class"]["matter_id"] == "jiaotong.road_damage_report"
+    unsure = MATTER + [{"entity": "matter_alt", "value": "shuili.river_report"}]
+    out = await form.validate_wo_description(text, CollectingDispatcher(),
+                                             make_tracker({"wo_kind": "report"}, text=text, entities=unsure), {})
+    assert not out["wo_class"].get("matter_id")   # "A or B?" was not settled: staff read the words

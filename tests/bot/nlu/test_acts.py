@@ -132,6 +132,8 @@ def test_a_no_that_goes_on_to_ask_is_no_plain_no():
     ("那个民警说话太冲了", "complain"), ("答应上门来看，到现在也没来", "complain"),
     ("那个交警真是好样的", "praise"), ("村医对老人真好", "praise"),
     ("我那个补贴申请通过了吗", "query_progress"),
+    # years of contributions are no application handed in: asking when the pension comes is no progress query
+    ("那个农保交了好些年，啥时候能领钱", None), ("材料交了半个月了，啥时候有结果", "query_progress"),
     ("燃气停了，做不了饭", "report_problem"), ("医保小程序打不开", "report_problem"),
     ("楼里电梯又不动了", "report_problem"), ("街上电线掉下来了", "report_problem"), ("我身份证掉了", None),
     ("我觉得社区可以开个老年食堂", "suggest"),

@@ -15,6 +15,11 @@ from bot.nlu.matter import aspect_intent, decide
     ("镇上那个诊所给人做假单子骗医保", "yibao.fraud_report"),
     ("俺的开车本子丢了，得补一个", "gongan.driving_licence_reissue"),
     ("辞职以后想自己接着交职工医保", "yibao.flexible_employee_insurance"),
+    # situations said in the caller's words (the matters' aliases)
+    ("听说岁数大的每个月有钱领，我爸咋没有", "minzheng.elderly_allowance"),
+    ("我妈的医保，想让她在外地看病能直接报", "yibao.offsite_filing"),
+    ("有个厂子夜里往河里排脏水", "shuili.river_report"),
+    ("农保交够十五年了，系唔系可以攞养老金", "renshe.resident_pension_claim"),
 ])
 def test_best_matter(text, matter):
     _intent, best, _alt, _hits = decide(text, None, 0.0, False)
