@@ -20,6 +20,10 @@ GENERIC = "generic"   # a registrable matter without its own flow: registered as
 FOR_WHOM_LABELS = {"self": "您本人", "parent": "老人", "spouse": "您爱人", "child": "孩子",
                    "relative": "家里人", "other": "别人"}
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\.([a-z_]+)\}")
+# "上回打电话补身份证，已经拿到了": a request made before (done, or asked about), not a new one;
+# the flows (no start on mention) and the NLU (no new registration request) both read it
+TOLD_BEFORE = re.compile(r"(上回|上次|上一回|之前|前些天|前几天|上个月|上礼拜|上星期|上周)[^，。？?]{0,12}"
+                         r"(登记|打电话|打过电话|申请|报了|反映)|已经(拿到|办好|领到|批下来|下来了|到手|打到)")
 
 
 @lru_cache(maxsize=1)

@@ -23,9 +23,7 @@ log = logging.getLogger(__name__)
 WANTS_IT_DONE = re.compile(r"(想|要|帮|给|替|得|需要|准备)[^，。？?]{0,8}(办|补|换|上户|落户|销|注销|申请|领|认证|交|挂失|登记|弄|整|搞|备案)"
                            r"|^(补|换|办|申请|注销|上户口|领)")
 ASKS_ABOUT_IT = re.compile(r"想问|问一?下|请问|咨询|怎么|咋|如何|哪里|哪儿|多少|什么|啥|几|多久|能不能|可不可以|吗[？?]?$")
-# "上回打电话补身份证，已经拿到了": a request made before (done, or asked about), not a new one
-TOLD_BEFORE = re.compile(r"(上回|上次|上一回|之前|前些天|前几天|上个月|上礼拜|上星期|上周)[^，。？?]{0,12}"
-                         r"(登记|打电话|打过电话|申请|报了|反映)|已经(拿到|办好|领到|批下来|下来了|到手|打到)")
+TOLD_BEFORE = specs.TOLD_BEFORE
 
 
 def start_flow_on_mention(dispatcher, tracker, matter_id: str | None = None):

@@ -273,6 +273,13 @@ def decide(text: str, intent_name: str | None, intent_confidence: float, act_fro
 def _decide(text: str, intent_name: str | None, intent_confidence: float, act_from_rules: bool):
     if not text or text.startswith("/"):
         return None, None, None, []
+    if intent_name == "request_registration":
+        from bot.actions import flow_specs
+
+        if flow_specs.TOLD_BEFORE.search(text):
+            # "上回我在你们这儿登记了补身份证": a request made before, told as background, is no new
+            # request (the model reads 登记 as one); what follows says what is wanted now
+            intent_name = "ask_matter"
     flow_matter = _flow_matter(text)
     if _ANSWER_LIKE.search(text.strip()) and not flow_matter:
         return None, None, None, []

@@ -171,3 +171,10 @@ def test_a_card_not_there_yet_and_a_need_now_is_the_temporary_card():
 def test_flow_words_said_as_background_do_not_outrank_the_request(text, matter):
     _intent, best, _alt, _hits = decide(text, "ask_matter", 0.7, False)
     assert best.matter_id == matter
+
+
+def test_a_registration_told_as_made_before_is_no_new_request():
+    intent, best, _, _ = decide("上礼拜我打电话登记了换身份证", "request_registration", 0.9, False)
+    assert intent is not None and intent != "request_registration"
+    assert best.matter_id == "gongan.idcard_renewal"
+    assert decide("我想登记换身份证", "request_registration", 0.9, False)[0] is None   # the model's request stays
