@@ -283,20 +283,24 @@ class MiniProgramInput(InputChannel):
 
     # ------------------------------------------------------------ WebSocket
     @staticmethod
-    async def _send(ws, text: str) -> bool:
-        """Send one frame; False when the socket is gone. Sanic 21.12 raises CancelledError (a
-        BaseException) when the peer's transport is closing, so a dropped line would otherwise
-        cancel the turn; a real cancellation of this task still propagates."""
+    async def _bounded(step) -> bool:
+        """Await one socket step (a send, a close); False when the socket is gone or it would not
+        finish. Sanic 21.12 raises CancelledError (a BaseException) when the peer's transport is
+        closing, so a dropped line would otherwise cancel the turn; a real cancellation of this
+        task still propagates."""
         try:
-            await asyncio.wait_for(ws.send(text), WS_SEND_TIMEOUT_S)
+            await asyncio.wait_for(step, WS_SEND_TIMEOUT_S)
             return True
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise
             return False
-        except Exception:  # noqa: BLE001 - closed/closing socket, or a send that would not finish
+        except Exception:  # noqa: BLE001 - closed/closing socket, or a step that would not finish
             return False
+
+    async def _send(self, ws, text: str) -> bool:
+        return await self._bounded(ws.send(text))
 
     async def _deliver(self, sid: str, payload: dict, keep: bool = False) -> None:
         """Send to the session's live socket. A reply (keep) is first kept in the outbox until the
@@ -362,16 +366,8 @@ class MiniProgramInput(InputChannel):
         previous = self._live.get(sid)
         self._live[sid] = ws
         if previous is not None and previous is not ws:
-            try:
-                # bounded: the old peer may be gone and never answer the closing handshake
-                await asyncio.wait_for(previous.close(code=4000, reason="replaced by a newer connection"),
-                                       WS_SEND_TIMEOUT_S)
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    raise
-            except Exception:  # noqa: BLE001
-                pass
+            # bounded: the old peer may be gone and never answer the closing handshake
+            await self._bounded(previous.close(code=4000, reason="replaced by a newer connection"))
         try:
             await ws.send(json.dumps({"type": "ready"}))
             await self._flush(sid, ws)

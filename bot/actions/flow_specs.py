@@ -211,8 +211,8 @@ def in_context(flow: str | None, context: str | None) -> str | None:
 def preferred_over(matter: str, other: str) -> bool:
     """The flow of `matter` lists the flow of `other` in prefer_over (the temporary card while a card
     is renewed): said together, it wins whatever the ranking."""
-    mine = next((s for s in flows().values() if s.get("matter") == matter), {})
-    return any(flows().get(f, {}).get("matter") == other for f in mine.get("prefer_over") or ())
+    mine, theirs = flow_of(matter), flow_of(other)
+    return bool(mine and theirs and theirs in (flows()[mine].get("prefer_over") or ()))
 
 
 def flows_said(text: str) -> set[str]:

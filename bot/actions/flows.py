@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 WANTS_IT_DONE = re.compile(r"(想|要|帮|给|替|得|需要|准备)[^，。？?]{0,8}(办|补|换|上户|落户|销|注销|申请|领|认证|交|挂失|登记|弄|整|搞|备案)"
                            r"|^(补|换|办|申请|注销|上户口|领)")
 ASKS_ABOUT_IT = re.compile(r"想问|问一?下|请问|咨询|怎么|咋|如何|哪里|哪儿|多少|什么|啥|几|多久|能不能|可不可以|吗[？?]?$")
-TOLD_BEFORE = specs.TOLD_BEFORE
 
 
 def start_flow_on_mention(dispatcher, tracker, matter_id: str | None = None):
@@ -39,7 +38,7 @@ def start_flow_on_mention(dispatcher, tracker, matter_id: str | None = None):
         flow = specs.pick_flow(text, matter_id, context=matter_before(tracker))
     if flow is None:
         return None
-    if not ((specs.spec(flow).get("start_on_mention") and not TOLD_BEFORE.search(text)) or wants):
+    if not ((specs.spec(flow).get("start_on_mention") and not specs.TOLD_BEFORE.search(text)) or wants):
         return None
     return start_flow(dispatcher, tracker, flow) + [FollowupAction("flow_form")]
 

@@ -54,8 +54,13 @@ _PUNCT = re.compile(r"[\s，。,.!！?？、~～…：:；;\"'“”‘’()（�
 
 
 @lru_cache(maxsize=1)
+def _data() -> dict:
+    return yaml.safe_load(DATA.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
 def _rules():
-    data = yaml.safe_load(DATA.read_text(encoding="utf-8"))
+    data = _data()
     particles = data["particles"]
     leading = re.compile(f"^(?:{data['leading']})+")
     acts = []
@@ -101,7 +106,7 @@ def _clauses(text: str) -> list[tuple[str, ...]]:
 
 @lru_cache(maxsize=1)
 def _keeps_line_words() -> re.Pattern:
-    return re.compile(yaml.safe_load(DATA.read_text(encoding="utf-8"))["keeps_line"])
+    return re.compile(_data()["keeps_line"])
 
 
 def keeps_line(text: str) -> bool:
