@@ -2,9 +2,9 @@
 
 Main benchmark (issue 14): the intake corpora bench/data/intake/requests_*.tsv, each written
 independently by a different person (a, b, then c, d and e by helpers who saw only the published
-rules, the departments and the places; see bench/data/intake/README.md). requests_a–j are tuning
+rules, the departments and the places; see bench/data/intake/README.md). requests_a–k are tuning
 data (split=train): the shipped model trains on every row not held out (plus the train rows of
-bench/data/requests_labelled.tsv). The held-out split is the file requests_k.tsv
+bench/data/requests_labelled.tsv). The held-out split is the file requests_l.tsv
 (classify.HELDOUT_CORPUS, written by someone else after this round's tuning): its rows are never
 trained on nor used by the tuning modes (--corpus-cv, --fold-in, --cv); until the file exists,
 `--split heldout` says so and exits without writing:
@@ -309,11 +309,11 @@ COMMAND = "PYTHONPATH=. .venv/bin/python -m bench.bench_classify --split heldout
 CV_COMMAND = "PYTHONPATH=. .venv/bin/python -m bench.bench_classify --corpus-cv --write"
 
 
-CV_PREAMBLE = ("Every tuning corpus (bench/data/intake/requests_a–j.tsv, each by a different writer; conventions "
+CV_PREAMBLE = ("Every tuning corpus (bench/data/intake/requests_a–k.tsv, each by a different writer; conventions "
                "and the hotline owner's labelling decisions in bench/data/intake/README.md) is scored by a model "
                "trained on the other corpora plus the requests_labelled.tsv train rows. The rules were tuned "
-               "while reading misses of all ten, so these figures are optimistic for a new writer; the held-out "
-               "corpus (requests_k.tsv) is never part of this.")
+               "while reading misses of all eleven, so these figures are optimistic for a new writer; the held-out "
+               "corpus (requests_l.tsv) is never part of this.")
 
 
 def markdown_intake(res: dict, max_misses: int = 400) -> str:
@@ -341,7 +341,7 @@ def markdown_intake(res: dict, max_misses: int = 400) -> str:
         lines.append(f"| classify() latency p50 / p95 / max (ms) | {lat['p50']:.2f} / {lat['p95']:.2f} / "
                      f"{lat['max']:.2f} | p95 ≤ 20 | |")
     lines += ["", "How it was tuned: rule cues and options (workorders/intake_rules.yaml, classify.OPTIONS) were "
-              "chosen by reading the misses of the tuning corpora (a–j) and checked with cross-validation by corpus "
+              "chosen by reading the misses of the tuning corpora (a–k) and checked with cross-validation by corpus "
               f"(`{CV_COMMAND}`: each corpus scored by a model trained on the others). The rules were read on "
               "every tuning corpus, so those figures are optimistic; the only held-out measure is "
               f"{HELDOUT_FILE}, which nobody tuning has seen."]
@@ -472,7 +472,7 @@ def main(argv=None) -> int:
         return 0
     if args.split == "heldout" and not any(r.get("split") == "heldout" for r in C.read_intake()):
         print(f"no held-out corpus yet: bench/data/intake/{HELDOUT_FILE} does not exist or is empty "
-              "(requests_a–j are tuning data); nothing written")
+              "(requests_a–k are tuning data); nothing written")
         return 0
     if not any(r.get("split") == args.split for r in C.read_intake()) and args.split != "all":
         print(f"no intake rows with split={args.split} in bench/data/intake/; nothing written")
