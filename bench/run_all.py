@@ -15,6 +15,7 @@ from common.settings import ROOT
 
 BENCHES = {
     "foundation": ["bench.bench_foundation"],
+    "first_run": ["bench.bench_first_run"],
     "understanding": ["bench.bench_understanding"],
     "catalogue": ["bench.bench_catalogue"],
     "workorders": ["bench.bench_workorders"],
