@@ -716,3 +716,20 @@ def test_slips_of_the_words_of_this_round_are_repaired():
 def test_poisoning_someones_crop_is_for_the_police():
     from workorders import classify_rules as R
     assert R.POLICE_CRIME.search(R.normalise("我家鱼塘的鱼被人下了药，死了一塘"))
+
+
+@pytest.mark.parametrize("dept,text,typ,to", [
+    ("renshe", "老婆生了孩子，单位交了社保，生育津贴找哪个领", "咨询", "yibao"),
+    ("shichang", "镇上那家药店刷医保卡买药比别处贵", "投诉", "yibao"),
+    ("jiaoyu", "学校旁边的小卖部把烟卖给初中生", "举报", "shichang"),
+    ("jiaoyu", "学生营养餐的面包好多都发霉了", "举报", "shichang"),
+])
+def test_food_safety_and_maternity_pay_go_to_their_regulator(dept, text, typ, to):
+    from workorders import classify_rules as R
+    assert R.refine_department(dept, R.normalise(text), typ)[0] == to
+
+
+def test_a_complaint_that_the_school_canteen_is_poor_stays_with_the_school():
+    from workorders import classify_rules as R
+    assert R.refine_department("jiaoyu", R.normalise("学校食堂饭菜又少又贵，孩子吃不饱"), "投诉") is None
+    assert R.refine_department("weijian", R.normalise("二胎的生育登记在哪里办"), "咨询") is None
