@@ -243,6 +243,7 @@ DEPARTMENT_REFINE: tuple[tuple[frozenset, str, re.Pattern, re.Pattern | None, st
 def refine_department(dept: str | None, text: str, typ: str | None = None) -> tuple[str, str, str] | None:
     """(department, matched words, reason) when intake_rules.yaml `department_refine` moves `dept`
     to a more specific department for this normalised text (and request type), else None."""
+    text = unaddressed(text)
     for frm, to, pat, unless, reason, types in DEPARTMENT_REFINE:
         if dept in frm and (types is None or typ in types):
             m = pat.search(text)
@@ -263,10 +264,21 @@ def mask_landmarks(text: str) -> str:
     return _LANDMARK_UNIT.sub("某处", text) if _LANDMARK_UNIT else text
 
 
+# the caller checking they reached the line ("喂，是热线吧") names no unit (intake_rules.yaml landmark.address)
+ADDRESS = re.compile(_lm.get("address") or "(?!)")
+
+
+def unaddressed(text: str) -> str:
+    """喂，是热线吧 -> 喂，是某处吧: the caller addressing the line says nothing about the request."""
+    return ADDRESS.sub("某处", text) if "热线" in text or "12345" in text else text
+
+
 def _cue(pat: re.Pattern, text: str) -> str | None:
-    """The first match of pat in text that is not a landmark (a place by the unit), else None."""
+    """The first match of pat in text that is not a landmark (a place by the unit) nor the caller
+    addressing the hotline, else None."""
+    spans = [m.span() for m in ADDRESS.finditer(text)] if "热线" in text or "12345" in text else []
     for m in pat.finditer(text):
-        if not LANDMARK.match(text, m.end()):
+        if not LANDMARK.match(text, m.end()) and not any(a <= m.start() < b for a, b in spans):
             return m.group(0)
     return None
 

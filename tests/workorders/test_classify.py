@@ -647,3 +647,89 @@ def test_a_wire_hanging_in_a_tree_is_a_hazard_not_someone_stranded():
 
 def test_a_beating_that_is_a_habit_but_hard_today_is_an_emergency():
     assert classify("楼下天天打老婆，今天打得好狠，一直在喊").emergency == "110"
+
+
+# round 12 (requests_k read as tuning data): the matter decides the unit, the reason or the greeting does not
+@pytest.mark.parametrize("dept,text,typ,to", [
+    ("minzheng", "儿子结婚了，他的户口要从我家迁到媳妇那边去，要带什么", "咨询", "gongan"),
+    ("gongan", "孙子明年上一年级，户口还在老家，能不能在镇上的小学读", "咨询", "jiaoyu"),
+    ("chengguan", "祠堂是县里的文物，有人在旁边私搭乱建把墙拆了", "举报", "wenlv"),
+    ("yingji", "后山有人非法开采石头，天天放炮", "举报", "ziranziyuan"),
+    ("zhengfu", "喂，是热线吧，镇上收了钱不给开收据", "投诉", None),
+])
+def test_the_matter_decides_the_unit_not_the_reason_or_the_greeting(dept, text, typ, to):
+    from workorders import classify_rules as R
+    got = R.refine_department(dept, R.normalise(text), typ)
+    assert (got[0] if got else None) == to
+
+
+@pytest.mark.parametrize("dept,text,typ", [
+    ("gongan", "孩子上学要用户籍证明，在哪里开", "咨询"),                    # the document, not the school
+    ("gongshui", "小区里的消防通道堵了，消防栓也坏了，灭火器都过期了", "求助"),  # the compound's fire safety
+    ("renshe", "我的社保卡被冻结了，养老金取不出来", "求助"),                   # a frozen card, no message
+])
+def test_the_round_12_rules_leave_the_other_units_alone(dept, text, typ):
+    from workorders import classify_rules as R
+    assert R.refine_department(dept, R.normalise(text), typ) is None
+
+
+def test_a_message_saying_the_card_is_frozen_is_still_fraud():
+    from workorders import classify_rules as R
+    assert R.refine_department("yibao", R.normalise("收到短信说我的医保卡被冻结了，要我打电话解冻"), "咨询")[0] == "gongan"
+
+
+def test_the_caller_addressing_the_hotline_names_no_unit():
+    from workorders import classify_rules as R
+    t = R.normalise("喂，12345吗，我们村的路灯坏了一个月了")
+    assert "rexian" not in R.agency_cues(t) and "rexian" not in R.department_cues(t)
+    assert "rexian" in R.agency_cues(R.normalise("你们12345的回访电话一天打三次"))
+
+
+@pytest.mark.parametrize("text,department", [
+    ("生育保险交了一年，生育津贴去哪里领", "yibao"),
+    ("农村的房地一体确权登记什么时候搞", "ziranziyuan"),
+    ("集上卖菜的用鬼秤，一斤少好几两", "shichang"),
+    ("娃是先天耳聋，康复训练有补助没得", "canlian"),
+    ("村里医务室的医生三天两头不在", "weijian"),
+    ("我们镇上那个新来的书记人很实在", "zhengfu"),
+    ("老街那一片房子要征收了，补偿怎么算", "zhujian"),
+])
+def test_the_units_vocabulary_of_this_round(text, department):
+    from workorders import classify_rules as R
+    t = R.normalise(text)
+    assert department in R.department_cues(t) or department in R.agency_cues(t)
+
+
+def test_sewage_pipes_are_not_tap_water():
+    from workorders import classify_rules as R
+    assert "gongshui" not in R.department_cues(R.normalise("街上的污水管堵了，臭水冒出来"))
+    assert "gongshui" in R.department_cues(R.normalise("楼下的水管爆了"))
+
+
+def test_slips_of_the_words_of_this_round_are_repaired():
+    from workorders import classify_rules as R
+    assert "户口" in R.normalise("我娃的互口要迁回来")
+    assert "新农合" in R.normalise("心农合今年交多少")
+    assert "医保卡" in R.normalise("一包卡丢了咋补")
+
+
+def test_poisoning_someones_crop_is_for_the_police():
+    from workorders import classify_rules as R
+    assert R.POLICE_CRIME.search(R.normalise("我家鱼塘的鱼被人下了药，死了一塘"))
+
+
+@pytest.mark.parametrize("dept,text,typ,to", [
+    ("renshe", "老婆生了孩子，单位交了社保，生育津贴找哪个领", "咨询", "yibao"),
+    ("shichang", "镇上那家药店刷医保卡买药比别处贵", "投诉", "yibao"),
+    ("jiaoyu", "学校旁边的小卖部把烟卖给初中生", "举报", "shichang"),
+    ("jiaoyu", "学生营养餐的面包好多都发霉了", "举报", "shichang"),
+])
+def test_food_safety_and_maternity_pay_go_to_their_regulator(dept, text, typ, to):
+    from workorders import classify_rules as R
+    assert R.refine_department(dept, R.normalise(text), typ)[0] == to
+
+
+def test_a_complaint_that_the_school_canteen_is_poor_stays_with_the_school():
+    from workorders import classify_rules as R
+    assert R.refine_department("jiaoyu", R.normalise("学校食堂饭菜又少又贵，孩子吃不饱"), "投诉") is None
+    assert R.refine_department("weijian", R.normalise("二胎的生育登记在哪里办"), "咨询") is None
