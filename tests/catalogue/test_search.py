@@ -17,6 +17,12 @@ COLLOQUIAL = [
     ("地宝", {"minzheng.dibao"}),
     ("高龄今天怎么领", {"minzheng.elderly_allowance"}),
     ("身份正掉了咋办", {"gongan.idcard_reissue"}),
+    # everyday names of a matter that its official words do not carry
+    ("单位要个没犯过罪的证明", {"gongan.no_criminal_record"}),
+    ("村边采石场天天开山放炮", {"yingji.safety_report"}),
+    ("自来水有股漂白粉味", {"zhujian.utility_complaint"}),
+    ("想成立个公益组织", {"minzheng.social_organization"}),
+    ("养殖保险咋赔", {"nongye.crop_insurance"}),
 ]
 
 # One colloquial way to ask for each required matter (top-3).

@@ -16,6 +16,10 @@ def test_the_variant_asked_for_is_a_situation():
     assert situations.said("阿拉娘上个月走脱了") == ("ended",)
 
 
+def test_never_having_had_the_document_is_a_first_application():
+    assert situations.said("我一直没有社保卡，在哪里办") == ("first",)
+
+
 def test_a_name_fits_the_situation_by_its_marks():
     assert situations.fitting(("lost",), "居民身份证补领")
     assert situations.fitting(("worn",), "居民身份证换领（到期、损坏）")
