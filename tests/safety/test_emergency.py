@@ -244,3 +244,21 @@ def test_a_hand_caught_in_a_machine_is_a_rescue_first_only_while_still_stuck(tex
 ])
 def test_sparks_dumping_floods_complaints_and_wages_are_not_emergencies(text):
     assert detect(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "俺叫赵火旺，火是着火那个火，旺是兴旺的旺",        # a name spelled with 那个
+    "俺家在烧锅屯，就是那个烧锅的烧",                  # the spelled word elsewhere is the place
+    "材料交了三回了，我心里像着了火一样",              # a simile around the words
+    "我家的兔子喘不上气，嘴巴一张一张的",              # the next clause is still about the rabbit
+])
+def test_spelled_names_similes_and_an_animal_told_over_two_clauses_are_not_emergencies(text):
+    assert detect(text) is None
+
+
+def test_an_animal_that_hurt_a_person_is_still_an_emergency():
+    assert detect("牛把我爷爷顶翻了，肋巴骨那里疼得不敢出气").number == "120"
+
+
+def test_gas_still_smelt_after_the_main_valve_is_shut_is_a_leak():
+    assert detect("屋里一股臭鸡蛋味，我关了总阀还是有").number == "119"
