@@ -151,7 +151,7 @@ def _sentence_bounds(text: str, pos: int) -> tuple[int, int]:
 
 
 # Who it happened to: the last of these before the words decides between a person and a thing.
-_PERSON = re.compile(r"人|孩子|娃|老人|爸|妈|爹|娘|老伴|老公|老婆|儿子|女儿|爷|奶|我|他|她|婆|公|姐|哥|弟|妹")
+_PERSON = re.compile(r"人|孩|娃|老人|爸|妈|爹|娘|老伴|老公|老婆|儿子|女儿|爷|奶|我|他|她|婆|公|姐|哥|弟|妹")
 _THING_AFTER = re.compile(r"^[^，。]{0,2}(一只|一条|一头|只|条)(狗|猫|鸡|鸭|羊|猪|牛)")
 
 
