@@ -298,3 +298,14 @@ def test_a_firework_gone_off_in_the_hand_is_a_burn_for_120():
 ])
 def test_round_eleven_near_misses_are_not_emergencies(text):
     assert detect(text) is None
+
+
+@pytest.mark.parametrize("text,number", [
+    ("奶奶突然左边手脚都没得劲，站不稳", "120"),        # 没得 is read as 没有 before the patterns
+    ("有个老人躺在路边，一动都唔动", "120"),            # lying on the ground, not moving
+    ("老人家喘得好急，话都说不出", "120"),
+    ("我爷爷脑退化，出门散步没返来", "110"),            # a vulnerable person not back
+    ("在那个路口我把人撞了，人在地上", "122"),
+])
+def test_dialect_read_as_standard_and_everyday_signs_ring_their_number(text, number):
+    assert number in detect(text).numbers
