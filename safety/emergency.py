@@ -83,6 +83,7 @@ class Rules:
     resolved: re.Pattern
     rescued: re.Pattern
     unresolved: re.Pattern
+    settled: re.Pattern
     simile: re.Pattern
     interjection: re.Pattern
     coverage: re.Pattern
@@ -120,6 +121,7 @@ def rules() -> Rules:
         hypothetical=re.compile(v["hypothetical"]), conditional=re.compile(v["conditional"]),
         topic_after=re.compile(v["topic_after"]), unhurt=re.compile(v["unhurt"]), animal=re.compile(v["animal"]), beast=re.compile(v["beast"]), habitual=re.compile(v["habitual"]), chronic=re.compile(v["chronic"]), thing=re.compile(v["thing"]), resolved=re.compile(v["resolved"]),
         rescued=re.compile(v["rescued"]), unresolved=re.compile(f"^(?:{v['unresolved']})"),
+        settled=re.compile(v["settled"]),
         simile=re.compile(v["simile"]), interjection=re.compile(v["interjection"]), coverage=re.compile(v["coverage"]), ongoing=re.compile(v["ongoing"]), averted=re.compile(v["averted"]),
         idiom=re.compile(v["idiom"]), praise=re.compile(v["praise"]), complaint=re.compile(v["complaint"]),
         admin=re.compile(v["admin"]), negation=re.compile(f"(?:{v['negation']})$"),
@@ -355,6 +357,18 @@ def detect(text: str) -> Emergency | None:
             also.append(k.also)
     return Emergency(kind=kind.name, number=kind.number, intent=kind.intent, reason_zh=kind.reason_zh,
                      matched=matched, also=tuple(also))
+
+
+def not_now(text: str) -> str | None:
+    """Why a sentence the rules find no emergency in is not one to ask about either, or None:
+    it spells out a name ("我叫陈火生，火车的火": no tuning emergency does, dozens of near-misses
+    do) or says it is over and nobody is hurt ("插头拔了，现在没事了", "没砸到人")."""
+    t = normalise(text)
+    if any(m.group(2) in m.group(1) for m in _DESCRIBED.finditer(t)):
+        return "name"
+    if rules().settled.search(standard_words(t)):
+        return "settled"
+    return None
 
 
 def explain(text: str) -> list[dict]:
