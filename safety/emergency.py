@@ -76,11 +76,15 @@ class Rules:
     topic_after: re.Pattern
     unhurt: re.Pattern
     animal: re.Pattern
+    beast: re.Pattern
     habitual: re.Pattern
     chronic: re.Pattern
     thing: re.Pattern
     resolved: re.Pattern
     rescued: re.Pattern
+    unresolved: re.Pattern
+    settled: re.Pattern
+    simile: re.Pattern
     interjection: re.Pattern
     coverage: re.Pattern
     averted: re.Pattern
@@ -115,8 +119,10 @@ def rules() -> Rules:
     return Rules(
         kinds=kinds, past=re.compile(v["past"]), present=re.compile(v["present"]),
         hypothetical=re.compile(v["hypothetical"]), conditional=re.compile(v["conditional"]),
-        topic_after=re.compile(v["topic_after"]), unhurt=re.compile(v["unhurt"]), animal=re.compile(v["animal"]), habitual=re.compile(v["habitual"]), chronic=re.compile(v["chronic"]), thing=re.compile(v["thing"]), resolved=re.compile(v["resolved"]),
-        rescued=re.compile(v["rescued"]), interjection=re.compile(v["interjection"]), coverage=re.compile(v["coverage"]), ongoing=re.compile(v["ongoing"]), averted=re.compile(v["averted"]),
+        topic_after=re.compile(v["topic_after"]), unhurt=re.compile(v["unhurt"]), animal=re.compile(v["animal"]), beast=re.compile(v["beast"]), habitual=re.compile(v["habitual"]), chronic=re.compile(v["chronic"]), thing=re.compile(v["thing"]), resolved=re.compile(v["resolved"]),
+        rescued=re.compile(v["rescued"]), unresolved=re.compile(f"^(?:{v['unresolved']})"),
+        settled=re.compile(v["settled"]),
+        simile=re.compile(v["simile"]), interjection=re.compile(v["interjection"]), coverage=re.compile(v["coverage"]), ongoing=re.compile(v["ongoing"]), averted=re.compile(v["averted"]),
         idiom=re.compile(v["idiom"]), praise=re.compile(v["praise"]), complaint=re.compile(v["complaint"]),
         admin=re.compile(v["admin"]), negation=re.compile(f"(?:{v['negation']})$"),
         name_prefix=re.compile(f"(?:{v['name_prefix']})[\u4e00-\u9fff]{{0,2}}$"),
@@ -147,7 +153,7 @@ def _sentence_bounds(text: str, pos: int) -> tuple[int, int]:
 
 
 # Who it happened to: the last of these before the words decides between a person and a thing.
-_PERSON = re.compile(r"人|孩子|娃|老人|爸|妈|爹|娘|老伴|老公|老婆|儿子|女儿|爷|奶|我|他|她|婆|公|姐|哥|弟|妹")
+_PERSON = re.compile(r"人|孩|娃|老人|爸|妈|爹|娘|老伴|老公|老婆|儿子|女儿|爷|奶|我|他|她|婆|公|姐|哥|弟|妹")
 _THING_AFTER = re.compile(r"^[^，。]{0,2}(一只|一条|一头|只|条)(狗|猫|鸡|鸭|羊|猪|牛)")
 
 
@@ -177,6 +183,9 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
         return "praise"
     if r.idiom.search(sentence):
         return "idiom"
+    # "我心里像着了火一样": the words themselves are a simile.
+    if r.simile.search(before[-3:]) and re.match(r"^[^，。]{0,2}(一样|似的|一般)", after):
+        return "idiom"
     # A complaint about how staff handled it: the complaint may be its own sentence.
     if r.complaint.search(text) and not r.ongoing.search(text):
         return "complaint"
@@ -192,6 +201,13 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
         return "thing"
     if kind is not None and kind.animal_veto and r.animal.search(before[-8:]) and not _PERSON.search(before[-6:]):
         return "thing"
+    # "我家的兔子喘不上气，嘴巴一张一张的": a later clause without its own subject goes on about
+    # the animal the sentence opens with.
+    # A person named after the animal is who it happened to ("牛把我爷爷顶翻了，肋巴骨那里疼").
+    clause_start = _last(_CLAUSE_END, before, default=-1) + 1
+    beast = r.beast.search(before[:clause_start]) if kind is None or kind.thing_veto else None
+    if beast and clause_start > 0 and not _PERSON.search(before[beast.end():]):
+        return "thing"
     if r.topic_after.search(after):
         return "hypothetical"   # "火灾逃生演练", "落水的事情"
     clause = before[_last(_CLAUSE_END, before, default=-1) + 1:]
@@ -203,7 +219,10 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
     if kind is not None and kind.number == MEDICAL_NUMBER and r.unhurt.search(sentence):
         return "resolved"   # "树倒在地上了，没砸到人"
     # "火扑灭了，人都出来了" ends a fire or a rescue, not the burns or the crash that came with it.
-    if (kind is None or kind.number == "119") and r.rescued.search(sentence) and not r.ongoing.search(text[s0:start]):
+    # "总阀关了还是一屋子味道": shut off, and still going on.
+    if (kind is None or kind.number == "119") and any(
+            not r.unresolved.search(sentence[m.end():]) for m in r.rescued.finditer(sentence)) \
+            and not r.ongoing.search(text[s0:start]):
         return "resolved"
     # "报警器响过一次……现在想问": a present word after the event is about the question.
     if (after.startswith("过") or _PAST_AFTER.search(after)) and not r.present.search(text[s0:end]):
@@ -253,7 +272,27 @@ _RIDDEN = re.compile(r"(骑|开|坐|驾)着?$|(被|叫|让)$")
 _OURS = re.compile(r"(我们|俺们|咱们|我家)的?$")
 _VEHICLE = re.compile(r"^(车子|三轮车|电动车)")
 _PAST_AFTER = re.compile(r"^[^，。]{0,2}(那年|那回|那次|那会|那阵|那天)")
-_DESCRIBED = re.compile(r"([\u4e00-\u9fff]{1,3})的([\u4e00-\u9fff])(?=[，,。\s]|$)")
+# "救命的救", "着火那个火": a character of a name spelled out by a word that holds it.
+_DESCRIBED = re.compile(r"([\u4e00-\u9fff]{1,3})(?:的|那个的?)([\u4e00-\u9fff])(?=[，,。\s]|$)")
+
+
+def _drop_described(t: str) -> str:
+    """Drop each spelled-out character with its word ("火是着火那个火") and the word where it
+    stands elsewhere in the name or place ("在烧锅屯，就是那个烧锅的烧")."""
+    words = []
+
+    def drop(m: re.Match) -> str:
+        if m.group(2) not in m.group(1):
+            return m.group(0)
+        word = m.group(1)[-2:] if m.group(2) in m.group(1)[-2:] else m.group(1)
+        words.append(word)
+        return ""
+
+    t = _DESCRIBED.sub(drop, t)
+    for word in words:
+        if len(word) >= 2:
+            t = t.replace(word, "某" * len(word))
+    return t
 
 
 def _without_resolved(text: str, r: Rules) -> str:
@@ -269,7 +308,7 @@ def readings(text: str, r: Rules | None = None) -> list[str]:
         return []
     # A name spelled out ("任救生，救命的救") is not a call for help: drop "<word>的<char>"
     # descriptions whose word holds the character.
-    t = standard_words(_DESCRIBED.sub(lambda m: "" if m.group(2) in m.group(1) else m.group(0), t))
+    t = standard_words(_drop_described(t))
     repaired = r.sounds.repair(t)
     return [t] if repaired == t else [t, repaired]
 
@@ -318,6 +357,18 @@ def detect(text: str) -> Emergency | None:
             also.append(k.also)
     return Emergency(kind=kind.name, number=kind.number, intent=kind.intent, reason_zh=kind.reason_zh,
                      matched=matched, also=tuple(also))
+
+
+def not_now(text: str) -> str | None:
+    """Why a sentence the rules find no emergency in is not one to ask about either, or None:
+    it spells out a name ("我叫陈火生，火车的火": no tuning emergency does, dozens of near-misses
+    do) or says it is over and nobody is hurt ("插头拔了，现在没事了", "没砸到人")."""
+    t = normalise(text)
+    if any(m.group(2) in m.group(1) for m in _DESCRIBED.finditer(t)):
+        return "name"
+    if rules().settled.search(standard_words(t)):
+        return "settled"
+    return None
 
 
 def explain(text: str) -> list[dict]:

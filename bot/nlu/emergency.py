@@ -17,7 +17,8 @@ question depends on the number alone). Conversely, when the reader is sure a sen
 took for an emergency is an ordinary request (VETO_MIN), the bot asks instead of asserting.
 
 When the rules heard the words of an emergency but dropped them as a supposition, a figure of
-speech or praise (FINAL_NEAR_MISS), no question is asked either.
+speech or praise (FINAL_NEAR_MISS), or the sentence spells out a name or says it is over and
+nobody is hurt (`safety.emergency.not_now`), no question is asked either.
 
 Any emergency intent the model produced without the rules agreeing is withdrawn (it becomes
 nlu_fallback), so a name or a place can never ring 120.
@@ -94,7 +95,7 @@ class EmergencyOverride(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         from bot.nlu.learned import NONE, read
-        from safety.emergency import detect, explain, rules
+        from safety.emergency import detect, explain, not_now, rules
         from safety.semantic import suspect
 
         for message in messages:
@@ -107,7 +108,7 @@ class EmergencyOverride(GraphComponent):
                 reading = read(text)
                 if reading is not None and reading.label == NONE and reading.probability >= VETO_MIN:
                     intent = "emergency_check"
-            elif any(c["veto"] in FINAL_NEAR_MISS for c in explain(text)):
+            elif any(c["veto"] in FINAL_NEAR_MISS for c in explain(text)) or not_now(text):
                 if (message.get(INTENT) or {}).get("name") in EMERGENCY_INTENTS:
                     set_intent(message, "nlu_fallback")
                 continue

@@ -244,3 +244,68 @@ def test_a_hand_caught_in_a_machine_is_a_rescue_first_only_while_still_stuck(tex
 ])
 def test_sparks_dumping_floods_complaints_and_wages_are_not_emergencies(text):
     assert detect(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "俺叫赵火旺，火是着火那个火，旺是兴旺的旺",        # a name spelled with 那个
+    "俺家在烧锅屯，就是那个烧锅的烧",                  # the spelled word elsewhere is the place
+    "材料交了三回了，我心里像着了火一样",              # a simile around the words
+    "我家的兔子喘不上气，嘴巴一张一张的",              # the next clause is still about the rabbit
+])
+def test_spelled_names_similes_and_an_animal_told_over_two_clauses_are_not_emergencies(text):
+    assert detect(text) is None
+
+
+def test_an_animal_that_hurt_a_person_is_still_an_emergency():
+    assert detect("牛把我爷爷顶翻了，肋巴骨那里疼得不敢出气").number == "120"
+
+
+def test_gas_still_smelt_after_the_main_valve_is_shut_is_a_leak():
+    assert detect("屋里一股臭鸡蛋味，我关了总阀还是有").number == "119"
+
+
+@pytest.mark.parametrize("text,number", [
+    ("卡车后面起明火了，烟好大", "119"),                          # an open flame
+    ("有个老人在河里顺水漂，还在挣手", "119"),                    # a person drifting
+    ("墙倒了，人压住了", "119"),                                  # crushed, the person told first
+    ("孙子吃果冻卡住了，憋得说不出话", "120"),                    # food stuck
+    ("我爸坐着坐着就出溜到地上了", "120"),                        # slumped down
+    ("娃流鼻血流了半个小时了还止不住", "120"),                    # a nosebleed that will not stop
+    ("他手上划了个口子，血按不住", "120"),                        # blood that cannot be held back
+    ("我奶奶说话结结巴巴的，以前从来没这样", "120"),              # speech gone wrong, onset told
+    ("我爸胸口疼，疼到左边胳膊，出冷汗", "120"),                  # chest pain spreading to the arm
+    ("吃了海鲜以后脸上起疙瘩，嗓子发痒，声音哑了", "120"),        # allergic reaction
+    ("孩子被开水烫了，起了一大片水泡", "120"),                    # blisters
+    ("我奶奶滑倒了，站不起来，说腰疼", "120"),                    # cannot stand after a fall
+    ("我老婆怀孕七个月，肚子一阵阵发硬", "120"),                  # pregnancy sign
+    ("有人在我家羊圈牵羊，我不敢出去", "110"),                    # livestock led away now
+    ("公交上有个人掏我包，还在车上", "110"),                      # a pocket picked
+    ("一个小孩在商场哭，说找不到妈妈了", "110"),                  # a lost child
+    ("我爸在银行要把钱全取出来转给一个人，拦不住", "110"),        # money moved against the family's word
+    ("前面那辆车怼到树上了，有人在喊", "122"),                    # 怼 is a crash
+])
+def test_round_eleven_kinds_of_emergency_ring_their_number(text, number):
+    assert number in detect(text).numbers
+
+
+def test_a_firework_gone_off_in_the_hand_is_a_burn_for_120():
+    assert detect("鞭炮在手里炸了，手指头又黑又红").numbers == ("120",)
+
+
+@pytest.mark.parametrize("text", [
+    "禁止明火", "希望在山路上装上护栏", "烧红烧肉把肉都烧焦了", "我儿子说话结巴，能办残疾证吗",
+    "电视上看到有人溺水了，学校管不管", "车站的广告牌被风刮倒了", "我以前中过风，现在想办残疾证",
+])
+def test_round_eleven_near_misses_are_not_emergencies(text):
+    assert detect(text) is None
+
+
+@pytest.mark.parametrize("text,number", [
+    ("奶奶突然左边手脚都没得劲，站不稳", "120"),        # 没得 is read as 没有 before the patterns
+    ("有个老人躺在路边，一动都唔动", "120"),            # lying on the ground, not moving
+    ("老人家喘得好急，话都说不出", "120"),
+    ("我爷爷脑退化，出门散步没返来", "110"),            # a vulnerable person not back
+    ("在那个路口我把人撞了，人在地上", "122"),
+])
+def test_dialect_read_as_standard_and_everyday_signs_ring_their_number(text, number):
+    assert number in detect(text).numbers

@@ -60,3 +60,18 @@ def test_an_asserted_emergency_keeps_the_matter_that_reports_it(monkeypatch):
 
 def test_an_asserted_emergency_drops_an_ordinary_matter(monkeypatch):
     assert _asserted_with_matter(monkeypatch, "山上着火了，快派人来", "gongan.idcard_reissue") == ("emergency_fire", [])
+
+
+@pytest.mark.parametrize("text", [
+    "我叫陈火生，火车的火，生日的生",                          # a name spelled out
+    "冰箱有股焦味，我已经把插头拔了，现在没事了",              # over, nobody hurt
+])
+def test_a_spelled_name_or_a_danger_that_is_over_is_not_asked_about(monkeypatch, text):
+    from bot.nlu.learned import Reading
+
+    # Even a reader sure of an emergency does not make the bot ask.
+    monkeypatch.setattr("bot.nlu.learned.read", lambda text: Reading("E119", 0.99))
+    message = Message({"text": text})
+    message.set("intent", {"name": "ask_matter", "confidence": 0.4})
+    EmergencyOverride().process([message])
+    assert message.get("intent")["name"] == "ask_matter"
