@@ -237,6 +237,6 @@ def test_round11_forms_of_acts(text, act):
 
 
 @pytest.mark.parametrize("text", ["残联能不能给配个助听器", "养老金这个月怎么没到账", "执照上的名字能不能改成我",
-                                  "今天就到这，没别的事了"])
+                                  "今天就到这，没别的事了", "号码长得很 我念慢点你记到"])
 def test_questions_and_closings_are_not_these_acts(text):
     assert classify(text) in (None, "goodbye")
