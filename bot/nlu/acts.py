@@ -41,8 +41,9 @@ DATA = Path(__file__).with_name("acts.yaml")
 # Cross-validated by round (bot/nlu/README.md, "The learned reader's acts").
 LEARNED_MIN, LEARNED_MIN_CHARS = 0.6, 4
 _DIGITS = re.compile(r"[0-9零〇幺一二两三四五六七八九十洞拐勾叉]{4,}")
-# Hesitation before the words ("呃，不要短信", "嗯……那不办了"): not part of what the caller says.
-_HESITATION = re.compile(r"^(?:(?:呃|额|嗯|哦|噢|唉|哎|啊|哈|那个)+[\s，,、…．.。]+)+")
+# Hesitation before the words ("呃，不要短信", "嗯……那不办了", "嗯？什么什么"): not part of what the
+# caller says.
+_HESITATION = re.compile(r"^(?:(?:呃|额|嗯|哦|噢|唉|哎|啊|哈|那个|内个)+[\s，,、…．.。？?]+)+")
 # An answer that opens with yes, no or a cancel ("对头，就是城关镇那个", "莫得，屋头就我一个",
 # "那不办了，我回去商量下") is that answer; what follows explains it.
 OPENING_ACTS = ("affirm", "deny", "stop_flow")
@@ -58,21 +59,36 @@ def _data() -> dict:
     return yaml.safe_load(DATA.read_text(encoding="utf-8"))
 
 
+_WORD_CLASS = re.compile(r"\{\{(\w+)\}\}")
+
+
+def _expand(pattern: str) -> str:
+    """A rule's expression with each {{name}} replaced by the word class `words: name` of acts.yaml
+    (one home for words several rules share: the ways to say "hang up", a greeting, the hotline)."""
+    words = _data().get("words") or {}
+    for _ in range(5):   # word classes may name other word classes
+        pattern, n = _WORD_CLASS.subn(lambda m: f"(?:{words[m.group(1)]})", pattern)
+        if not n:
+            return pattern
+    raise ValueError(f"acts.yaml: word classes nest too deep in {pattern[:60]}")
+
+
 @lru_cache(maxsize=1)
 def _rules():
     data = _data()
     particles = data["particles"]
     leading = re.compile(f"^(?:{data['leading']})+")
+    addressed = re.compile(f"(?:{data['addressed']})$")
     acts = []
     for spec in data["rules"]:
         exact = {_collapse(w) for w in (spec.get("exact") or [])}
-        contains = re.compile(spec["contains"]) if spec.get("contains") else None
+        contains = re.compile(_expand(spec["contains"])) if spec.get("contains") else None
         acts.append((spec["act"], exact, contains, int(spec.get("max_len") or 10**6)))
     sound = data["sound_alike"]
     # A key word said as such is no slip of another ("再讲" is not "再见").
     return particles, leading, acts, SoundAlike(sound["words"], int(sound["min_word_freq"]),
                                                 list(sound.get("not_slips") or ()) + list(sound["words"]),
-                                                accent=True)
+                                                accent=True), addressed
 
 
 def rating_level(text: str) -> str | None:
@@ -94,19 +110,23 @@ def _collapse(word: str) -> str:
 
 def _clauses(text: str) -> list[tuple[str, ...]]:
     """Each clause without and with its trailing particles ("什么" ends in 么, "得嘞" in 嘞)."""
-    particles, leading, _, _ = _rules()
+    particles, leading, _, _, addressed = _rules()
     out = []
     for part in _PUNCT.split(unicodedata.normalize("NFKC", text or "").lower()):
         if not part:
             continue
         core = leading.sub("", part) or part
+        # the person spoken to at the end ("辛苦了同志", "好的师傅") is no part of the act's words
+        bare = core.rstrip(particles)
+        if addressed.search(bare) and addressed.sub("", bare):
+            core = addressed.sub("", bare)
         out.append((_collapse(core.rstrip(particles) or core), _collapse(core)))
     return out
 
 
 @lru_cache(maxsize=1)
 def _keeps_line_words() -> re.Pattern:
-    return re.compile(_data()["keeps_line"])
+    return re.compile(_expand(_data()["keeps_line"]))
 
 
 def keeps_line(text: str) -> bool:
@@ -140,7 +160,7 @@ def _exact_act(clause: tuple[str, ...]) -> str | None:
 
 
 def _classify(text: str) -> str | None:
-    _, _, acts, _ = _rules()
+    acts = _rules()[2]
     norm = unicodedata.normalize("NFKC", text).lower()
     norm = _HESITATION.sub("", norm) or norm
     length = len(_PUNCT.sub("", norm))
@@ -154,11 +174,17 @@ def _classify(text: str) -> str | None:
     if not clauses:
         return None
     said = [_exact_act(clause) for clause in clauses]
+    # A clause of filler words only ("喂，内个，是热线吧") says nothing: the others decide.
+    leading = _rules()[1]
+    said = [a for a, c in zip(said, clauses) if a or not leading.fullmatch(c[1])] or said
     if None not in said:
         found = set(said)
         # "好的，谢谢" / "嗯，再见": the last act is what the caller does now.
         if len(found) == 1:
             return found.pop()
+        # Thanks or goodbye with an acknowledgement ("感谢哈，晓得了", "我知道了，挂了啊，拜") closes.
+        if found <= {"affirm", "thank", "goodbye"}:
+            return "goodbye" if "goodbye" in found else "thank"
         return said[-1] if said[-1] in ("thank", "goodbye") else None
     return None
 

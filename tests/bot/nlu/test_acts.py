@@ -213,3 +213,30 @@ def test_requests_and_ratings_are_not_those_acts(text):
 
 def test_busy_is_still_goodbye():
     assert classify("我还有事，先挂了") == "goodbye"
+
+
+@pytest.mark.parametrize("text,act", [
+    ("喂，内个，是政府热线吧", "greet"), ("下午好，是12345吗", "greet"), ("雷猴，系唔系12345啊", "greet"),
+    ("四滴，就是我本人", "affirm"),                                 # 是滴 with s for sh
+    ("谢谢，我晓得了", "thank"), ("我知道了，拜拜", "goodbye"), ("辛苦了师傅", "thank"),
+    ("好的，回头再说，我挂了", "goodbye"),
+    ("嗯？什么", "repeat"), ("信号断了，你前面讲的我没听到", "repeat"),
+    ("你说慢一点好不好，我记不住那么多", "slow_down"),
+    ("让那个工作人员来接", "request_human"), ("帮我找个懂方言的人来听", "request_human"),
+    ("你是不是机械人", "bot_challenge"), ("是谁在跟我说话", "bot_challenge"), ("你是电脑还是真的人", "bot_challenge"),
+    ("不办了，你先别收线", "stop_flow"), ("这个就到这，我换个事问", "stop_flow"),
+    ("我上回反映的事有没有人来处理过", "query_progress"), ("我提的意见你们采纳了没", "query_progress"),
+    ("那个办事员收红包", "complain"), ("窗口说不归他们管，让我去别处", "complain"),
+    ("我们小区的自来水发黄", "report_problem"), ("养老金这个月没到账", "report_problem"),
+    ("自助机把我的卡吞了", "report_problem"),
+    ("能不能在村口建个公厕", "suggest"), ("公告的字能不能印大一点", "suggest"),
+    ("那个民警真好", "praise"), ("还行吧，四颗星", "rate_service"), ("不，我不是要举报", "deny"),
+])
+def test_round11_forms_of_acts(text, act):
+    assert classify(text) == act
+
+
+@pytest.mark.parametrize("text", ["残联能不能给配个助听器", "养老金这个月怎么没到账", "执照上的名字能不能改成我",
+                                  "今天就到这，没别的事了", "号码长得很 我念慢点你记到"])
+def test_questions_and_closings_are_not_these_acts(text):
+    assert classify(text) in (None, "goodbye")
