@@ -592,6 +592,10 @@ class ValidateFlowForm(FormValidationAction):
                 return self._ok("id_number", UNKNOWN_ID, id_confirm="skip", id_partial=None)
             dispatcher.utter_message(response="utter_flow_id_skipped")
             return self._ok("id_number", UNKNOWN_ID, id_confirm="skip", id_partial=None)
+        if answers.withholds(text) and not spoken_digits(text):
+            # "我号码勿想在微信里打出来": the number is not said here; the office checks it in person
+            dispatcher.utter_message(response="utter_flow_id_withheld")
+            return self._ok("id_number", UNKNOWN_ID, id_confirm="skip", id_partial=None)
         fix = self._route_correction(text, "id_number", dispatcher, tracker)
         if fix:
             return fix
@@ -652,7 +656,9 @@ class ValidateFlowForm(FormValidationAction):
             number = caller_phone(tracker)
             if number:   # read back like a said number: phone_confirm asks
                 return self._ok("phone", number, phone_partial=None)
-            dispatcher.utter_message(response="utter_flow_phone_not_shown")   # chat, or no caller ID
+            # a chat carries no number; a call may come without caller ID
+            dispatcher.utter_message(response="utter_flow_phone_not_shown" if is_voice(tracker)
+                                     else "utter_flow_phone_not_shown_chat")
             return {"phone": None, "phone_partial": None, "flow_pending": None}
         buffer = DigitBuffer(11, tracker.get_slot("phone_partial") or "")
         piece = buffer.add(text)   # corrections inside the number count ("幺三八，哎不对，是幺五八……")
