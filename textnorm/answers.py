@@ -61,6 +61,10 @@ _RHETORICAL_NO = re.compile(r"哪里(够|有|能|会|行)|哪(够|有)|够啥|�
                            r"谁(会|能|懂)|哪有人|没人会|冇人识|哪个人会")
 
 
+# "还能用不", "能换不", "中不": a verb then 不/没 closing the clause asks (北方), it says no no
+_ASKS_BACK = re.compile(r"(?:能|会|可以|行|中|成|用|换|办|补|领|要|有|得)[^不没]{0,2}(?:不|没|没有)$")
+
+
 def _norm(text: str) -> str:
     t = unicodedata.normalize("NFKC", text or "").lower().strip()
     return t
@@ -118,6 +122,8 @@ def _clause_answer(c: str, question: str, raw: str = "") -> bool | None:
             return False
     if any(p in c for p in _NOT_NEGATION):
         return True
+    if _ASKS_BACK.search(re.sub(r"[嘛呢啊吧哦呀撒]+$", "", raw or c)):
+        return None   # "这玩意儿还能用不": a question of the caller's own, no answer
     if _RHETORICAL_NO.search(c) or _NOWHERE.search(c):
         return False
     # The question's own negated phrase echoed ("还没拿到吗？" -> "还没拿到") agrees with it.
@@ -480,7 +486,8 @@ _DONT_KNOW = ("不记得", "记不得", "记不清", "不知道", "忘了", "想
 # 勿想留 / 唔想留 / 不想留: "想" between the negator and 留
 _NO_PHONE = ("勿想留", "唔想留", "莫想留", "不愿留", "不愿意留", "没有电话", "没电话", "没有手机", "没手机", "莫得电话", "莫得手机", "冇电话", "不用手机",
              "不想留", "不留电话", "不留了", "不方便留", "没得电话", "没得手机", "不给电话", "电话就不留", "不留号",
-             "勿留", "唔留")
+             "勿留", "唔留",
+             "不用回电", "不要回电", "不需要回电", "不必回电", "无需回电", "甭回电", "唔使回电", "勿要回电")   # no callback wanted
 _ANON = ("匿名", "不留名", "不想留名", "保密", "怕人家晓得", "怕人知道", "怕被报复", "不要说是我", "别说是我",
          "怕人晓得", "不想让人知道", "不想留电话", "怕报复", "怕他们知道", "不想暴露", "怕伊拉晓得", "怕佢哋知",
          "想让人家晓得", "想让人晓得", "想让人知道", "想俾人知")   # after 不/勿/唔: not wanting it known

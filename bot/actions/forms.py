@@ -198,8 +198,22 @@ def flow_matter(tracker: Tracker) -> dict | None:
     """The catalogue matter of the flow (the generic flow registers the matter being talked about)."""
     flow = tracker.get_slot("flow")
     if flow == specs.GENERIC:
-        return specs.catalogue().get(tracker.get_slot("matter") or "")
+        return specs.catalogue().get(_generic_matter(tracker) or "")
     return specs.matter(flow) if flow else None
+
+
+def _generic_matter(tracker: Tracker) -> str | None:
+    """The matter talked about when the generic flow started: the answers inside the form
+    ("我儿子" -> 投靠落户) may set the matter slot again, the offer taken up stays what it was."""
+    current = pinned = None
+    for e in tracker.events:
+        if e.get("event") != "slot":
+            continue
+        if e.get("name") == "matter":
+            current = e.get("value")
+        elif e.get("name") == "flow" and e.get("value") == specs.GENERIC:
+            pinned = current
+    return pinned or tracker.get_slot("matter")
 
 
 class ValidateFlowForm(FormValidationAction):

@@ -219,3 +219,11 @@ def test_the_old_man_called_by_his_surname_is_the_husband():
 def test_a_number_the_caller_will_not_say_here_is_withheld():
     assert answers.withholds("我号码勿想在微信里打出来")
     assert not answers.withholds("五幺零六二三")
+
+
+def test_no_callback_wanted_is_no_phone():
+    assert answers.no_phone("不用回电话了，就是想表扬一下")
+
+
+def test_a_verb_then_bu_closing_the_clause_asks_back():
+    assert answers.yes_no("掰成两半了 这玩意儿还能用不", "要不要我一条一条说材料？") is None
