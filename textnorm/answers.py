@@ -9,6 +9,7 @@ front end. Pure functions over text; no Rasa, no I/O.
     no_phone(text)           "没有电话 / 不想留"
     this_number(text)        "就这个号 / 留我的": the number the caller is calling from
     anonymous(text)          "不想留名 / 怕人家晓得是我"
+    withholds(text)          "号码勿想在微信里打出来": the caller will not say the number asked for
     declines_help(text)      "我自己在手机上弄就行，不用登记了"
 
 Why clause scope: "是的嘛，上个月补的还没拿到" answers "还没拿到吗？" with yes; the 没 belongs
@@ -58,6 +59,10 @@ _ECHO_NEG = re.compile(r"(?:还)?(?:没|不)[\u4e00-\u9fff]{1,3}")
 _NOWHERE = re.compile(r"(?:哪|哪儿|哪里|哪块|哪哈|哪搭|啥子?地方|什么地方|哪个地方)(?:都|也|哪都)(?:不|没|莫|勿|唔|冇|未)")
 _RHETORICAL_NO = re.compile(r"哪里(够|有|能|会|行)|哪(够|有)|够啥|够什么|有啥用|怎么够|咋够|哪个(会|能|有|晓得|懂)|"
                            r"谁(会|能|懂)|哪有人|没人会|冇人识|哪个人会")
+
+
+# "还能用不", "能换不", "中不": a verb then 不/没 closing the clause asks (北方), it says no no
+_ASKS_BACK = re.compile(r"(?:能|会|可以|行|中|成|用|换|办|补|领|要|有|得)[^不没]{0,2}(?:不|没|没有)$")
 
 
 def _norm(text: str) -> str:
@@ -117,6 +122,8 @@ def _clause_answer(c: str, question: str, raw: str = "") -> bool | None:
             return False
     if any(p in c for p in _NOT_NEGATION):
         return True
+    if _ASKS_BACK.search(re.sub(r"[嘛呢啊吧哦呀撒]+$", "", raw or c)):
+        return None   # "这玩意儿还能用不": a question of the caller's own, no answer
     if _RHETORICAL_NO.search(c) or _NOWHERE.search(c):
         return False
     # The question's own negated phrase echoed ("还没拿到吗？" -> "还没拿到") agrees with it.
@@ -222,13 +229,20 @@ def declines_help(text: str) -> bool:
 _DENIED_AFTER = re.compile(r"^[的嘛呢吧哦啊]?(?:倒|倒也|那倒|也|可|就)?(?:不是|没有|没得|唔系|勿是|莫得|冇)")
 
 
+# "哪个偷他那个嘛", "谁会偷个身份证": who would do that? - nobody did
+_WHO_WOULD = re.compile(r"(?:哪个|哪一个|谁|哪有人|哪里有人|哪个人)(?:会|要|敢|来)?$")
+
+
 def _negated(text: str, start: int, end: int | None = None) -> bool:
-    """A negator earlier in the same clause ("不是被偷", "没得哪个偷", "唔系俾人偷"), or a denial
-    right after the word ("偷倒不是"): the word is denied."""
+    """A negator earlier in the same clause ("不是被偷", "没得哪个偷", "唔系俾人偷"), a denial
+    right after the word ("偷倒不是") or a rhetorical "who would" in front ("哪个偷他那个嘛"):
+    the word is denied."""
     clause_start = max((text.rfind(p, 0, start) for p in "，,。.!！?？；;、 "), default=-1) + 1
     if end is not None and _DENIED_AFTER.match(text[end:]):
         return True
-    return any(n in text[clause_start:start] for n in _NEGATORS)
+    return any(n in text[clause_start:start] for n in _NEGATORS) or (
+        bool(_WHO_WOULD.search(text[clause_start:start])) and end is not None
+        and not re.match(r"[的了走掉去]", text[end:end + 1]))   # "哪个偷的不晓得": someone did
 
 
 def _drop_echoed_questions(t: str, question: str) -> str:
@@ -342,6 +356,16 @@ _SELF_DESCRIBED = re.compile(r"^(?:我|俺|额|阿拉|偶|吾)(?:是|系|就是)
 _INVERSE = {"child": "parent", "parent": "child", "spouse": "spouse", "relative": "relative"}
 
 
+# "就是老杨", "屋头老王": 老 + a surname names a peer (a husband), never a father
+_PEER = re.compile(r"(?:就是|是|叫|喊)?(?:我们|我家|俺家|屋头|屋里|阿拉)?老([\u4e00-\u9fff])[嘛哈噻啊呀]?")
+_NOT_SURNAME = set("人大小二三四五六七八九十家师板总伴头汉婆公爷娘子妈爸太乡表哥姐弟妹实婆几")
+
+
+def _peer_name(part: str) -> bool:
+    m = _PEER.fullmatch(part)
+    return bool(m) and m.group(1) not in _NOT_SURNAME
+
+
 def relation(text: str) -> str | None:
     """Whom it is for: the person named first ("俺自个儿，老伴儿的回头再说" is the caller;
     "给我老汉儿办，就是我爸" the father); at one place the longer word, then the table's order
@@ -362,7 +386,9 @@ def relation(text: str) -> str | None:
         picked = next((_relation(p) for p in parts if _PICKS_ONE.search(p) and _relation(p)), None)
         if picked:
             return picked
-        if _AMBIGUOUS.search(parts[0]):
+        if _AMBIGUOUS.search(parts[0]) or "老汉儿" in parts[0]:
+            if any(_peer_name(p) for p in parts[1:]):
+                return "spouse"   # "给我老汉儿办，就是老杨": 老+surname is how one calls a husband, not a father
             # "我老汉，我爸爸": a word that means the husband in one place and the father in another,
             # then said plainly
             plain = next((r for r in map(_relation, parts[1:]) if r not in (None, "self", "other")), None)
@@ -457,9 +483,11 @@ _DONT_KNOW = ("不记得", "记不得", "记不清", "不知道", "忘了", "想
               "勿记得", "记勿得", "勿晓得", "唔知", "冇记", "莫记得",
               "不清楚", "搞不清", "忘记了", "冇记得", "唔记得", "弄不清", "记勿牢", "记不牢", "记唔住", "冇记住",
               "记勿清", "记唔清", "想勿起", "想唔起", "记不到", "记勿到", "记唔到")   # 西南: 记不到
-_NO_PHONE = ("没有电话", "没电话", "没有手机", "没手机", "莫得电话", "莫得手机", "冇电话", "不用手机",
+# 勿想留 / 唔想留 / 不想留: "想" between the negator and 留
+_NO_PHONE = ("勿想留", "唔想留", "莫想留", "不愿留", "不愿意留", "没有电话", "没电话", "没有手机", "没手机", "莫得电话", "莫得手机", "冇电话", "不用手机",
              "不想留", "不留电话", "不留了", "不方便留", "没得电话", "没得手机", "不给电话", "电话就不留", "不留号",
-             "勿留", "唔留")
+             "勿留", "唔留",
+             "不用回电", "不要回电", "不需要回电", "不必回电", "无需回电", "甭回电", "唔使回电", "勿要回电")   # no callback wanted
 _ANON = ("匿名", "不留名", "不想留名", "保密", "怕人家晓得", "怕人知道", "怕被报复", "不要说是我", "别说是我",
          "怕人晓得", "不想让人知道", "不想留电话", "怕报复", "怕他们知道", "不想暴露", "怕伊拉晓得", "怕佢哋知",
          "想让人家晓得", "想让人晓得", "想让人知道", "想俾人知")   # after 不/勿/唔: not wanting it known
@@ -500,3 +528,12 @@ def no_phone(text: str) -> bool:
 def anonymous(text: str) -> bool:
     t = _norm(text)
     return any(w in t for w in _ANON)
+
+
+# "我号码勿想在微信里打出来", "身份证号不方便在电话里讲": not unknown, just not said here
+_WITHHOLDS = re.compile(r"(?:不|勿|唔|莫|弗|没)(?:想|愿意?|方便|敢|好意思)(?:在[^，,。！!？?]{1,8}?(?:里|上|头))?"
+                        r"(?:说|讲|打|报|发|写|给|输|告诉|透露|念)")
+
+
+def withholds(text: str) -> bool:
+    return bool(_WITHHOLDS.search(_norm(text)))

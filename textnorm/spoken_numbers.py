@@ -145,11 +145,11 @@ _DATE = re.compile(r"[0-9零〇一二两三四五六七八九幺洞]{2,4}年[0-9
                    r"(?:初|廿)?[0-9一二三四五六七八九十]{0,3}(?:日|号)?")
 
 
-def spoken_digits(text: str) -> str:
+def spoken_digits(text: str, room: int | None = None) -> str:
     """The digits of a number said in groups, with corrections inside it: the first group said
     after "不对" replaces the group before it ("幺三八，四九三九，哎不对，是四九二九，四零六九"
-    -> 13849294069)."""
-    return "".join(_spoken_groups(text))
+    -> 13849294069). room: how many digits the number still lacks, when known."""
+    return "".join(_spoken_groups(text, room))
 
 
 def restated(text: str, length: int) -> str | None:
@@ -159,17 +159,20 @@ def restated(text: str, length: int) -> str | None:
     return next((g for g in reversed(_spoken_groups(text)) if len(g) == length), None)
 
 
-def _spoken_groups(text: str) -> list[str]:
+def _spoken_groups(text: str, room: int | None = None) -> list[str]:
     # 一 in words is not a digit ("等一下", "一个", "说一遍")
     text = re.sub(r"一(?=[下个点遍位样些起直定共天次会声边块])", "", text or "")
     # A lone numeral between words is a word, not a digit ("等一歇", "寻一寻", "多少钱一年"): digits
     # of a number come in runs, or alone as the whole answer.
     text = _LONE_NUMERAL.sub("", _DATE.sub("", text))
     pieces = _SAID_WRONG.split(text)
-    groups = _groups(pieces[0])
+    groups = _groups(pieces[0], room)
     for after in pieces[1:]:
         new = _groups(after)
         if not new:
+            continue
+        if groups and len(new) > 1 and new[0] == groups[0] and len("".join(new)) >= len("".join(groups)):
+            groups = new   # "幺八六四五 洞三两 九幺七 哎呀不对 是幺八六四五 洞三两 九拐幺": all of it again
             continue
         groups[-1:] = new[:1]
         groups += new[1:]
@@ -181,15 +184,18 @@ def _spoken_groups(text: str) -> list[str]:
 _LAST_SAID = re.compile(r"^(?:最后|末尾)(?:一位|一个|那位|那个|个|位)?(?:数|数字)?(?:是|就是|应该是)")
 
 
-def _groups(text: str) -> list[str]:
+def _groups(text: str, room: int | None = None) -> list[str]:
     """The digit groups of one stretch of speech. A group said again longer after a hesitation
-    ("两九六……两九六九") was a restart: the longer one stands."""
+    ("两九六……两九六九") was a restart: the longer one stands. room: digits the number still
+    lacks; when the digits so far leave exactly one, "最后是个叉" says that one ("八拐幺 最后是个叉")."""
     groups: list[str] = []
     for clause in re.split(r"[，,。、；;\s]+", text):
         last = _LAST_SAID.match(clause)
         if last and groups:
             digit = to_digits(clause[last.end():])[:1]
-            if digit and groups[-1] and groups[-1][-1] != digit:
+            if digit and room is not None and sum(map(len, groups)) == room - 1:
+                groups.append(digit)
+            elif digit and groups[-1] and groups[-1][-1] != digit:
                 groups[-1] = groups[-1][:-1] + digit
             continue
         said = [g for g in (to_digits(x) for x in re.split(r"…+|\.{3,}", clause)) if g]
@@ -214,7 +220,7 @@ class DigitBuffer:
     def add(self, text: str) -> str:
         """Append the digits heard in `text`; returns the digits of this piece. The whole number
         said again in one run replaces what was collected (a restart or a correction)."""
-        piece = spoken_digits(text)
+        piece = spoken_digits(text, self.length - len(self.digits))
         # "四四幺五八幺，幺勾五拐洞勾两四，三三洞洞" after its first 14: all of it again, in groups
         whole = restated(text, self.length) or (piece if self.digits and len(piece) == self.length else None)
         if whole:

@@ -198,8 +198,22 @@ def flow_matter(tracker: Tracker) -> dict | None:
     """The catalogue matter of the flow (the generic flow registers the matter being talked about)."""
     flow = tracker.get_slot("flow")
     if flow == specs.GENERIC:
-        return specs.catalogue().get(tracker.get_slot("matter") or "")
+        return specs.catalogue().get(_generic_matter(tracker) or "")
     return specs.matter(flow) if flow else None
+
+
+def _generic_matter(tracker: Tracker) -> str | None:
+    """The matter talked about when the generic flow started: the answers inside the form
+    ("我儿子" -> 投靠落户) may set the matter slot again, the offer taken up stays what it was."""
+    current = pinned = None
+    for e in tracker.events:
+        if e.get("event") != "slot":
+            continue
+        if e.get("name") == "matter":
+            current = e.get("value")
+        elif e.get("name") == "flow" and e.get("value") == specs.GENERIC:
+            pinned = current
+    return pinned or tracker.get_slot("matter")
 
 
 class ValidateFlowForm(FormValidationAction):
@@ -592,6 +606,10 @@ class ValidateFlowForm(FormValidationAction):
                 return self._ok("id_number", UNKNOWN_ID, id_confirm="skip", id_partial=None)
             dispatcher.utter_message(response="utter_flow_id_skipped")
             return self._ok("id_number", UNKNOWN_ID, id_confirm="skip", id_partial=None)
+        if answers.withholds(text) and not spoken_digits(text):
+            # "我号码勿想在微信里打出来": the number is not said here; the office checks it in person
+            dispatcher.utter_message(response="utter_flow_id_withheld")
+            return self._ok("id_number", UNKNOWN_ID, id_confirm="skip", id_partial=None)
         fix = self._route_correction(text, "id_number", dispatcher, tracker)
         if fix:
             return fix
@@ -652,7 +670,9 @@ class ValidateFlowForm(FormValidationAction):
             number = caller_phone(tracker)
             if number:   # read back like a said number: phone_confirm asks
                 return self._ok("phone", number, phone_partial=None)
-            dispatcher.utter_message(response="utter_flow_phone_not_shown")   # chat, or no caller ID
+            # a chat carries no number; a call may come without caller ID
+            dispatcher.utter_message(response="utter_flow_phone_not_shown" if is_voice(tracker)
+                                     else "utter_flow_phone_not_shown_chat")
             return {"phone": None, "phone_partial": None, "flow_pending": None}
         buffer = DigitBuffer(11, tracker.get_slot("phone_partial") or "")
         piece = buffer.add(text)   # corrections inside the number count ("幺三八，哎不对，是幺五八……")

@@ -457,3 +457,8 @@ def test_asking_again_then_slower_without_trouble_hearing_only_repeats():
 def test_the_lost_card_of_the_one_who_died_does_not_start_a_reissue():
     out, _ = front_door("flow_q1", "她身份证翻遍了也找不着", {"flow": "death_deregistration"})
     assert out is None
+
+
+def test_an_id_the_caller_will_not_type_in_the_chat_is_left_for_the_office():
+    out, said = run("id_number", "我号码勿想在微信里打出来")
+    assert out["id_number"] == "unknown" and out["id_confirm"] == "skip" and "核对" in said

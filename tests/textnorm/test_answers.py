@@ -204,3 +204,26 @@ def test_going_nowhere_is_a_no_to_travelling():
 ])
 def test_whom_for_in_dialect_and_from_the_callers_side(said, who):
     assert answers.relation(said) == who
+
+
+def test_who_would_steal_it_is_a_no_to_stolen():
+    said = "偷？哪个偷他那个嘛 是他自己揣起去赶场 估计落到哪里了"
+    assert answers.yes_no(said, "身份证是被人偷了吗？", yes_words=("偷",)) is False
+    assert answers.yes_no("哪个偷的不晓得，钱包都没了", "身份证是被人偷了吗？", yes_words=("偷",)) is True
+
+
+def test_the_old_man_called_by_his_surname_is_the_husband():
+    assert answers.relation("给我老汉儿办 就是老杨") == "spouse"
+
+
+def test_a_number_the_caller_will_not_say_here_is_withheld():
+    assert answers.withholds("我号码勿想在微信里打出来")
+    assert not answers.withholds("五幺零六二三")
+
+
+def test_no_callback_wanted_is_no_phone():
+    assert answers.no_phone("不用回电话了，就是想表扬一下")
+
+
+def test_a_verb_then_bu_closing_the_clause_asks_back():
+    assert answers.yes_no("掰成两半了 这玩意儿还能用不", "要不要我一条一条说材料？") is None

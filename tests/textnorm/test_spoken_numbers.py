@@ -99,3 +99,14 @@ def test_all_of_the_number_said_again_in_groups_replaces_the_first_try():
 
 def test_a_date_in_words_explains_the_digits():
     assert spoken_digits("幺九四四零两零八 系一九四四年二月初八") == "19440208"
+
+
+def test_the_last_digit_named_when_only_it_is_missing_completes_the_number():
+    buf = DigitBuffer(18, "52212320030303")
+    buf.add("八拐幺 最后是个叉")
+    assert buf.digits == "52212320030303871X"
+
+
+def test_the_whole_number_said_again_after_a_slip_in_groups():
+    said = "留他妈的吧 幺八六四五 洞三两 九幺七 哎呀不对 是幺八六四五 洞三两 九拐幺"
+    assert spoken_digits(said) == "18645032971"
