@@ -184,7 +184,7 @@ def veto(text: str, start: int, end: int, r: Rules | None = None, kind: Kind | N
     if r.idiom.search(sentence):
         return "idiom"
     # "我心里像着了火一样": the words themselves are a simile.
-    if r.simile.search(before[-3:]) and re.match(r"^[^，。]{0,2}(一样|似的|一般)", after):
+    if r.simile.search(before[-3:]) and _SIMILE_AFTER.match(after):
         return "idiom"
     # A complaint about how staff handled it: the complaint may be its own sentence.
     if r.complaint.search(text) and not r.ongoing.search(text):
@@ -272,6 +272,7 @@ _RIDDEN = re.compile(r"(骑|开|坐|驾)着?$|(被|叫|让)$")
 _OURS = re.compile(r"(我们|俺们|咱们|我家)的?$")
 _VEHICLE = re.compile(r"^(车子|三轮车|电动车)")
 _PAST_AFTER = re.compile(r"^[^，。]{0,2}(那年|那回|那次|那会|那阵|那天)")
+_SIMILE_AFTER = re.compile(r"^[^，。]{0,2}(一样|似的|一般)")   # "像着了火一样": the close of a simile
 # "救命的救", "着火那个火": a character of a name spelled out by a word that holds it.
 _DESCRIBED = re.compile(r"([\u4e00-\u9fff]{1,3})(?:的|那个的?)([\u4e00-\u9fff])(?=[，,。\s]|$)")
 
